@@ -1,0 +1,1 @@
+//! Markdown ledgers merged as records. See `merge`.

@@ -1,0 +1,25 @@
+//! mainstay: git hooks that keep a shared `main` safe.
+//!
+//! The executables (`pre-push`, `post-push`, `merge-driver`, `install-hooks`, `mainstay`) are thin
+//! shells over this library: each parses its arguments, calls one function here and maps the
+//! result to an exit code. The library never prints; output goes through `impl Write` arguments.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+/// `.mainstay.toml` and the environment: settings with defaults, validated with clear errors.
+pub mod config;
+/// The deployment monitor: one process per pushed sha, its lock, status files and verdict.
+pub mod deploy;
+/// Starting a process fully detached from the pushing terminal; waiting on a foreign pid.
+pub mod detach;
+/// Running the `git` executable for what gix cannot do, with errors that explain themselves.
+pub mod git;
+/// `install-hooks`: put the hooks where git reads them, register merge drivers, undo it all.
+pub mod install;
+/// Markdown ledgers (roadmap, session registry) merged as records by the merge driver.
+pub mod ledger;
+/// `pre-push` rules: protected and agent branches, conflict markers, the audit log.
+pub mod policy;
+/// Timestamps for logs and audit records, without a time-zone database.
+pub mod time;
+/// `post-push`: wait for `git push` to end, confirm the deploy branch landed, start the monitor.
+pub mod trigger;
