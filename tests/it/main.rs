@@ -1,0 +1,1 @@
+//! Integration tests: the real executables against real temporary repositories.
