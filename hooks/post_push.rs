@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use mainstay::git::Git;
+use mainstay::git::{Git, Paths};
 use mainstay::trigger::{self, Fired, Handoff, PushedRef};
 
 /// Waits for `git push` to end, confirms the deploy branch landed, starts the deploy monitor.
@@ -25,13 +25,16 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Nothing runs before the push has ended: the push must not share the machine with us.
+    mainstay::detach::wait_for_exit(args.pid);
     let git = Git::new(".");
-    let log_path = git
-        .paths()
-        .map(|p| p.common_dir.join("mainstay").join("post-push.log"))
-        .unwrap_or_else(|_| PathBuf::from("/dev/null"));
+    let paths = git.paths();
+    let log_path = match &paths {
+        Ok(p) => p.common_dir.join("mainstay").join("post-push.log"),
+        Err(_) => PathBuf::from("/dev/null"),
+    };
     let mut log = trigger::open_log(&log_path);
-    match run(args, &git) {
+    match run(args, &git, paths) {
         Ok(fired) => {
             for event in fired {
                 let line = match event {
@@ -49,10 +52,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args, git: &Git) -> anyhow::Result<Vec<Fired>> {
+fn run(
+    args: Args,
+    git: &Git,
+    paths: Result<Paths, mainstay::git::Error>,
+) -> anyhow::Result<Vec<Fired>> {
     let remote = std::env::var(trigger::REMOTE_VAR)
         .with_context(|| format!("{} is not set", trigger::REMOTE_VAR))?;
-    let paths = git.paths()?;
+    let paths = paths?;
     let worktree = paths.worktree.context("the repository has no work tree")?;
     let exe = std::env::current_exe()?;
     let beside = exe.with_file_name("mainstay");

@@ -160,14 +160,13 @@ pub enum Fired {
     NotLanded { sha: String },
 }
 
-/// The whole of `post-push`: wait, confirm, start monitors.
+/// The whole of `post-push` once the push has ended (the caller waits): confirm, start monitors.
 pub fn post_push(
     git: &Git,
     worktree: &Path,
     mainstay: &Path,
     handoff: &Handoff,
 ) -> Result<Vec<Fired>, Error> {
-    detach::wait_for_exit(handoff.push_pid);
     let mut fired = Vec::new();
     for pushed in &handoff.refs {
         if !landed(git, &handoff.remote, pushed)? {
