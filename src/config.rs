@@ -147,7 +147,10 @@ mod tests {
     fn unknown_key_names_key_and_file() {
         let err = parse("[push]\nprotectd = [\"main\"]\n").expect_err("typo must be refused");
         let text = err.to_string();
-        assert!(text.starts_with(".mainstay.toml: key `push`"), "{text}");
+        assert!(
+            text.starts_with(".mainstay.toml: key `push.protectd`"),
+            "{text}"
+        );
         assert!(text.contains("protectd"), "{text}");
         assert!(!text.contains('\n'), "{text}");
     }

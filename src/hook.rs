@@ -65,10 +65,10 @@ pub enum Outcome {
 
 /// Runs the whole hook; messages for the user go to `err`.
 pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
-    if let Some(status) = run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)? {
-        if !status.success() {
-            return Ok(Outcome::LocalFailed(status.code().unwrap_or(1)));
-        }
+    if let Some(status) = run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)?
+        && !status.success()
+    {
+        return Ok(Outcome::LocalFailed(status.code().unwrap_or(1)));
     }
     if config::disabled() {
         return Ok(Outcome::Allowed { followed: None });
@@ -118,8 +118,13 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
         return Ok(Outcome::Allowed { followed: None });
     };
     let followed = first.sha.clone();
+    let process = trigger::find_push_process();
+    if process.is_some_and(|p| p.dry_run) {
+        return Ok(Outcome::Allowed { followed: None });
+    }
     let handoff = Handoff {
-        push_pid: trigger::find_push_process().unwrap_or_else(std::os::unix::process::parent_id),
+        // No `git push` among our ancestors (the hook run by hand): wait for our parent instead.
+        push_pid: process.map_or_else(std::os::unix::process::parent_id, |p| p.pid),
         remote: remote.to_owned(),
         refs,
     };

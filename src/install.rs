@@ -100,6 +100,9 @@ struct AddedLines {
     path: Option<PathBuf>,
     lines: Vec<String>,
     created: bool,
+    /// A final newline was added to a file that lacked one.
+    #[serde(default)]
+    newline_added: bool,
 }
 
 /// The repository as install sees it.
@@ -310,6 +313,7 @@ fn add_lines(
     let mut out = text.clone();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
+        added.newline_added = true;
     }
     for line in &missing {
         out.push_str(line);
@@ -421,6 +425,9 @@ fn remove_lines(added: &AddedLines, report: &mut Report) -> Result<(), Error> {
         }
         out.push_str(line);
     }
+    if added.newline_added && remaining.is_empty() && out.ends_with('\n') {
+        out.pop();
+    }
     if out.is_empty() && added.created {
         fs::remove_file(path).map_err(|source| Error::Io {
             path: path.clone(),
@@ -443,14 +450,14 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let hooks = &target.paths.hooks;
     let manifest = target.load_manifest()?;
     const FIX: &str = "run install-hooks";
-    if let Some(m) = &manifest {
-        if m.hooks_dir != *hooks {
-            problems.push(Problem(format!(
-                "mainstay is installed in {}, but git reads hooks from {}: {FIX}",
-                m.hooks_dir.display(),
-                hooks.display()
-            )));
-        }
+    if let Some(m) = &manifest
+        && m.hooks_dir != *hooks
+    {
+        problems.push(Problem(format!(
+            "mainstay is installed in {}, but git reads hooks from {}: {FIX}",
+            m.hooks_dir.display(),
+            hooks.display()
+        )));
     }
     for name in EXECUTABLES {
         let dest = hooks.join(name);
@@ -516,10 +523,10 @@ fn merge_drivers(text: &str) -> Vec<(String, String)> {
             continue;
         };
         for word in words {
-            if let Some(driver) = word.strip_prefix("merge=") {
-                if !matches!(driver, "text" | "binary" | "union") {
-                    found.push((pattern.to_owned(), driver.to_owned()));
-                }
+            if let Some(driver) = word.strip_prefix("merge=")
+                && !matches!(driver, "text" | "binary" | "union")
+            {
+                found.push((pattern.to_owned(), driver.to_owned()));
             }
         }
     }

@@ -85,13 +85,23 @@ pub enum Error {
     Git(#[from] git::Error),
 }
 
+/// The `git push` process a hook runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushProcess {
+    pub pid: u32,
+    /// `--dry-run` or `-n`: nothing will land, so nothing is started.
+    pub dry_run: bool,
+}
+
 /// Finds the `git push` process this hook runs under: the nearest ancestor whose command line is
 /// a git push. Wrappers (husky's shell scripts, `sh -c`) may sit in between.
-pub fn find_push_process() -> Option<u32> {
+pub fn find_push_process() -> Option<PushProcess> {
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..32 {
-        if is_git_push(&detach::command_line(pid)) {
-            return Some(pid);
+        let argv = detach::command_line(pid);
+        if is_git_push(&argv) {
+            let dry_run = is_dry_run(&argv);
+            return Some(PushProcess { pid, dry_run });
         }
         pid = detach::parent_of(pid).filter(|p| *p > 1)?;
     }
@@ -111,6 +121,18 @@ fn is_git_push(argv: &[String]) -> bool {
         "git" => argv[1..].iter().any(|a| a == "push"),
         _ => false,
     }
+}
+
+/// `--dry-run`, or `-n` alone or in a cluster of git push's flag letters (`-fn`), before `--`.
+fn is_dry_run(argv: &[String]) -> bool {
+    argv.iter().take_while(|a| *a != "--").any(|a| {
+        a == "--dry-run"
+            || a.strip_prefix('-').is_some_and(|flags| {
+                !flags.starts_with('-')
+                    && flags.contains('n')
+                    && flags.chars().all(|c| "vqfnu46".contains(c))
+            })
+    })
 }
 
 /// Starts `post-push` detached with the handoff; returns at once.
@@ -242,5 +264,9 @@ mod tests {
         assert!(is_git_push(&argv("/usr/bin/git -c a=b push")));
         assert!(!is_git_push(&argv("git fetch")));
         assert!(!is_git_push(&argv("sh -c git push")));
+        assert!(is_dry_run(&argv("git push --dry-run origin main")));
+        assert!(is_dry_run(&argv("git push -fn origin main")));
+        assert!(!is_dry_run(&argv("git push origin -- -n")));
+        assert!(!is_dry_run(&argv("git push -o ci.skip origin main")));
     }
 }

@@ -24,13 +24,13 @@ pub fn blocks(text: &[u8]) -> Vec<Block<'_>> {
     for (index, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
         if line.starts_with(b"<<<<<<<") && open.is_none() {
             open = Some((index + 1, offset));
-        } else if line.starts_with(b">>>>>>>") {
-            if let Some((start_line, start)) = open.take() {
-                found.push(Block {
-                    line: start_line,
-                    text: &text[start..offset + line.len()],
-                });
-            }
+        } else if line.starts_with(b">>>>>>>")
+            && let Some((start_line, start)) = open.take()
+        {
+            found.push(Block {
+                line: start_line,
+                text: &text[start..offset + line.len()],
+            });
         }
         offset += line.len();
     }
@@ -76,7 +76,7 @@ mod tests {
         let moved = format!("header\n{CONFLICT}");
         assert_eq!(first_added(CONFLICT.as_bytes(), moved.as_bytes()), None);
         let twice = format!("{CONFLICT}{CONFLICT}");
-        assert_eq!(first_added(CONFLICT.as_bytes(), twice.as_bytes()), Some(8));
+        assert_eq!(first_added(CONFLICT.as_bytes(), twice.as_bytes()), Some(9));
     }
 
     #[test]

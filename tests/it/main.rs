@@ -1,1 +1,5 @@
 //! Integration tests: the real executables against real temporary repositories.
+
+mod install;
+mod push;
+mod util;
