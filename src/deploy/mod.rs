@@ -195,8 +195,13 @@ pub fn monitor(
             clock,
             contains: cx.contains,
         };
-        let mut say_scrubbed = |text: &str| say(&cx.secrets.scrub(text));
-        follow(&mut sources, &sha, &schedule, &poll_cx, &mut say_scrubbed).map_err(files_error)?
+        let mut progress = Reporter {
+            say: &mut say,
+            record: &mut record,
+            worktree: cx.worktree,
+            secrets: cx.secrets,
+        };
+        follow(&mut sources, &sha, &schedule, &poll_cx, &mut progress).map_err(files_error)?
     };
     record.polls = followed.polls;
     record.phases = followed.phases;
@@ -286,6 +291,25 @@ pub fn monitor(
     Ok(Outcome::Verdict(verdict))
 }
 
+/// The monitor's [`Progress`]: scrubbed lines to the log, phases to the run record.
+struct Reporter<'a> {
+    say: &'a mut dyn FnMut(&str) -> std::io::Result<()>,
+    record: &'a mut Record,
+    worktree: &'a Path,
+    secrets: &'a Secrets,
+}
+
+impl Progress for Reporter<'_> {
+    fn say(&mut self, text: &str) -> std::io::Result<()> {
+        (self.say)(&self.secrets.scrub(text))
+    }
+
+    fn phases(&mut self, phases: &[Phase]) -> std::io::Result<()> {
+        self.record.phases = phases.to_vec();
+        self.record.save(self.worktree)
+    }
+}
+
 /// Past durations: the sources' own (shared by every machine that pushes) when they have
 /// enough, else this work tree's run records.
 fn history(sources: &mut [Box<dyn Source>], worktree: &Path) -> Vec<Duration> {
@@ -298,6 +322,16 @@ fn history(sources: &mut [Box<dyn Source>], worktree: &Path) -> Vec<Duration> {
     record::local_history(worktree, 20)
 }
 
+/// Where [`follow`] reports as it goes.
+pub trait Progress {
+    /// One line for the status log.
+    fn say(&mut self, text: &str) -> std::io::Result<()>;
+    /// The phases seen so far, after a new one appeared.
+    fn phases(&mut self, _phases: &[Phase]) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Polls `sources` on `schedule` until one of them decides or the schedule runs out. Says each
 /// new phase and each new problem once.
 pub fn follow(
@@ -305,7 +339,7 @@ pub fn follow(
     sha: &str,
     schedule: &Schedule,
     cx: &PollContext<'_>,
-    say: &mut dyn FnMut(&str) -> std::io::Result<()>,
+    progress: &mut dyn Progress,
 ) -> std::io::Result<Followed> {
     let mut polls = 0;
     let mut phases: Vec<Phase> = Vec::new();
@@ -335,17 +369,18 @@ pub fn follow(
                             phase: phase.clone(),
                             at_ms: at.as_millis() as u64,
                         });
+                        progress.phases(&phases)?;
                     }
                     phase
                 }
                 Ok(Observation::Live) => {
-                    say(&format!("{name}: live"))?;
+                    progress.say(&format!("{name}: live"))?;
                     return Ok(decided(Decision::Live { source: name }));
                 }
                 Ok(Observation::Failed { reason, details }) => {
-                    say(&format!("{name}: failed: {reason}"))?;
+                    progress.say(&format!("{name}: failed: {reason}"))?;
                     for detail in &details {
-                        say(&format!("{name}:   {detail}"))?;
+                        progress.say(&format!("{name}:   {detail}"))?;
                     }
                     return Ok(decided(Decision::Failed {
                         source: name,
@@ -353,14 +388,14 @@ pub fn follow(
                     }));
                 }
                 Ok(Observation::Superseded { reason }) => {
-                    say(&format!("{name}: {reason}"))?;
+                    progress.say(&format!("{name}: {reason}"))?;
                     return Ok(decided(Decision::Superseded {
                         source: name,
                         reason,
                     }));
                 }
                 Err(e) if e.is_fatal() => {
-                    say(&format!("{e}; {name} is no longer asked"))?;
+                    progress.say(&format!("{e}; {name} is no longer asked"))?;
                     dropped.push((index, e.to_string()));
                     continue;
                 }
@@ -370,11 +405,11 @@ pub fn follow(
             match said {
                 Some((_, text)) if *text == news => {}
                 Some((_, text)) => {
-                    say(&format!("{name}: {news}"))?;
+                    progress.say(&format!("{name}: {news}"))?;
                     *text = news;
                 }
                 None => {
-                    say(&format!("{name}: {news}"))?;
+                    progress.say(&format!("{name}: {news}"))?;
                     last_said.push((name, news));
                 }
             }
