@@ -2,7 +2,9 @@
 
 mod http;
 mod install;
+mod mariadb;
 mod monitor;
+mod monitor_mysql;
 mod push;
 mod status;
 mod util;
