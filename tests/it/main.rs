@@ -4,6 +4,7 @@ mod http;
 mod install;
 mod mariadb;
 mod monitor;
+mod monitor_digitalocean;
 mod monitor_mysql;
 mod push;
 mod status;
