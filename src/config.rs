@@ -39,6 +39,7 @@ pub struct Config {
     pub push: crate::policy::Settings,
     pub deploy: crate::deploy::Settings,
     pub ledgers: Ledgers,
+    pub alerts: crate::deploy::alerts::Settings,
 }
 
 /// `[ledgers]`: which files are merged as records, by kind.

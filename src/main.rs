@@ -1,13 +1,17 @@
 //! `mainstay`: the command line for people and agents.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use mainstay::config::Config;
-use mainstay::deploy;
+use mainstay::deploy::clock::{Jitter, SystemClock};
+use mainstay::deploy::settings::{parse_duration, show};
+use mainstay::deploy::status::{self, Report, State};
+use mainstay::deploy::{self, Secrets, Verdict};
 use mainstay::git::Git;
 
 /// Keeps a shared main safe: push policy, deploy monitor, ledger merges.
@@ -22,6 +26,10 @@ struct Cli {
 enum Command {
     /// Follow the deployment of one pushed commit to a verdict (started by post-push).
     Monitor(MonitorArgs),
+    /// Did the deployment of a commit work? Exit 0 success, 1 not, 2 in progress, 3 not found.
+    Status(StatusArgs),
+    /// Remove old status files, never those of a live monitor.
+    Cleanup(CleanupArgs),
 }
 
 #[derive(Args)]
@@ -30,27 +38,255 @@ struct MonitorArgs {
     sha: String,
 }
 
+#[derive(Args)]
+struct StatusArgs {
+    /// A full or short sha, or any revision.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// Wait for a verdict, up to SECS seconds.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "30")]
+    wait: Option<u64>,
+    /// Print the run record as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CleanupArgs {
+    /// Remove status files last changed longer ago than this (`7d`, `12h`, `30m`).
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    older_than: Duration,
+}
+
+/// `mainstay status` exit codes; every other subcommand exits 0 or `Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// The deployment succeeded.
+    Success = 0,
+    /// It failed, timed out, was superseded, was not ready, or its monitor died.
+    NotSuccess = 1,
+    /// A live monitor is following it.
+    InProgress = 2,
+    /// No monitor has followed it here.
+    NotFound = 3,
+    /// mainstay could not answer: bad arguments, not a repository, unreadable files.
+    Error = 4,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
+    };
     match run(cli) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "mainstay: {e:#}");
-            ExitCode::FAILURE
+            Exit::Error.into()
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let worktree = worktree()?;
     match cli.command {
-        Command::Monitor(args) => {
-            let worktree = worktree()?;
-            let config = Config::load(&worktree)?;
+        Command::Monitor(args) => monitor(&worktree, &args),
+        Command::Status(args) => status(&worktree, &args),
+        Command::Cleanup(args) => {
+            let removed = status::cleanup(&worktree, args.older_than, SystemTime::now())?;
             let mut out = std::io::stdout().lock();
-            deploy::monitor(&worktree, &args.sha, &config.deploy, &mut out)?;
-            Ok(ExitCode::SUCCESS)
+            for path in &removed {
+                writeln!(out, "removed {}", path.display())?;
+            }
+            writeln!(out, "{} status files removed", removed.len())?;
+            Ok(Exit::Success)
         }
     }
+}
+
+fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
+    let log = deploy::log_path(worktree, &args.sha);
+    let result = Config::load(worktree)
+        .map_err(anyhow::Error::from)
+        .and_then(|config| {
+            let options = deploy::Options {
+                settings: config.deploy,
+                alerts: config.alerts,
+            };
+            let clock = SystemClock::new();
+            let contains = deploy::git_contains(worktree);
+            let secrets = Secrets::from_env();
+            let cx = deploy::Context {
+                worktree,
+                secrets: &secrets,
+                clock: &clock,
+                jitter: Jitter::from_entropy(),
+                contains: &contains,
+            };
+            // Detached, stdout is the status log itself: echoing there would print each line twice.
+            if same_file(Path::new("/proc/self/fd/1"), &log) {
+                Ok(deploy::monitor(
+                    &args.sha,
+                    &options,
+                    cx,
+                    &mut std::io::sink(),
+                )?)
+            } else {
+                Ok(deploy::monitor(
+                    &args.sha,
+                    &options,
+                    cx,
+                    &mut std::io::stdout().lock(),
+                )?)
+            }
+        });
+    match result {
+        Ok(_) => Ok(Exit::Success),
+        Err(e) => {
+            // Detached, stderr is nobody's: the status log is where this must be read.
+            if deploy::validate_sha(&args.sha).is_ok() {
+                let line = format!("{} error: {e:#}", mainstay::time::now());
+                let _ = deploy::files::append_atomic(&log, &line);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
+    let sha = resolve(worktree, &args.rev)?;
+    let report = match args.wait {
+        None => status::inquire(worktree, &sha)?,
+        Some(secs) => {
+            let clock = SystemClock::new();
+            let mut progress = std::io::stderr();
+            let live = progress.is_terminal() && !args.json;
+            let report = status::wait(
+                worktree,
+                &sha,
+                Duration::from_secs(secs),
+                &clock,
+                &mut |r| {
+                    if live {
+                        let _ = write!(
+                            progress,
+                            "\r\x1b[K{} ({})",
+                            summary(r),
+                            show(clock_elapsed(&clock))
+                        );
+                        let _ = progress.flush();
+                    }
+                },
+            )?;
+            if live {
+                let _ = write!(progress, "\r\x1b[K");
+            }
+            report
+        }
+    };
+    let exit = match report.state {
+        State::Done(Verdict::Success) => Exit::Success,
+        State::Done(_) | State::Died => Exit::NotSuccess,
+        State::InProgress => Exit::InProgress,
+        State::NotFollowed | State::NotFound => Exit::NotFound,
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let mut json = serde_json::to_value(&report)?;
+        json["exit_code"] = (exit as u8).into();
+        writeln!(out, "{json}")?;
+        return Ok(exit);
+    }
+    writeln!(out, "{}", summary(&report))?;
+    if exit == Exit::NotSuccess {
+        for line in &report.log_tail {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(exit)
+}
+
+fn clock_elapsed(clock: &SystemClock) -> Duration {
+    use mainstay::deploy::clock::Clock;
+    clock.elapsed()
+}
+
+/// One line: `abc1234: failed: <reason>`.
+fn summary(report: &Report) -> String {
+    let sha7 = deploy::sha7(&report.sha);
+    let record = report.record.as_ref();
+    match report.state {
+        State::Done(verdict) => {
+            let detail = record.and_then(|r| match (&r.error, r.live_after_ms) {
+                (Some(error), _) => Some(error.clone()),
+                (None, Some(ms)) => Some(format!(
+                    "live after {} via {}{}",
+                    show(Duration::from_millis(ms)),
+                    r.source.as_deref().unwrap_or("?"),
+                    r.ready_after_ms
+                        .map(|ms| format!(", ready after {}", show(Duration::from_millis(ms))))
+                        .unwrap_or_default()
+                )),
+                (None, None) => None,
+            });
+            match detail {
+                Some(detail) => format!("{sha7}: {verdict}: {detail}"),
+                None => format!("{sha7}: {verdict}"),
+            }
+        }
+        State::InProgress => {
+            let phase = record.and_then(|r| r.phases.last());
+            match phase {
+                Some(p) => format!("{sha7}: in progress ({}: {})", p.source, p.phase),
+                None => format!("{sha7}: in progress"),
+            }
+        }
+        State::NotFollowed => format!("{sha7}: not followed: no deployment source is configured"),
+        State::Died | State::NotFound => format!("{sha7}: {}", report.state.describe()),
+    }
+}
+
+/// A revision to a sha; a hex id git does not know (not fetched here) is taken as given.
+fn resolve(worktree: &Path, rev: &str) -> anyhow::Result<String> {
+    if rev.starts_with('-') {
+        bail!("{rev:?} is not a revision");
+    }
+    let git = Git::new(worktree);
+    let output = git.output([
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    if rev.len() >= 7 && deploy::validate_sha(rev).is_ok() {
+        return Ok(rev.to_ascii_lowercase());
+    }
+    bail!("{rev:?} is not a commit in {}", worktree.display())
 }
 
 fn worktree() -> anyhow::Result<PathBuf> {

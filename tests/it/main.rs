@@ -1,5 +1,11 @@
 //! Integration tests: the real executables against real temporary repositories.
 
+mod http;
 mod install;
+mod mariadb;
+mod monitor;
+mod monitor_digitalocean;
+mod monitor_mysql;
 mod push;
+mod status;
 mod util;

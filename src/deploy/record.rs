@@ -1,0 +1,115 @@
+//! The machine-readable record of one monitor run, `.deployment-status-<sha7>.json`: what
+//! `status --json` prints and what the history-based schedule learns from.
+//!
+//! Written when the run starts (no `ended_at`, no verdict) and again when it ends. Times are
+//! RFC 3339; durations are milliseconds since the run started.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How a deployment ended, as the `.result` file spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Success,
+    Failed,
+    Timeout,
+    Superseded,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Success => "success",
+            Verdict::Failed => "failed",
+            Verdict::Timeout => "timeout",
+            Verdict::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Verdict> {
+        [
+            Verdict::Success,
+            Verdict::Failed,
+            Verdict::Timeout,
+            Verdict::Superseded,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == word.trim())
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A phase a source reported, the first time it reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub source: String,
+    pub phase: String,
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub sha: String,
+    /// The monitor's process id.
+    pub pid: u32,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub verdict: Option<Verdict>,
+    /// The schedule used, as logged (`fixed`, `history: ...`).
+    pub schedule: String,
+    /// The source whose answer decided the verdict.
+    pub source: Option<String>,
+    /// Poll rounds made (each asks every source once).
+    pub polls: u32,
+    pub phases: Vec<Phase>,
+    /// From the start of the run until a source reported this sha live.
+    pub live_after_ms: Option<u64>,
+    /// From the live verdict until the readiness check passed.
+    pub ready_after_ms: Option<u64>,
+    /// Why the verdict is not success, or why nothing was followed.
+    pub error: Option<String>,
+}
+
+impl Record {
+    pub fn load(worktree: &Path, sha: &str) -> Option<Record> {
+        let text = std::fs::read_to_string(super::files::record_path(worktree, sha)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn save(&self, worktree: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("a record always serializes");
+        super::files::write_atomic(&super::files::record_path(worktree, &self.sha), &json)
+    }
+}
+
+/// How long past deployments took to go live, from the records in the work tree, newest first.
+pub fn local_history(worktree: &Path, limit: usize) -> Vec<Duration> {
+    let Ok(entries) = std::fs::read_dir(worktree) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(String, Duration)> = entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            let name = name.to_str()?;
+            if !name.ends_with(".json") {
+                return None;
+            }
+            let sha7 = super::files::sha7_of(name)?;
+            let record = Record::load(worktree, sha7)?;
+            let live = record
+                .live_after_ms
+                .filter(|_| record.verdict == Some(Verdict::Success))?;
+            Some((record.started_at, Duration::from_millis(live)))
+        })
+        .collect();
+    runs.sort_by(|a, b| b.0.cmp(&a.0));
+    runs.into_iter().take(limit).map(|(_, d)| d).collect()
+}

@@ -1,0 +1,419 @@
+//! The DigitalOcean App Platform API v2: this commit's deployment among the app's deployments,
+//! followed by its `phase`.
+//!
+//! The deployment is found by `cause_details.git_push.commit_sha`, else by a service's
+//! `source_commit_hash`; it appears only some time after the push. On `ERROR` the failed steps'
+//! reasons and the tails of the build and deploy logs go to the status log. On `SUPERSEDED` the
+//! newer deployment is followed when its commit contains this one. 429 and 5xx are retried
+//! (honouring `retry-after`), `ratelimit-remaining: 0` holds polls until `ratelimit-reset`, and
+//! 401, 403 and 404 end this source with a message saying what to fix.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use super::{Error, Observation, PollContext, Source, same_commit};
+use crate::deploy::files::tail;
+use crate::deploy::http::{self, Client};
+use crate::deploy::settings::show;
+
+/// `[deploy.digitalocean]` in `.mainstay.toml`. The token is `DIGITALOCEAN_TOKEN`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub app_id: String,
+    /// The API's base URL, for tests and proxies.
+    #[serde(default = "default_base")]
+    pub api_base: String,
+    /// Lines of each log copied to the status log on failure.
+    #[serde(default = "default_log_lines")]
+    pub log_lines: usize,
+}
+
+fn default_base() -> String {
+    "https://api.digitalocean.com".to_owned()
+}
+
+fn default_log_lines() -> usize {
+    20
+}
+
+#[derive(Debug, Deserialize)]
+struct Deployments {
+    deployments: Vec<Deployment>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Deployment {
+    id: String,
+    phase: String,
+    cause_details: Option<CauseDetails>,
+    services: Vec<Service>,
+    progress: Option<Progress>,
+    created_at: Option<String>,
+    phase_last_updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct CauseDetails {
+    git_push: Option<GitPush>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct GitPush {
+    commit_sha: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Service {
+    source_commit_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Progress {
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Step {
+    name: String,
+    status: String,
+    reason: Option<Reason>,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Reason {
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Logs {
+    live_url: Option<String>,
+    historic_urls: Vec<String>,
+}
+
+impl Deployment {
+    /// The commit this deployment deploys.
+    fn commit(&self) -> Option<&str> {
+        let pushed = self
+            .cause_details
+            .as_ref()
+            .and_then(|c| c.git_push.as_ref());
+        pushed.and_then(|p| p.commit_sha.as_deref()).or_else(|| {
+            self.services
+                .iter()
+                .find_map(|s| s.source_commit_hash.as_deref())
+        })
+    }
+
+    fn deploys(&self, sha: &str) -> bool {
+        self.commit().is_some_and(|c| same_commit(c, sha))
+    }
+
+    /// `name: message` of every failed step, depth first.
+    fn failed_steps(&self) -> Vec<String> {
+        fn walk(steps: &[Step], out: &mut Vec<String>) {
+            for step in steps {
+                if step.status == "ERROR" {
+                    match &step.reason {
+                        Some(r) if !r.message.is_empty() => {
+                            out.push(format!(
+                                "step {} failed: {} ({})",
+                                step.name, r.message, r.code
+                            ));
+                        }
+                        _ => out.push(format!("step {} failed", step.name)),
+                    }
+                }
+                walk(&step.steps, out);
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(progress) = &self.progress {
+            walk(&progress.steps, &mut out);
+        }
+        out
+    }
+}
+
+pub struct DigitalOcean {
+    settings: Settings,
+    token: String,
+    client: Client,
+    /// The deployment followed, once found; a newer one after a superseding push.
+    followed: Option<String>,
+    /// No request before this time (on the clock), set by `ratelimit-remaining: 0`.
+    not_before: Duration,
+    last: Observation,
+    /// Phases seen on ACTIVE deployments in the last listing: past durations.
+    durations: Vec<Duration>,
+}
+
+impl DigitalOcean {
+    pub fn new(settings: Settings, token: String, client: Client) -> DigitalOcean {
+        DigitalOcean {
+            settings,
+            token,
+            client,
+            followed: None,
+            not_before: Duration::ZERO,
+            last: Observation::Pending("not asked yet".to_owned()),
+            durations: Vec::new(),
+        }
+    }
+
+    fn app_url(&self, rest: &str) -> String {
+        let base = self.settings.api_base.trim_end_matches('/');
+        format!("{base}/v2/apps/{}{rest}", self.settings.app_id)
+    }
+
+    /// One API GET with retries: 429 after `retry-after`, 5xx with a growing pause.
+    fn api_get(&mut self, url: &str, cx: &PollContext<'_>) -> Result<String, Error> {
+        let shown = http::redact(url);
+        let mut last = String::new();
+        for attempt in 0..4u32 {
+            let response = match self.client.get(url, Some(&self.token)) {
+                Ok(r) => r,
+                Err(e @ http::Error::Timeout { .. }) | Err(e @ http::Error::Refused { .. }) => {
+                    last = e.to_string();
+                    cx.clock
+                        .sleep(Duration::from_millis(250) * 2u32.pow(attempt));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if response.ratelimit_remaining == Some(0) {
+                let now = cx
+                    .clock
+                    .wall()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                let reset = response
+                    .ratelimit_reset
+                    .map_or(Duration::from_secs(60), |r| {
+                        Duration::from_secs(r).saturating_sub(now)
+                    });
+                self.not_before = cx.clock.elapsed() + reset.min(Duration::from_secs(300));
+            }
+            match response.status {
+                200 => return Ok(response.body),
+                429 => {
+                    let wait = response.retry_after.unwrap_or(Duration::from_secs(1));
+                    last = format!("HTTP 429, retry after {}", show(wait));
+                    cx.clock.sleep(wait.min(Duration::from_secs(60)));
+                }
+                500..=599 => {
+                    last = format!("HTTP {}", response.status);
+                    cx.clock
+                        .sleep(Duration::from_millis(250) * 2u32.pow(attempt));
+                }
+                401 | 403 => {
+                    return Err(Error::Fatal(format!(
+                        "digitalocean: {shown}: HTTP {}: DIGITALOCEAN_TOKEN is refused (needs read access to apps)",
+                        response.status
+                    )));
+                }
+                404 => {
+                    return Err(Error::Fatal(format!(
+                        "digitalocean: {shown}: HTTP 404: no such app; check app_id in [deploy.digitalocean]"
+                    )));
+                }
+                status => {
+                    return Err(Error::Transient(format!(
+                        "digitalocean: {shown}: HTTP {status}"
+                    )));
+                }
+            }
+        }
+        Err(Error::Transient(format!(
+            "digitalocean: {shown}: {last}, giving up for this poll"
+        )))
+    }
+
+    fn list(&mut self, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
+        let url = self.app_url("/deployments?per_page=20");
+        let body = self.api_get(&url, cx)?;
+        let list: Deployments = serde_json::from_str(&body).map_err(|e| Error::Garbage {
+            url: http::redact(&url),
+            message: e.to_string(),
+        })?;
+        self.durations = list
+            .deployments
+            .iter()
+            .filter(|d| d.phase == "ACTIVE")
+            .filter_map(|d| {
+                let start = parse_rfc3339(d.created_at.as_deref()?)?;
+                let end = parse_rfc3339(d.phase_last_updated_at.as_deref()?)?;
+                end.checked_sub(start).filter(|d| !d.is_zero())
+            })
+            .collect();
+        Ok(list.deployments)
+    }
+
+    /// The tails of the build and deploy logs, fetched from the URLs the API hands out.
+    fn log_tails(&mut self, id: &str, cx: &PollContext<'_>) -> Vec<String> {
+        let mut details = Vec::new();
+        for kind in ["BUILD", "DEPLOY"] {
+            let url = self.app_url(&format!("/deployments/{id}/logs?type={kind}"));
+            let logs = self.api_get(&url, cx).and_then(|body| {
+                serde_json::from_str::<Logs>(&body).map_err(|e| Error::Garbage {
+                    url: http::redact(&url),
+                    message: e.to_string(),
+                })
+            });
+            let logs = match logs {
+                Ok(logs) => logs,
+                Err(e) => {
+                    details.push(format!("{kind} logs unavailable: {e}"));
+                    continue;
+                }
+            };
+            let Some(text_url) = logs.historic_urls.first().or(logs.live_url.as_ref()) else {
+                continue;
+            };
+            // The log URLs are pre-signed elsewhere: the token is not sent there.
+            match self.client.get(text_url, None) {
+                Ok(r) if r.status == 200 => {
+                    let lines = tail(&r.body, self.settings.log_lines);
+                    if !lines.is_empty() {
+                        details.push(format!("{kind} log, last {} lines:", lines.len()));
+                        details.extend(lines.iter().map(|l| format!("  {l}")));
+                    }
+                }
+                Ok(r) => details.push(format!("{kind} log unavailable: HTTP {}", r.status)),
+                Err(e) => details.push(format!("{kind} log unavailable: {e}")),
+            }
+        }
+        details
+    }
+}
+
+impl Source for DigitalOcean {
+    fn name(&self) -> &'static str {
+        "digitalocean"
+    }
+
+    fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {
+        if cx.clock.elapsed() < self.not_before {
+            return Ok(self.last.clone());
+        }
+        let deployments = self.list(cx)?;
+        let found = match &self.followed {
+            Some(id) => deployments.iter().find(|d| &d.id == id),
+            None => deployments.iter().find(|d| d.deploys(sha)),
+        };
+        let Some(deployment) = found.cloned() else {
+            return Ok(Observation::Pending("not listed yet".to_owned()));
+        };
+        self.followed = Some(deployment.id.clone());
+        let observation = match deployment.phase.as_str() {
+            "ACTIVE" => Observation::Live,
+            "ERROR" => {
+                let mut details = deployment.failed_steps();
+                let reason = details
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| format!("deployment {} failed", deployment.id));
+                details.extend(self.log_tails(&deployment.id, cx));
+                Observation::Failed { reason, details }
+            }
+            "CANCELED" => Observation::Failed {
+                reason: format!("deployment {} was canceled", deployment.id),
+                details: Vec::new(),
+            },
+            "SUPERSEDED" => {
+                // The listing is newest first: the newest deployment is what replaced this one.
+                let newest = deployments.first().filter(|d| d.id != deployment.id);
+                match newest.and_then(|d| Some((d, d.commit()?))) {
+                    Some((newer, commit)) if (cx.contains)(sha, commit) => {
+                        self.followed = Some(newer.id.clone());
+                        Observation::Pending(format!(
+                            "superseded by deployment {} of {}, which contains this commit; following it",
+                            newer.id,
+                            crate::deploy::sha7(commit)
+                        ))
+                    }
+                    Some((newer, commit)) => Observation::Superseded {
+                        reason: format!(
+                            "superseded by deployment {} of {}, which does not contain this commit",
+                            newer.id,
+                            crate::deploy::sha7(commit)
+                        ),
+                    },
+                    None => Observation::Superseded {
+                        reason: format!("deployment {} was superseded", deployment.id),
+                    },
+                }
+            }
+            phase => Observation::Pending(phase.to_owned()),
+        };
+        self.last = observation.clone();
+        Ok(observation)
+    }
+
+    fn history(&mut self) -> Vec<Duration> {
+        self.durations.clone()
+    }
+}
+
+/// Seconds since the epoch for `YYYY-MM-DDTHH:MM:SS[.fff]Z`, the API's form.
+fn parse_rfc3339(text: &str) -> Option<Duration> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = &time[..time.find('.').unwrap_or(time.len())];
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil (the inverse of `time::civil_from_days`).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    u64::try_from(secs).ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_apis_timestamps() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_rfc3339("2026-11-23T19:00:41.123Z"),
+            Some(Duration::from_secs(1_795_460_441))
+        );
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00Z"),
+            Some(Duration::from_secs(951_782_400))
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn finds_the_commit_in_cause_or_services() {
+        let json = r#"{"deployments":[
+            {"id":"a","phase":"BUILDING","cause_details":{"git_push":{"commit_sha":"abcdef0123"}}},
+            {"id":"b","phase":"ACTIVE","services":[{"name":"web","source_commit_hash":"1234567890"}]}
+        ]}"#;
+        let list: Deployments = serde_json::from_str(json).expect("documented shape");
+        assert!(list.deployments[0].deploys("abcdef0123"));
+        assert!(list.deployments[1].deploys("1234567890"));
+        assert!(!list.deployments[1].deploys("abcdef0123"));
+    }
+}

@@ -1,0 +1,343 @@
+//! The shared `deployments` table: the newest row for this sha, read with a parameterised query.
+//!
+//! The connection comes from `MAINSTAY_DB_URL` or `DB_HOST`/`DB_PORT`/`DB_USER`/`DB_PASS`/
+//! `DB_NAME`; TLS is required for hosts other than loopback unless `tls` says otherwise. A lost
+//! connection is a passing problem: the next poll connects again.
+
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder, SslOpts, Value};
+use serde::Deserialize;
+
+use super::{Error, Observation, PollContext, Source};
+use crate::deploy::files::tail;
+use crate::deploy::secrets::Secrets;
+
+/// `[deploy.mysql]` in `.mainstay.toml`: where the rows are and what their words mean.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `deployments`, or `database.deployments`.
+    pub table: String,
+    pub columns: Columns,
+    pub statuses: Statuses,
+    pub tls: Tls,
+    /// Lines of `buildLogs` copied to the status log on failure.
+    pub log_lines: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Columns {
+    pub commit_sha: String,
+    pub status: String,
+    pub started_at: String,
+    pub duration: String,
+    pub error_message: String,
+    pub build_logs: String,
+}
+
+/// The status words that end a deployment; any other word is a phase.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Statuses {
+    pub success: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    /// Required for every host but loopback.
+    Auto,
+    Required,
+    Disabled,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            table: "deployments".to_owned(),
+            columns: Columns::default(),
+            statuses: Statuses::default(),
+            tls: Tls::Auto,
+            log_lines: 20,
+        }
+    }
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            commit_sha: "commitSha".to_owned(),
+            status: "status".to_owned(),
+            started_at: "startedAt".to_owned(),
+            duration: "duration".to_owned(),
+            error_message: "errorMessage".to_owned(),
+            build_logs: "buildLogs".to_owned(),
+        }
+    }
+}
+
+impl Default for Statuses {
+    fn default() -> Self {
+        Statuses {
+            success: vec!["success".to_owned()],
+            failed: vec!["failed".to_owned()],
+        }
+    }
+}
+
+impl Settings {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        let c = &self.columns;
+        let names = [
+            ("table", &self.table),
+            ("columns.commit_sha", &c.commit_sha),
+            ("columns.status", &c.status),
+            ("columns.started_at", &c.started_at),
+            ("columns.duration", &c.duration),
+            ("columns.error_message", &c.error_message),
+            ("columns.build_logs", &c.build_logs),
+        ];
+        for (key, name) in names {
+            if quote(name).is_none() {
+                return Err((
+                    key.to_owned(),
+                    format!("{name:?} must be a plain SQL name (letters, digits, _)"),
+                ));
+            }
+        }
+        if self.statuses.success.is_empty() || self.statuses.failed.is_empty() {
+            return Err((
+                "statuses".to_owned(),
+                "needs success and failed words".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `name` or `db.name` as backquoted identifiers; `None` for anything but plain names, which is
+/// what keeps configured names from ever being SQL.
+fn quote(name: &str) -> Option<String> {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with(|c: char| c.is_ascii_digit())
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let parts: Vec<&str> = name.split('.').collect();
+    (parts.len() <= 2 && parts.iter().all(|p| plain(p))).then(|| {
+        parts
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(".")
+    })
+}
+
+pub struct Mysql {
+    settings: Settings,
+    opts: Opts,
+    /// `host:port`, for messages.
+    target: String,
+    secrets: Secrets,
+    conn: Option<Conn>,
+}
+
+impl Mysql {
+    /// Prepares the connection options; connects on the first poll. `timeout` bounds connecting
+    /// and each read and write.
+    pub fn new(settings: Settings, secrets: &Secrets, timeout: Duration) -> Result<Mysql, Error> {
+        let base = if let Some(url) = &secrets.db_url {
+            let opts = Opts::from_url(url).map_err(|e| {
+                Error::Fatal(format!(
+                    "mysql: MAINSTAY_DB_URL is not a mysql:// URL: {}",
+                    secrets.scrub(&e.to_string())
+                ))
+            })?;
+            OptsBuilder::from_opts(opts)
+        } else if let Some(host) = &secrets.db_host {
+            let port = match &secrets.db_port {
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| Error::Fatal(format!("mysql: DB_PORT {p:?} is not a port")))?,
+                None => 3306,
+            };
+            OptsBuilder::new()
+                .ip_or_hostname(Some(host.clone()))
+                .tcp_port(port)
+                .user(secrets.db_user.clone())
+                .pass(secrets.db_pass.clone())
+                .db_name(secrets.db_name.clone())
+        } else {
+            return Err(Error::Fatal(
+                "mysql: no connection: set MAINSTAY_DB_URL or DB_HOST, DB_PORT, DB_USER, DB_PASS and DB_NAME".to_owned(),
+            ));
+        };
+        let base = base
+            .tcp_connect_timeout(Some(timeout))
+            .read_timeout(Some(timeout))
+            .write_timeout(Some(timeout))
+            // Never switch to a local socket behind the configured address.
+            .prefer_socket(false)
+            .stmt_cache_size(Some(4));
+        let probe: Opts = base.clone().into();
+        let host = probe.get_ip_or_hostname().to_string();
+        let target = format!("{host}:{}", probe.get_tcp_port());
+        let tls = match settings.tls {
+            Tls::Auto => !is_loopback(&host),
+            Tls::Required => true,
+            Tls::Disabled => false,
+        };
+        let opts = base.ssl_opts(tls.then(SslOpts::default)).into();
+        Ok(Mysql {
+            settings,
+            opts,
+            target,
+            secrets: secrets.clone(),
+            conn: None,
+        })
+    }
+
+    fn problem(&self, doing: &str, error: &mysql::Error) -> Error {
+        let message = self.secrets.scrub(&error.to_string());
+        Error::Transient(format!("mysql {}: {doing}: {message}", self.target))
+    }
+
+    fn connection(&mut self) -> Result<&mut Conn, Error> {
+        if self.conn.is_none() {
+            let conn =
+                Conn::new(self.opts.clone()).map_err(|e| self.problem("cannot connect", &e))?;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("connected just above"))
+    }
+
+    /// Runs one query; a failed query drops the connection so the next poll starts afresh.
+    fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<Vec<mysql::Row>, Error> {
+        let result = self.connection()?.exec(sql, params);
+        result.map_err(|e| {
+            self.conn = None;
+            self.problem("query failed", &e)
+        })
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A cell as text; `None` for NULL and for types no status column holds.
+fn text(row: &mut mysql::Row, index: usize) -> Option<String> {
+    match row.take::<Value, usize>(index)? {
+        Value::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Value::Int(n) => Some(n.to_string()),
+        Value::UInt(n) => Some(n.to_string()),
+        Value::Double(x) => Some(x.to_string()),
+        Value::Float(x) => Some(x.to_string()),
+        _ => None,
+    }
+}
+
+impl Source for Mysql {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn poll(&mut self, sha: &str, _cx: &PollContext<'_>) -> Result<Observation, Error> {
+        // Validated again here: this value goes into a query, parameterised or not.
+        if crate::deploy::validate_sha(sha).is_err() {
+            return Err(Error::Fatal(format!("mysql: {sha:?} is not a commit id")));
+        }
+        let c = &self.settings.columns;
+        let q = |name: &str| quote(name).expect("names are validated with the settings");
+        let sql = format!(
+            "SELECT {}, {}, {} FROM {} WHERE {} = ? ORDER BY {} DESC LIMIT 1",
+            q(&c.status),
+            q(&c.error_message),
+            q(&c.build_logs),
+            q(&self.settings.table),
+            q(&c.commit_sha),
+            q(&c.started_at),
+        );
+        let rows = self.query(&sql, vec![Value::from(sha.to_ascii_lowercase())])?;
+        let Some(mut row) = rows.into_iter().next() else {
+            return Ok(Observation::Pending("no row yet".to_owned()));
+        };
+        let status = text(&mut row, 0).unwrap_or_default();
+        let statuses = &self.settings.statuses;
+        if statuses.success.contains(&status) {
+            return Ok(Observation::Live);
+        }
+        if !statuses.failed.contains(&status) {
+            return Ok(Observation::Pending(status));
+        }
+        let error_message = text(&mut row, 1).filter(|m| !m.trim().is_empty());
+        let mut details = Vec::new();
+        if let Some(message) = &error_message {
+            details.push(format!("errorMessage: {}", message.trim()));
+        }
+        if let Some(logs) = text(&mut row, 2) {
+            let lines = tail(&logs, self.settings.log_lines);
+            if !lines.is_empty() {
+                details.push(format!("buildLogs, last {} lines:", lines.len()));
+                details.extend(lines.iter().map(|l| format!("  {l}")));
+            }
+        }
+        let reason = error_message.unwrap_or_else(|| format!("status {status}"));
+        Ok(Observation::Failed { reason, details })
+    }
+
+    fn history(&mut self) -> Vec<Duration> {
+        let c = &self.settings.columns;
+        let q = |name: &str| quote(name).expect("names are validated with the settings");
+        let words = &self.settings.statuses.success;
+        let marks = vec!["?"; words.len()].join(", ");
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} IN ({marks}) AND {} > 0 ORDER BY {} DESC LIMIT 20",
+            q(&c.duration),
+            q(&self.settings.table),
+            q(&c.status),
+            q(&c.duration),
+            q(&c.started_at),
+        );
+        let params = words.iter().map(|w| Value::from(w.as_str())).collect();
+        let Ok(rows) = self.query(&sql, params) else {
+            return Vec::new();
+        };
+        rows.into_iter()
+            .filter_map(|mut row| text(&mut row, 0)?.parse::<f64>().ok())
+            .filter(|secs| secs.is_finite() && *secs > 0.0)
+            .map(Duration::from_secs_f64)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_names_are_quoted() {
+        assert_eq!(quote("deployments").as_deref(), Some("`deployments`"));
+        assert_eq!(
+            quote("ops.deployments").as_deref(),
+            Some("`ops`.`deployments`")
+        );
+        for bad in ["", "a b", "x`y", "a;drop", "1abc", "a.b.c", "a."] {
+            assert_eq!(quote(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn tls_is_skipped_only_for_loopback() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("::1"));
+        assert!(!is_loopback("db.internal") && !is_loopback("10.0.0.5"));
+    }
+}

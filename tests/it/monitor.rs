@@ -1,0 +1,447 @@
+//! The deployment monitor as the real `mainstay monitor <sha>` runs it, against an app, a
+//! readiness endpoint and a webhook served on loopback.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::http::{Reply, Server, refused_url};
+use crate::util::{Sandbox, bin, describe, read, wait_until, write};
+
+/// Variables the outer environment may hold that would change what the monitor does.
+const FOREIGN: &[&str] = &[
+    "DB_HOST",
+    "DB_PORT",
+    "DB_USER",
+    "DB_PASS",
+    "DB_NAME",
+    "DIGITALOCEAN_TOKEN",
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Millisecond polling, so a run takes a fraction of a second.
+pub const FAST: &str = r#"
+[deploy]
+max_wait = "20s"
+poll_initial = "20ms"
+poll_later = "40ms"
+poll_switch_after = "200ms"
+request_timeout = "400ms"
+schedule = "fixed"
+"#;
+
+/// A repository with one commit and a `.mainstay.toml`, and the monitor's files in it.
+pub struct Deploy {
+    pub sandbox: Sandbox,
+    pub repo: PathBuf,
+    pub sha: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Deploy {
+    pub fn new(config: &str) -> Deploy {
+        let sandbox = Sandbox::new();
+        let repo = sandbox.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("create repo dir");
+        sandbox.git(&repo, &["init", "-q", "-b", "main"]);
+        let sha = sandbox.commit(&repo, "app.txt", "v1\n", "first");
+        write(&repo.join(".mainstay.toml"), config);
+        Deploy {
+            sandbox,
+            repo,
+            sha,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn with_env(mut self, name: &str, value: &str) -> Deploy {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.sandbox.command(bin("mainstay"), &self.repo);
+        for name in FOREIGN {
+            cmd.env_remove(name);
+        }
+        cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    pub fn monitor(&self) -> Output {
+        self.command(&["monitor", &self.sha])
+            .output()
+            .expect("run mainstay monitor")
+    }
+
+    /// Starts `mainstay monitor <sha>` in the background.
+    pub fn spawn_monitor(&self, sha: &str) -> Running {
+        let child = self
+            .command(&["monitor", sha])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start a monitor");
+        Running(Some(child))
+    }
+
+    pub fn status(&self, args: &[&str]) -> Output {
+        let mut all = vec!["status"];
+        all.extend_from_slice(args);
+        self.command(&all).output().expect("run mainstay status")
+    }
+
+    pub fn file(&self, ext: &str) -> String {
+        let name = format!(".deployment-status-{}.{ext}", &self.sha[..7]);
+        read(&self.repo.join(name))
+    }
+
+    pub fn log(&self) -> String {
+        self.file("log")
+    }
+
+    pub fn result(&self) -> String {
+        self.file("result").trim().to_owned()
+    }
+
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::from_str(&self.file("json")).expect("the run record is JSON")
+    }
+
+    /// Runs the monitor to its end and checks it exited 0.
+    pub fn run(&self) -> String {
+        let out = self.monitor();
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("mainstay monitor", &self.repo, &out)
+        );
+        self.result()
+    }
+}
+
+/// A monitor in the background; killed if the test ends before it does.
+pub struct Running(Option<Child>);
+
+impl Running {
+    /// Waits for the monitor's end; true when it exited 0.
+    pub fn wait(mut self) -> bool {
+        let mut child = self.0.take().expect("a running monitor");
+        child.wait().expect("wait for the monitor").success()
+    }
+
+    /// SIGKILL, and reaps it.
+    pub fn kill(mut self) {
+        let mut child = self.0.take().expect("a running monitor");
+        child.kill().expect("SIGKILL the monitor");
+        child.wait().expect("reap the monitor");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// An app whose `/health` reports `commit` (changeable) and whose `/health/ready` answers
+/// from a script of replies, the last one repeating.
+pub struct App {
+    pub server: Server,
+    pub commit: Arc<Mutex<String>>,
+}
+
+impl App {
+    pub fn start(commit: &str, ready: Vec<u16>) -> App {
+        let commit = Arc::new(Mutex::new(commit.to_owned()));
+        let served = commit.clone();
+        let ready_calls = AtomicUsize::new(0);
+        let server = Server::start(move |r| match r.path() {
+            "/health" => {
+                let commit = served.lock().expect("commit").clone();
+                Reply::json(200, format!(r#"{{"status":"ok","commit":"{commit}"}}"#))
+            }
+            "/health/ready" => {
+                let n = ready_calls.fetch_add(1, Ordering::SeqCst);
+                let status = ready[n.min(ready.len() - 1)];
+                Reply::json(status, "{}")
+            }
+            _ => Reply::json(404, "{}"),
+        });
+        App { server, commit }
+    }
+
+    pub fn config(&self, ready_url: Option<&str>, budget: &str) -> String {
+        let mut config = format!(
+            "{FAST}\n[deploy.app]\nversion_url = \"{}\"\nready_budget = \"{budget}\"\n",
+            self.server.url("/health")
+        );
+        if let Some(url) = ready_url {
+            config.push_str(&format!("ready_url = \"{url}\"\n"));
+        }
+        config
+    }
+}
+
+#[test]
+fn wrong_commit_then_right_one_is_success() {
+    let app = App::start("0000000000000000000000000000000000000000", vec![200]);
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    let sha = deploy.sha.clone();
+    let commit = app.commit.clone();
+    let log = deploy
+        .repo
+        .join(format!(".deployment-status-{}.log", &sha[..7]));
+    let flip = std::thread::spawn(move || {
+        // The new version goes live only once the monitor has seen the old one.
+        wait_until("the monitor to see the old version", || {
+            read(&log).contains("app serves 000000000000")
+        });
+        *commit.lock().expect("commit") = sha;
+    });
+    assert_eq!(deploy.run(), "success");
+    flip.join().expect("flip thread");
+    let log = deploy.log();
+    assert!(log.contains("app: app serves 000000000000"), "{log}");
+    assert!(log.contains("app: live"), "{log}");
+    assert!(log.contains("schedule: fixed"), "{log}");
+    assert!(log.contains("verdict: success"), "{log}");
+    let record = deploy.record();
+    assert_eq!(record["verdict"], "success");
+    assert_eq!(record["source"], "app");
+    assert!(record["polls"].as_u64().expect("polls") >= 2, "{record}");
+    assert!(record["live_after_ms"].is_u64(), "{record}");
+    // Every line carries a date and a zone.
+    for line in log.lines() {
+        assert!(
+            line.len() > 25 && &line[4..5] == "-" && &line[23..25] == "Z ",
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn ready_after_503s_is_success_with_the_time_recorded() {
+    let app = App::start("", vec![503, 503, 200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&app.server.url("/health/ready")), "10s"),
+    );
+    assert_eq!(deploy.run(), "success");
+    assert_eq!(app.server.count("/health/ready"), 3);
+    let record = deploy.record();
+    assert!(record["ready_after_ms"].is_u64(), "{record}");
+    assert!(deploy.log().contains("ready after"), "{}", deploy.log());
+}
+
+#[test]
+fn ready_refusing_connections_fails_at_once() {
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    let refused = refused_url("/health/ready");
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&refused), "20s"),
+    );
+    assert_eq!(deploy.run(), "failed");
+    let record = deploy.record();
+    let error = record["error"].as_str().expect("an error");
+    assert!(
+        error.starts_with("not ready: ") && error.contains("connection refused"),
+        "{error}"
+    );
+}
+
+#[test]
+fn ready_hanging_fails_when_the_budget_is_spent() {
+    let ready = Server::start(|_| Reply::Hang(Duration::from_secs(3)));
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&ready.url("/health/ready")), "1s"),
+    );
+    assert_eq!(deploy.run(), "failed");
+    let error = deploy.record()["error"].as_str().expect("error").to_owned();
+    assert!(error.contains("not ready within 1.0s"), "{error}");
+    assert!(error.contains("no answer within"), "{error}");
+}
+
+#[test]
+fn ready_answering_404_fails_without_retrying() {
+    let app = App::start("", vec![404]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&app.server.url("/health/ready")), "20s"),
+    );
+    assert_eq!(deploy.run(), "failed");
+    assert_eq!(app.server.count("/health/ready"), 1);
+    assert!(deploy.log().contains("HTTP 404"), "{}", deploy.log());
+}
+
+#[test]
+fn a_commit_that_never_goes_live_times_out() {
+    let app = App::start("1111111111111111111111111111111111111111", vec![200]);
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"");
+    let deploy = Deploy::new(&config);
+    assert_eq!(deploy.run(), "timeout");
+    let error = deploy.record()["error"].as_str().expect("error").to_owned();
+    assert!(error.contains("no verdict within 300ms"), "{error}");
+    assert!(error.contains("app serves 111111111111"), "{error}");
+}
+
+#[test]
+fn no_source_configured_follows_nothing_and_status_says_so() {
+    let deploy = Deploy::new(FAST);
+    let out = deploy.monitor();
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
+    assert!(
+        deploy.log().contains("nothing to follow"),
+        "{}",
+        deploy.log()
+    );
+    assert_eq!(deploy.result(), "");
+    let status = deploy.status(&[]);
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "{}",
+        describe("status", &deploy.repo, &status)
+    );
+    assert!(String::from_utf8_lossy(&status.stdout).contains("not followed"));
+}
+
+#[test]
+fn a_sha_with_sql_metacharacters_is_refused() {
+    let deploy = Deploy::new(FAST);
+    let out = deploy
+        .command(&["monitor", "abc1234'; DROP TABLE deployments; --"])
+        .output()
+        .expect("run monitor");
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not a commit id"), "{stderr}");
+    let names: Vec<_> = std::fs::read_dir(&deploy.repo)
+        .expect("list repo")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".deployment-")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn failure_alerts_the_webhook_and_secrets_stay_out_of_every_file() {
+    let hook_secret = "T000/B000/xoxsecretkey";
+    let webhook = Server::start(|_| Reply::json(200, "ok"));
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    let refused = refused_url("/ready");
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&refused), "5s"),
+    );
+    let deploy = deploy
+        .with_env(
+            "MAINSTAY_WEBHOOK_URL",
+            &webhook.url(&format!("/services/{hook_secret}")),
+        )
+        .with_env("DIGITALOCEAN_TOKEN", "dop_v1_tokensecret")
+        .with_env(
+            "MAINSTAY_DB_URL",
+            "mysql://deploy:dbsecretpw@127.0.0.1:1/deploys",
+        );
+    // The database and API are unreachable here; the app decides.
+    assert_eq!(deploy.run(), "failed");
+    let alerts = webhook.requests();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let body: serde_json::Value = serde_json::from_str(&alerts[0].body).expect("JSON alert");
+    let text = body["text"].as_str().expect("a text field");
+    assert!(
+        text.contains(&deploy.sha[..7]) && text.contains("failed"),
+        "{text}"
+    );
+    for secret in ["xoxsecretkey", "dop_v1_tokensecret", "dbsecretpw"] {
+        for ext in ["log", "result", "json"] {
+            assert!(
+                !deploy.file(ext).contains(secret),
+                "{secret} in .{ext}:\n{}",
+                deploy.file(ext)
+            );
+        }
+        assert!(!text.contains(secret), "{secret} in the alert");
+    }
+    assert!(deploy.log().contains("alert sent"), "{}", deploy.log());
+}
+
+#[test]
+fn a_failing_webhook_is_logged_and_the_verdict_stands() {
+    let webhook = Server::start(|_| Reply::json(500, "boom"));
+    let app = App::start("2222222222222222222222222222222222222222", vec![200]);
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"100ms\"")
+        + "\n[alerts]\ntimeout = \"200ms\"\nretries = 2\n";
+    let deploy =
+        Deploy::new(&config).with_env("MAINSTAY_WEBHOOK_URL", &webhook.url("/hook/keypart"));
+    assert_eq!(deploy.run(), "timeout");
+    assert_eq!(webhook.requests().len(), 3);
+    let log = deploy.log();
+    assert!(log.contains("failed after 3 attempts: HTTP 500"), "{log}");
+    assert!(!log.contains("keypart"), "{log}");
+}
+
+#[test]
+fn one_monitor_per_sha() {
+    let app = App::start("3333333333333333333333333333333333333333", vec![200]);
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    let first = deploy.spawn_monitor(&deploy.sha);
+    wait_until("the first monitor to poll", || {
+        deploy.log().contains("app serves")
+    });
+    let second = deploy.monitor();
+    assert!(
+        second.status.success(),
+        "{}",
+        describe("second monitor", &deploy.repo, &second)
+    );
+    let status = deploy.status(&[]);
+    assert_eq!(
+        status.status.code(),
+        Some(2),
+        "{}",
+        describe("status", &deploy.repo, &status)
+    );
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    assert!(first.wait());
+    assert_eq!(
+        deploy.log().matches("monitoring deployment of").count(),
+        1,
+        "{}",
+        deploy.log()
+    );
+    assert_eq!(deploy.result(), "success");
+}

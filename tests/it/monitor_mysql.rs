@@ -1,0 +1,225 @@
+//! The MySQL source against a real MariaDB server: the `deployments` table as deploy scripts
+//! fill it, read by the real `mainstay monitor`.
+
+use mysql::Value;
+
+use crate::mariadb::{self, PASSWORD, Relay};
+use crate::monitor::{Deploy, FAST};
+use crate::util::wait_until;
+
+/// A repository whose monitor reads `db` through `port` (the server's, or a relay's).
+fn deploy(db: &str, port: u16, extra: &str) -> Deploy {
+    let config = format!("{FAST}{extra}\n[deploy.mysql]\n");
+    Deploy::new(&config).with_env("MAINSTAY_DB_URL", &mariadb::server().url(db, port))
+}
+
+fn insert(db: &str, sha: &str, status: &str) {
+    mariadb::server().exec(
+        db,
+        "INSERT INTO deployments (commitSha, status) VALUES (?, ?)",
+        vec![Value::from(sha), Value::from(status)],
+    );
+}
+
+fn set_status(db: &str, sha: &str, status: &str) {
+    mariadb::server().exec(
+        db,
+        "UPDATE deployments SET status = ? WHERE commitSha = ?",
+        vec![Value::from(status), Value::from(sha)],
+    );
+}
+
+fn assert_no_password(deploy: &Deploy) {
+    for ext in ["log", "result", "json"] {
+        assert!(
+            !deploy.file(ext).contains(PASSWORD),
+            ".{ext}:\n{}",
+            deploy.file(ext)
+        );
+    }
+}
+
+#[test]
+fn pending_building_deploying_success() {
+    let server = mariadb::server();
+    let db = server.database();
+    let deploy = deploy(&db, server.port, "");
+    let monitor = deploy.spawn_monitor(&deploy.sha);
+    wait_until("no row yet", || deploy.log().contains("mysql: no row yet"));
+    insert(&db, &deploy.sha, "pending");
+    for (now, next) in [
+        ("pending", "building"),
+        ("building", "deploying"),
+        ("deploying", "success"),
+    ] {
+        wait_until(now, || deploy.log().contains(&format!("mysql: {now}")));
+        set_status(&db, &deploy.sha, next);
+    }
+    assert!(monitor.wait());
+    assert_eq!(deploy.result(), "success");
+    let record = deploy.record();
+    let phases: Vec<&str> = record["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .map(|p| p["phase"].as_str().expect("phase"))
+        .collect();
+    assert_eq!(phases, ["no row yet", "pending", "building", "deploying"]);
+    assert_eq!(record["source"], "mysql");
+    assert_no_password(&deploy);
+}
+
+#[test]
+fn failed_with_its_error_message_and_log_tail() {
+    let server = mariadb::server();
+    let db = server.database();
+    let deploy = deploy(&db, server.port, "");
+    let logs: String = (1..=40).map(|i| format!("build step {i}\n")).collect();
+    server.exec(
+        &db,
+        "INSERT INTO deployments (commitSha, status, errorMessage, buildLogs) VALUES (?, 'failed', ?, ?)",
+        vec![
+            Value::from(&deploy.sha),
+            Value::from("npm ERR! missing script: build"),
+            Value::from(logs),
+        ],
+    );
+    assert_eq!(deploy.run(), "failed");
+    let log = deploy.log();
+    assert!(
+        log.contains("mysql: failed: npm ERR! missing script: build"),
+        "{log}"
+    );
+    assert!(
+        log.contains("build step 40") && log.contains("build step 21"),
+        "{log}"
+    );
+    assert!(!log.contains("build step 20\n"), "only the tail: {log}");
+    assert_eq!(deploy.record()["error"], "npm ERR! missing script: build");
+}
+
+#[test]
+fn a_row_that_never_appears_times_out() {
+    let server = mariadb::server();
+    let db = server.database();
+    insert(&db, "ffffffffffffffffffffffffffffffffffffffff", "success");
+    let deploy =
+        deploy(&db, server.port, "").with_env("MAINSTAY_DB_URL", &server.url(&db, server.port));
+    std::fs::write(
+        deploy.repo.join(".mainstay.toml"),
+        FAST.replace("max_wait = \"20s\"", "max_wait = \"300ms\"") + "\n[deploy.mysql]\n",
+    )
+    .expect("config");
+    assert_eq!(deploy.run(), "timeout");
+    assert!(
+        deploy.log().contains("last seen: mysql: no row yet"),
+        "{}",
+        deploy.log()
+    );
+}
+
+#[test]
+fn the_database_down_at_start_then_back() {
+    let server = mariadb::server();
+    let db = server.database();
+    let relay = Relay::down(server.port);
+    let deploy = deploy(&db, relay.port, "");
+    let monitor = deploy.spawn_monitor(&deploy.sha);
+    wait_until("a refused connection", || {
+        deploy.log().contains("cannot connect")
+    });
+    insert(&db, &deploy.sha, "success");
+    relay.start();
+    assert!(monitor.wait());
+    assert_eq!(deploy.result(), "success");
+    assert_no_password(&deploy);
+}
+
+#[test]
+fn the_database_killed_mid_run() {
+    let server = mariadb::server();
+    let db = server.database();
+    let relay = Relay::down(server.port);
+    relay.start();
+    let deploy = deploy(&db, relay.port, "");
+    insert(&db, &deploy.sha, "building");
+    let monitor = deploy.spawn_monitor(&deploy.sha);
+    wait_until("building", || deploy.log().contains("mysql: building"));
+    relay.cut();
+    wait_until("the lost database", || {
+        let log = deploy.log();
+        log.contains("query failed") || log.contains("cannot connect")
+    });
+    set_status(&db, &deploy.sha, "success");
+    relay.start();
+    assert!(monitor.wait());
+    assert_eq!(deploy.result(), "success");
+    assert_no_password(&deploy);
+}
+
+#[test]
+fn configured_names_and_words_are_used() {
+    let server = mariadb::server();
+    let db = server.database();
+    server.exec(&db, "ALTER TABLE deployments RENAME TO releases", vec![]);
+    server.exec(
+        &db,
+        "ALTER TABLE releases CHANGE status state VARCHAR(50)",
+        vec![],
+    );
+    let config = format!(
+        "{FAST}\n[deploy.mysql]\ntable = \"releases\"\ncolumns.status = \"state\"\n\
+         statuses.success = [\"live\"]\nstatuses.failed = [\"broken\"]\n"
+    );
+    let deploy = Deploy::new(&config).with_env("MAINSTAY_DB_URL", &server.url(&db, server.port));
+    server.exec(
+        &db,
+        "INSERT INTO releases (commitSha, state) VALUES (?, 'live')",
+        vec![Value::from(&deploy.sha)],
+    );
+    assert_eq!(deploy.run(), "success");
+}
+
+#[test]
+fn history_from_the_tables_durations_picks_the_schedule() {
+    let server = mariadb::server();
+    let db = server.database();
+    for (i, secs) in [238, 241, 244, 240].iter().enumerate() {
+        server.exec(
+            &db,
+            "INSERT INTO deployments (commitSha, status, duration) VALUES (?, 'success', ?)",
+            vec![Value::from(format!("{i:040x}")), Value::from(*secs)],
+        );
+    }
+    let deploy = Deploy::new(&format!(
+        "{}\n[deploy.mysql]\n",
+        FAST.replace("schedule = \"fixed\"", "schedule = \"history\"")
+    ))
+    .with_env("MAINSTAY_DB_URL", &server.url(&db, server.port));
+    insert(&db, &deploy.sha, "success");
+    assert_eq!(deploy.run(), "success");
+    let log = deploy.log();
+    assert!(
+        log.contains("schedule: history: estimated 4m01s from 4 past deployments"),
+        "{log}"
+    );
+    assert_eq!(server.count(&db, "SELECT COUNT(*) FROM deployments"), 5);
+}
+
+#[test]
+fn a_sha_with_sql_metacharacters_is_refused_before_any_query() {
+    let server = mariadb::server();
+    let db = server.database();
+    let deploy = deploy(&db, server.port, "");
+    insert(&db, &deploy.sha, "success");
+    for sha in [
+        "abc1234' OR '1'='1",
+        "abc1234; DROP TABLE deployments",
+        "abc1234\\",
+    ] {
+        let out = deploy.command(&["monitor", sha]).output().expect("monitor");
+        assert_eq!(out.status.code(), Some(4), "{sha}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("is not a commit id"));
+    }
+    assert_eq!(server.count(&db, "SELECT COUNT(*) FROM deployments"), 1);
+}

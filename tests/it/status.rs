@@ -1,0 +1,267 @@
+//! `mainstay status` and `mainstay cleanup` over real monitor runs, and a whole push followed to
+//! its verdict.
+
+use std::fs::File;
+use std::time::{Duration, SystemTime};
+
+use crate::monitor::{App, Deploy, Running};
+use crate::util::{Sandbox, describe, read, wait_until, write};
+
+fn code(out: &std::process::Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A monitor left running on an app that does not serve the sha yet.
+fn running(deploy: &Deploy) -> Running {
+    let child = deploy.spawn_monitor(&deploy.sha);
+    wait_until("the monitor to poll", || {
+        deploy.log().contains("app serves")
+    });
+    child
+}
+
+fn pending_app() -> App {
+    App::start("4444444444444444444444444444444444444444", vec![200])
+}
+
+#[test]
+fn exit_codes_follow_the_run() {
+    let app = pending_app();
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    let out = deploy.status(&[]);
+    assert_eq!(
+        code(&out),
+        Some(3),
+        "{}",
+        describe("status", &deploy.repo, &out)
+    );
+    assert!(stdout(&out).contains("not found"));
+
+    let monitor = running(&deploy);
+    let out = deploy.status(&["HEAD"]);
+    assert_eq!(
+        code(&out),
+        Some(2),
+        "{}",
+        describe("status", &deploy.repo, &out)
+    );
+    assert!(
+        stdout(&out).contains("in progress (app: app serves 444444444444)"),
+        "{}",
+        stdout(&out)
+    );
+
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    assert!(monitor.wait());
+    for rev in ["HEAD", &deploy.sha[..7], &deploy.sha, "main"] {
+        let out = deploy.status(&[rev]);
+        assert_eq!(
+            code(&out),
+            Some(0),
+            "{rev}: {}",
+            describe("status", &deploy.repo, &out)
+        );
+        assert!(
+            stdout(&out).contains("success: live after"),
+            "{}",
+            stdout(&out)
+        );
+    }
+    let out = deploy.status(&["--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON status");
+    assert_eq!(json["exit_code"], 0);
+    assert_eq!(json["state"]["done"], "success");
+    assert_eq!(json["record"]["sha"], deploy.sha);
+    assert!(
+        json["record"]["phases"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{json}"
+    );
+}
+
+#[test]
+fn failure_exits_1_with_the_logs_last_lines() {
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    let refused = crate::http::refused_url("/ready");
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&refused), "1s"),
+    );
+    assert_eq!(deploy.run(), "failed");
+    let out = deploy.status(&[]);
+    assert_eq!(code(&out), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("failed: not ready:"), "{text}");
+    assert!(
+        text.contains("  ") && text.contains("verdict: failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_killed_monitor_is_reported_dead_not_in_progress() {
+    let app = pending_app();
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    running(&deploy).kill();
+    let out = deploy.status(&[]);
+    assert_eq!(
+        code(&out),
+        Some(1),
+        "{}",
+        describe("status", &deploy.repo, &out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("monitor died without a verdict"), "{text}");
+    assert!(text.contains("app serves"), "{text}");
+    let out = deploy.status(&["--wait", "20"]);
+    assert_eq!(code(&out), Some(1), "a dead monitor ends the wait too");
+}
+
+#[test]
+fn wait_blocks_until_the_verdict() {
+    let app = pending_app();
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    let monitor = running(&deploy);
+    let waiter = deploy
+        .command(&["status", "--wait", "60"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start status --wait");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    let out = waiter.wait_with_output().expect("status ends");
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}",
+        describe("status --wait", &deploy.repo, &out)
+    );
+    assert!(monitor.wait());
+}
+
+#[test]
+fn wait_gives_up_in_progress_when_time_is_up() {
+    let app = pending_app();
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    let _monitor = running(&deploy);
+    let out = deploy.status(&["--wait", "1"]);
+    assert_eq!(
+        code(&out),
+        Some(2),
+        "{}",
+        describe("status --wait 1", &deploy.repo, &out)
+    );
+}
+
+#[test]
+fn a_repush_of_the_same_sha_never_reports_the_old_result() {
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    write(&deploy.repo.join(".mainstay.toml"), &app.config(None, "1s"));
+    assert_eq!(deploy.run(), "success");
+    *app.commit.lock().expect("commit") = "5555555555555555555555555555555555555555".to_owned();
+    let monitor = running(&deploy);
+    assert_eq!(
+        deploy.result(),
+        "",
+        "the old verdict is gone once the new run starts"
+    );
+    assert_eq!(code(&deploy.status(&[])), Some(2));
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    assert!(monitor.wait());
+    assert_eq!(deploy.log().matches("monitoring deployment of").count(), 2);
+}
+
+#[test]
+fn cleanup_removes_old_files_but_not_a_live_monitors() {
+    let app = App::start("", vec![200]);
+    let old = Deploy::new("");
+    *app.commit.lock().expect("commit") = old.sha.clone();
+    write(&old.repo.join(".mainstay.toml"), &app.config(None, "1s"));
+    assert_eq!(old.run(), "success");
+    // A second, live monitor in the same work tree, for another commit.
+    let sha = old.sandbox.commit(&old.repo, "b.txt", "b\n", "second");
+    let _live = old.spawn_monitor(&sha);
+    let live_log = old
+        .repo
+        .join(format!(".deployment-status-{}.log", &sha[..7]));
+    wait_until("the live monitor to poll", || {
+        read(&live_log).contains("app serves")
+    });
+    let long_ago = SystemTime::now() - Duration::from_secs(30 * 86_400);
+    for entry in std::fs::read_dir(&old.repo).expect("list") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".deployment-"))
+        {
+            let file = File::options().append(true).open(&path).expect("open");
+            file.set_modified(long_ago).expect("age the file");
+        }
+    }
+    let out = old
+        .command(&["cleanup", "--older-than", "7d"])
+        .output()
+        .expect("cleanup");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("cleanup", &old.repo, &out)
+    );
+    assert!(
+        stdout(&out).contains("4 status files removed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(old.log(), "");
+    assert!(read(&live_log).contains("monitoring deployment"));
+}
+
+#[test]
+fn a_whole_push_is_followed_to_success() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone(&remote, "work");
+    sb.install(&work);
+    let app = pending_app();
+    write(&work.join(".mainstay.toml"), &app.config(None, "1s"));
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
+    let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    // Through a pipe and in its own process group, as a terminal would run it.
+    let mut push = sb.command("sh", &work);
+    std::os::unix::process::CommandExt::process_group(&mut push, 0);
+    let out = push
+        .args(["-c", "git push origin main 2>&1 | cat"])
+        .output()
+        .expect("git push | cat");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("git push | cat", &work, &out)
+    );
+    let log = work.join(format!(".deployment-status-{}.log", &sha[..7]));
+    wait_until("the monitor to poll", || read(&log).contains("app serves"));
+    // The push and its pipe are gone; the monitor is in a session of its own and runs on.
+    let status = |args: &[&str]| {
+        let mut cmd = sb.command(crate::util::bin("mainstay"), &work);
+        cmd.arg("status").args(args).output().expect("status")
+    };
+    assert_eq!(code(&status(&[])), Some(2));
+    *app.commit.lock().expect("commit") = sha.clone();
+    let out = status(&["--wait"]);
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}",
+        describe("status --wait", &work, &out)
+    );
+    assert!(read(&log).contains("verdict: success"), "{}", read(&log));
+}
