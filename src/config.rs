@@ -40,6 +40,7 @@ pub struct Config {
     pub deploy: crate::deploy::Settings,
     pub ledgers: Ledgers,
     pub alerts: crate::deploy::alerts::Settings,
+    pub sync: crate::sync::Settings,
 }
 
 /// `[ledgers]`: which files are merged as records, by kind.
@@ -103,6 +104,7 @@ impl Config {
     fn validate(&self) -> Result<(), (String, String)> {
         self.push.validate()?;
         self.deploy.validate()?;
+        self.sync.validate()?;
         for (kind, pattern) in self.ledgers.patterns() {
             if pattern.trim().is_empty() || pattern.contains(char::is_whitespace) {
                 return Err((

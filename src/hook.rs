@@ -34,7 +34,7 @@ pub enum Error {
     #[error(transparent)]
     Trigger(#[from] trigger::Error),
     #[error(transparent)]
-    Audit(#[from] policy::audit::Error),
+    Audit(#[from] crate::jsonl::Error),
 }
 
 /// Everything `pre-push` is given.

@@ -17,12 +17,16 @@ pub mod git;
 pub mod hook;
 /// `install-hooks`: put the hooks where git reads them, register merge drivers, undo it all.
 pub mod install;
+/// Append-only JSON-lines logs under the git dir: audit, conflicts.
+pub mod jsonl;
 /// Markdown ledgers (roadmap, session registry) merged as records by the merge driver.
 pub mod ledger;
 /// `pre-push` rules: protected and agent branches, conflict markers, the audit log.
 pub mod policy;
 /// Reading the repository with gix: ancestry and the files a push changes.
 pub mod repo;
+/// `mainstay push`: fetch, rebase, push, retry with backoff; fail fast on what retries cannot fix.
+pub mod sync;
 /// Timestamps for logs and audit records, without a time-zone database.
 pub mod time;
 /// `post-push`: wait for `git push` to end, confirm the deploy branch landed, start the monitor.

@@ -30,6 +30,9 @@ enum Command {
     Status(StatusArgs),
     /// Remove old status files, never those of a live monitor.
     Cleanup(CleanupArgs),
+    /// Fetch, rebase and push, retrying when the remote moved. Exit 0 pushed, 1 needs a person,
+    /// 75 the remote kept moving (run it again).
+    Push(PushArgs),
 }
 
 #[derive(Args)]
@@ -58,7 +61,19 @@ struct CleanupArgs {
     older_than: Duration,
 }
 
-/// `mainstay status` exit codes; every other subcommand exits 0 or `Error`.
+#[derive(Args)]
+struct PushArgs {
+    /// The remote to push to.
+    #[arg(default_value = "origin")]
+    remote: String,
+    /// The remote branch; defaults to the current branch's name.
+    branch: Option<String>,
+    /// Force with a real lease (agent branches only).
+    #[arg(long)]
+    force: bool,
+}
+
+/// Exit codes: `status` uses all of 0 to 4, `push` 0, 1, 4 and 75; the rest 0 or 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Exit {
     /// The deployment succeeded.
@@ -71,6 +86,8 @@ enum Exit {
     NotFound = 3,
     /// mainstay could not answer: bad arguments, not a repository, unreadable files.
     Error = 4,
+    /// `push` ran out of retries while the remote kept moving; running it again may succeed.
+    TryAgain = 75,
 }
 
 impl From<Exit> for ExitCode {
@@ -106,6 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Monitor(args) => monitor(&worktree, &args),
         Command::Status(args) => status(&worktree, &args),
+        Command::Push(args) => push(&worktree, args),
         Command::Cleanup(args) => {
             let removed = status::cleanup(&worktree, args.older_than, SystemTime::now())?;
             let mut out = std::io::stdout().lock();
@@ -114,6 +132,31 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             }
             writeln!(out, "{} status files removed", removed.len())?;
             Ok(Exit::Success)
+        }
+    }
+}
+
+fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
+    let config = Config::load(worktree)?;
+    let options = mainstay::sync::Options {
+        remote: args.remote,
+        branch: args.branch,
+        force: args.force,
+        settings: config.sync,
+    };
+    let git = Git::new(worktree);
+    let clock = SystemClock::new();
+    let mut jitter = Jitter::from_entropy();
+    let mut out = std::io::stdout().lock();
+    match mainstay::sync::push(&git, &options, &config.push, &clock, &mut jitter, &mut out) {
+        Ok(_) => Ok(Exit::Success),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "mainstay push: {e}");
+            Ok(if e.is_transient() {
+                Exit::TryAgain
+            } else {
+                Exit::NotSuccess
+            })
         }
     }
 }

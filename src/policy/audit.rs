@@ -1,10 +1,8 @@
 //! The audit log: one JSON object per line in `<git common dir>/mainstay/audit.jsonl`.
 //!
 //! Fields: `time` (RFC 3339 UTC), `event` (`force-push` or `override`), `user`, `remote`, `ref`,
-//! `old`, `new` and, for overrides, `reason` and `refused`. Lines are appended with a single
-//! write, so concurrent hooks do not interleave records.
+//! `old`, `new` and, for overrides, `reason` and `refused`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -57,41 +55,23 @@ impl Record {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot append to the audit log {}: {source}", path.display())]
-pub struct Error {
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
-
 /// The audit log's path inside a git common dir.
 pub fn path(common_dir: &Path) -> PathBuf {
-    common_dir.join("mainstay").join("audit.jsonl")
+    crate::jsonl::path(common_dir, "audit.jsonl")
 }
 
 /// Appends records, stamping each with `user`.
-pub fn append(common_dir: &Path, user: &str, records: &[Record]) -> Result<(), Error> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let path = path(common_dir);
-    let fail = |source| Error {
-        path: path.clone(),
-        source,
-    };
-    let mut text = String::new();
-    for record in records {
-        let mut record = record.clone();
-        record.user = user.to_owned();
-        let line = serde_json::to_string(&record).expect("a record of strings always serializes");
-        text.push_str(&line);
-        text.push('\n');
-    }
-    std::fs::create_dir_all(path.parent().expect("the log path has a parent")).map_err(fail)?;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(fail)?;
-    file.write_all(text.as_bytes()).map_err(fail)
+pub fn append(
+    common_dir: &Path,
+    user: &str,
+    records: &[Record],
+) -> Result<(), crate::jsonl::Error> {
+    let stamped: Vec<Record> = records
+        .iter()
+        .map(|r| Record {
+            user: user.to_owned(),
+            ..r.clone()
+        })
+        .collect();
+    crate::jsonl::append(&path(common_dir), &stamped)
 }

@@ -8,4 +8,5 @@ mod monitor_digitalocean;
 mod monitor_mysql;
 mod push;
 mod status;
+mod sync;
 mod util;

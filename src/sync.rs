@@ -1,0 +1,431 @@
+//! `mainstay push`: the push an agent runs instead of `git push`.
+//!
+//! Fetch, rebase the local commits onto the remote branch (ledger files merge through the ledger
+//! driver, so they do not stop the rebase), push; when the remote moved meanwhile, start again,
+//! with exponential backoff and full jitter inside a total budget. What retrying cannot fix ends
+//! at once: an authentication failure, a refusal by a hook or the policy, an unreachable remote,
+//! a conflict a person must resolve. A conflict aborts the rebase, so the branch, the index and
+//! the work tree are exactly as they were; the conflicted files go to the conflict log.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::deploy::clock::{Clock, Jitter};
+use crate::deploy::settings::{duration, show};
+use crate::git::{self, Git};
+use crate::policy;
+
+/// `[sync]` in `.mainstay.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Further attempts after the first, when the remote moved meanwhile.
+    pub retries: u32,
+    /// The whole command, waits included, ends within this.
+    #[serde(deserialize_with = "duration")]
+    pub budget: Duration,
+    /// The first backoff's upper bound; it doubles with each retry.
+    #[serde(deserialize_with = "duration")]
+    pub backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retries: 3,
+            budget: Duration::from_secs(30),
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Settings {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        if self.budget.is_zero() {
+            return Err((
+                "sync.budget".to_owned(),
+                "must be more than zero".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What to push where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub remote: String,
+    /// The remote branch; `None` means the current branch's name.
+    pub branch: Option<String>,
+    /// A real lease: only on agent branches, never on protected ones.
+    pub force: bool,
+    pub settings: Settings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("HEAD is not on a branch; switch to the branch to push")]
+    Detached,
+    #[error("a rebase or merge is in progress; finish or abort it first")]
+    InProgress,
+    #[error("uncommitted changes in {}; commit or stash them first (mainstay never adds files for you)", files.join(", "))]
+    Dirty { files: Vec<String> },
+    #[error("--force is only for agent branches ({agents}); `{branch}` is not one")]
+    ForceNotAgent { branch: String, agents: String },
+    #[error("--force is never allowed on protected branch `{branch}`")]
+    ForceProtected { branch: String },
+    #[error("authentication to `{remote}` failed: {detail}")]
+    Auth { remote: String, detail: String },
+    #[error("`{remote}` is unreachable: {detail}")]
+    Unreachable { remote: String, detail: String },
+    #[error("the push was refused: {detail}")]
+    Refused { detail: String },
+    #[error("rebasing onto {remote}/{branch} conflicts in {}; nothing was changed here, resolve by hand (listed in the conflict log)", files.join(", "))]
+    Conflict {
+        remote: String,
+        branch: String,
+        files: Vec<String>,
+    },
+    #[error("the remote kept moving: {attempts} attempts in {}; run `mainstay push` again", show(*elapsed))]
+    RetriesExhausted { attempts: u32, elapsed: Duration },
+    #[error("the rebase failed and was aborted: {detail}")]
+    RebaseFailed { detail: String },
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    #[error(transparent)]
+    Log(#[from] crate::jsonl::Error),
+}
+
+impl Error {
+    /// True when running the command again later may succeed (the remote kept moving).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::RetriesExhausted { .. })
+    }
+}
+
+/// What a successful push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub sha: String,
+    pub attempts: u32,
+    pub waited: Duration,
+}
+
+/// One line of the conflict log written by `mainstay push`.
+#[derive(Debug, Serialize)]
+struct ConflictRecord<'a> {
+    time: String,
+    source: &'static str,
+    file: &'a str,
+    branch: &'a str,
+}
+
+/// How one `git push` ended.
+#[derive(Debug)]
+enum PushResult {
+    Pushed,
+    /// The remote moved since we fetched: worth another round.
+    Race(String),
+    Failed(Error),
+}
+
+/// Runs the whole command; progress lines go to `out`.
+pub fn push(
+    git: &Git,
+    options: &Options,
+    policy: &policy::Settings,
+    clock: &dyn Clock,
+    jitter: &mut Jitter,
+    out: &mut impl Write,
+) -> Result<Outcome, Error> {
+    let local = git
+        .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .map_err(|_| Error::Detached)?;
+    let branch = options.branch.clone().unwrap_or_else(|| local.clone());
+    check_clean(git)?;
+    if options.force {
+        if policy.is_protected(&branch) {
+            return Err(Error::ForceProtected { branch });
+        }
+        if !policy.is_agent(&branch) {
+            let agents = policy.agent.join(", ");
+            return Err(Error::ForceNotAgent { branch, agents });
+        }
+    }
+    let remote = options.remote.as_str();
+    // The lease is what this clone saw before this command fetched anything.
+    let tracking = format!("refs/remotes/{remote}/{branch}");
+    let lease = git
+        .run(["rev-parse", "--verify", "--quiet", &tracking])
+        .unwrap_or_default();
+    let attempts = options.settings.retries + 1;
+    let mut waited = Duration::ZERO;
+    for attempt in 1..=attempts {
+        let upstream = fetch(git, remote, &branch)?;
+        if !options.force
+            && let Some(upstream) = &upstream
+        {
+            rebase(git, remote, &branch, upstream)?;
+        }
+        match push_once(
+            git,
+            remote,
+            &branch,
+            options.force.then_some(lease.as_str()),
+        )? {
+            PushResult::Pushed => {
+                let sha = git.run(["rev-parse", "HEAD"])?;
+                let _ = writeln!(
+                    out,
+                    "pushed {} to {remote}/{branch} (attempt {attempt}, waited {})",
+                    &sha[..sha.len().min(7)],
+                    show(waited)
+                );
+                return Ok(Outcome {
+                    sha,
+                    attempts: attempt,
+                    waited,
+                });
+            }
+            PushResult::Failed(error) => return Err(error),
+            PushResult::Race(why) => {
+                let cap = options
+                    .settings
+                    .backoff
+                    .saturating_mul(1 << (attempt - 1).min(16));
+                let wait = jitter.up_to(cap);
+                let elapsed = clock.elapsed();
+                if attempt == attempts || elapsed + wait >= options.settings.budget {
+                    let _ = writeln!(out, "attempt {attempt}: {why}; giving up");
+                    return Err(Error::RetriesExhausted {
+                        attempts: attempt,
+                        elapsed,
+                    });
+                }
+                let _ = writeln!(out, "attempt {attempt}: {why}; retrying in {}", show(wait));
+                clock.sleep(wait);
+                waited += wait;
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Refuses tracked changes and unfinished operations; untracked files are the agent's own.
+fn check_clean(git: &Git) -> Result<(), Error> {
+    for state in [
+        "rebase-merge",
+        "rebase-apply",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+    ] {
+        let path = git.run(["rev-parse", "--path-format=absolute", "--git-path", state])?;
+        if std::path::Path::new(&path).exists() {
+            return Err(Error::InProgress);
+        }
+    }
+    let status = git.run(["status", "--porcelain=v1", "--untracked-files=no"])?;
+    let files: Vec<String> = status
+        .lines()
+        .filter_map(|l| l.get(3..))
+        .map(str::to_owned)
+        .collect();
+    if files.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Dirty { files })
+    }
+}
+
+/// Fetches the remote branch; its sha, or `None` when the remote has no such branch yet.
+fn fetch(git: &Git, remote: &str, branch: &str) -> Result<Option<String>, Error> {
+    let output = git.output(["fetch", "--quiet", "--no-tags", remote, branch])?;
+    if output.status.success() {
+        return Ok(Some(git.run(["rev-parse", "FETCH_HEAD"])?));
+    }
+    let stderr = git::trimmed(&output.stderr);
+    if stderr.contains("couldn't find remote ref") {
+        return Ok(None);
+    }
+    Err(
+        classify_failure(remote, &stderr).unwrap_or_else(|| Error::Unreachable {
+            remote: remote.to_owned(),
+            detail: stderr,
+        }),
+    )
+}
+
+fn rebase(git: &Git, remote: &str, branch: &str, upstream: &str) -> Result<(), Error> {
+    // No editor may open: an agent has no terminal.
+    let output = git.output([
+        "-c",
+        "core.editor=true",
+        "rebase",
+        "--quiet",
+        "--no-autostash",
+        upstream,
+    ])?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let conflicted = git.run(["diff", "--name-only", "--diff-filter=U"])?;
+    let files: Vec<String> = conflicted.lines().map(str::to_owned).collect();
+    git.run(["rebase", "--abort"])?;
+    if files.is_empty() {
+        return Err(Error::RebaseFailed {
+            detail: git::trimmed(&output.stderr),
+        });
+    }
+    let time = crate::time::now();
+    let records: Vec<ConflictRecord<'_>> = files
+        .iter()
+        .map(|file| ConflictRecord {
+            time: time.clone(),
+            source: "mainstay push",
+            file,
+            branch,
+        })
+        .collect();
+    let common = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
+    crate::jsonl::append(
+        &crate::jsonl::path(std::path::Path::new(&common), "conflicts.jsonl"),
+        &records,
+    )?;
+    Err(Error::Conflict {
+        remote: remote.to_owned(),
+        branch: branch.to_owned(),
+        files,
+    })
+}
+
+fn push_once(
+    git: &Git,
+    remote: &str,
+    branch: &str,
+    lease: Option<&str>,
+) -> Result<PushResult, Error> {
+    let refspec = format!("HEAD:refs/heads/{branch}");
+    let mut args = vec!["push".to_owned(), "--porcelain".to_owned()];
+    if let Some(lease) = lease {
+        args.push(format!("--force-with-lease=refs/heads/{branch}:{lease}"));
+        args.push("--force-if-includes".to_owned());
+    }
+    args.extend([remote.to_owned(), refspec]);
+    let output = git.output(&args)?;
+    if output.status.success() {
+        return Ok(PushResult::Pushed);
+    }
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(classify_push(remote, &said))
+}
+
+/// Sorts a failed push's porcelain output and stderr into race, refusal, auth or unreachable.
+fn classify_push(remote: &str, said: &str) -> PushResult {
+    let detail = git::trimmed(said.as_bytes());
+    let rejected = said
+        .lines()
+        .find(|l| l.starts_with('!') && l.contains("rejected]"));
+    if let Some(line) = rejected {
+        let reason = line.rsplit('(').next().unwrap_or("").trim_end_matches(')');
+        // Rejected for being behind, or beaten to the ref lock by a concurrent push.
+        let race = [
+            "fetch first",
+            "non-fast-forward",
+            "failed to update ref",
+            "failed to lock",
+        ]
+        .iter()
+        .any(|r| reason.contains(r));
+        if race {
+            return PushResult::Race(format!("the remote moved ({reason})"));
+        }
+        let detail = if reason == "stale info" {
+            "the branch moved on the remote since this clone last fetched, so the lease refused \
+             to overwrite it; fetch and look at it first"
+                .to_owned()
+        } else {
+            reason.to_owned()
+        };
+        return PushResult::Failed(Error::Refused { detail });
+    }
+    if let Some(error) = classify_failure(remote, said) {
+        return PushResult::Failed(error);
+    }
+    PushResult::Failed(Error::Refused { detail })
+}
+
+/// Authentication and connection failures, from what git prints.
+fn classify_failure(remote: &str, said: &str) -> Option<Error> {
+    const AUTH: [&str; 6] = [
+        "Authentication failed",
+        "Permission denied",
+        "could not read Username",
+        "could not read Password",
+        "The requested URL returned error: 401",
+        "The requested URL returned error: 403",
+    ];
+    const UNREACHABLE: [&str; 6] = [
+        "Could not resolve host",
+        "Connection refused",
+        "Connection timed out",
+        "does not appear to be a git repository",
+        "Could not read from remote repository",
+        "unable to access",
+    ];
+    let detail = git::trimmed(said.as_bytes());
+    let remote = remote.to_owned();
+    if AUTH.iter().any(|p| said.contains(p)) {
+        Some(Error::Auth { remote, detail })
+    } else if UNREACHABLE.iter().any(|p| said.contains(p)) {
+        Some(Error::Unreachable { remote, detail })
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_remote_is_a_race() {
+        let said = "To /r.git\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone\n";
+        assert!(matches!(classify_push("origin", said), PushResult::Race(_)));
+        let said = "!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)\n";
+        assert!(matches!(classify_push("origin", said), PushResult::Race(_)));
+        let said = "!\tHEAD:refs/heads/x\t[rejected] (stale info)\n";
+        assert!(matches!(
+            classify_push("origin", said),
+            PushResult::Failed(Error::Refused { .. })
+        ));
+    }
+
+    #[test]
+    fn hooks_and_auth_fail_fast() {
+        let said = "!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\n";
+        let PushResult::Failed(Error::Refused { .. }) = classify_push("origin", said) else {
+            panic!("a hook refusal is final");
+        };
+        let said = "error: failed to push some refs\nmainstay: refusing to force-push";
+        assert!(matches!(
+            classify_push("origin", said),
+            PushResult::Failed(Error::Refused { .. })
+        ));
+        let said = "fatal: Authentication failed for 'https://host/repo.git/'";
+        assert!(matches!(
+            classify_push("origin", said),
+            PushResult::Failed(Error::Auth { .. })
+        ));
+        let said = "fatal: '/nope' does not appear to be a git repository";
+        assert!(matches!(
+            classify_push("origin", said),
+            PushResult::Failed(Error::Unreachable { .. })
+        ));
+    }
+}
