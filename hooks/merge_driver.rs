@@ -1,4 +1,125 @@
-//! `merge-driver <kind> %O %A %B %L %P`: placeholder until the ledger merge lands.
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(1)
+//! `merge-driver <kind> %O %A %B %L %P`: git's merge driver for Markdown ledgers.
+//!
+//! Overwrites `%A` with the merge of the three versions and exits 0 when clean, 1 when conflicts
+//! remain (each one also appended to the conflict log under the git dir), 2 on bad arguments or
+//! unreadable files. `--stdout BASE OURS THEIRS` prints the merge instead, for trying it by hand.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use clap::Parser;
+use mainstay::ledger::{self, Context, Kind, Options, Side};
+
+/// Merge Markdown ledgers (roadmaps, session registries) entry by entry.
+#[derive(Debug, Parser)]
+#[command(name = "merge-driver", version)]
+struct Args {
+    /// Ledger kind: `roadmap` or `sessions`.
+    #[arg(value_parser = |s: &str| s.parse::<Kind>())]
+    kind: Kind,
+    /// Print the merge on stdout instead of overwriting OURS.
+    #[arg(long)]
+    stdout: bool,
+    /// The common ancestor (git's %O).
+    base: PathBuf,
+    /// Our version, overwritten with the result (git's %A).
+    ours: PathBuf,
+    /// Their version (git's %B).
+    theirs: PathBuf,
+    /// Conflict marker length (git's %L).
+    #[arg(default_value_t = 7)]
+    marker_size: usize,
+    /// The file's path in the repository (git's %P), named in the conflict log.
+    path: Option<String>,
+}
+
+/// What the exit status means to git.
+#[repr(u8)]
+enum Exit {
+    Clean = 0,
+    Conflicts = 1,
+    /// Bad arguments or unreadable files; git then leaves the file in conflict.
+    Error = 2,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let exit = match merge(&args) {
+        Ok(exit) => exit,
+        Err(err) => {
+            eprintln!("merge-driver: {err:#}");
+            Exit::Error
+        }
+    };
+    ExitCode::from(exit as u8)
+}
+
+fn merge(args: &Args) -> anyhow::Result<Exit> {
+    let read = |what: &str, path: &Path| {
+        std::fs::read(path).with_context(|| format!("cannot read {what} file {}", path.display()))
+    };
+    let base = read("base", &args.base)?;
+    let ours = read("ours", &args.ours)?;
+    let theirs = read("theirs", &args.theirs)?;
+    let context = Context {
+        kind: args.kind,
+        receiving: Side::receiving(std::env::var("GIT_REFLOG_ACTION").ok().as_deref()),
+        marker_size: args.marker_size,
+    };
+    let outcome = ledger::merge(&base, &ours, &theirs, &context, &Options::default())?;
+    if args.stdout {
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(&outcome.text)
+            .and_then(|()| stdout.flush())
+        {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(err).context("cannot write to stdout");
+            }
+            _ => {}
+        }
+    } else {
+        std::fs::write(&args.ours, &outcome.text)
+            .with_context(|| format!("cannot write the result to {}", args.ours.display()))?;
+        if let Err(err) = log_conflicts(args, &outcome.conflicts) {
+            // The merge itself is done and correct; a missing log line must not fail it.
+            eprintln!("merge-driver: {err:#}");
+        }
+    }
+    Ok(if outcome.is_clean() {
+        Exit::Clean
+    } else {
+        Exit::Conflicts
+    })
+}
+
+fn log_conflicts(args: &Args, conflicts: &[ledger::Conflict]) -> anyhow::Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    // git runs drivers at the top of the work tree, so this finds the repository being merged.
+    let output = Command::new("git")
+        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .output()
+        .context("cannot run `git rev-parse --git-common-dir` for the conflict log")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`git rev-parse --git-common-dir` failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let file = args
+        .path
+        .clone()
+        .unwrap_or_else(|| args.ours.display().to_string());
+    ledger::log::append(
+        &ledger::log::path(&dir),
+        &file,
+        conflicts,
+        SystemTime::now(),
+    )?;
+    Ok(())
 }

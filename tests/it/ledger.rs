@@ -1,0 +1,3 @@
+//! The ledger merge driver: fixture cases, round trips, properties and real git merges.
+
+mod roundtrip;
