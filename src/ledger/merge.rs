@@ -8,12 +8,14 @@
 //! lines alone. Entries unchanged on one side are copied from the other byte for byte.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use super::align::{Triple, align};
 use super::fields;
 use super::ids::{Key, Recognisers};
 use super::lines::{self, Markers, end_line, split_lines};
-use super::model::{Block, Doc, List, Row, Section, Table};
+use super::model::{Block, Doc, Entry, List, Row, Section, Table};
+use super::moves;
 use super::table::{Style, column_widths, split_cells, write_row, write_separator};
 use super::{Conflict, Context, Fallback, Options, Outcome, Side};
 
@@ -56,7 +58,12 @@ pub(crate) fn merge(
     if theirs == base {
         return clean(ours.as_bytes().to_vec());
     }
-    let docs = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+    let parsed = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+    let rewritten = moves::follow(&parsed, ours, theirs);
+    let docs = match &rewritten {
+        Some([ours, theirs]) => [base, ours, theirs].map(|t| Doc::parse(t, options, ids)),
+        None => parsed,
+    };
     let mut merger = Merger {
         options,
         receiving: context.receiving,
@@ -139,24 +146,42 @@ fn fall_back(
     }
 }
 
+/// How often each ID keys a table row: rows are what moves between tables.
+fn id_counts(entries: &[Entry]) -> HashMap<&str, usize> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let rows = entries.iter().filter(|e| e.place.ends_with('|'));
+    for id in rows.filter_map(|e| e.id.as_deref()) {
+        *counts.entry(id).or_default() += 1;
+    }
+    counts
+}
+
 /// The check before calling a merge clean: every entry both sides have, and every entry either
-/// side added, is in the result, and no key appears twice in one place.
+/// side added, is in the result; no key appears twice in one place; and no row ID appears more
+/// often than on either side.
 fn keeps_every_entry(docs: &[Doc; 3], merged: &Doc) -> bool {
-    use std::collections::HashSet;
-    let [base, ours, theirs] =
-        [&docs[0], &docs[1], &docs[2]].map(|d| d.entries().into_iter().collect::<HashSet<_>>());
-    let entries = merged.entries();
-    let out: HashSet<_> = entries.iter().cloned().collect();
-    if out.len() != entries.len() {
+    let [base, ours, theirs] = [&docs[0], &docs[1], &docs[2]].map(|d| d.entries());
+    let out = merged.entries();
+    let out_set: HashSet<&Entry> = out.iter().collect();
+    if out_set.len() != out.len() {
         return false;
     }
-    let required = |e: &(String, String), other: &HashSet<(String, String)>| {
-        other.contains(e) || !base.contains(e)
-    };
-    ours.iter()
-        .filter(|e| required(e, &theirs))
-        .chain(theirs.iter().filter(|e| required(e, &ours)))
-        .all(|e| out.contains(e))
+    let [base_set, ours_set, theirs_set] =
+        [&base, &ours, &theirs].map(|e| e.iter().collect::<HashSet<_>>());
+    let required = |e: &&Entry, other: &HashSet<&Entry>| other.contains(e) || !base_set.contains(e);
+    let kept = ours
+        .iter()
+        .filter(|e| required(e, &theirs_set))
+        .chain(theirs.iter().filter(|e| required(e, &ours_set)))
+        .all(|e| out_set.contains(e));
+    let (ours_ids, theirs_ids) = (id_counts(&ours), id_counts(&theirs));
+    kept && id_counts(&out).into_iter().all(|(id, n)| {
+        n <= ours_ids
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+            .max(theirs_ids.get(id).copied().unwrap_or(0))
+    })
 }
 
 struct Merger<'o> {
@@ -309,7 +334,18 @@ impl Merger<'_> {
             );
             match (b, o, t) {
                 (b, Some(o), Some(t)) => self.section(b, o, t),
-                (None, Some(only), None) | (None, None, Some(only)) => self.emit(only.text),
+                (None, Some(only), None) | (None, None, Some(only)) => {
+                    // Concurrent additions: keep the blank line each had before its heading.
+                    if only.blank_before
+                        && !self.out.is_empty()
+                        && !self.out.ends_with(b"\n\n")
+                        && !self.out.ends_with(b"\n\r\n")
+                    {
+                        end_line(&mut self.out, self.markers.eol);
+                        self.out.extend_from_slice(self.markers.eol.as_bytes());
+                    }
+                    self.emit(only.text);
+                }
                 (Some(b), Some(o), None) if !same_section(b, o) => {
                     self.conflict(&o.key, o.text, "");
                 }

@@ -17,6 +17,7 @@ mod lines;
 pub mod log;
 mod merge;
 mod model;
+mod moves;
 mod table;
 
 use std::str::FromStr;
@@ -204,6 +205,6 @@ pub fn entry_keys(text: &str, kind: Kind, options: &Options) -> Result<Vec<Strin
     Ok(model::Doc::parse(text, options, &ids)
         .entries()
         .into_iter()
-        .map(|(path, key)| format!("{path}{key}"))
+        .map(|e| format!("{}{}", e.place, e.key))
         .collect())
 }

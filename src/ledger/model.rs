@@ -25,6 +25,8 @@ pub(crate) struct Section<'a> {
     pub(crate) blocks: Vec<Block<'a>>,
     pub(crate) children: Vec<Section<'a>>,
     pub(crate) key: Key,
+    /// Whether a blank line comes before the heading, which an added section should keep.
+    pub(crate) blank_before: bool,
 }
 
 #[derive(Debug)]
@@ -91,6 +93,7 @@ impl<'a> Section<'a> {
             blocks: Vec::new(),
             children: Vec::new(),
             key,
+            blank_before: false,
         }
     }
 }
@@ -124,11 +127,45 @@ impl<'a> Doc<'a> {
         out
     }
 
-    /// Every entry, as (place, key): for checking a merge lost and duplicated nothing.
-    pub(crate) fn entries(&self) -> Vec<(String, String)> {
+    /// Every entry with its place: for checking a merge lost and duplicated nothing.
+    pub(crate) fn entries(&self) -> Vec<Entry> {
         let mut out = Vec::new();
         collect(&self.root, "", &mut out);
         out
+    }
+
+    /// Every table with its place: the keys of its sections and its number among their tables.
+    pub(crate) fn tables(&self) -> Vec<(String, &Table<'a>)> {
+        let mut out = Vec::new();
+        collect_tables(&self.root, String::new(), &mut out);
+        out
+    }
+}
+
+/// An entry as the no-loss check sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Entry {
+    /// The keys of the enclosing sections, and which sort of container.
+    pub(crate) place: String,
+    pub(crate) key: String,
+    /// The recognised ID in the key, which names one entry file-wide.
+    pub(crate) id: Option<Box<str>>,
+}
+
+fn collect_tables<'d, 'a>(
+    section: &'d Section<'a>,
+    path: String,
+    out: &mut Vec<(String, &'d Table<'a>)>,
+) {
+    let tables = section.blocks.iter().filter_map(|b| match b {
+        Block::Table(t) => Some(t),
+        _ => None,
+    });
+    for (n, table) in tables.enumerate() {
+        out.push((format!("{path}|{n}"), table));
+    }
+    for child in &section.children {
+        collect_tables(child, format!("{path}{} / ", child.key), out);
     }
 }
 
@@ -148,24 +185,29 @@ fn write_section(section: &Section, out: &mut String) {
     section.children.iter().for_each(|c| write_section(c, out));
 }
 
-fn collect(section: &Section, path: &str, out: &mut Vec<(String, String)>) {
+fn collect(section: &Section, path: &str, out: &mut Vec<Entry>) {
+    let entry = |place: String, key: &Key| Entry {
+        place,
+        key: key.to_string(),
+        id: key.id.then(|| key.text.clone()),
+    };
     for block in &section.blocks {
         match block {
             Block::Text(_) => {}
             Block::Table(table) => {
                 for row in &table.rows {
-                    out.push((format!("{path}|"), row.key.to_string()));
+                    out.push(entry(format!("{path}|"), &row.key));
                 }
             }
             Block::List(list) => {
                 for item in &list.items {
-                    out.push((format!("{path}-"), item.key.to_string()));
+                    out.push(entry(format!("{path}-"), &item.key));
                 }
             }
         }
     }
     for child in &section.children {
-        out.push((format!("{path}#"), child.key.to_string()));
+        out.push(entry(format!("{path}#"), &child.key));
         collect(child, &format!("{path}{} / ", child.key), out);
     }
 }
@@ -223,6 +265,7 @@ impl<'a> Parser<'a, '_> {
             blocks,
             children,
             key: self.heading_key(heading_line),
+            blank_before: heading && start > 0 && is_blank(self.line(start - 1)),
         };
         (section, end)
     }

@@ -1,3 +1,4 @@
 //! The ledger merge driver: fixture cases, round trips, properties and real git merges.
 
+mod cases;
 mod roundtrip;
