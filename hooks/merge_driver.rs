@@ -46,7 +46,28 @@ enum Exit {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) if err.use_stderr() => {
+            // One line, like every other error of ours: clap's message without usage and hints.
+            let text = err.to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(str::trim)
+                .collect();
+            eprintln!(
+                "merge-driver: {}",
+                message.join(" ").trim_start_matches("error: ")
+            );
+            return ExitCode::from(Exit::Error as u8);
+        }
+        Err(err) => {
+            // --help and --version.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+    };
     let exit = match merge(&args) {
         Ok(exit) => exit,
         Err(err) => {
@@ -66,7 +87,7 @@ fn merge(args: &Args) -> anyhow::Result<Exit> {
     let theirs = read("theirs", &args.theirs)?;
     let context = Context {
         kind: args.kind,
-        receiving: Side::receiving(std::env::var("GIT_REFLOG_ACTION").ok().as_deref()),
+        receiving: receiving_side(),
         marker_size: args.marker_size,
     };
     let outcome = ledger::merge(&base, &ours, &theirs, &context, &Options::default())?;
@@ -96,21 +117,44 @@ fn merge(args: &Args) -> anyhow::Result<Exit> {
     })
 }
 
+/// Which side is receiving: `GIT_REFLOG_ACTION` names a pull, and a rebase directory in the git
+/// dir tells `git pull` that rebases (its action is plain `pull` under `pull.rebase`) from one
+/// that merges.
+fn receiving_side() -> Side {
+    let action = std::env::var("GIT_REFLOG_ACTION").ok();
+    let rebasing = || {
+        git(&["rev-parse", "--path-format=absolute", "--git-dir"]).is_ok_and(|dir| {
+            ["rebase-merge", "rebase-apply"]
+                .iter()
+                .any(|d| dir.join(d).exists())
+        })
+    };
+    let pulling = action.as_deref().is_some_and(|a| a.starts_with("pull"));
+    Side::receiving(action.as_deref(), pulling && rebasing())
+}
+
+/// Runs git in the current directory (git runs drivers at the top of the work tree) for a path.
+fn git(args: &[&str]) -> anyhow::Result<PathBuf> {
+    let output = Command::new("git")
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run `git {}`", args.join(" ")))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`git {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim(),
+    ))
+}
+
 fn log_conflicts(args: &Args, conflicts: &[ledger::Conflict]) -> anyhow::Result<()> {
     if conflicts.is_empty() {
         return Ok(());
     }
-    // git runs drivers at the top of the work tree, so this finds the repository being merged.
-    let output = Command::new("git")
-        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
-        .output()
-        .context("cannot run `git rev-parse --git-common-dir` for the conflict log")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "`git rev-parse --git-common-dir` failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let dir = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
     let file = args
         .path
         .clone()

@@ -54,15 +54,14 @@ pub enum Side {
 
 impl Side {
     /// The receiving side (the branch already on the remote) for the git operation named by
-    /// `GIT_REFLOG_ACTION`.
+    /// `GIT_REFLOG_ACTION`, given whether a rebase is in progress.
     ///
-    /// `git pull` without rebase merges the remote (`%B`) into the local branch; a rebase, a
-    /// `git pull --rebase` and `git merge <branch>` all have the receiving branch as `%A`.
-    pub fn receiving(reflog_action: Option<&str>) -> Self {
+    /// A rebase (also `git pull --rebase`, or `git pull` with `pull.rebase` set, whose action is
+    /// plain `pull`) and `git merge <branch>` have the receiving branch as `%A`; only `git pull`
+    /// that merges has it as `%B`.
+    pub fn receiving(reflog_action: Option<&str>, rebasing: bool) -> Self {
         match reflog_action {
-            Some(action) if action.starts_with("pull") && !action.contains("rebase") => {
-                Self::Theirs
-            }
+            Some(action) if action.starts_with("pull") && !rebasing => Self::Theirs,
             _ => Self::Ours,
         }
     }

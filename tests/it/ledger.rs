@@ -1,4 +1,5 @@
 //! The ledger merge driver: fixture cases, round trips, properties and real git merges.
 
 mod cases;
+mod git;
 mod roundtrip;
