@@ -34,6 +34,14 @@ impl Recognisers {
         })
     }
 
+    /// The same patterns in the other kind's order; cheap, compiled regexes are shared.
+    pub(crate) fn swapped(&self) -> Self {
+        Self {
+            primary: self.secondary.clone(),
+            secondary: self.primary.clone(),
+        }
+    }
+
     /// The first ID of the kind's own sort in `text`.
     pub(crate) fn primary<'t>(&self, text: &'t str) -> Option<&'t str> {
         self.primary.find(text).map(|m| m.as_str())

@@ -88,7 +88,7 @@ mod tests {
         let conflict = Conflict {
             keys: vec!["Currently Working".into(), "Session-1".into()],
         };
-        append(&log, "a.md", &[conflict.clone()], UNIX_EPOCH).unwrap();
+        append(&log, "a.md", std::slice::from_ref(&conflict), UNIX_EPOCH).unwrap();
         append(&log, "a.md", &[conflict], UNIX_EPOCH).unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(text.lines().count(), 2);

@@ -59,8 +59,8 @@ pub(crate) fn merge(
         return clean(ours.as_bytes().to_vec());
     }
     let parsed = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
-    let rewritten = moves::follow(&parsed, ours, theirs);
-    let docs = match &rewritten {
+    let moves = moves::follow(&parsed, ours, theirs, markers);
+    let docs = match &moves.rewritten {
         Some([ours, theirs]) => [base, ours, theirs].map(|t| Doc::parse(t, options, ids)),
         None => parsed,
     };
@@ -73,7 +73,12 @@ pub(crate) fn merge(
         path: Vec::new(),
     };
     merger.section(Some(&docs[0].root), &docs[1].root, &docs[2].root);
-    let Merger { out, conflicts, .. } = merger;
+    let Merger {
+        out, mut conflicts, ..
+    } = merger;
+    conflicts.extend(moves.contested.iter().map(|id| Conflict {
+        keys: vec![format!("{id} (moved by both sides)")],
+    }));
     if !conflicts.is_empty() {
         return Outcome {
             text: out,

@@ -186,22 +186,53 @@ pub fn merge(
     context: &Context,
     options: &Options,
 ) -> Result<Outcome, Error> {
-    let ids = ids::Recognisers::new(context.kind, options)?;
-    Ok(merge::merge(base, ours, theirs, context, options, &ids))
+    Ok(Prepared::new(options)?.merge(base, ours, theirs, context))
+}
+
+/// [`Options`] with their patterns compiled, for merging many files with the same settings.
+#[derive(Debug)]
+pub struct Prepared {
+    options: Options,
+    roadmap: ids::Recognisers,
+    sessions: ids::Recognisers,
+}
+
+impl Prepared {
+    pub fn new(options: &Options) -> Result<Self, Error> {
+        let roadmap = ids::Recognisers::new(Kind::Roadmap, options)?;
+        Ok(Self {
+            options: options.clone(),
+            sessions: roadmap.swapped(),
+            roadmap,
+        })
+    }
+
+    fn ids(&self, kind: Kind) -> &ids::Recognisers {
+        match kind {
+            Kind::Roadmap => &self.roadmap,
+            Kind::Sessions => &self.sessions,
+        }
+    }
+
+    /// Like [`merge`], without compiling the options again.
+    pub fn merge(&self, base: &[u8], ours: &[u8], theirs: &[u8], context: &Context) -> Outcome {
+        let ids = self.ids(context.kind);
+        merge::merge(base, ours, theirs, context, &self.options, ids)
+    }
 }
 
 /// Parses and renders `text` again; for checking that parsing loses nothing.
 #[doc(hidden)]
 pub fn round_trip(text: &str, kind: Kind, options: &Options) -> Result<String, Error> {
-    let ids = ids::Recognisers::new(kind, options)?;
-    Ok(model::Doc::parse(text, options, &ids).render())
+    let prepared = Prepared::new(options)?;
+    Ok(model::Doc::parse(text, options, prepared.ids(kind)).render())
 }
 
 /// The keys of every entry in `text`, one string per entry naming its place; for tests.
 #[doc(hidden)]
 pub fn entry_keys(text: &str, kind: Kind, options: &Options) -> Result<Vec<String>, Error> {
-    let ids = ids::Recognisers::new(kind, options)?;
-    Ok(model::Doc::parse(text, options, &ids)
+    let prepared = Prepared::new(options)?;
+    Ok(model::Doc::parse(text, options, prepared.ids(kind))
         .entries()
         .into_iter()
         .map(|e| format!("{}{}", e.place, e.key))

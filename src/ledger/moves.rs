@@ -4,24 +4,44 @@
 //! mover's row gets the editor's changed cells (matched by column header), and the editor's
 //! stale copy is taken out, so the merge sees a move and no edit against a delete. Where a
 //! changed column has no counterpart in the new table, or both sides changed the same cell,
-//! nothing is carried and the merge reports the delete/edit conflict as usual.
+//! nothing is carried and the merge reports the delete/edit conflict as usual. A row both sides
+//! moved to different places is contested: theirs' copy is put between conflict markers (against
+//! nothing on our side), so the result shows our move and offers theirs.
 
 use std::collections::HashMap;
 
+use super::lines::Markers;
 use super::model::{Doc, Row, Table};
 use super::table::{Style, line_end, width, write_row};
 
 /// A row located in one version: its table's place, its table and itself.
 type Located<'d, 'a> = (String, &'d Table<'a>, &'d Row<'a>);
 
-/// `ours` and `theirs` rewritten so that edits follow moved rows, or `None` if nothing moved.
-pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str) -> Option<[String; 2]> {
+/// What the merge needs to know about moved rows.
+#[derive(Debug, Default)]
+pub(crate) struct Moves {
+    /// `ours` and `theirs` rewritten so that edits follow moved rows; `None` if none did.
+    pub(crate) rewritten: Option<[String; 2]>,
+    /// IDs of rows both sides moved, to different places.
+    pub(crate) contested: Vec<Box<str>>,
+}
+
+pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str, markers: Markers) -> Moves {
     let [base, ours_rows, theirs_rows] = [&docs[0], &docs[1], &docs[2]].map(rows_by_id);
     let mut edits: [Vec<(&str, String)>; 2] = [Vec::new(), Vec::new()];
+    let mut contested = Vec::new();
     for (id, (place, table, row)) in &base {
         let (Some(o), Some(t)) = (ours_rows.get(id), theirs_rows.get(id)) else {
             continue;
         };
+        if o.0 != *place && t.0 != *place && o.0 != t.0 {
+            let mut block = Vec::new();
+            markers.write::<&[u8]>(&[], &[t.2.line.as_bytes()], &mut block);
+            let block = String::from_utf8(block).expect("markers around a UTF-8 line are UTF-8");
+            edits[1].push((t.2.line, block));
+            contested.push(Box::from(*id));
+            continue;
+        }
         for (mover, editor, m, e) in [(0, 1, o, t), (1, 0, t, o)] {
             let moved = m.0 != *place;
             let edited_in_place = e.0 == *place && e.2.cells != row.cells;
@@ -34,11 +54,15 @@ pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str) -> Option<[Strin
             }
         }
     }
-    if edits.iter().all(Vec::is_empty) {
-        return None;
+    contested.sort();
+    let rewritten = (!edits.iter().all(Vec::is_empty)).then(|| {
+        let [ours_edits, theirs_edits] = edits;
+        [apply(ours, ours_edits), apply(theirs, theirs_edits)]
+    });
+    Moves {
+        rewritten,
+        contested,
     }
-    let [ours_edits, theirs_edits] = edits;
-    Some([apply(ours, ours_edits), apply(theirs, theirs_edits)])
 }
 
 /// Rows keyed by an ID that occurs once in the whole file, by that ID.

@@ -2,4 +2,5 @@
 
 mod cases;
 mod git;
+mod props;
 mod roundtrip;
