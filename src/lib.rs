@@ -13,12 +13,16 @@ pub mod deploy;
 pub mod detach;
 /// Running the `git` executable for what gix cannot do, with errors that explain themselves.
 pub mod git;
+/// `pre-push` end to end: the project's own hook, the policy, the audit log, the trigger.
+pub mod hook;
 /// `install-hooks`: put the hooks where git reads them, register merge drivers, undo it all.
 pub mod install;
 /// Markdown ledgers (roadmap, session registry) merged as records by the merge driver.
 pub mod ledger;
 /// `pre-push` rules: protected and agent branches, conflict markers, the audit log.
 pub mod policy;
+/// Reading the repository with gix: ancestry and the files a push changes.
+pub mod repo;
 /// Timestamps for logs and audit records, without a time-zone database.
 pub mod time;
 /// `post-push`: wait for `git push` to end, confirm the deploy branch landed, start the monitor.

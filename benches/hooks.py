@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Times the real executables side by side with plain git, in one run.
+
+Usage: python3 benches/hooks.py [--runs N]   (builds the release executables first)
+
+Prints, with medians over N runs:
+  - `git commit` with mainstay installed vs without (no hook of ours runs on commit);
+  - `git push` of one commit to a local bare remote, with vs without;
+  - the delay from `git push` exiting to the monitor's first log line;
+  - `pre-push` on a push of 1,000 new commits.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "x86_64-unknown-linux-gnu" / "release"
+
+
+def env(home):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "MAINSTAY"))}
+    clean.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1")
+    return clean
+
+
+def run(args, cwd, environ, stdin=None):
+    subprocess.run(args, cwd=cwd, env=environ, check=True, input=stdin,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed(args, cwd, environ, stdin=None):
+    start = time.perf_counter_ns()
+    run(args, cwd, environ, stdin)
+    return (time.perf_counter_ns() - start) / 1e6
+
+
+def setup(base, environ):
+    seed = base / "seed"
+    seed.mkdir()
+    run(["git", "init", "-q", "-b", "main"], seed, environ)
+    (seed / "README.md").write_text("# bench\n")
+    run(["git", "add", "-A"], seed, environ)
+    run(["git", "commit", "-q", "-m", "initial"], seed, environ)
+    clones = {}
+    for name in ("plain", "mainstay"):
+        bare = base / f"{name}.git"
+        run(["git", "clone", "-q", "--bare", str(seed), str(bare)], base, environ)
+        work = base / name
+        run(["git", "clone", "-q", str(bare), str(work)], base, environ)
+        clones[name] = work
+    run([str(RELEASE / "install-hooks"), "--repo", str(clones["mainstay"])], base, environ)
+    run(["git", "add", ".gitattributes"], clones["mainstay"], environ)
+    run(["git", "commit", "-q", "-m", "route ledgers"], clones["mainstay"], environ)
+    run(["git", "push", "-q", "origin", "main"], clones["mainstay"], environ)
+    return clones
+
+
+def median_pair(runs, plain, ours):
+    a, b = [], []
+    for i in range(runs):
+        # Alternate, so drift on the machine hits both sides alike.
+        a.append(plain(i))
+        b.append(ours(i))
+    return statistics.median(a), statistics.median(b)
+
+
+def first_line_time(log):
+    text = log.read_text() if log.exists() else ""
+    if not text:
+        return None
+    stamp = text.split(" ", 1)[0]
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=40)
+    runs = parser.parse_args().runs
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    base = Path(tempfile.mkdtemp(prefix="mainstay-bench-"))
+    try:
+        home = base / "home"
+        home.mkdir()
+        (home / ".gitconfig").write_text(
+            "[user]\n\tname = Bench\n\temail = bench@example.com\n[commit]\n\tgpgSign = false\n")
+        environ = env(home)
+        clones = setup(base, environ)
+
+        def commit(name):
+            return lambda i: timed(["git", "commit", "-q", "--allow-empty", "-m", f"c{i}"],
+                                   clones[name], environ)
+
+        c_plain, c_ours = median_pair(runs * 5, commit("plain"), commit("mainstay"))
+
+        delays = []
+
+        def push(name):
+            def one(i):
+                work = clones[name]
+                (work / "file.txt").write_text(f"{name} {i}\n")
+                run(["git", "commit", "-q", "-am", f"p{i}"], work, environ)
+                sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, env=environ,
+                                     check=True, capture_output=True, text=True).stdout.strip()
+                took = timed(["git", "push", "-q", "origin", "main"], work, environ)
+                exited = time.time()
+                if name == "mainstay":
+                    log = work / f".deployment-status-{sha[:7]}.log"
+                    deadline = time.time() + 10
+                    while first_line_time(log) is None and time.time() < deadline:
+                        time.sleep(0.001)
+                    stamp = first_line_time(log)
+                    if stamp is not None:
+                        delays.append(max(0.0, (stamp - exited) * 1000))
+                return took
+            return one
+
+        (clones["plain"] / "file.txt").write_text("")
+        (clones["mainstay"] / "file.txt").write_text("")
+        for name in ("plain", "mainstay"):
+            run(["git", "add", "file.txt"], clones[name], environ)
+        p_plain, p_ours = median_pair(runs, push("plain"), push("mainstay"))
+
+        # pre-push on 1,000 new commits: run the installed hook as git would, on a side branch so
+        # only the policy is measured (no deploy follows a side branch).
+        work = clones["mainstay"]
+        old = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, env=environ, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        stream = ["reset refs/heads/bulk", f"from {old}", ""]
+        for i in range(1000):
+            stream += [f"commit refs/heads/bulk", f"committer B <b@example.com> {1700000000 + i} +0000",
+                       "data 2", "c", f"M 644 inline bulk/{i % 50}.txt", f"data {len(str(i)) + 1}", str(i), ""]
+        run(["git", "fast-import", "--quiet"], work, environ, ("\n".join(stream) + "\n").encode())
+        new = subprocess.run(["git", "rev-parse", "bulk"], cwd=work, env=environ, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        line = f"refs/heads/bulk {new} refs/heads/bulk {old}\n".encode()
+        hook = work / ".git" / "hooks" / "pre-push"
+        pre = [timed([str(hook), "origin", "url"], work, environ, line) for _ in range(runs)]
+
+        print(f"runs per figure: {runs} (commits: {runs * 5})")
+        print(f"{'measure':<44}{'without':>10}{'with':>10}{'ratio':>8}")
+        print(f"{'git commit (ms, median)':<44}{c_plain:>10.2f}{c_ours:>10.2f}{c_ours / c_plain:>8.3f}")
+        print(f"{'git push to a local bare remote (ms, median)':<44}{p_plain:>10.2f}{p_ours:>10.2f}{p_ours / p_plain:>8.3f}")
+        if delays:
+            print(f"push exit -> monitor's first log line (ms): median {statistics.median(delays):.1f}, "
+                  f"max {max(delays):.1f} over {len(delays)} pushes")
+        print(f"pre-push on 1,000 new commits (ms): median {statistics.median(pre):.2f}, max {max(pre):.2f}")
+    finally:
+        time.sleep(0.5)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

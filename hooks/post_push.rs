@@ -1,0 +1,70 @@
+//! `post-push --pid <git push pid> <branch>=<sha>[@<tracking before>]...`, started detached by
+//! `pre-push` (git has no post-push hook). The remote comes in `MAINSTAY_PUSH_REMOTE`.
+//! Its own messages go to `<git common dir>/mainstay/post-push.log`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use mainstay::git::Git;
+use mainstay::trigger::{self, Fired, Handoff, PushedRef};
+
+/// Waits for `git push` to end, confirms the deploy branch landed, starts the deploy monitor.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The `git push` process to wait for.
+    #[arg(long)]
+    pid: u32,
+    /// The pushed deploy-branch refs.
+    #[arg(required = true, value_parser = PushedRef::parse_arg)]
+    refs: Vec<PushedRef>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let git = Git::new(".");
+    let log_path = git
+        .paths()
+        .map(|p| p.common_dir.join("mainstay").join("post-push.log"))
+        .unwrap_or_else(|_| PathBuf::from("/dev/null"));
+    let mut log = trigger::open_log(&log_path);
+    match run(args, &git) {
+        Ok(fired) => {
+            for event in fired {
+                let line = match event {
+                    Fired::Monitor { sha, pid } => format!("{sha} landed; monitor pid {pid}"),
+                    Fired::NotLanded { sha } => format!("{sha} did not land; nothing started"),
+                };
+                let _ = writeln!(log, "{} {line}", mainstay::time::now());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(log, "{} error: {e:#}", mainstay::time::now());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args, git: &Git) -> anyhow::Result<Vec<Fired>> {
+    let remote = std::env::var(trigger::REMOTE_VAR)
+        .with_context(|| format!("{} is not set", trigger::REMOTE_VAR))?;
+    let paths = git.paths()?;
+    let worktree = paths.worktree.context("the repository has no work tree")?;
+    let exe = std::env::current_exe()?;
+    let beside = exe.with_file_name("mainstay");
+    let mainstay = if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("mainstay")
+    };
+    let handoff = Handoff {
+        push_pid: args.pid,
+        remote,
+        refs: args.refs,
+    };
+    Ok(trigger::post_push(git, &worktree, &mainstay, &handoff)?)
+}

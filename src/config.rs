@@ -1,0 +1,169 @@
+//! Configuration: the committed `.mainstay.toml` at the repository root, plus the environment.
+//!
+//! Every setting has a default, so no file is needed. Each section's type lives in the module that
+//! uses it (`policy::Settings`, `deploy::Settings`, ...); this module only composes and loads them.
+//! Secrets (database password, API tokens, webhook URLs) are never read from this file: they come
+//! from the environment alone, where the module that needs them reads them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file name looked up at the top of the work tree.
+pub const FILE_NAME: &str = ".mainstay.toml";
+
+/// The kill switch for every hook: `MAINSTAY=0` makes each of them do nothing and succeed.
+pub const KILL_SWITCH: &str = "MAINSTAY";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("{}: key `{key}`: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole configuration, one field per `[section]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub push: crate::policy::Settings,
+    pub deploy: crate::deploy::Settings,
+    pub ledgers: Ledgers,
+}
+
+/// `[ledgers]`: which files are merged as records, by kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ledgers {
+    /// `.gitattributes` patterns routed to `merge-driver roadmap`.
+    pub roadmap: Vec<String>,
+    /// `.gitattributes` patterns routed to `merge-driver sessions`.
+    pub sessions: Vec<String>,
+}
+
+impl Default for Ledgers {
+    fn default() -> Self {
+        Ledgers {
+            roadmap: strings(&["docs/roadmaps/*ROADMAP*.md", "**/ROADMAP.md"]),
+            sessions: strings(&["docs/ACTIVE_SESSIONS.md", "docs/sessions/**/*.md"]),
+        }
+    }
+}
+
+impl Ledgers {
+    /// Every (kind, pattern) pair, roadmap first.
+    pub fn patterns(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let roadmap = self.roadmap.iter().map(|p| ("roadmap", p.as_str()));
+        roadmap.chain(self.sessions.iter().map(|p| ("sessions", p.as_str())))
+    }
+}
+
+impl Config {
+    /// Loads `.mainstay.toml` from `worktree`, or the defaults when there is none.
+    pub fn load(worktree: &Path) -> Result<Config, Error> {
+        let path = worktree.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(Error::Read { path, source }),
+        }
+    }
+
+    /// Parses the text of a configuration file; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| Error::Syntax {
+            path: path.to_owned(),
+            message: one_line(e.message()),
+        })?;
+        let config: Config =
+            serde_path_to_error::deserialize(deserializer).map_err(|e| Error::Invalid {
+                path: path.to_owned(),
+                key: e.path().to_string(),
+                message: one_line(e.inner().message()),
+            })?;
+        config.validate().map_err(|(key, message)| Error::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        self.push.validate()?;
+        self.deploy.validate()?;
+        for (kind, pattern) in self.ledgers.patterns() {
+            if pattern.trim().is_empty() || pattern.contains(char::is_whitespace) {
+                return Err((
+                    format!("ledgers.{kind}"),
+                    format!("pattern {pattern:?} must be one non-empty path glob without spaces"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True when the kill switch `MAINSTAY=0` is set in the environment.
+pub fn disabled() -> bool {
+    std::env::var_os(KILL_SWITCH).is_some_and(|v| v == "0")
+}
+
+pub(crate) fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(text, Path::new(".mainstay.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = parse("").expect("empty config is valid");
+        assert_eq!(config.push.protected, ["main", "staging", "production"]);
+        assert_eq!(config.deploy.branch, "main");
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let err = parse("[push]\nprotectd = [\"main\"]\n").expect_err("typo must be refused");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(".mainstay.toml: key `push.protectd`"),
+            "{text}"
+        );
+        assert!(text.contains("protectd"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn bad_value_names_key() {
+        let err = parse("[deploy]\nbranch = 3\n").expect_err("a number is not a branch");
+        assert!(err.to_string().contains("key `deploy.branch`"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_is_one_line() {
+        let err = parse("[push\n").expect_err("broken toml");
+        assert!(err.to_string().starts_with(".mainstay.toml: "), "{err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+}

@@ -1,0 +1,186 @@
+//! The `git` executable, for what gix does not do (push, ls-remote, config writes), and the paths
+//! of a repository as git itself resolves them.
+//!
+//! A failed call explains itself: the error carries the command line, the exit status and the
+//! trimmed stderr.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot run `{command}` in {}: {source}", dir.display())]
+    Spawn {
+        command: CommandLine,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Failed {
+        command: CommandLine,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("`{command}` printed something that is not UTF-8")]
+    NotUtf8 { command: CommandLine },
+}
+
+/// A git command line as the user would type it, for error messages.
+#[derive(Debug, Clone)]
+pub struct CommandLine(String);
+
+impl fmt::Display for CommandLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A repository as git resolves it: where hooks are read from, the common git dir, the work tree.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The directory git reads hooks from (honours `core.hooksPath` and linked worktrees).
+    pub hooks: PathBuf,
+    /// The git dir shared by all worktrees (`.git` of the main worktree).
+    pub common_dir: PathBuf,
+    /// The top of this work tree, if there is one.
+    pub worktree: Option<PathBuf>,
+}
+
+/// Runs `git` in one directory, with a clean, prompt-free environment for network calls.
+#[derive(Debug, Clone)]
+pub struct Git {
+    dir: PathBuf,
+}
+
+impl Git {
+    pub fn new(dir: impl Into<PathBuf>) -> Git {
+        Git { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A `git` command in this directory, never prompting: hooks and monitors have no terminal.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(&self.dir)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_SSH_COMMAND", ssh_batch_command())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs git and returns its output, whatever the exit status.
+    pub fn output<I, S>(&self, args: I) -> Result<Output, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().collect();
+        self.command(&args).output().map_err(|source| Error::Spawn {
+            command: command_line(&args),
+            dir: self.dir.clone(),
+            source,
+        })
+    }
+
+    /// Runs git, requires success, and returns stdout without its trailing newline.
+    pub fn run<I, S>(&self, args: I) -> Result<String, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().collect();
+        let output = self.output(&args)?;
+        if !output.status.success() {
+            return Err(Error::Failed {
+                command: command_line(&args),
+                status: output.status,
+                stderr: trimmed(&output.stderr),
+            });
+        }
+        let mut stdout = String::from_utf8(output.stdout).map_err(|_| Error::NotUtf8 {
+            command: command_line(&args),
+        })?;
+        let len = stdout.trim_end_matches(['\n', '\r']).len();
+        stdout.truncate(len);
+        Ok(stdout)
+    }
+
+    /// Resolves hooks dir, common dir and work tree in one call, as absolute paths.
+    pub fn paths(&self) -> Result<Paths, Error> {
+        let out = self.run([
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            "hooks",
+            "--git-common-dir",
+            "--is-bare-repository",
+        ])?;
+        let mut lines = out.lines();
+        let hooks = PathBuf::from(lines.next().unwrap_or_default());
+        let common_dir = PathBuf::from(lines.next().unwrap_or_default());
+        let bare = lines.next() == Some("true");
+        let worktree = if bare {
+            None
+        } else {
+            Some(PathBuf::from(self.run([
+                "rev-parse",
+                "--path-format=absolute",
+                "--show-toplevel",
+            ])?))
+        };
+        Ok(Paths {
+            hooks,
+            common_dir,
+            worktree,
+        })
+    }
+
+    /// `git config --get KEY`, `None` when unset.
+    pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
+        let output = self.output(["config", "--get", key])?;
+        match output.status.code() {
+            Some(0) => Ok(Some(trimmed(&output.stdout))),
+            Some(1) => Ok(None),
+            _ => Err(Error::Failed {
+                command: command_line(&["config", "--get", key]),
+                status: output.status,
+                stderr: trimmed(&output.stderr),
+            }),
+        }
+    }
+}
+
+/// ssh in batch mode, keeping a user's own `GIT_SSH_COMMAND` if there is one.
+fn ssh_batch_command() -> String {
+    let base = std::env::var("GIT_SSH_COMMAND").unwrap_or_else(|_| "ssh".to_owned());
+    format!("{base} -o BatchMode=yes")
+}
+
+fn command_line<S: AsRef<OsStr>>(args: &[S]) -> CommandLine {
+    let mut line = String::from("git");
+    for arg in args {
+        line.push(' ');
+        line.push_str(&arg.as_ref().to_string_lossy());
+    }
+    CommandLine(line)
+}
+
+/// Output bytes as one trimmed line (git's stderr often spans several).
+pub(crate) fn trimmed(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,582 @@
+//! `install-hooks`: the one-time setup of a clone, its check, and its undoing.
+//!
+//! - The executables go into the directory git really reads hooks from (`git rev-parse
+//!   --git-path hooks`, which honours `core.hooksPath` and linked worktrees). A hook that was
+//!   already there is moved to `<name>.local` and still run by ours, first.
+//! - The ledger merge drivers are registered in the clone's git config, and `.gitattributes` gets
+//!   the lines that route the configured ledger files to them.
+//! - The status-file globs go into `info/exclude`.
+//!
+//! Everything changed is recorded in a manifest, `<git common dir>/mainstay/install.json`, so a
+//! second run changes nothing and `--uninstall` puts back exactly what was there.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{self, Config};
+use crate::git::{self, Git};
+use crate::hook::LOCAL_SUFFIX;
+
+/// The executables installed into the hooks directory. Git runs only `pre-push`; the others are
+/// started by it (`post-push`, which starts `mainstay monitor`) or by merges (`merge-driver`).
+pub const EXECUTABLES: [&str; 4] = ["pre-push", "post-push", "merge-driver", "mainstay"];
+
+/// The ledger kinds, each registered as merge driver `mainstay-<kind>`.
+pub const LEDGER_KINDS: [&str; 2] = ["roadmap", "sessions"];
+
+/// Status files the monitor writes into the work tree; never to be committed.
+pub const EXCLUDES: [&str; 2] = [".deployment-status-*", ".deployment-monitor-*"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    #[error("{} is missing; build the executables first (`cargo build --release`)", path.display())]
+    MissingExecutable { path: PathBuf },
+    #[error("{} and {} both exist: move one of them away, then run install-hooks again", hook.display(), local.display())]
+    BackupTaken { hook: PathBuf, local: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a manifest written by install-hooks ({message}); delete it to start over", path.display())]
+    Manifest { path: PathBuf, message: String },
+}
+
+/// Where to install from and to.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Any directory inside the repository.
+    pub repo: PathBuf,
+    /// The directory holding the built executables (normally beside `install-hooks`).
+    pub source_dir: PathBuf,
+}
+
+/// What a run changed, one line per change, for the user.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub changes: Vec<String>,
+}
+
+/// One thing `--check` found wrong, with its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem(pub String);
+
+/// The record of what install changed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Manifest {
+    hooks_dir: PathBuf,
+    /// Installed executables, with the name of the hook moved aside for each, if any.
+    files: Vec<InstalledFile>,
+    /// Git config keys set, with the value each had before.
+    config: Vec<ConfigEntry>,
+    /// Lines added to `.gitattributes`, and whether the file was created.
+    attributes: AddedLines,
+    /// Lines added to `info/exclude`.
+    exclude: AddedLines,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct InstalledFile {
+    name: String,
+    backup: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ConfigEntry {
+    key: String,
+    previous: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct AddedLines {
+    path: Option<PathBuf>,
+    lines: Vec<String>,
+    created: bool,
+    /// A final newline was added to a file that lacked one.
+    #[serde(default)]
+    newline_added: bool,
+}
+
+/// The repository as install sees it.
+struct Target {
+    git: Git,
+    paths: git::Paths,
+    config: Config,
+}
+
+impl Target {
+    fn open(options: &Options) -> Result<Target, Error> {
+        let git = Git::new(&options.repo);
+        let paths = git.paths()?;
+        let config = match &paths.worktree {
+            Some(worktree) => Config::load(worktree)?,
+            None => Config::default(),
+        };
+        Ok(Target { git, paths, config })
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.paths.common_dir.join("mainstay").join("install.json")
+    }
+
+    fn load_manifest(&self) -> Result<Option<Manifest>, Error> {
+        let path = self.manifest_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| Error::Manifest {
+                    path,
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
+    fn save_manifest(&self, manifest: &Manifest) -> Result<(), Error> {
+        let path = self.manifest_path();
+        let text = serde_json::to_string_pretty(manifest).expect("a manifest always serializes");
+        write_atomic(&path, text.as_bytes(), 0o644)
+    }
+
+    fn attributes_path(&self) -> Option<PathBuf> {
+        self.paths
+            .worktree
+            .as_ref()
+            .map(|w| w.join(".gitattributes"))
+    }
+
+    fn exclude_path(&self) -> PathBuf {
+        self.paths.common_dir.join("info").join("exclude")
+    }
+
+    /// The config values install sets: a name and a driver command per ledger kind.
+    fn driver_config(&self) -> Vec<(String, String)> {
+        let program = shell_quote(&self.paths.hooks.join("merge-driver"));
+        LEDGER_KINDS
+            .iter()
+            .flat_map(|kind| {
+                [
+                    (
+                        format!("merge.mainstay-{kind}.name"),
+                        format!("mainstay {kind} ledger merge"),
+                    ),
+                    (
+                        format!("merge.mainstay-{kind}.driver"),
+                        format!("{program} {kind} %O %A %B %L %P"),
+                    ),
+                ]
+            })
+            .collect()
+    }
+
+    fn attribute_lines(&self) -> Vec<String> {
+        let ledgers = &self.config.ledgers;
+        ledgers
+            .patterns()
+            .map(|(kind, pattern)| format!("{pattern} merge=mainstay-{kind}"))
+            .collect()
+    }
+}
+
+/// Installs, or brings an installation up to date. A second run reports no changes.
+pub fn install(options: &Options) -> Result<Report, Error> {
+    let target = Target::open(options)?;
+    let mut manifest = target.load_manifest()?.unwrap_or_default();
+    let mut report = Report::default();
+    let hooks = &target.paths.hooks;
+    if !manifest.hooks_dir.as_os_str().is_empty() && manifest.hooks_dir != *hooks {
+        // git now reads hooks elsewhere (e.g. husky set core.hooksPath): move the install there.
+        let old = uninstall_files(&manifest, &mut report)?;
+        manifest.files.retain(|f| !old.contains(&f.name));
+    }
+    manifest.hooks_dir = hooks.clone();
+    fs::create_dir_all(hooks).map_err(|source| Error::Io {
+        path: hooks.clone(),
+        source,
+    })?;
+    for name in EXECUTABLES {
+        install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+    }
+    for (key, value) in target.driver_config() {
+        let current = target.git.config_get(&key)?;
+        if current.as_deref() == Some(value.as_str()) {
+            continue;
+        }
+        if !manifest.config.iter().any(|c| c.key == key) {
+            manifest.config.push(ConfigEntry {
+                key: key.clone(),
+                previous: current,
+            });
+        }
+        target.git.run(["config", "--local", &key, &value])?;
+        report.changes.push(format!("set git config {key}"));
+    }
+    if let Some(path) = target.attributes_path() {
+        let wanted = target.attribute_lines();
+        add_lines(&path, &wanted, &mut manifest.attributes, &mut report)?;
+    }
+    let exclude: Vec<String> = EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
+    add_lines(
+        &target.exclude_path(),
+        &exclude,
+        &mut manifest.exclude,
+        &mut report,
+    )?;
+    if !report.changes.is_empty() {
+        target.save_manifest(&manifest)?;
+    }
+    Ok(report)
+}
+
+fn install_file(
+    source_dir: &Path,
+    hooks: &Path,
+    name: &str,
+    manifest: &mut Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let source = source_dir.join(name);
+    let bytes = fs::read(&source).map_err(|_| Error::MissingExecutable {
+        path: source.clone(),
+    })?;
+    let dest = hooks.join(name);
+    let ours = manifest.files.iter().any(|f| f.name == name);
+    match fs::read(&dest) {
+        Ok(existing) if existing == bytes && ours => return Ok(()),
+        Ok(_) if ours => report.changes.push(format!("updated {}", dest.display())),
+        Ok(_) => {
+            let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+            if local.exists() {
+                return Err(Error::BackupTaken { hook: dest, local });
+            }
+            fs::rename(&dest, &local).map_err(|source| Error::Io {
+                path: dest.clone(),
+                source,
+            })?;
+            report.changes.push(format!(
+                "moved the existing {} to {} (it still runs, first)",
+                dest.display(),
+                local.display()
+            ));
+            manifest.files.push(InstalledFile {
+                name: name.to_owned(),
+                backup: Some(format!("{name}{LOCAL_SUFFIX}")),
+            });
+        }
+        Err(_) => {
+            if !ours {
+                manifest.files.push(InstalledFile {
+                    name: name.to_owned(),
+                    backup: None,
+                });
+            }
+            report.changes.push(format!("installed {}", dest.display()));
+        }
+    }
+    write_atomic(&dest, &bytes, 0o755)
+}
+
+fn add_lines(
+    path: &Path,
+    wanted: &[String],
+    added: &mut AddedLines,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let existing = match fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let text = existing.clone().unwrap_or_default();
+    let have: Vec<&str> = text.lines().map(str::trim).collect();
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|w| !have.contains(&w.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut out = text.clone();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+        added.newline_added = true;
+    }
+    for line in &missing {
+        out.push_str(line);
+        out.push('\n');
+        added.lines.push((*line).clone());
+    }
+    if existing.is_none() {
+        added.created = true;
+    }
+    added.path = Some(path.to_owned());
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|source| Error::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    write_atomic(path, out.as_bytes(), 0o644)?;
+    report.changes.push(format!(
+        "added {} line(s) to {}",
+        missing.len(),
+        path.display()
+    ));
+    Ok(())
+}
+
+/// Undoes everything install recorded; the hooks that were there before come back.
+pub fn uninstall(options: &Options) -> Result<Report, Error> {
+    let target = Target::open(options)?;
+    let mut report = Report::default();
+    let Some(manifest) = target.load_manifest()? else {
+        return Ok(report);
+    };
+    uninstall_files(&manifest, &mut report)?;
+    for entry in manifest.config.iter().rev() {
+        match &entry.previous {
+            Some(value) => target.git.run(["config", "--local", &entry.key, value])?,
+            None => target
+                .git
+                .run(["config", "--local", "--unset-all", &entry.key])
+                .or_else(|e| {
+                    // Exit 5: the key is already gone, which is what we want.
+                    match &e {
+                        git::Error::Failed { status, .. } if status.code() == Some(5) => {
+                            Ok(String::new())
+                        }
+                        _ => Err(e),
+                    }
+                })?,
+        };
+        report
+            .changes
+            .push(format!("restored git config {}", entry.key));
+    }
+    for added in [&manifest.attributes, &manifest.exclude] {
+        remove_lines(added, &mut report)?;
+    }
+    let path = target.manifest_path();
+    fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+    Ok(report)
+}
+
+/// Removes installed executables and puts the moved-aside hooks back; returns the names handled.
+fn uninstall_files(manifest: &Manifest, report: &mut Report) -> Result<Vec<String>, Error> {
+    let hooks = &manifest.hooks_dir;
+    let mut done = Vec::new();
+    for file in &manifest.files {
+        let dest = hooks.join(&file.name);
+        match fs::remove_file(&dest) {
+            Ok(()) => report.changes.push(format!("removed {}", dest.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path: dest, source }),
+        }
+        if let Some(backup) = &file.backup {
+            let local = hooks.join(backup);
+            if local.exists() {
+                fs::rename(&local, &dest).map_err(|source| Error::Io {
+                    path: local.clone(),
+                    source,
+                })?;
+                report.changes.push(format!("restored {}", dest.display()));
+            }
+        }
+        done.push(file.name.clone());
+    }
+    Ok(done)
+}
+
+fn remove_lines(added: &AddedLines, report: &mut Report) -> Result<(), Error> {
+    let Some(path) = &added.path else {
+        return Ok(());
+    };
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.clone(),
+                source,
+            });
+        }
+    };
+    let mut remaining = added.lines.clone();
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(i) = remaining.iter().position(|l| l == trimmed) {
+            remaining.remove(i);
+            continue;
+        }
+        out.push_str(line);
+    }
+    if added.newline_added && remaining.is_empty() && out.ends_with('\n') {
+        out.pop();
+    }
+    if out.is_empty() && added.created {
+        fs::remove_file(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    } else {
+        write_atomic(path, out.as_bytes(), 0o644)?;
+    }
+    report.changes.push(format!(
+        "removed the lines mainstay added to {}",
+        path.display()
+    ));
+    Ok(())
+}
+
+/// Everything wrong with the installation, each with its fix; empty when all is well.
+pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
+    let target = Target::open(options)?;
+    let mut problems = Vec::new();
+    let hooks = &target.paths.hooks;
+    let manifest = target.load_manifest()?;
+    const FIX: &str = "run install-hooks";
+    if let Some(m) = &manifest
+        && m.hooks_dir != *hooks
+    {
+        problems.push(Problem(format!(
+            "mainstay is installed in {}, but git reads hooks from {}: {FIX}",
+            m.hooks_dir.display(),
+            hooks.display()
+        )));
+    }
+    for name in EXECUTABLES {
+        let dest = hooks.join(name);
+        let source = options.source_dir.join(name);
+        match (fs::read(&dest), fs::read(&source)) {
+            (Err(_), _) => problems.push(Problem(format!("{} is missing: {FIX}", dest.display()))),
+            (Ok(installed), Ok(built)) if installed != built => problems.push(Problem(format!(
+                "{} is not the version beside install-hooks (older or replaced): {FIX}",
+                dest.display()
+            ))),
+            (Ok(_), _) => {
+                let executable =
+                    fs::metadata(&dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+                if !executable {
+                    problems.push(Problem(format!(
+                        "{} is not executable: {FIX}",
+                        dest.display()
+                    )));
+                }
+            }
+        }
+    }
+    let mut attribute_files = vec![target.paths.common_dir.join("info").join("attributes")];
+    attribute_files.extend(target.attributes_path());
+    for path in &attribute_files {
+        let Ok(text) = fs::read_to_string(path) else {
+            continue;
+        };
+        for (pattern, driver) in merge_drivers(&text) {
+            if target
+                .git
+                .config_get(&format!("merge.{driver}.driver"))?
+                .is_none()
+            {
+                problems.push(Problem(format!(
+                    "{} routes {pattern} to merge driver `{driver}`, which this clone does not \
+                     register, so git silently falls back to a line merge: {FIX}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if let Some(path) = target.attributes_path() {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let have: Vec<&str> = text.lines().map(str::trim).collect();
+        for line in target
+            .attribute_lines()
+            .iter()
+            .filter(|l| !have.contains(&l.as_str()))
+        {
+            problems.push(Problem(format!("{} lacks `{line}`: {FIX}", path.display())));
+        }
+    }
+    Ok(problems)
+}
+
+/// `(pattern, driver)` for each `merge=<driver>` attribute naming a custom driver.
+fn merge_drivers(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        let mut words = line.split_whitespace();
+        let Some(pattern) = words.next() else {
+            continue;
+        };
+        for word in words {
+            if let Some(driver) = word.strip_prefix("merge=")
+                && !matches!(driver, "text" | "binary" | "union")
+            {
+                found.push((pattern.to_owned(), driver.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+/// Writes through a temporary file in the same directory and a rename, so a reader never sees a
+/// half-written hook or manifest.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .expect("every target path has a parent directory");
+    fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().expect("every target path has a file name");
+    let temp = dir.join(format!(".{}.mainstay-tmp", name.to_string_lossy()));
+    let mut file = fs::File::create(&temp).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io)?;
+    drop(file);
+    fs::rename(&temp, path).map_err(io)
+}
+
+/// Quotes a path for the shell git runs merge drivers with.
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_custom_merge_drivers_only() {
+        let text = "# c\n*.md merge=mainstay-roadmap\n*.lock merge=union\nx -diff merge=ours2\n";
+        assert_eq!(
+            merge_drivers(text),
+            [
+                ("*.md".to_owned(), "mainstay-roadmap".to_owned()),
+                ("x".to_owned(), "ours2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_paths_for_the_shell() {
+        assert_eq!(shell_quote(Path::new("/a b/it's")), r"'/a b/it'\''s'");
+    }
+}

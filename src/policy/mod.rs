@@ -1,0 +1,404 @@
+//! The `pre-push` rules.
+//!
+//! - Protected branches (default `main`, `staging`, `production`) refuse non-fast-forward updates
+//!   and deletions.
+//! - Agent branches (default `agent/*`, `claude/*`, ...) accept force pushes, each one recorded in
+//!   the audit log.
+//! - No push may add a conflict block to a text file.
+//!
+//! `MAINSTAY_OVERRIDE="<reason>"` lets a refused push through in an emergency; every use is
+//! recorded in the audit log with its reason. A rule that cannot be decided (an object missing, an
+//! unreadable repository) refuses: this is a safety hook.
+
+pub mod audit;
+pub mod markers;
+
+use std::fmt;
+
+use gix::{ObjectId, Repository};
+use serde::Deserialize;
+
+use crate::repo;
+
+/// The environment variable that lets a refused push through, naming why.
+pub const OVERRIDE_VAR: &str = "MAINSTAY_OVERRIDE";
+
+/// `[push]` in `.mainstay.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Branch names or globs that never take a force push or a deletion.
+    pub protected: Vec<String>,
+    /// Branch globs where agents may force-push; each force push is logged.
+    pub agent: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            protected: crate::config::strings(&["main", "staging", "production"]),
+            agent: crate::config::strings(&[
+                "agent/*", "claude/*", "codex/*", "cursor/*", "manus/*",
+            ]),
+        }
+    }
+}
+
+impl Settings {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        for (key, globs) in [
+            ("push.protected", &self.protected),
+            ("push.agent", &self.agent),
+        ] {
+            if let Some(bad) = globs
+                .iter()
+                .find(|g| g.is_empty() || g.contains(char::is_whitespace))
+            {
+                return Err((
+                    key.to_owned(),
+                    format!("{bad:?} is not a branch name or glob"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_protected(&self, branch: &str) -> bool {
+        self.protected.iter().any(|g| glob_match(g, branch))
+    }
+
+    pub fn is_agent(&self, branch: &str) -> bool {
+        self.agent.iter().any(|g| glob_match(g, branch))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("pre-push input line {line}: {reason}: {text:?}")]
+    Input {
+        line: usize,
+        reason: &'static str,
+        text: String,
+    },
+    #[error(transparent)]
+    Repo(#[from] repo::Error),
+}
+
+/// One line of git's pre-push input: `<local ref> <local sha> <remote ref> <remote sha>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub local_ref: String,
+    /// `None` for a deletion (git sends the all-zero id).
+    pub local: Option<ObjectId>,
+    pub remote_ref: String,
+    /// `None` when the remote does not have the ref yet.
+    pub remote: Option<ObjectId>,
+}
+
+impl Update {
+    /// The branch name on the remote, when the remote ref is a branch.
+    pub fn branch(&self) -> Option<&str> {
+        self.remote_ref.strip_prefix("refs/heads/")
+    }
+}
+
+/// Parses git's pre-push stdin. Ids are 40 (SHA-1) or 64 (SHA-256) hex digits.
+pub fn parse_updates(input: &str) -> Result<Vec<Update>, Error> {
+    let mut updates = Vec::new();
+    for (index, text) in input.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason| Error::Input {
+            line: index + 1,
+            reason,
+            text: text.to_owned(),
+        };
+        let fields: Vec<&str> = text.split(' ').collect();
+        let [local_ref, local, remote_ref, remote] = fields[..] else {
+            return Err(bad(
+                "expected `<local ref> <local sha> <remote ref> <remote sha>`",
+            ));
+        };
+        if !remote_ref.starts_with("refs/") {
+            return Err(bad("the remote ref is not a full ref name"));
+        }
+        updates.push(Update {
+            local_ref: local_ref.to_owned(),
+            local: parse_id(local).ok_or_else(|| bad("the local id is not 40 or 64 hex digits"))?,
+            remote_ref: remote_ref.to_owned(),
+            remote: parse_id(remote)
+                .ok_or_else(|| bad("the remote id is not 40 or 64 hex digits"))?,
+        });
+    }
+    Ok(updates)
+}
+
+/// `Some(None)` for the all-zero id, `Some(Some(id))` for a valid id, `None` when malformed.
+fn parse_id(hex: &str) -> Option<Option<ObjectId>> {
+    if !matches!(hex.len(), 40 | 64) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    if hex.bytes().all(|b| b == b'0') {
+        return Some(None);
+    }
+    // A SHA-256 id in a SHA-1 build cannot be read: treated as malformed, so the push is refused.
+    ObjectId::from_hex(hex.as_bytes()).ok().map(Some)
+}
+
+/// What the push is, beyond its refs.
+#[derive(Debug, Clone)]
+pub struct PushContext<'a> {
+    /// The remote's name, or its URL when the push named no configured remote.
+    pub remote: &'a str,
+    pub updates: &'a [Update],
+    /// The reason given in `MAINSTAY_OVERRIDE`, if any.
+    pub override_reason: Option<&'a str>,
+}
+
+/// Why one ref update is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NotFastForward {
+        branch: String,
+        remote: ObjectId,
+    },
+    RemoteUnknown {
+        branch: String,
+        remote: ObjectId,
+    },
+    Deletion {
+        branch: String,
+    },
+    ConflictMarkers {
+        reference: String,
+        path: String,
+        line: usize,
+    },
+    Unreadable {
+        reference: String,
+        reason: String,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const REBASE: &str = "fetch and rebase (`git pull --rebase`), or run `mainstay push`";
+        match self {
+            Refusal::NotFastForward { branch, remote } => write!(
+                f,
+                "refusing to force-push protected branch `{branch}`: the remote's {} is not in \
+                 what you push; {REBASE}",
+                short(remote)
+            ),
+            Refusal::RemoteUnknown { branch, remote } => write!(
+                f,
+                "refusing to push protected branch `{branch}`: the remote's {} is not in this \
+                 clone, so this may overwrite work; {REBASE}",
+                short(remote)
+            ),
+            Refusal::Deletion { branch } => write!(
+                f,
+                "refusing to delete protected branch `{branch}`; protected branches are never \
+                 deleted by a push"
+            ),
+            Refusal::ConflictMarkers {
+                reference,
+                path,
+                line,
+            } => write!(
+                f,
+                "refusing to push `{reference}`: {path}:{line} adds a conflict block \
+                 (`<<<<<<<` ... `>>>>>>>`); resolve it and amend the commit"
+            ),
+            Refusal::Unreadable { reference, reason } => {
+                write!(
+                    f,
+                    "refusing to push `{reference}`: cannot check it: {reason}"
+                )
+            }
+        }
+    }
+}
+
+/// The decision on a whole push.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Reasons to refuse; empty means the push may go on.
+    pub refusals: Vec<Refusal>,
+    /// Records for the audit log: force pushes on agent branches, overrides.
+    pub audit: Vec<audit::Record>,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.refusals.is_empty()
+    }
+}
+
+/// Applies the rules to every update of a push.
+pub fn check(repo: &Repository, push: &PushContext<'_>, settings: &Settings) -> Verdict {
+    let mut verdict = Verdict::default();
+    for update in push.updates {
+        check_update(repo, push, update, settings, &mut verdict);
+    }
+    if let Some(reason) = push.override_reason {
+        let overridden = std::mem::take(&mut verdict.refusals);
+        for refusal in overridden {
+            verdict
+                .audit
+                .push(audit::Record::overridden(push.remote, &refusal, reason));
+        }
+    }
+    verdict
+}
+
+fn check_update(
+    repo: &Repository,
+    push: &PushContext<'_>,
+    update: &Update,
+    settings: &Settings,
+    verdict: &mut Verdict,
+) {
+    let branch = update.branch();
+    let protected = branch.is_some_and(|b| settings.is_protected(b));
+    let Some(local) = update.local else {
+        if protected {
+            let branch = branch.unwrap_or_default().to_owned();
+            verdict.refusals.push(Refusal::Deletion { branch });
+        }
+        return;
+    };
+    if let (Some(remote), Some(name)) = (update.remote, branch) {
+        let known = repo::has_object(repo, remote);
+        let fast_forward = known && repo::is_ancestor(repo, remote, local);
+        if protected && !known {
+            let branch = name.to_owned();
+            verdict
+                .refusals
+                .push(Refusal::RemoteUnknown { branch, remote });
+        } else if protected && !fast_forward {
+            let branch = name.to_owned();
+            verdict
+                .refusals
+                .push(Refusal::NotFastForward { branch, remote });
+        } else if !fast_forward && settings.is_agent(name) {
+            verdict
+                .audit
+                .push(audit::Record::force_push(push.remote, update));
+        }
+    }
+    if let Err(reason) = check_markers(repo, push, update, local, &mut verdict.refusals) {
+        let reference = update.remote_ref.clone();
+        verdict
+            .refusals
+            .push(Refusal::Unreadable { reference, reason });
+    }
+}
+
+/// Refuses the update if its net change adds a conflict block to any text file.
+fn check_markers(
+    repo: &Repository,
+    push: &PushContext<'_>,
+    update: &Update,
+    local: ObjectId,
+    refusals: &mut Vec<Refusal>,
+) -> Result<(), String> {
+    let base = net_base(repo, push, update, local);
+    let changes = repo::changed_files(repo, base, local).map_err(|e| e.to_string())?;
+    for change in changes {
+        let new = repo::blob(repo, change.new).map_err(|e| e.to_string())?;
+        if !new.windows(7).any(|w| w == b"<<<<<<<") {
+            continue;
+        }
+        let old = match change.old {
+            Some(id) => repo::blob(repo, id).map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        if let Some(line) = markers::first_added(&old, &new) {
+            refusals.push(Refusal::ConflictMarkers {
+                reference: update.remote_ref.clone(),
+                path: repo::display_path(&change.path),
+                line,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the remote already has, to measure the push's net change from: the remote's commit, or
+/// for a new branch its fork point from the remote's copy of the same (or the deploy) branch.
+fn net_base(
+    repo: &Repository,
+    push: &PushContext<'_>,
+    update: &Update,
+    local: ObjectId,
+) -> Option<ObjectId> {
+    if let Some(remote) = update.remote.filter(|id| repo::has_object(repo, *id)) {
+        return Some(remote);
+    }
+    let branch = update.branch()?;
+    ["main", branch]
+        .iter()
+        .rev()
+        .filter_map(|b| repo::resolve_ref(repo, &format!("refs/remotes/{}/{b}", push.remote)))
+        .find_map(|tip| repo::merge_base(repo, tip, local))
+}
+
+fn short(id: &ObjectId) -> String {
+    id.to_hex_with_len(7).to_string()
+}
+
+/// Matches a branch name against a glob where `*` matches any run of characters (slashes too)
+/// and `?` one character, as in git's refspecs.
+pub fn glob_match(glob: &str, name: &str) -> bool {
+    fn go(g: &[u8], n: &[u8]) -> bool {
+        match g.split_first() {
+            None => n.is_empty(),
+            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some((b'?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    go(glob.as_bytes(), name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn parses_updates_and_zero_ids() {
+        let input = format!(
+            "refs/heads/main {A} refs/heads/main {ZERO}\n(delete) {ZERO} refs/heads/x {A}\n"
+        );
+        let updates = parse_updates(&input).expect("valid input");
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[0].remote, None);
+        assert_eq!(updates[1].local, None);
+        assert_eq!(updates[1].branch(), Some("x"));
+    }
+
+    #[test]
+    fn malformed_input_names_the_line() {
+        let err = parse_updates(&format!("refs/heads/main {A} refs/heads/main\n")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("pre-push input line 1:"),
+            "{err}"
+        );
+        let err = parse_updates(&format!("a {A} refs/heads/main xyz\n")).unwrap_err();
+        assert!(err.to_string().contains("remote id"), "{err}");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("claude/*", "claude/fix/deep"));
+        assert!(!glob_match("claude/*", "claudex/y"));
+        assert!(glob_match("main", "main"));
+        assert!(!glob_match("main", "main2"));
+        assert!(glob_match("rel-?", "rel-1"));
+    }
+}

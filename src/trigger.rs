@@ -1,0 +1,272 @@
+//! The post-push trigger. Git has no post-push hook, so `pre-push` starts `post-push` detached and
+//! hands it a [`Handoff`]; `post-push` waits for the `git push` process to end, decides for each
+//! deploy-branch ref whether the push landed, and starts one detached monitor per landed sha.
+//!
+//! Landed means the remote-tracking ref moved to the pushed sha, or, with no tracking ref (a push
+//! to a URL) or one that did not move, that `git ls-remote` shows the sha on the remote. A
+//! rejected push, a `--dry-run` and a failed connection leave both unchanged, so nothing fires.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::detach;
+use crate::git::{self, Git};
+
+/// The environment variable that carries the remote to `post-push`: it may be a URL with
+/// credentials, which must never reach argv.
+pub const REMOTE_VAR: &str = "MAINSTAY_PUSH_REMOTE";
+
+/// What `pre-push` tells `post-push`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handoff {
+    /// The `git push` process to wait for.
+    pub push_pid: u32,
+    /// The remote's name, or its URL.
+    pub remote: String,
+    pub refs: Vec<PushedRef>,
+}
+
+/// One deploy-branch ref in the push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRef {
+    /// The branch on the remote, e.g. `main`.
+    pub branch: String,
+    pub sha: String,
+    /// The remote-tracking ref's value before the push, if there was one.
+    pub tracking_before: Option<String>,
+}
+
+impl PushedRef {
+    /// `branch=sha[@tracking-before]`, the argv form (no secrets in it).
+    pub fn to_arg(&self) -> String {
+        match &self.tracking_before {
+            Some(before) => format!("{}={}@{before}", self.branch, self.sha),
+            None => format!("{}={}", self.branch, self.sha),
+        }
+    }
+
+    pub fn parse_arg(arg: &str) -> Result<PushedRef, Error> {
+        let bad = || Error::BadRef {
+            arg: arg.to_owned(),
+        };
+        let (branch, rest) = arg.split_once('=').ok_or_else(bad)?;
+        let (sha, before) = match rest.split_once('@') {
+            Some((sha, before)) => (sha, Some(before.to_owned())),
+            None => (rest, None),
+        };
+        let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if branch.is_empty() || !hex(sha) || before.as_deref().is_some_and(|b| !hex(b)) {
+            return Err(bad());
+        }
+        Ok(PushedRef {
+            branch: branch.to_owned(),
+            sha: sha.to_owned(),
+            tracking_before: before,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{arg:?} is not `<branch>=<sha>[@<sha>]`")]
+    BadRef { arg: String },
+    #[error("cannot start `{}`: {source}", program.display())]
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the status log {}: {source}", path.display())]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Git(#[from] git::Error),
+}
+
+/// The `git push` process a hook runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushProcess {
+    pub pid: u32,
+    /// `--dry-run` or `-n`: nothing will land, so nothing is started.
+    pub dry_run: bool,
+}
+
+/// Finds the `git push` process this hook runs under: the nearest ancestor whose command line is
+/// a git push. Wrappers (husky's shell scripts, `sh -c`) may sit in between.
+pub fn find_push_process() -> Option<PushProcess> {
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..32 {
+        let argv = detach::command_line(pid);
+        if is_git_push(&argv) {
+            let dry_run = is_dry_run(&argv);
+            return Some(PushProcess { pid, dry_run });
+        }
+        pid = detach::parent_of(pid).filter(|p| *p > 1)?;
+    }
+    None
+}
+
+fn is_git_push(argv: &[String]) -> bool {
+    let Some(program) = argv.first() else {
+        return false;
+    };
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    match name {
+        "git-push" => true,
+        "git" => argv[1..].iter().any(|a| a == "push"),
+        _ => false,
+    }
+}
+
+/// `--dry-run`, or `-n` alone or in a cluster of git push's flag letters (`-fn`), before `--`.
+fn is_dry_run(argv: &[String]) -> bool {
+    argv.iter().take_while(|a| *a != "--").any(|a| {
+        a == "--dry-run"
+            || a.strip_prefix('-').is_some_and(|flags| {
+                !flags.starts_with('-')
+                    && flags.contains('n')
+                    && flags.chars().all(|c| "vqfnu46".contains(c))
+            })
+    })
+}
+
+/// Starts `post-push` detached with the handoff; returns at once.
+pub fn start_post_push(program: &Path, handoff: &Handoff, cwd: &Path) -> Result<u32, Error> {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(cwd)
+        .arg("--pid")
+        .arg(handoff.push_pid.to_string())
+        .args(handoff.refs.iter().map(PushedRef::to_arg))
+        .env(REMOTE_VAR, &handoff.remote)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    detach::spawn(&mut cmd).map_err(|source| Error::Spawn {
+        program: program.to_owned(),
+        source,
+    })
+}
+
+/// What `post-push` did for one ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fired {
+    /// The push landed and a monitor was started for the sha.
+    Monitor { sha: String, pid: u32 },
+    /// The remote does not have the sha: the push was rejected, failed or was a dry run.
+    NotLanded { sha: String },
+}
+
+/// The whole of `post-push`: wait, confirm, start monitors.
+pub fn post_push(
+    git: &Git,
+    worktree: &Path,
+    mainstay: &Path,
+    handoff: &Handoff,
+) -> Result<Vec<Fired>, Error> {
+    detach::wait_for_exit(handoff.push_pid);
+    let mut fired = Vec::new();
+    for pushed in &handoff.refs {
+        if !landed(git, &handoff.remote, pushed)? {
+            fired.push(Fired::NotLanded {
+                sha: pushed.sha.clone(),
+            });
+            continue;
+        }
+        let pid = start_monitor(mainstay, worktree, &pushed.sha)?;
+        fired.push(Fired::Monitor {
+            sha: pushed.sha.clone(),
+            pid,
+        });
+    }
+    Ok(fired)
+}
+
+/// The remote-tracking ref that `git push` to a named remote updates, e.g. `refs/remotes/origin/main`.
+pub fn tracking_ref(remote: &str, branch: &str) -> String {
+    format!("refs/remotes/{remote}/{branch}")
+}
+
+fn landed(git: &Git, remote: &str, pushed: &PushedRef) -> Result<bool, Error> {
+    let tracking = git.output([
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &tracking_ref(remote, &pushed.branch),
+    ])?;
+    let now = String::from_utf8_lossy(&tracking.stdout).trim().to_owned();
+    let moved =
+        tracking.status.success() && pushed.tracking_before.as_deref() != Some(now.as_str());
+    if moved && now == pushed.sha {
+        return Ok(true);
+    }
+    let refname = format!("refs/heads/{}", pushed.branch);
+    let listing = git.run(["ls-remote", "--", remote, &refname])?;
+    Ok(listing.lines().any(|l| {
+        l.split_whitespace().collect::<Vec<_>>() == [pushed.sha.as_str(), refname.as_str()]
+    }))
+}
+
+/// Opens `post-push`'s own log for appending; a sink when it cannot be opened, since a detached
+/// process has nowhere else to report.
+pub fn open_log(path: &Path) -> Box<dyn std::io::Write> {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match OpenOptions::new().create(true).append(true).open(path) {
+        Ok(file) => Box::new(file),
+        Err(_) => Box::new(std::io::sink()),
+    }
+}
+
+/// Starts `mainstay monitor <sha>` detached, its output appended to the status log.
+pub fn start_monitor(mainstay: &Path, worktree: &Path, sha: &str) -> Result<u32, Error> {
+    let path = crate::deploy::log_path(worktree, sha);
+    let open = || OpenOptions::new().create(true).append(true).open(&path);
+    let log_error = |source| Error::Log {
+        path: path.clone(),
+        source,
+    };
+    let stdout = open().map_err(log_error)?;
+    let stderr = stdout.try_clone().map_err(log_error)?;
+    let mut cmd = Command::new(mainstay);
+    cmd.current_dir(worktree)
+        .args(["monitor", sha])
+        .stdout(stdout)
+        .stderr(stderr);
+    detach::spawn(&mut cmd).map_err(|source| Error::Spawn {
+        program: mainstay.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushed_ref_round_trips() {
+        for arg in ["main=abc123", "main=abc123@def456", "release/x=ff"] {
+            assert_eq!(PushedRef::parse_arg(arg).expect(arg).to_arg(), arg);
+        }
+        for bad in ["main", "=abc", "main=xyz", "main=ab@", "main=ab@zz"] {
+            assert!(PushedRef::parse_arg(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn recognises_git_push_command_lines() {
+        let argv = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert!(is_git_push(&argv("git push origin main")));
+        assert!(is_git_push(&argv("/usr/bin/git -c a=b push")));
+        assert!(!is_git_push(&argv("git fetch")));
+        assert!(!is_git_push(&argv("sh -c git push")));
+        assert!(is_dry_run(&argv("git push --dry-run origin main")));
+        assert!(is_dry_run(&argv("git push -fn origin main")));
+        assert!(!is_dry_run(&argv("git push origin -- -n")));
+        assert!(!is_dry_run(&argv("git push -o ci.skip origin main")));
+    }
+}
