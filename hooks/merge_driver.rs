@@ -82,6 +82,9 @@ fn merge(args: &Args) -> anyhow::Result<Exit> {
     let read = |what: &str, path: &Path| {
         std::fs::read(path).with_context(|| format!("cannot read {what} file {}", path.display()))
     };
+    if mainstay::config::disabled() {
+        return line_merge(args);
+    }
     let base = read("base", &args.base)?;
     let ours = read("ours", &args.ours)?;
     let theirs = read("theirs", &args.theirs)?;
@@ -90,6 +93,7 @@ fn merge(args: &Args) -> anyhow::Result<Exit> {
         receiving: receiving_side(),
         marker_size: args.marker_size,
     };
+    // `[ledgers.merge]` is not part of `.mainstay.toml` yet; until then, the defaults.
     let outcome = ledger::merge(&base, &ours, &theirs, &context, &Options::default())?;
     if args.stdout {
         let mut stdout = std::io::stdout().lock();
@@ -115,6 +119,35 @@ fn merge(args: &Args) -> anyhow::Result<Exit> {
     } else {
         Exit::Conflicts
     })
+}
+
+/// The kill switch (`MAINSTAY=0`): merge as git would without us, with `git merge-file`.
+/// Doing nothing and succeeding, as the other hooks do, would drop their side.
+fn line_merge(args: &Args) -> anyhow::Result<Exit> {
+    let marker_size = format!("--marker-size={}", args.marker_size);
+    let mut cmd = Command::new("git");
+    cmd.args([
+        "merge-file",
+        &marker_size,
+        "-L",
+        "ours",
+        "-L",
+        "base",
+        "-L",
+        "theirs",
+    ]);
+    if args.stdout {
+        cmd.arg("-p");
+    }
+    let status = cmd
+        .args([&args.ours, &args.base, &args.theirs])
+        .status()
+        .context("cannot run `git merge-file`")?;
+    match status.code() {
+        Some(0) => Ok(Exit::Clean),
+        Some(1..=127) => Ok(Exit::Conflicts),
+        _ => anyhow::bail!("`git merge-file` failed: {status}"),
+    }
 }
 
 /// Which side is receiving: `GIT_REFLOG_ACTION` names a pull, and a rebase directory in the git

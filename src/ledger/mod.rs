@@ -219,22 +219,10 @@ impl Prepared {
         let ids = self.ids(context.kind);
         merge::merge(base, ours, theirs, context, &self.options, ids)
     }
-}
 
-/// Parses and renders `text` again; for checking that parsing loses nothing.
-#[doc(hidden)]
-pub fn round_trip(text: &str, kind: Kind, options: &Options) -> Result<String, Error> {
-    let prepared = Prepared::new(options)?;
-    Ok(model::Doc::parse(text, options, prepared.ids(kind)).render())
-}
-
-/// The keys of every entry in `text`, one string per entry naming its place; for tests.
-#[doc(hidden)]
-pub fn entry_keys(text: &str, kind: Kind, options: &Options) -> Result<Vec<String>, Error> {
-    let prepared = Prepared::new(options)?;
-    Ok(model::Doc::parse(text, options, prepared.ids(kind))
-        .entries()
-        .into_iter()
-        .map(|e| format!("{}{}", e.place, e.key))
-        .collect())
+    /// Parses and renders `text` again; for checking that parsing loses nothing.
+    #[doc(hidden)]
+    pub fn round_trip(&self, text: &str, kind: Kind) -> String {
+        model::Doc::parse(text, &self.options, self.ids(kind)).render()
+    }
 }

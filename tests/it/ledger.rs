@@ -4,3 +4,4 @@ mod cases;
 mod git;
 mod props;
 mod roundtrip;
+mod safety;

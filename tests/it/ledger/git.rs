@@ -269,3 +269,70 @@ fn markers_already_in_a_file_fall_back_to_a_marked_line_merge() {
     let out = driver(&sandbox, &["roadmap", "--stdout", "o", "a", "b"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn the_kill_switch_leaves_it_to_a_plain_line_merge() {
+    let sandbox = Sandbox::new();
+    let case = "roadmap/two-agents-append-rows";
+    let names = ["base.md", "ours.md", "theirs.md"];
+    for (name, text) in names.iter().zip(case_files(case)) {
+        std::fs::write(sandbox.path(name), text).unwrap();
+    }
+    let (mut cmd, _) = sandbox.command(
+        DRIVER,
+        sandbox.dir.path(),
+        &["roadmap", "--stdout", "base.md", "ours.md", "theirs.md"],
+    );
+    let out = cmd.env("MAINSTAY", "0").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "git merge-file conflicts on two appended rows"
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        fixture(case, "git-merge-file.md")
+            .replace("ours.md", "ours")
+            .replace("theirs.md", "theirs")
+    );
+}
+
+#[test]
+fn criss_cross_histories_merge_their_ancestors_record_wise_too() {
+    let sandbox = Sandbox::new();
+    let head = "# Roadmap\n\n| Task | Status |\n| ---- | ------ |\n| ST-001 | open |\n";
+    let with = |rows: &[&str]| {
+        let mut text = head.to_owned();
+        for id in rows {
+            text.push_str(&format!("| {id} | open |\n"));
+        }
+        text
+    };
+    let repo = sandbox.repo(
+        "repo",
+        "roadmap",
+        "ROADMAP.md",
+        [&with(&[]), &with(&["ST-002"]), &with(&["ST-003"])],
+    );
+    // Both branches merge each other's first commit: two merge bases from now on.
+    sandbox.git(&repo, &["branch", "main-1"]);
+    sandbox.git(&repo, &["branch", "feature-1", "feature"]);
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature-1"]);
+    sandbox.git(&repo, &["checkout", "-q", "feature"]);
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "main-1"]);
+    let mut feature = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
+    feature.push_str("| ST-005 | open |\n");
+    sandbox.commit(&repo, "ROADMAP.md", &feature, "feature again");
+    sandbox.git(&repo, &["checkout", "-q", "main"]);
+    let mut main = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
+    main.push_str("| ST-004 | open |\n");
+    sandbox.commit(&repo, "ROADMAP.md", &main, "main again");
+    let bases = sandbox.git(&repo, &["merge-base", "--all", "main", "feature"]);
+    assert_eq!(bases.lines().count(), 2, "a criss-cross history");
+
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    let merged = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
+    for id in ["ST-001", "ST-002", "ST-003", "ST-004", "ST-005"] {
+        assert_eq!(merged.matches(id).count(), 1, "{id} in:\n{merged}");
+    }
+}

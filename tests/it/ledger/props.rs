@@ -1,6 +1,7 @@
 //! Properties of the merge on random ledgers with random edits on both sides.
 //!
-//! Cases: proptest's default locally; CI sets `PROPTEST_CASES=10000`.
+//! Cases: `PROPTEST_CASES` if set, else 10,000 under CI (`CI` set, as CI services do) and 256
+//! locally. 10,000 take about 20 s in a debug build.
 //! Entries are checked at the text level (a row is a `| ST-… |` line, an item a `- [ ] IT-…` line,
 //! a section a `## SEC-…` heading), independently of the parser under test.
 
@@ -293,7 +294,23 @@ fn sides() -> impl Strategy<Value = (Ledger, Ledger, Ledger)> {
         })
 }
 
+fn config() -> ProptestConfig {
+    let cases = match (std::env::var("PROPTEST_CASES"), std::env::var_os("CI")) {
+        (Ok(n), _) => n.parse().expect("PROPTEST_CASES is a number"),
+        (Err(_), Some(_)) => 10_000,
+        (Err(_), None) => 256,
+    };
+    ProptestConfig {
+        cases,
+        // Failures are reported with the three ledgers; fixed ones become fixture cases.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
+    #![proptest_config(config())]
+
     #[test]
     fn clean_merges_keep_every_added_or_kept_entry_exactly_once(
         (base, ours, theirs) in sides(),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use mainstay::ledger::{Kind, Options, round_trip};
+use mainstay::ledger::{Kind, Options, Prepared};
 
 fn real_files() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledger/real");
@@ -25,9 +25,10 @@ fn real_files() -> Vec<(String, String)> {
 
 #[test]
 fn every_real_ledger_round_trips_byte_for_byte() {
+    let prepared = Prepared::new(&Options::default()).unwrap();
     for (name, text) in real_files() {
         for kind in [Kind::Roadmap, Kind::Sessions] {
-            let back = round_trip(&text, kind, &Options::default()).unwrap();
+            let back = prepared.round_trip(&text, kind);
             assert!(back == text, "{name} ({kind:?}) does not round-trip");
         }
     }
@@ -35,9 +36,10 @@ fn every_real_ledger_round_trips_byte_for_byte() {
 
 #[test]
 fn crlf_ledgers_round_trip_byte_for_byte() {
+    let prepared = Prepared::new(&Options::default()).unwrap();
     for (name, text) in real_files() {
         let crlf = text.replace('\n', "\r\n");
-        let back = round_trip(&crlf, Kind::Roadmap, &Options::default()).unwrap();
+        let back = prepared.round_trip(&crlf, Kind::Roadmap);
         assert!(back == crlf, "{name} with CRLF does not round-trip");
     }
 }
