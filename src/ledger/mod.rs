@@ -1,1 +1,228 @@
-//! Markdown ledgers merged as records. See `merge`.
+//! Markdown ledgers (the roadmap, the session registry) merged as records, not lines.
+//!
+//! A ledger parses into a tree (`model`): sections keyed by the ID or text of their heading, and
+//! inside them tables keyed row by row, lists keyed item by item, and prose. [`merge`] merges three
+//! such trees entry by entry (`merge`), renders the result in the receiving side's style, and checks
+//! that no entry was lost or duplicated before calling it clean. Whatever it cannot vouch for
+//! (conflict markers already present, non-UTF-8 or binary input, a result that fails the check)
+//! falls back to a plain line merge (`lines`) that is never reported clean.
+//!
+//! The contract the merge driver builds on: a clean [`Outcome`] has no conflict markers and holds
+//! every entry either side added or kept exactly once; anything else is a conflict for a person.
+
+mod align;
+mod fields;
+mod ids;
+mod lines;
+pub mod log;
+mod merge;
+mod model;
+mod moves;
+mod table;
+
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// Which ledger a file is; it decides which IDs key list items first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Roadmaps: entries are keyed by task IDs (`ST-005`, `REL-001`).
+    Roadmap,
+    /// Session registries and notes: entries are keyed by session IDs.
+    Sessions,
+}
+
+impl FromStr for Kind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "roadmap" => Ok(Self::Roadmap),
+            "sessions" => Ok(Self::Sessions),
+            _ => Err(Error::Kind(s.to_owned())),
+        }
+    }
+}
+
+/// One side of the merge, as git names them to a merge driver: ours is `%A`, theirs is `%B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Ours,
+    Theirs,
+}
+
+impl Side {
+    /// The receiving side (the branch already on the remote) for the git operation named by
+    /// `GIT_REFLOG_ACTION`, given whether a rebase is in progress.
+    ///
+    /// A rebase (also `git pull --rebase`, or `git pull` with `pull.rebase` set, whose action is
+    /// plain `pull`) and `git merge <branch>` have the receiving branch as `%A`; only `git pull`
+    /// that merges has it as `%B`.
+    pub fn receiving(reflog_action: Option<&str>, rebasing: bool) -> Self {
+        match reflog_action {
+            Some(action) if action.starts_with("pull") && !rebasing => Self::Theirs,
+            _ => Self::Ours,
+        }
+    }
+}
+
+/// What the merge needs to know about this particular merge.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub kind: Kind,
+    /// The side whose entries come first and whose formatting and ties win.
+    pub receiving: Side,
+    /// Length of conflict markers (git's `%L`).
+    pub marker_size: usize,
+}
+
+impl Context {
+    pub fn new(kind: Kind) -> Self {
+        Self {
+            kind,
+            receiving: Side::Ours,
+            marker_size: 7,
+        }
+    }
+}
+
+/// Everything configurable about the ledger merge; `[ledgers.merge]` in `.mainstay.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Options {
+    /// Regular expression for task IDs (`ST-005`, `BE-QA-001`, `DATA-002-AUGMENT`).
+    pub task_id: String,
+    /// Regular expression for session IDs (`Session-20260205-TASK-ID-695146`, `011CV4V`).
+    pub session_id: String,
+    /// Header of the table column that holds a row's ID; tables without it use the first column.
+    pub id_column: Option<String>,
+    /// When both sides changed one of `field_names`, keep the higher version or later date.
+    pub fields: bool,
+    /// Field names the `fields` rule applies to, as written between `**` (`Version`).
+    pub field_names: Vec<String>,
+    /// When both sides changed a number-only table cell, add both changes to the base number.
+    pub counters: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            task_id:
+                r"(?-u:\b)[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-[0-9]{2,}(?:-[A-Z][A-Z0-9]*)*(?-u:\b)"
+                    .to_owned(),
+            session_id: concat!(
+                r"(?-u:\b)Session-[0-9]{8}-[A-Za-z0-9-]*[A-Za-z0-9]",
+                r"|(?-u:\b)[0-9]{8}-[A-Za-z0-9-]*-[A-Za-z0-9]{5,}(?-u:\b)",
+                r"|(?-u:\b)011C[A-Za-z0-9]{3,}(?-u:\b)",
+            )
+            .to_owned(),
+            id_column: None,
+            fields: true,
+            field_names: vec!["Version".to_owned(), "Last Updated".to_owned()],
+            counters: true,
+        }
+    }
+}
+
+/// One entry left in conflict for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Where it is: the keys of the enclosing sections, then the entry's own key.
+    pub keys: Vec<String>,
+}
+
+/// Why the record merge stepped aside for a plain line merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// An input already holds conflict markers.
+    Markers,
+    /// An input is not UTF-8 text (or holds NUL bytes).
+    NotText,
+    /// The record merge's result failed the no-loss, no-duplicate check.
+    Unverified,
+}
+
+/// The result of [`merge`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The merged file.
+    pub text: Vec<u8>,
+    /// Entries left in conflict; empty for a clean merge.
+    pub conflicts: Vec<Conflict>,
+    /// Set when the record merge stepped aside; the result is then never clean.
+    pub fallback: Option<Fallback>,
+}
+
+impl Outcome {
+    /// Whether the merge is clean: no conflicts, no fallback, no markers.
+    pub fn is_clean(&self) -> bool {
+        self.conflicts.is_empty() && self.fallback.is_none()
+    }
+}
+
+/// Errors of the ledger merge: bad settings or arguments, never bad input files (those fall back).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown ledger kind {0:?}: expected `roadmap` or `sessions`")]
+    Kind(String),
+    #[error("ledgers.merge.{name} is not a valid regular expression: {source}")]
+    Pattern {
+        name: &'static str,
+        source: Box<regex::Error>,
+    },
+    #[error("cannot write the conflict log {path}: {source}")]
+    Log {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Merges three versions of a ledger: `base` (`%O`), `ours` (`%A`) and `theirs` (`%B`).
+pub fn merge(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    context: &Context,
+    options: &Options,
+) -> Result<Outcome, Error> {
+    Ok(Prepared::new(options)?.merge(base, ours, theirs, context))
+}
+
+/// [`Options`] with their patterns compiled, for merging many files with the same settings.
+#[derive(Debug)]
+pub struct Prepared {
+    options: Options,
+    roadmap: ids::Recognisers,
+    sessions: ids::Recognisers,
+}
+
+impl Prepared {
+    pub fn new(options: &Options) -> Result<Self, Error> {
+        let roadmap = ids::Recognisers::new(Kind::Roadmap, options)?;
+        Ok(Self {
+            options: options.clone(),
+            sessions: roadmap.swapped(),
+            roadmap,
+        })
+    }
+
+    fn ids(&self, kind: Kind) -> &ids::Recognisers {
+        match kind {
+            Kind::Roadmap => &self.roadmap,
+            Kind::Sessions => &self.sessions,
+        }
+    }
+
+    /// Like [`merge`], without compiling the options again.
+    pub fn merge(&self, base: &[u8], ours: &[u8], theirs: &[u8], context: &Context) -> Outcome {
+        let ids = self.ids(context.kind);
+        merge::merge(base, ours, theirs, context, &self.options, ids)
+    }
+
+    /// Parses and renders `text` again; for checking that parsing loses nothing.
+    #[doc(hidden)]
+    pub fn round_trip(&self, text: &str, kind: Kind) -> String {
+        model::Doc::parse(text, &self.options, self.ids(kind)).render()
+    }
+}

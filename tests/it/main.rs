@@ -2,6 +2,7 @@
 
 mod http;
 mod install;
+mod ledger;
 mod mariadb;
 mod monitor;
 mod monitor_digitalocean;

@@ -1,0 +1,624 @@
+//! The three-way merge of ledger trees, entry by entry.
+//!
+//! For every container (the sections of a section, the rows of a table, the items of a list) the
+//! entries are matched by key across the three versions (`align`), and each is then kept, dropped,
+//! merged or left in conflict by the usual three-way rules. An entry changed on both sides is
+//! merged further down: a row cell by cell, a section block by block and its prose line by line,
+//! so that only a real clash on one cell or line is a conflict, marked around that row or those
+//! lines alone. Entries unchanged on one side are copied from the other byte for byte.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use super::align::{Triple, align};
+use super::fields;
+use super::ids::{Key, Recognisers};
+use super::lines::{self, Markers, end_line, split_lines};
+use super::model::{Block, Doc, Entry, List, Row, Section, Table};
+use super::moves;
+use super::table::{Style, column_widths, split_cells, write_row, write_separator};
+use super::{Conflict, Context, Fallback, Options, Outcome, Side};
+
+pub(crate) fn merge(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    context: &Context,
+    options: &Options,
+    ids: &Recognisers,
+) -> Outcome {
+    let receiving_text = match context.receiving {
+        Side::Ours => ours,
+        Side::Theirs => theirs,
+    };
+    let markers = Markers {
+        size: context.marker_size.max(1),
+        eol: if first_line_is_crlf(receiving_text) {
+            "\r\n"
+        } else {
+            "\n"
+        },
+    };
+    let texts = (text(base), text(ours), text(theirs));
+    let (Some(base), Some(ours), Some(theirs)) = texts else {
+        return fall_back(base, ours, theirs, markers, Fallback::NotText);
+    };
+    if [base, ours, theirs].iter().any(|t| has_markers(t)) {
+        return fall_back(
+            base.as_bytes(),
+            ours.as_bytes(),
+            theirs.as_bytes(),
+            markers,
+            Fallback::Markers,
+        );
+    }
+    if ours == base || ours == theirs {
+        return clean(theirs.as_bytes().to_vec());
+    }
+    if theirs == base {
+        return clean(ours.as_bytes().to_vec());
+    }
+    let parsed = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+    let moves = moves::follow(&parsed, ours, theirs, markers);
+    let docs = match &moves.rewritten {
+        Some([ours, theirs]) => [base, ours, theirs].map(|t| Doc::parse(t, options, ids)),
+        None => parsed,
+    };
+    let mut merger = Merger {
+        options,
+        receiving: context.receiving,
+        markers,
+        out: Vec::with_capacity(ours.len().max(theirs.len()) + 64),
+        conflicts: Vec::new(),
+        path: Vec::new(),
+    };
+    merger.section(Some(&docs[0].root), &docs[1].root, &docs[2].root);
+    let Merger {
+        out, mut conflicts, ..
+    } = merger;
+    conflicts.extend(moves.contested.iter().map(|id| Conflict {
+        keys: vec![format!("{id} (moved by both sides)")],
+    }));
+    if !conflicts.is_empty() {
+        return Outcome {
+            text: out,
+            conflicts,
+            fallback: None,
+        };
+    }
+    let verified = std::str::from_utf8(&out).is_ok_and(|merged| {
+        !has_markers(merged) && keeps_every_entry(&docs, &Doc::parse(merged, options, ids))
+    });
+    if verified {
+        clean(out)
+    } else {
+        fall_back(
+            base.as_bytes(),
+            ours.as_bytes(),
+            theirs.as_bytes(),
+            markers,
+            Fallback::Unverified,
+        )
+    }
+}
+
+fn clean(text: Vec<u8>) -> Outcome {
+    Outcome {
+        text,
+        conflicts: Vec::new(),
+        fallback: None,
+    }
+}
+
+/// Text we can merge as records: UTF-8 without NUL bytes (which git takes for binary).
+fn text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .filter(|t| !t.as_bytes().contains(&0))
+}
+
+fn first_line_is_crlf(text: &[u8]) -> bool {
+    text.iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|i| i > 0 && text[i - 1] == b'\r')
+}
+
+/// Whether a line starts like a conflict marker git writes (`<<<<<<<`, `>>>>>>>`).
+pub(crate) fn has_markers(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("<<<<<<<") || l.starts_with(">>>>>>>"))
+}
+
+/// The plain line merge for inputs the record merge cannot vouch for; never reported clean.
+fn fall_back(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    markers: Markers,
+    reason: Fallback,
+) -> Outcome {
+    let mut text = Vec::with_capacity(ours.len().max(theirs.len()));
+    let (b, o, t) = (split_lines(base), split_lines(ours), split_lines(theirs));
+    let conflicts = lines::merge(&b, &o, &t, markers, &mut |_, _, _| None, &mut text);
+    Outcome {
+        text,
+        conflicts: (0..conflicts)
+            .map(|_| Conflict {
+                keys: vec!["(line merge)".to_owned()],
+            })
+            .collect(),
+        fallback: Some(reason),
+    }
+}
+
+/// How often each ID keys a table row: rows are what moves between tables.
+fn id_counts(entries: &[Entry]) -> HashMap<&str, usize> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let rows = entries.iter().filter(|e| e.place.ends_with('|'));
+    for id in rows.filter_map(|e| e.id.as_deref()) {
+        *counts.entry(id).or_default() += 1;
+    }
+    counts
+}
+
+/// The check before calling a merge clean: every entry both sides have, and every entry either
+/// side added, is in the result; no key appears twice in one place; and no row ID appears more
+/// often than on either side.
+fn keeps_every_entry(docs: &[Doc; 3], merged: &Doc) -> bool {
+    let [base, ours, theirs] = [&docs[0], &docs[1], &docs[2]].map(|d| d.entries());
+    let out = merged.entries();
+    let out_set: HashSet<&Entry> = out.iter().collect();
+    if out_set.len() != out.len() {
+        return false;
+    }
+    let [base_set, ours_set, theirs_set] =
+        [&base, &ours, &theirs].map(|e| e.iter().collect::<HashSet<_>>());
+    let required = |e: &&Entry, other: &HashSet<&Entry>| other.contains(e) || !base_set.contains(e);
+    let kept = ours
+        .iter()
+        .filter(|e| required(e, &theirs_set))
+        .chain(theirs.iter().filter(|e| required(e, &ours_set)))
+        .all(|e| out_set.contains(e));
+    let (ours_ids, theirs_ids) = (id_counts(&ours), id_counts(&theirs));
+    kept && id_counts(&out).into_iter().all(|(id, n)| {
+        n <= ours_ids
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+            .max(theirs_ids.get(id).copied().unwrap_or(0))
+    })
+}
+
+struct Merger<'o> {
+    options: &'o Options,
+    receiving: Side,
+    markers: Markers,
+    out: Vec<u8>,
+    conflicts: Vec<Conflict>,
+    /// Keys of the sections being merged, for naming conflicts.
+    path: Vec<String>,
+}
+
+impl Merger<'_> {
+    fn emit(&mut self, text: &str) {
+        if !text.is_empty() {
+            end_line(&mut self.out, self.markers.eol);
+            self.out.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    fn conflict(&mut self, key: impl ToString, ours: &str, theirs: &str) {
+        self.markers.write(
+            &split_lines(ours.as_bytes()),
+            &split_lines(theirs.as_bytes()),
+            &mut self.out,
+        );
+        self.record(key);
+    }
+
+    fn record(&mut self, key: impl ToString) {
+        let mut keys = self.path.clone();
+        keys.push(key.to_string());
+        self.conflicts.push(Conflict { keys });
+    }
+
+    fn pick<T>(&self, side: Side, ours: T, theirs: T) -> T {
+        match side {
+            Side::Ours => ours,
+            Side::Theirs => theirs,
+        }
+    }
+
+    /// Merges one section present on both sides (`base` is `None` when both added it).
+    fn section(&mut self, base: Option<&Section>, ours: &Section, theirs: &Section) {
+        if let Some(base) = base {
+            if ours.text == base.text {
+                return self.emit(theirs.text);
+            }
+            if theirs.text == base.text {
+                return self.emit(ours.text);
+            }
+        }
+        if ours.text == theirs.text {
+            return self.emit(ours.text);
+        }
+        let empty;
+        let base = match base {
+            Some(base) => base,
+            None => {
+                empty = Section::empty(ours.key.clone());
+                &empty
+            }
+        };
+        let (hb, ho, ht) = (
+            base.heading.trim(),
+            ours.heading.trim(),
+            theirs.heading.trim(),
+        );
+        if ho == hb {
+            self.emit(theirs.heading);
+        } else if ht == hb {
+            self.emit(ours.heading);
+        } else if ho == ht {
+            self.emit(self.pick(self.receiving, ours.heading, theirs.heading));
+        } else {
+            self.conflict(
+                format!("{} (heading)", ours.key),
+                ours.heading,
+                theirs.heading,
+            );
+        }
+        self.path.push(ours.key.to_string());
+        self.body(base, ours, theirs);
+        self.sections(&base.children, &ours.children, &theirs.children);
+        self.path.pop();
+    }
+
+    fn body(&mut self, base: &Section, ours: &Section, theirs: &Section) {
+        let shape = |s: &Section| s.blocks.iter().map(Block::shape).collect::<Vec<_>>();
+        if ours.body == base.body {
+            self.emit(theirs.body);
+        } else if theirs.body == base.body || ours.body == theirs.body {
+            self.emit(ours.body);
+        } else if shape(base) == shape(ours) && shape(ours) == shape(theirs) {
+            for ((b, o), t) in base.blocks.iter().zip(&ours.blocks).zip(&theirs.blocks) {
+                self.block(b, o, t);
+            }
+        } else {
+            // A table or list came or went: merge the body as lines, as git would.
+            self.lines("(text)", base.body, ours.body, theirs.body);
+        }
+    }
+
+    fn block(&mut self, base: &Block, ours: &Block, theirs: &Block) {
+        if ours.text() == base.text() {
+            return self.emit(theirs.text());
+        }
+        if theirs.text() == base.text() || ours.text() == theirs.text() {
+            return self.emit(ours.text());
+        }
+        match (base, ours, theirs) {
+            (Block::Table(b), Block::Table(o), Block::Table(t)) => self.table(b, o, t),
+            (Block::List(b), Block::List(o), Block::List(t)) => self.list(b, o, t),
+            _ => self.lines("(text)", base.text(), ours.text(), theirs.text()),
+        }
+    }
+
+    /// Line-merges prose; field lines both sides bumped resolve by the fields rule.
+    fn lines<'l>(&mut self, key: &str, base: &'l str, ours: &'l str, theirs: &'l str) {
+        let (b, o, t) = (
+            split_lines(base.as_bytes()),
+            split_lines(ours.as_bytes()),
+            split_lines(theirs.as_bytes()),
+        );
+        let (options, receiving) = (self.options, self.receiving);
+        let mut resolve = |b: &[&'l [u8]], o: &[&'l [u8]], t: &[&'l [u8]]| {
+            resolve_fields(options, receiving, b, o, t)
+        };
+        let n = lines::merge(&b, &o, &t, self.markers, &mut resolve, &mut self.out);
+        for _ in 0..n {
+            self.record(key);
+        }
+    }
+
+    fn sections(&mut self, base: &[Section], ours: &[Section], theirs: &[Section]) {
+        for Triple {
+            base: b,
+            ours: o,
+            theirs: t,
+        } in align(
+            &section_keys(base),
+            &section_keys(ours),
+            &section_keys(theirs),
+            self.receiving,
+        ) {
+            let (b, o, t) = (
+                b.map(|i| &base[i]),
+                o.map(|i| &ours[i]),
+                t.map(|i| &theirs[i]),
+            );
+            match (b, o, t) {
+                (b, Some(o), Some(t)) => self.section(b, o, t),
+                (None, Some(only), None) | (None, None, Some(only)) => {
+                    // Concurrent additions: keep the blank line each had before its heading.
+                    if only.blank_before
+                        && !self.out.is_empty()
+                        && !self.out.ends_with(b"\n\n")
+                        && !self.out.ends_with(b"\n\r\n")
+                    {
+                        end_line(&mut self.out, self.markers.eol);
+                        self.out.extend_from_slice(self.markers.eol.as_bytes());
+                    }
+                    self.emit(only.text);
+                }
+                (Some(b), Some(o), None) if !same_section(b, o) => {
+                    self.conflict(&o.key, o.text, "");
+                }
+                (Some(b), None, Some(t)) if !same_section(b, t) => {
+                    self.conflict(&t.key, "", t.text);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn list(&mut self, base: &List, ours: &List, theirs: &List) {
+        for Triple {
+            base: b,
+            ours: o,
+            theirs: t,
+        } in align(
+            &item_keys(base),
+            &item_keys(ours),
+            &item_keys(theirs),
+            self.receiving,
+        ) {
+            let b = b.map(|i| &base.items[i]);
+            let o = o.map(|i| &ours.items[i]);
+            let t = t.map(|i| &theirs.items[i]);
+            match (b, o, t) {
+                (b, Some(o), Some(t)) => {
+                    let b_text = b.map_or("", |b| b.text);
+                    if o.text == b_text || o.text == t.text {
+                        self.emit(t.text);
+                    } else if t.text == b_text {
+                        self.emit(o.text);
+                    } else {
+                        self.lines(&o.key.to_string(), b_text, o.text, t.text);
+                    }
+                }
+                (None, Some(only), None) | (None, None, Some(only)) => self.emit(only.text),
+                (Some(b), Some(o), None) if o.text != b.text => self.conflict(&o.key, o.text, ""),
+                (Some(b), None, Some(t)) if t.text != b.text => self.conflict(&t.key, "", t.text),
+                _ => {}
+            }
+        }
+    }
+
+    fn table(&mut self, base: &Table, ours: &Table, theirs: &Table) {
+        if base.header.cells != ours.header.cells || ours.header.cells != theirs.header.cells {
+            // Columns changed: rows cannot be matched cell by cell.
+            return self.lines("(table)", base.text, ours.text, theirs.text);
+        }
+        let style_side = self.receiving;
+        let mut rows: Vec<OutRow> = Vec::new();
+        for Triple {
+            base: b,
+            ours: o,
+            theirs: t,
+        } in align(
+            &row_keys(base),
+            &row_keys(ours),
+            &row_keys(theirs),
+            self.receiving,
+        ) {
+            let b = b.map(|i| &base.rows[i]);
+            let o = o.map(|i| &ours.rows[i]);
+            let t = t.map(|i| &theirs.rows[i]);
+            let row = match (b, o, t) {
+                (b, Some(o), Some(t)) => self.row(b, o, t, style_side),
+                (None, Some(o), None) => OutRow::Kept(o, Side::Ours),
+                (None, None, Some(t)) => OutRow::Kept(t, Side::Theirs),
+                (Some(b), Some(o), None) if o.cells != b.cells => {
+                    OutRow::Conflict(Some(o.line), None, &o.key)
+                }
+                (Some(b), None, Some(t)) if t.cells != b.cells => {
+                    OutRow::Conflict(None, Some(t.line), &t.key)
+                }
+                _ => continue,
+            };
+            rows.push(row);
+        }
+        let style_table = self.pick(style_side, ours, theirs);
+        self.write_table(style_table, style_side, &rows);
+    }
+
+    fn row<'r>(
+        &self,
+        base: Option<&'r Row<'r>>,
+        ours: &'r Row<'r>,
+        theirs: &'r Row<'r>,
+        style_side: Side,
+    ) -> OutRow<'r> {
+        if ours.cells == theirs.cells {
+            return OutRow::Kept(self.pick(style_side, ours, theirs), style_side);
+        }
+        let base_cells = base.map_or(&[][..], |b| &b.cells[..]);
+        if ours.cells == base_cells {
+            return OutRow::Kept(theirs, Side::Theirs);
+        }
+        if theirs.cells == base_cells {
+            return OutRow::Kept(ours, Side::Ours);
+        }
+        let columns = base_cells
+            .len()
+            .max(ours.cells.len())
+            .max(theirs.cells.len());
+        let cell = |cells: &[&'r str], i: usize| cells.get(i).copied().unwrap_or("");
+        let mut merged: Vec<Cow<'r, str>> = Vec::with_capacity(columns);
+        for i in 0..columns {
+            let (b, o, t) = (
+                cell(base_cells, i),
+                cell(&ours.cells, i),
+                cell(&theirs.cells, i),
+            );
+            let value = if o == b || o == t {
+                Cow::Borrowed(t)
+            } else if t == b {
+                Cow::Borrowed(o)
+            } else {
+                let style = self.pick(style_side, o, t);
+                match fields::add_counters(b, o, t, style).filter(|_| self.options.counters) {
+                    Some(sum) => Cow::Owned(sum),
+                    None => return OutRow::Conflict(Some(ours.line), Some(theirs.line), &ours.key),
+                }
+            };
+            merged.push(value);
+        }
+        OutRow::Merged(merged)
+    }
+
+    /// Writes the merged rows in `style_table`'s style: aligned tables stay aligned, and rows
+    /// taken unchanged from the style side keep their bytes unless the column widths grew.
+    fn write_table(&mut self, style_table: &Table, style_side: Side, rows: &[OutRow]) {
+        let eol = self.markers.eol;
+        let columns = style_table.header.cells.len();
+        // Some((grown, widths)) for an aligned table: whether widths grew, and the widths.
+        let widths = match Style::of(style_table) {
+            Style::Aligned(widths) => {
+                let all: Vec<Vec<&str>> = rows.iter().filter_map(OutRow::cells).collect();
+                all.iter().all(|c| c.len() == columns).then(|| {
+                    let header = std::iter::once(&style_table.header.cells[..]);
+                    let fit = column_widths(columns, header.chain(all.iter().map(Vec::as_slice)));
+                    (fit != widths, fit)
+                })
+            }
+            Style::Compact => None,
+        };
+        let mut line = String::new();
+        match &widths {
+            Some((true, widths)) => {
+                write_row(&style_table.header.cells, Some(widths), eol, &mut line);
+                write_separator(&split_cells(style_table.separator), widths, eol, &mut line);
+                self.emit(&line);
+            }
+            _ => {
+                self.emit(style_table.header.line);
+                self.emit(style_table.separator);
+            }
+        }
+        for row in rows {
+            line.clear();
+            match (row, &widths) {
+                (OutRow::Conflict(ours, theirs, key), _) => {
+                    self.conflict(key, ours.unwrap_or(""), theirs.unwrap_or(""));
+                    continue;
+                }
+                (OutRow::Kept(row, side), Some((false, _))) if *side == style_side => {
+                    line.push_str(row.line);
+                }
+                (OutRow::Kept(row, _), None) => line.push_str(row.line),
+                (OutRow::Merged(cells), None) => write_row(cells, None, eol, &mut line),
+                (row, Some((_, widths))) => {
+                    let cells = row.cells().expect("conflicts are handled above");
+                    write_row(&cells, Some(widths), eol, &mut line);
+                }
+            }
+            self.emit(&line);
+        }
+    }
+}
+
+/// A row of a merged table, before it is written in the table's style.
+enum OutRow<'r> {
+    /// A row as one side has it.
+    Kept(&'r Row<'r>, Side),
+    /// Cells merged from both sides.
+    Merged(Vec<Cow<'r, str>>),
+    /// Ours and theirs, to be written between markers.
+    Conflict(Option<&'r str>, Option<&'r str>, &'r Key),
+}
+
+impl OutRow<'_> {
+    fn cells(&self) -> Option<Vec<&str>> {
+        match self {
+            OutRow::Kept(row, _) => Some(row.cells.clone()),
+            OutRow::Merged(cells) => Some(cells.iter().map(|c| c.as_ref()).collect()),
+            OutRow::Conflict(..) => None,
+        }
+    }
+}
+
+/// Whether two versions of a section say the same, formatting of tables aside.
+fn same_section(a: &Section, b: &Section) -> bool {
+    a.text == b.text
+        || (a.heading.trim() == b.heading.trim()
+            && a.blocks.len() == b.blocks.len()
+            && a.blocks
+                .iter()
+                .zip(&b.blocks)
+                .all(|(x, y)| same_block(x, y))
+            && a.children.len() == b.children.len()
+            && a.children
+                .iter()
+                .zip(&b.children)
+                .all(|(x, y)| same_section(x, y)))
+}
+
+fn same_block(a: &Block, b: &Block) -> bool {
+    match (a, b) {
+        (Block::Table(x), Block::Table(y)) => {
+            x.header.cells == y.header.cells
+                && x.rows.len() == y.rows.len()
+                && x.rows.iter().zip(&y.rows).all(|(r, s)| r.cells == s.cells)
+        }
+        _ => a.text() == b.text(),
+    }
+}
+
+fn section_keys<'s>(sections: &'s [Section]) -> Vec<&'s Key> {
+    sections.iter().map(|s| &s.key).collect()
+}
+
+fn item_keys<'s>(list: &'s List) -> Vec<&'s Key> {
+    list.items.iter().map(|i| &i.key).collect()
+}
+
+fn row_keys<'s>(table: &'s Table) -> Vec<&'s Key> {
+    table.rows.iter().map(|r| &r.key).collect()
+}
+
+/// Resolves a hunk of equally many lines on all sides line by line, field lines both sides
+/// changed by the fields rule; `None` if any line still clashes.
+fn resolve_fields<'l>(
+    options: &Options,
+    receiving: Side,
+    base: &[&'l [u8]],
+    ours: &[&'l [u8]],
+    theirs: &[&'l [u8]],
+) -> Option<Vec<&'l [u8]>> {
+    if !options.fields || base.len() != ours.len() || ours.len() != theirs.len() {
+        return None;
+    }
+    let text = |l: &'l [u8]| std::str::from_utf8(l).ok();
+    base.iter()
+        .zip(ours)
+        .zip(theirs)
+        .map(|((&b, &o), &t)| {
+            if o == b || o == t {
+                Some(t)
+            } else if t == b {
+                Some(o)
+            } else {
+                let side = fields::pick(
+                    text(b)?,
+                    text(o)?,
+                    text(t)?,
+                    &options.field_names,
+                    receiving,
+                )?;
+                Some(if side == Side::Ours { o } else { t })
+            }
+        })
+        .collect()
+}

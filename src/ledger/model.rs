@@ -1,0 +1,572 @@
+//! The ledger as a tree of entries, borrowed from the file's text.
+//!
+//! A section runs from its heading to the next heading of the same or a higher level and holds a
+//! body (prose, tables, lists) and sub-sections. Every line of the file belongs to exactly one
+//! leaf, so rendering the tree gives the file back byte for byte. Fenced code is prose: nothing
+//! inside a fence is a heading, a table or a list.
+
+use super::Options;
+use super::ids::{Key, Recognisers, number};
+use super::table::split_cells;
+
+#[derive(Debug)]
+pub(crate) struct Doc<'a> {
+    pub(crate) root: Section<'a>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Section<'a> {
+    /// The whole section: heading, body and sub-sections.
+    pub(crate) text: &'a str,
+    /// The heading line; empty for the part of the file before the first heading.
+    pub(crate) heading: &'a str,
+    /// Everything between the heading and the first sub-section.
+    pub(crate) body: &'a str,
+    pub(crate) blocks: Vec<Block<'a>>,
+    pub(crate) children: Vec<Section<'a>>,
+    pub(crate) key: Key,
+    /// Whether a blank line comes before the heading, which an added section should keep.
+    pub(crate) blank_before: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Block<'a> {
+    Text(&'a str),
+    Table(Table<'a>),
+    List(List<'a>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Table<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) header: Row<'a>,
+    pub(crate) separator: &'a str,
+    pub(crate) rows: Vec<Row<'a>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    pub(crate) line: &'a str,
+    /// Cell contents, trimmed: padding is never content.
+    pub(crate) cells: Vec<&'a str>,
+    pub(crate) key: Key,
+}
+
+#[derive(Debug)]
+pub(crate) struct List<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) items: Vec<Item<'a>>,
+}
+
+/// A list item: the blank lines before it, its bullet line and its nested lines.
+#[derive(Debug)]
+pub(crate) struct Item<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) key: Key,
+}
+
+impl Block<'_> {
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            Block::Text(text) => text,
+            Block::Table(table) => table.text,
+            Block::List(list) => list.text,
+        }
+    }
+
+    pub(crate) fn shape(&self) -> u8 {
+        match self {
+            Block::Text(_) => 0,
+            Block::Table(_) => 1,
+            Block::List(_) => 2,
+        }
+    }
+}
+
+impl<'a> Section<'a> {
+    /// A section with nothing in it: the base of one added on both sides.
+    pub(crate) fn empty(key: Key) -> Self {
+        Section {
+            text: "",
+            heading: "",
+            body: "",
+            blocks: Vec::new(),
+            children: Vec::new(),
+            key,
+            blank_before: false,
+        }
+    }
+}
+
+impl<'a> Doc<'a> {
+    pub(crate) fn parse(text: &'a str, options: &Options, ids: &Recognisers) -> Self {
+        let mut starts: Vec<usize> = text
+            .split_inclusive('\n')
+            .scan(0, |at, line| {
+                let start = *at;
+                *at += line.len();
+                Some(start)
+            })
+            .collect();
+        starts.push(text.len());
+        let parser = Parser {
+            src: text,
+            levels: levels(text, &starts),
+            starts,
+            options,
+            ids,
+        };
+        let (root, _) = parser.section(0, false);
+        Doc { root }
+    }
+
+    /// The file again, assembled from the tree's leaves.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        write_section(&self.root, &mut out);
+        out
+    }
+
+    /// Every entry with its place: for checking a merge lost and duplicated nothing.
+    pub(crate) fn entries(&self) -> Vec<Entry> {
+        let mut out = Vec::new();
+        collect(&self.root, "", &mut out);
+        out
+    }
+
+    /// Every table with its place: the keys of its sections and its number among their tables.
+    pub(crate) fn tables(&self) -> Vec<(String, &Table<'a>)> {
+        let mut out = Vec::new();
+        collect_tables(&self.root, String::new(), &mut out);
+        out
+    }
+}
+
+/// An entry as the no-loss check sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Entry {
+    /// The keys of the enclosing sections, and which sort of container.
+    pub(crate) place: String,
+    pub(crate) key: String,
+    /// The recognised ID in the key, which names one entry file-wide.
+    pub(crate) id: Option<Box<str>>,
+}
+
+fn collect_tables<'d, 'a>(
+    section: &'d Section<'a>,
+    path: String,
+    out: &mut Vec<(String, &'d Table<'a>)>,
+) {
+    let tables = section.blocks.iter().filter_map(|b| match b {
+        Block::Table(t) => Some(t),
+        _ => None,
+    });
+    for (n, table) in tables.enumerate() {
+        out.push((format!("{path}|{n}"), table));
+    }
+    for child in &section.children {
+        collect_tables(child, format!("{path}{} / ", child.key), out);
+    }
+}
+
+fn write_section(section: &Section, out: &mut String) {
+    out.push_str(section.heading);
+    for block in &section.blocks {
+        match block {
+            Block::Text(text) => out.push_str(text),
+            Block::Table(table) => {
+                out.push_str(table.header.line);
+                out.push_str(table.separator);
+                table.rows.iter().for_each(|row| out.push_str(row.line));
+            }
+            Block::List(list) => list.items.iter().for_each(|item| out.push_str(item.text)),
+        }
+    }
+    section.children.iter().for_each(|c| write_section(c, out));
+}
+
+fn collect(section: &Section, path: &str, out: &mut Vec<Entry>) {
+    let entry = |place: String, key: &Key| Entry {
+        place,
+        key: key.to_string(),
+        id: key.id.then(|| key.text.clone()),
+    };
+    for block in &section.blocks {
+        match block {
+            Block::Text(_) => {}
+            Block::Table(table) => {
+                for row in &table.rows {
+                    out.push(entry(format!("{path}|"), &row.key));
+                }
+            }
+            Block::List(list) => {
+                for item in &list.items {
+                    out.push(entry(format!("{path}-"), &item.key));
+                }
+            }
+        }
+    }
+    for child in &section.children {
+        out.push(entry(format!("{path}#"), &child.key));
+        collect(child, &format!("{path}{} / ", child.key), out);
+    }
+}
+
+struct Parser<'a, 'o> {
+    src: &'a str,
+    /// Byte offset of each line, and the text's length last.
+    starts: Vec<usize>,
+    /// Heading level of each line, 0 for not a heading; `CODE` inside fenced code.
+    levels: Vec<u8>,
+    options: &'o Options,
+    ids: &'o Recognisers,
+}
+
+const CODE: u8 = u8::MAX;
+
+impl<'a> Parser<'a, '_> {
+    fn lines(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn line(&self, i: usize) -> &'a str {
+        &self.src[self.starts[i]..self.starts[i + 1]]
+    }
+
+    fn span(&self, from: usize, to: usize) -> &'a str {
+        &self.src[self.starts[from]..self.starts[to]]
+    }
+
+    fn is_heading(&self, i: usize) -> bool {
+        self.levels[i] != 0 && self.levels[i] != CODE
+    }
+
+    fn section(&self, start: usize, heading: bool) -> (Section<'a>, usize) {
+        let level = if heading { self.levels[start] } else { 0 };
+        let body_start = if heading { start + 1 } else { start };
+        let mut end = body_start;
+        while end < self.lines() && !self.is_heading(end) {
+            end += 1;
+        }
+        let body_end = end;
+        let blocks = self.blocks(body_start, body_end);
+        let mut children = Vec::new();
+        while end < self.lines() && self.is_heading(end) && self.levels[end] > level {
+            let (child, next) = self.section(end, true);
+            children.push(child);
+            end = next;
+        }
+        number(&mut children, |c| &mut c.key);
+        let heading_line = if heading { self.line(start) } else { "" };
+        let section = Section {
+            text: self.span(start, end),
+            heading: heading_line,
+            body: self.span(body_start, body_end),
+            blocks,
+            children,
+            key: self.heading_key(heading_line),
+            blank_before: heading && start > 0 && is_blank(self.line(start - 1)),
+        };
+        (section, end)
+    }
+
+    fn heading_key(&self, line: &str) -> Key {
+        let text = line
+            .trim()
+            .trim_start_matches('#')
+            .trim_end_matches('#')
+            .trim();
+        match self.ids.any(text) {
+            Some(id) => Key::new(id, true),
+            None => Key::new(&heading_text_key(text), false),
+        }
+    }
+
+    fn blocks(&self, from: usize, to: usize) -> Vec<Block<'a>> {
+        let mut blocks = Vec::new();
+        let mut text_from = None;
+        let mut i = from;
+        while i < to {
+            let structured = if self.levels[i] == CODE {
+                None
+            } else if self.is_table_start(i, to) {
+                Some(self.table(i, to))
+            } else if is_bullet(self.line(i)) {
+                Some(self.list(i, to))
+            } else {
+                None
+            };
+            match structured {
+                Some((block, next)) => {
+                    if let Some(start) = text_from.take() {
+                        blocks.push(Block::Text(self.span(start, i)));
+                    }
+                    blocks.push(block);
+                    i = next;
+                }
+                None => {
+                    text_from.get_or_insert(i);
+                    i += 1;
+                }
+            }
+        }
+        if let Some(start) = text_from {
+            blocks.push(Block::Text(self.span(start, to)));
+        }
+        blocks
+    }
+
+    fn is_table_start(&self, i: usize, to: usize) -> bool {
+        i + 1 < to
+            && self.line(i).trim_start().starts_with('|')
+            && self.levels[i + 1] != CODE
+            && is_separator(self.line(i + 1))
+    }
+
+    fn table(&self, start: usize, to: usize) -> (Block<'a>, usize) {
+        let mut end = start + 2;
+        while end < to && self.levels[end] != CODE && self.line(end).trim_start().starts_with('|') {
+            end += 1;
+        }
+        let header_cells = split_cells(self.line(start));
+        let id_column = self
+            .options
+            .id_column
+            .as_deref()
+            .and_then(|name| {
+                header_cells
+                    .iter()
+                    .position(|c| c.trim_matches('*').eq_ignore_ascii_case(name))
+            })
+            .unwrap_or(0);
+        let mut rows: Vec<Row> = (start + 2..end)
+            .map(|i| {
+                let line = self.line(i);
+                let cells = split_cells(line);
+                let cell = cells.get(id_column).copied().unwrap_or("");
+                let key = match self.ids.any(cell) {
+                    Some(id) => Key::new(id, true),
+                    None => Key::new(cell, false),
+                };
+                Row { line, cells, key }
+            })
+            .collect();
+        number(&mut rows, |r| &mut r.key);
+        let table = Table {
+            text: self.span(start, end),
+            header: Row {
+                line: self.line(start),
+                cells: header_cells,
+                key: Key::new("", false),
+            },
+            separator: self.line(start + 1),
+            rows,
+        };
+        (Block::Table(table), end)
+    }
+
+    fn list(&self, start: usize, to: usize) -> (Block<'a>, usize) {
+        let mut items = Vec::new();
+        let mut item_start = start;
+        let mut i = start + 1;
+        loop {
+            // Nested lines, and blank lines followed by nested lines, belong to the item.
+            let mut next = i;
+            while next < to && is_blank(self.line(next)) {
+                next += 1;
+            }
+            if next < to && is_indented(self.line(next)) && !self.is_heading(next) {
+                i = next + 1;
+                continue;
+            }
+            let key = self.item_key(self.span(item_start, i));
+            items.push(Item {
+                text: self.span(item_start, i),
+                key,
+            });
+            // Blank lines before the next item are that item's: an appended item brings its own.
+            if next < to && self.levels[next] != CODE && is_bullet(self.line(next)) {
+                item_start = i;
+                i = next + 1;
+            } else {
+                break;
+            }
+        }
+        number(&mut items, |item| &mut item.key);
+        let list = List {
+            text: self.span(start, i),
+            items,
+        };
+        (Block::List(list), i)
+    }
+
+    fn item_key(&self, text: &str) -> Key {
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let content = strip_checkbox(strip_bullet(first.trim_start()).unwrap_or(first)).trim();
+        match self.ids.primary(content) {
+            Some(id) => Key::new(id, true),
+            None => Key::new(content, false),
+        }
+    }
+}
+
+/// The heading level of each line (0 for none), with fenced code marked `CODE`.
+fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
+    let mut fence: Option<(u8, usize)> = None;
+    (0..starts.len() - 1)
+        .map(|i| {
+            let line = &src[starts[i]..starts[i + 1]];
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            let rest = &line[indent..];
+            let run = |c: u8| rest.bytes().take_while(|&b| b == c).count();
+            let opener = [b'`', b'~']
+                .into_iter()
+                .map(|c| (c, run(c)))
+                .find(|&(_, n)| n >= 3 && indent <= 3);
+            match (fence, opener) {
+                (Some((c, n)), Some((c2, n2)))
+                    if c == c2 && n2 >= n && rest[n2..].trim().is_empty() =>
+                {
+                    fence = None;
+                    CODE
+                }
+                (Some(_), _) => CODE,
+                (None, Some(open)) => {
+                    fence = Some(open);
+                    CODE
+                }
+                (None, None) => heading_level(line),
+            }
+        })
+        .collect()
+}
+
+fn heading_level(line: &str) -> u8 {
+    let hashes = line.bytes().take_while(|&b| b == b'#').count();
+    let rest = &line[hashes..];
+    if (1..=6).contains(&hashes) && (rest.trim().is_empty() || rest.starts_with([' ', '\t'])) {
+        hashes as u8
+    } else {
+        0
+    }
+}
+
+/// A heading's text as a key: parenthesised dates and counts, which agents rewrite, left out.
+fn heading_text_key(text: &str) -> String {
+    let mut key = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')') else {
+            break;
+        };
+        let inner = &rest[open..open + close + 1];
+        key.push_str(&rest[..open]);
+        if !inner.bytes().any(|b| b.is_ascii_digit()) {
+            key.push_str(inner);
+        }
+        rest = &rest[open + close + 1..];
+    }
+    key.push_str(rest);
+    key.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
+fn is_indented(line: &str) -> bool {
+    line.starts_with([' ', '\t']) && !is_blank(line)
+}
+
+pub(crate) fn is_bullet(line: &str) -> bool {
+    strip_bullet(line).is_some()
+}
+
+/// The text after a list marker at the start of `line` (`- `, `* `, `+ `, `1. `, `1) `).
+fn strip_bullet(line: &str) -> Option<&str> {
+    if let Some(rest) = line
+        .strip_prefix("- ")
+        .or_else(|| line.strip_prefix("* "))
+        .or_else(|| line.strip_prefix("+ "))
+    {
+        return Some(rest);
+    }
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=9).contains(&digits) {
+        let rest = &line[digits..];
+        return rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") "));
+    }
+    None
+}
+
+fn strip_checkbox(text: &str) -> &str {
+    for box_ in ["[ ] ", "[x] ", "[X] "] {
+        if let Some(rest) = text.strip_prefix(box_) {
+            return rest;
+        }
+    }
+    text
+}
+
+fn is_separator(line: &str) -> bool {
+    let line = line.trim();
+    line.contains('-')
+        && line.contains('|')
+        && line
+            .bytes()
+            .all(|b| matches!(b, b'|' | b':' | b'-' | b' ' | b'\t'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Kind;
+
+    fn parse(text: &str) -> Doc<'_> {
+        let options = Options::default();
+        let ids = Box::leak(Box::new(Recognisers::new(Kind::Roadmap, &options).unwrap()));
+        Doc::parse(text, Box::leak(Box::new(options)), ids)
+    }
+
+    #[test]
+    fn headings_inside_code_are_code() {
+        let doc = parse("# A\n```sh\n# not a heading\n| a |\n|---|\n```\n## B\n");
+        assert_eq!(doc.root.children.len(), 1);
+        let a = &doc.root.children[0];
+        assert_eq!(a.children.len(), 1);
+        assert_eq!(a.blocks.len(), 1);
+        assert!(matches!(a.blocks[0], Block::Text(_)));
+    }
+
+    #[test]
+    fn items_own_their_nested_lines_and_the_blank_lines_before_them() {
+        let text = "- [x] **CL-001: a**\n  - sub\n\n  more\n\n- [ ] **CL-002: b**\n\nprose\n";
+        let doc = parse(text);
+        let Block::List(list) = &doc.root.blocks[0] else {
+            panic!("{:?}", doc.root.blocks)
+        };
+        let keys: Vec<_> = list.items.iter().map(|i| &*i.key.text).collect();
+        assert_eq!(keys, ["CL-001", "CL-002"]);
+        assert_eq!(list.items[1].text, "\n- [ ] **CL-002: b**\n");
+        assert_eq!(doc.render(), text);
+    }
+
+    #[test]
+    fn rows_are_keyed_by_id_and_repeats_by_order() {
+        let doc = parse("| Task | x |\n|---|---|\n| ST-005 | a |\n| TOTAL | 1 |\n| TOTAL | 2 |\n");
+        let Block::Table(table) = &doc.root.blocks[0] else {
+            panic!()
+        };
+        let keys: Vec<_> = table.rows.iter().map(|r| r.key.to_string()).collect();
+        assert_eq!(keys, ["ST-005", "TOTAL", "TOTAL (#2)"]);
+    }
+
+    #[test]
+    fn heading_keys_ignore_parenthesised_dates() {
+        assert_eq!(
+            heading_text_key("✅ Completed/Archived (2026-02-04)"),
+            "✅ Completed/Archived"
+        );
+        assert_eq!(heading_text_key("Notes (draft)"), "Notes (draft)");
+    }
+}

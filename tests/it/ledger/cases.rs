@@ -1,0 +1,111 @@
+//! Real-format merge cases: `tests/fixtures/ledger/<kind>/<case>/{base,ours,theirs,expected}.md`,
+//! one test per directory, each also run with CRLF line endings. Beside each case,
+//! `git-merge-file.md` shows what a plain line merge makes of it.
+//!
+//! `LEDGER_BLESS=1` rewrites `expected.md` from the current result; review the diff before
+//! committing it.
+
+use std::path::{Path, PathBuf};
+
+use mainstay::ledger::{Context, Kind, Options, merge};
+
+fn dir(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ledger")
+        .join(case)
+}
+
+fn run(case: &str) {
+    let dir = dir(case);
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()))
+    };
+    let kind: Kind = case.split('/').next().unwrap().parse().unwrap();
+    let (base, ours, theirs) = (read("base.md"), read("ours.md"), read("theirs.md"));
+    let context = Context::new(kind);
+    let outcome = merge(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        &context,
+        &Options::default(),
+    )
+    .unwrap();
+    let got = String::from_utf8(outcome.text.clone()).unwrap();
+    if std::env::var_os("LEDGER_BLESS").is_some() {
+        std::fs::write(dir.join("expected.md"), &got).unwrap();
+    }
+    let expected = read("expected.md");
+    assert!(
+        got == expected,
+        "{case}: merge differs from expected.md:\n{got}"
+    );
+    let marked = expected.contains("<<<<<<<");
+    assert_eq!(
+        outcome.is_clean(),
+        !marked,
+        "{case}: {:?}",
+        outcome.conflicts
+    );
+
+    let crlf = |s: &str| s.replace('\n', "\r\n");
+    let outcome = merge(
+        crlf(&base).as_bytes(),
+        crlf(&ours).as_bytes(),
+        crlf(&theirs).as_bytes(),
+        &context,
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(
+        outcome.text == crlf(&expected).as_bytes(),
+        "{case}: CRLF merge differs:\n{}",
+        String::from_utf8_lossy(&outcome.text)
+    );
+}
+
+macro_rules! cases {
+    ($($test:ident: $case:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                run($case);
+            }
+        )*
+
+        const CASES: &[&str] = &[$($case),*];
+    };
+}
+
+cases! {
+    roadmap_two_agents_append_rows: "roadmap/two-agents-append-rows",
+    roadmap_both_edit_different_cells: "roadmap/both-edit-different-cells",
+    roadmap_both_change_same_status: "roadmap/both-change-same-status",
+    roadmap_repadded_table_plus_new_row: "roadmap/repadded-table-plus-new-row",
+    roadmap_tick_a_box_and_add_a_box: "roadmap/tick-a-box-and-add-a-box",
+    roadmap_both_add_a_section_at_the_same_place: "roadmap/both-add-a-section-at-the-same-place",
+    roadmap_delete_on_one_side_edit_on_the_other: "roadmap/delete-on-one-side-edit-on-the-other",
+    roadmap_both_bump_version_date_and_totals: "roadmap/both-bump-version-date-and-totals",
+    sessions_both_append_bullets_at_the_end: "sessions/both-append-bullets-at-the-end",
+    sessions_move_on_one_side_edit_on_the_other: "sessions/move-on-one-side-edit-on-the-other",
+    sessions_move_on_one_side_edit_a_column_the_target_lacks:
+        "sessions/move-on-one-side-edit-a-column-the-target-lacks",
+    sessions_two_agents_register_sessions: "sessions/two-agents-register-sessions",
+    sessions_notes_status_and_progress: "sessions/notes-status-and-progress",
+}
+
+#[test]
+fn every_case_directory_has_a_test() {
+    let mut found = Vec::new();
+    for kind in ["roadmap", "sessions"] {
+        for entry in std::fs::read_dir(dir(kind)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            found.push(format!("{kind}/{name}"));
+        }
+    }
+    found.sort();
+    let mut listed: Vec<_> = CASES.iter().map(|c| c.to_string()).collect();
+    listed.sort();
+    assert_eq!(found, listed, "add new case directories to `cases!`");
+}

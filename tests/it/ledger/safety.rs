@@ -1,0 +1,97 @@
+//! Never lose data: what the merge does with input it cannot or must not merge as records.
+
+use mainstay::ledger::{Context, Fallback, Kind, Options, Outcome, merge};
+
+fn run(base: &[u8], ours: &[u8], theirs: &[u8]) -> Outcome {
+    merge(
+        base,
+        ours,
+        theirs,
+        &Context::new(Kind::Roadmap),
+        &Options::default(),
+    )
+    .unwrap()
+}
+
+const BASE: &str = "# R\n\n| Task | S |\n|---|---|\n| ST-001 | a |\n";
+
+#[test]
+fn non_utf8_input_falls_back_to_a_line_merge_that_is_never_clean() {
+    let ours = format!("{BASE}| ST-002 | \u{e9} |\n").replace('\u{e9}', "\u{1}");
+    let mut ours = ours.into_bytes();
+    ours.push(0xff);
+    ours.push(b'\n');
+    let theirs = format!("{BASE}| ST-003 | c |\n");
+    let outcome = run(BASE.as_bytes(), &ours, theirs.as_bytes());
+    assert_eq!(outcome.fallback, Some(Fallback::NotText));
+    assert!(!outcome.is_clean());
+    let text = String::from_utf8_lossy(&outcome.text);
+    assert!(text.contains("ST-002") && text.contains("ST-003"), "{text}");
+}
+
+#[test]
+fn nul_bytes_count_as_binary() {
+    let ours = format!("{BASE}| ST-002 | \0 |\n");
+    let theirs = format!("{BASE}| ST-003 | c |\n");
+    let outcome = run(BASE.as_bytes(), ours.as_bytes(), theirs.as_bytes());
+    assert_eq!(outcome.fallback, Some(Fallback::NotText));
+}
+
+#[test]
+fn markers_already_present_fall_back_even_when_a_side_is_unchanged() {
+    let theirs = format!("{BASE}<<<<<<< ours\n| ST-002 | b |\n=======\n>>>>>>> theirs\n");
+    let outcome = run(BASE.as_bytes(), BASE.as_bytes(), theirs.as_bytes());
+    assert_eq!(outcome.fallback, Some(Fallback::Markers));
+    assert!(!outcome.is_clean());
+    assert_eq!(
+        outcome.text,
+        theirs.as_bytes(),
+        "the line merge still takes their change"
+    );
+}
+
+#[test]
+fn a_row_both_sides_moved_to_different_tables_is_a_conflict_not_a_duplicate() {
+    let base = "## A\n\n| Task | S |\n|---|---|\n| ST-001 | a |\n\n## B\n\n| Task | S |\n|---|---|\n\n## C\n\n| Task | S |\n|---|---|\n";
+    let ours = "## A\n\n| Task | S |\n|---|---|\n\n## B\n\n| Task | S |\n|---|---|\n| ST-001 | a |\n\n## C\n\n| Task | S |\n|---|---|\n";
+    let theirs = "## A\n\n| Task | S |\n|---|---|\n\n## B\n\n| Task | S |\n|---|---|\n\n## C\n\n| Task | S |\n|---|---|\n| ST-001 | a |\n";
+    let outcome = run(base.as_bytes(), ours.as_bytes(), theirs.as_bytes());
+    assert!(!outcome.is_clean());
+    let text = String::from_utf8(outcome.text).unwrap();
+    assert_eq!(
+        text,
+        "## A\n\n| Task | S |\n|---|---|\n\n## B\n\n| Task | S |\n|---|---|\n| ST-001 | a |\n\n## C\n\n| Task | S |\n|---|---|\n<<<<<<< ours\n=======\n| ST-001 | a |\n>>>>>>> theirs\n"
+    );
+}
+
+#[test]
+fn a_row_deleted_on_one_side_and_untouched_on_the_other_is_deleted() {
+    let base = format!("{BASE}| ST-002 | b |\n");
+    let theirs = format!("{base}| ST-003 | c |\n");
+    let outcome = run(base.as_bytes(), BASE.as_bytes(), theirs.as_bytes());
+    assert!(outcome.is_clean());
+    assert_eq!(
+        String::from_utf8(outcome.text).unwrap(),
+        format!("{BASE}| ST-003 | c |\n")
+    );
+}
+
+#[test]
+fn a_missing_final_newline_never_glues_two_entries() {
+    let base = "- Session-20260101-A-aaaaaa: a";
+    let ours = "- Session-20260101-A-aaaaaa: a\n- Session-20260102-B-bbbbbb: b";
+    let theirs = "- Session-20260101-A-aaaaaa: a\n- Session-20260103-C-cccccc: c";
+    let outcome = merge(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        &Context::new(Kind::Sessions),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(outcome.is_clean());
+    assert_eq!(
+        String::from_utf8(outcome.text).unwrap(),
+        "- Session-20260101-A-aaaaaa: a\n- Session-20260102-B-bbbbbb: b\n- Session-20260103-C-cccccc: c"
+    );
+}
