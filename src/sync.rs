@@ -354,6 +354,10 @@ fn classify_push(remote: &str, said: &str) -> PushResult {
         };
         return PushResult::Failed(Error::Refused { detail });
     }
+    if said.contains(policy::REMOTE_UNKNOWN) {
+        // Our pre-push saw a remote commit this clone never fetched: the remote moved meanwhile.
+        return PushResult::Race("the remote moved (a commit not fetched yet)".to_owned());
+    }
     if let Some(error) = classify_failure(remote, said) {
         return PushResult::Failed(error);
     }

@@ -20,6 +20,10 @@ use serde::Deserialize;
 
 use crate::repo;
 
+/// Part of the refusal for a protected branch whose remote commit this clone has not fetched:
+/// `mainstay push` reads it as "the remote moved since the fetch" and tries again.
+pub const REMOTE_UNKNOWN: &str = "is not in this clone";
+
 /// The environment variable that lets a refused push through, naming why.
 pub const OVERRIDE_VAR: &str = "MAINSTAY_OVERRIDE";
 
@@ -193,8 +197,8 @@ impl fmt::Display for Refusal {
             ),
             Refusal::RemoteUnknown { branch, remote } => write!(
                 f,
-                "refusing to push protected branch `{branch}`: the remote's {} is not in this \
-                 clone, so this may overwrite work; {REBASE}",
+                "refusing to push protected branch `{branch}`: the remote's {} {REMOTE_UNKNOWN}, \
+                 so this may overwrite work; {REBASE}",
                 short(remote)
             ),
             Refusal::Deletion { branch } => write!(

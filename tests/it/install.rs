@@ -70,7 +70,7 @@ fn wait_for_landing(sb: &Sandbox, dir: &Path, sha: &str) {
 fn install_puts_everything_in_place() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     let said = sb.install(&work);
     assert!(said.contains("installed"), "{said}");
     let hooks = hooks_dir(&sb, &work);
@@ -130,7 +130,7 @@ fn install_puts_everything_in_place() {
 fn installing_twice_changes_nothing() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     sb.install(&work);
     let before = snapshot(&work);
     let said = sb.install(&work);
@@ -145,7 +145,7 @@ fn installing_twice_changes_nothing() {
 fn uninstall_puts_back_exactly_what_was_there() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     let hook = work.join(".git/hooks/pre-push");
     write(&hook, "#!/bin/sh\nexit 0\n");
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o750)).expect("chmod");
@@ -187,7 +187,7 @@ fn uninstall_puts_back_exactly_what_was_there() {
 fn check_names_each_problem() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     write(
         &work.join(".gitattributes"),
         "docs/ACTIVE_SESSIONS.md merge=mainstay-sessions\n",
@@ -222,7 +222,7 @@ fn check_names_each_problem() {
 fn a_linked_worktree_shares_the_install_and_fires() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     let linked = sb.path().join("linked");
     sb.git(
         &work,
@@ -250,7 +250,7 @@ fn a_linked_worktree_shares_the_install_and_fires() {
 fn core_hooks_path_is_where_hooks_go() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     sb.git(&work, &["config", "core.hooksPath", ".githooks"]);
     sb.install(&work);
     assert!(work.join(".githooks/pre-push").is_file());
@@ -285,7 +285,7 @@ fn husky_hooks_and_ours_both_run() {
     let husky = husky();
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     write(
         &work.join("package.json"),
         "{\"name\":\"app\",\"private\":true}\n",

@@ -9,5 +9,6 @@ mod monitor_digitalocean;
 mod monitor_mysql;
 mod push;
 mod status;
+mod swarm;
 mod sync;
 mod util;

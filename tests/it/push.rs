@@ -15,7 +15,7 @@ impl Setup {
     fn new() -> Setup {
         let sb = Sandbox::new();
         let remote = sb.remote("remote");
-        let work = sb.clone(&remote, "work");
+        let work = sb.clone_repo(&remote, "work");
         sb.install(&work);
         Setup { sb, remote, work }
     }
@@ -138,7 +138,7 @@ fn push_to_a_url_without_tracking_ref_fires() {
 #[test]
 fn fetch_pull_and_other_branches_do_not_fire() {
     let s = Setup::new();
-    let other = s.sb.clone(&s.remote, "other");
+    let other = s.sb.clone_repo(&s.remote, "other");
     s.sb.commit(&other, "theirs.txt", "x\n", "theirs");
     s.sb.git(&other, &["push", "-q", "origin", "main"]);
     s.sb.git(&s.work, &["fetch", "-q"]);
@@ -169,7 +169,7 @@ fn push_rejected_by_the_remote_does_not_fire() {
 #[test]
 fn push_rejected_because_the_remote_moved_does_not_fire() {
     let s = Setup::new();
-    let other = s.sb.clone(&s.remote, "other");
+    let other = s.sb.clone_repo(&s.remote, "other");
     s.sb.commit(&other, "theirs.txt", "x\n", "theirs");
     s.sb.git(&other, &["push", "-q", "origin", "main"]);
     let sha = s.commit("ours.txt", "y\n");
@@ -369,7 +369,7 @@ fn markers_already_on_the_remote_are_not_blamed_on_this_push() {
 fn the_projects_own_pre_push_still_runs_and_can_block() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     let marker = sb.path().join("marker");
     let hook = work.join(".git/hooks/pre-push");
     write(

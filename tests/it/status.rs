@@ -228,7 +228,7 @@ fn cleanup_removes_old_files_but_not_a_live_monitors() {
 fn a_whole_push_is_followed_to_success() {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone(&remote, "work");
+    let work = sb.clone_repo(&remote, "work");
     sb.install(&work);
     let app = pending_app();
     write(&work.join(".mainstay.toml"), &app.config(None, "1s"));

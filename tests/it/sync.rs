@@ -20,8 +20,8 @@ fn text(bytes: &[u8]) -> String {
 fn behind() -> (Sandbox, PathBuf, PathBuf, PathBuf) {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let ours = sb.clone(&remote, "ours");
-    let theirs = sb.clone(&remote, "theirs");
+    let ours = sb.clone_repo(&remote, "ours");
+    let theirs = sb.clone_repo(&remote, "theirs");
     for dir in [&ours, &theirs] {
         sb.install(dir);
         write(&dir.join(".mainstay.toml"), "[sync]\nbackoff = \"1ms\"\n");

@@ -116,7 +116,7 @@ impl Sandbox {
     }
 
     /// A clone of `remote` named `name`.
-    pub fn clone(&self, remote: &Path, name: &str) -> PathBuf {
+    pub fn clone_repo(&self, remote: &Path, name: &str) -> PathBuf {
         let dir = self.path().join(name);
         self.git(
             self.path(),

@@ -1,0 +1,174 @@
+//! The swarm: 16 clones of one bare remote push 10 commits each, concurrently, with
+//! `mainstay push`; every commit adds a roadmap row, completes one of the agent's earlier tasks,
+//! appends a session line and edits the agent's own source file. Nothing may be lost.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::util::{Sandbox, describe, read, write};
+
+const AGENTS: usize = 16;
+const COMMITS: usize = 10;
+pub const ROADMAP: &str = "docs/roadmaps/MASTER_ROADMAP.md";
+pub const SESSIONS: &str = "docs/ACTIVE_SESSIONS.md";
+
+pub fn task_id(agent: usize, commit: usize) -> String {
+    format!("SW-{agent:02}{commit:02}")
+}
+
+pub fn session_line(agent: usize, commit: usize) -> String {
+    format!(
+        "- Session-20261123-SW-{agent:02}{commit:02}-{:06x}: agent {agent} commit {commit}",
+        agent * 100 + commit
+    )
+}
+
+/// A remote holding the two ledgers and the routing lines, ready for clones.
+pub fn seeded_remote(sb: &Sandbox) -> PathBuf {
+    let remote = sb.remote("swarm");
+    let seed = sb.clone_repo(&remote, "seed");
+    write(
+        &seed.join(ROADMAP),
+        "# Master Roadmap\n\n**Version:** 1.0\n\n## Tasks\n\n| ID | Task | Status |\n|----|------|--------|\n\
+         | ST-000 | Seed the roadmap | ✅ COMPLETE |\n",
+    );
+    write(
+        &seed.join(SESSIONS),
+        "# Active Sessions\n\n## Session log\n\n- Session-20261123-SEED-000000: seed\n",
+    );
+    sb.install(&seed);
+    write(
+        &seed.join(".mainstay.toml"),
+        "[sync]\nretries = 6\nbackoff = \"100ms\"\nbudget = \"60s\"\n",
+    );
+    sb.git(
+        &seed,
+        &["add", ".gitattributes", ".mainstay.toml", ROADMAP, SESSIONS],
+    );
+    sb.git(&seed, &["commit", "-q", "-m", "ledgers"]);
+    sb.git(&seed, &["push", "-q", "origin", "main"]);
+    remote
+}
+
+/// One agent's edit for commit `commit`, applied to its clone's current files.
+pub fn edit(dir: &Path, agent: usize, commit: usize) {
+    let roadmap = dir.join(ROADMAP);
+    let mut lines: Vec<String> = read(&roadmap).lines().map(str::to_owned).collect();
+    if commit > 0 {
+        let earlier = format!("| {} |", task_id(agent, commit - 1));
+        let row = lines
+            .iter_mut()
+            .find(|l| l.starts_with(&earlier))
+            .expect("own earlier task");
+        *row = row.replace("📋 PLANNED", "✅ COMPLETE");
+    }
+    let last_row = lines
+        .iter()
+        .rposition(|l| l.starts_with('|'))
+        .expect("a table");
+    let row = format!(
+        "| {} | Task {commit} of agent {agent} | 📋 PLANNED |",
+        task_id(agent, commit)
+    );
+    lines.insert(last_row + 1, row);
+    write(&roadmap, &(lines.join("\n") + "\n"));
+    let sessions = dir.join(SESSIONS);
+    write(
+        &sessions,
+        &format!("{}{}\n", read(&sessions), session_line(agent, commit)),
+    );
+    let source = dir.join(format!("src/agent_{agent:02}.rs"));
+    write(&source, &format!("{}// change {commit}\n", read(&source)));
+}
+
+/// Runs `mainstay push` until it lands; only the retry-budget exit (75) may be repeated.
+fn push_until_landed(sb: &Sandbox, dir: &Path) -> usize {
+    for attempt in 1..=20 {
+        let out = sb.run("mainstay", dir, &["push"]);
+        match out.status.code() {
+            Some(0) => return attempt,
+            Some(75) => {
+                let status = sb.git(dir, &["status", "--porcelain", "--untracked-files=no"]);
+                assert_eq!(
+                    status, "",
+                    "a retry-budget exit must leave the clone intact"
+                );
+            }
+            _ => panic!("{}", describe("mainstay push", dir, &out)),
+        }
+    }
+    panic!("mainstay push never landed from {}", dir.display());
+}
+
+#[test]
+fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
+    let sb = Arc::new(Sandbox::new());
+    let remote = seeded_remote(&sb);
+    let clones: Vec<PathBuf> = (0..AGENTS)
+        .map(|agent| {
+            let dir = sb.clone_repo(&remote, &format!("agent{agent:02}"));
+            sb.install(&dir);
+            dir
+        })
+        .collect();
+    let threads: Vec<_> = clones
+        .into_iter()
+        .enumerate()
+        .map(|(agent, dir)| {
+            let sb = Arc::clone(&sb);
+            std::thread::spawn(move || {
+                let mut reruns = 0;
+                for commit in 0..COMMITS {
+                    edit(&dir, agent, commit);
+                    let source = format!("src/agent_{agent:02}.rs");
+                    sb.git(&dir, &["add", "--", ROADMAP, SESSIONS, &source]);
+                    sb.git(
+                        &dir,
+                        &[
+                            "commit",
+                            "-q",
+                            "-m",
+                            &format!("agent {agent} commit {commit}"),
+                        ],
+                    );
+                    reruns += push_until_landed(&sb, &dir) - 1;
+                }
+                reruns
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("agent thread");
+    }
+
+    let log = sb.git(&remote, &["log", "--format=%s", "main"]);
+    let agent_commits = log.lines().filter(|l| l.starts_with("agent ")).count();
+    assert_eq!(agent_commits, AGENTS * COMMITS);
+    let roadmap = sb.git(&remote, &["show", &format!("main:{ROADMAP}")]);
+    let sessions = sb.git(&remote, &["show", &format!("main:{SESSIONS}")]);
+    for agent in 0..AGENTS {
+        for commit in 0..COMMITS {
+            let id = format!("| {} |", task_id(agent, commit));
+            let rows: Vec<&str> = roadmap.lines().filter(|l| l.starts_with(&id)).collect();
+            assert_eq!(rows.len(), 1, "{id} in\n{roadmap}");
+            let status = if commit + 1 == COMMITS {
+                "📋 PLANNED"
+            } else {
+                "✅ COMPLETE"
+            };
+            assert!(rows[0].contains(status), "{}", rows[0]);
+            let line = session_line(agent, commit);
+            assert_eq!(sessions.lines().filter(|l| *l == line).count(), 1, "{line}");
+        }
+    }
+    let markers = sb.git_output(
+        &remote,
+        &["grep", "-n", "-E", "^(<<<<<<<|>>>>>>>|=======$)", "main"],
+    );
+    assert_eq!(
+        markers.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&markers.stdout)
+    );
+}
