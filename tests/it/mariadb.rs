@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -23,7 +23,8 @@ pub struct MariaDb {
     pub port: u16,
     data: PathBuf,
     /// Held for the life of the test process; its closing stops the server.
-    _watchdog: Mutex<ChildStdin>,
+    /// Its stdin closes when the test process exits: the watchdog then kills the server.
+    _watchdog: Mutex<Child>,
 }
 
 static SERVER: OnceLock<MariaDb> = OnceLock::new();
@@ -77,7 +78,7 @@ impl MariaDb {
             String::from_utf8_lossy(&install.stderr)
         );
         let port = free_port();
-        let mut watchdog = Command::new("sh")
+        let watchdog = Command::new("sh")
             .arg("-c")
             .arg(r#""$@" & server=$!; read _; kill -9 "$server"; wait; rm -rf "$DATA_DIR""#)
             .arg("watchdog")
@@ -98,11 +99,10 @@ impl MariaDb {
             .stderr(Stdio::null())
             .spawn()
             .expect("start mariadbd under its watchdog");
-        let stdin = watchdog.stdin.take().expect("watchdog stdin");
         let server = MariaDb {
             port,
             data: data.clone(),
-            _watchdog: Mutex::new(stdin),
+            _watchdog: Mutex::new(watchdog),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut root = loop {

@@ -3,7 +3,6 @@
 //! appends a session line and edits the agent's own source file. Nothing may be lost.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::util::{Sandbox, describe, read, write};
 
@@ -102,7 +101,7 @@ fn push_until_landed(sb: &Sandbox, dir: &Path) -> usize {
 
 #[test]
 fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
-    let sb = Arc::new(Sandbox::new());
+    let sb = std::sync::Arc::new(Sandbox::new());
     let remote = seeded_remote(&sb);
     let clones: Vec<PathBuf> = (0..AGENTS)
         .map(|agent| {
@@ -115,7 +114,7 @@ fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
         .into_iter()
         .enumerate()
         .map(|(agent, dir)| {
-            let sb = Arc::clone(&sb);
+            let sb = std::sync::Arc::clone(&sb);
             std::thread::spawn(move || {
                 let mut reruns = 0;
                 for commit in 0..COMMITS {
