@@ -51,6 +51,8 @@ pub struct Ledgers {
     pub roadmap: Vec<String>,
     /// `.gitattributes` patterns routed to `merge-driver sessions`.
     pub sessions: Vec<String>,
+    /// `[ledgers.merge]`: how the merge driver recognises and merges entries.
+    pub merge: crate::ledger::Options,
 }
 
 impl Default for Ledgers {
@@ -58,6 +60,7 @@ impl Default for Ledgers {
         Ledgers {
             roadmap: strings(&["docs/roadmaps/*ROADMAP*.md", "**/ROADMAP.md"]),
             sessions: strings(&["docs/ACTIVE_SESSIONS.md", "docs/sessions/**/*.md"]),
+            merge: crate::ledger::Options::default(),
         }
     }
 }
@@ -113,6 +116,7 @@ impl Config {
                 ));
             }
         }
+        self.ledgers.merge.validate()?;
         Ok(())
     }
 }

@@ -11,6 +11,7 @@
 //! every entry either side added or kept exactly once; anything else is a conflict for a person.
 
 mod align;
+pub mod driver;
 mod fields;
 mod ids;
 mod lines;
@@ -125,6 +126,23 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Checks the patterns compile, for `.mainstay.toml`: `(key, message)` naming the bad one.
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        match Prepared::new(self) {
+            Err(Error::Pattern { name, source }) => Err((
+                format!("ledgers.merge.{name}"),
+                one_line(&source.to_string()),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// One entry left in conflict for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
@@ -161,7 +179,8 @@ impl Outcome {
     }
 }
 
-/// Errors of the ledger merge: bad settings or arguments, never bad input files (those fall back).
+/// Errors of the ledger merge and its driver: bad settings, unreadable or unwritable files, a
+/// failed `git`; never bad file contents (those fall back to a line merge).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("unknown ledger kind {0:?}: expected `roadmap` or `sessions`")]
@@ -171,11 +190,28 @@ pub enum Error {
         name: &'static str,
         source: Box<regex::Error>,
     },
-    #[error("cannot write the conflict log {path}: {source}")]
-    Log {
+    #[error("cannot read the {what} file {}: {source}", path.display())]
+    Read {
+        what: &'static str,
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write the result to {}: {source}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the merge to stdout: {0}")]
+    Stdout(std::io::Error),
+    #[error("`git merge-file` could not merge {}: {stderr}", path.display())]
+    LineMerge {
+        path: std::path::PathBuf,
+        stderr: String,
+    },
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
+    #[error("conflict log: {0}")]
+    Log(#[from] crate::jsonl::Error),
 }
 
 /// Merges three versions of a ledger: `base` (`%O`), `ours` (`%A`) and `theirs` (`%B`).

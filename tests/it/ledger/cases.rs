@@ -1,5 +1,6 @@
 //! Real-format merge cases: `tests/fixtures/ledger/<kind>/<case>/{base,ours,theirs,expected}.md`,
-//! one test per directory, each also run with CRLF line endings. Beside each case,
+//! one test per directory, each also run with CRLF line endings and with the sides swapped and
+//! `%B` receiving (what `git pull` hands the driver), which must give the same file. Beside each case,
 //! `git-merge-file.md` shows what a plain line merge makes of it.
 //!
 //! `LEDGER_BLESS=1` rewrites `expected.md` from the current result; review the diff before
@@ -7,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mainstay::ledger::{Context, Kind, Options, merge};
+use mainstay::ledger::{Context, Kind, Options, Side, merge};
 
 fn dir(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,6 +49,27 @@ fn run(case: &str) {
         "{case}: {:?}",
         outcome.conflicts
     );
+
+    // `git pull` hands the driver the same two sides swapped, with the receiving side as %B.
+    let pulled = merge(
+        base.as_bytes(),
+        theirs.as_bytes(),
+        ours.as_bytes(),
+        &Context {
+            receiving: Side::Theirs,
+            ..context.clone()
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    if !marked {
+        assert!(
+            pulled.text == expected.as_bytes(),
+            "{case}: the sides swapped, receiving %B, give another file:\n{}",
+            String::from_utf8_lossy(&pulled.text)
+        );
+    }
+    assert_eq!(pulled.is_clean(), !marked, "{case}: swapped");
 
     let crlf = |s: &str| s.replace('\n', "\r\n");
     let outcome = merge(
@@ -93,6 +115,7 @@ cases! {
         "sessions/move-on-one-side-edit-a-column-the-target-lacks",
     sessions_two_agents_register_sessions: "sessions/two-agents-register-sessions",
     sessions_notes_status_and_progress: "sessions/notes-status-and-progress",
+    sessions_pull_and_pull_rebase: "sessions/pull-and-pull-rebase",
 }
 
 #[test]

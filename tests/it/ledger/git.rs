@@ -1,172 +1,175 @@
-//! End to end: real `git merge`, `git rebase` and `git pull` with the driver registered, and the
-//! driver's command line.
+//! End to end: real `git merge`, `git rebase` and `git pull` in clones set up by `install-hooks`,
+//! and the driver's command line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use tempfile::TempDir;
+use crate::util::{Sandbox, bin, describe, read, write};
 
-const DRIVER: &str = env!("CARGO_BIN_EXE_merge-driver");
+const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ledger");
 
 fn fixture(case: &str, file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ledger")
-        .join(case)
-        .join(file);
+    let path = Path::new(CASES).join(case).join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A temporary home for repositories, hermetic: no system or user git config, no `GIT_*`.
-struct Sandbox {
-    dir: TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        let sandbox = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir(sandbox.home()).unwrap();
-        for (key, value) in [
-            ("user.name", "Test"),
-            ("user.email", "test@example.com"),
-            ("init.defaultBranch", "main"),
-            ("commit.gpgSign", "false"),
-            ("advice.detachedHead", "false"),
-        ] {
-            sandbox.git(&sandbox.home(), &["config", "--global", key, value]);
-        }
-        for kind in ["roadmap", "sessions"] {
-            let name = format!("merge.mainstay-{kind}");
-            let driver = format!("{DRIVER} {kind} %O %A %B %L %P");
-            let global = |key: &str, value: &str| {
-                sandbox.git(
-                    &sandbox.home(),
-                    &["config", "--global", &format!("{name}.{key}"), value],
-                );
-            };
-            global("name", &format!("mainstay {kind} ledger merge"));
-            global("driver", &driver);
-            global("recursive", &format!("mainstay-{kind}"));
-        }
-        sandbox
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self, program: &str, cwd: &Path, args: &[&str]) -> (Command, String) {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("GIT_CONFIG_NOSYSTEM", "1");
-        let shown = format!("{program} {} (in {})", args.join(" "), cwd.display());
-        (cmd, shown)
-    }
-
-    fn run(&self, cwd: &Path, args: &[&str]) -> Output {
-        let (mut cmd, _) = self.command("git", cwd, args);
-        cmd.output().unwrap()
-    }
-
-    /// Runs git and panics with everything needed to see why if it fails.
-    fn git(&self, cwd: &Path, args: &[&str]) -> String {
-        let (mut cmd, shown) = self.command("git", cwd, args);
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{shown}: {}\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// A repository with `file` (registered for `kind`) at `base`, `main` then committing
-    /// `ours` and a `feature` branch from the base committing `theirs`.
-    fn repo(&self, name: &str, kind: &str, file: &str, [base, ours, theirs]: [&str; 3]) -> PathBuf {
-        let repo = self.path(name);
-        self.git(self.dir.path(), &["init", "-q", name]);
-        let attributes = format!("{file} merge=mainstay-{kind}\n");
-        std::fs::write(repo.join(".gitattributes"), attributes).unwrap();
-        self.commit(&repo, file, base, "base");
-        self.git(&repo, &["branch", "feature"]);
-        self.commit(&repo, file, ours, "ours");
-        self.git(&repo, &["checkout", "-q", "feature"]);
-        self.commit(&repo, file, theirs, "theirs");
-        self.git(&repo, &["checkout", "-q", "main"]);
-        repo
-    }
-
-    fn commit(&self, repo: &Path, file: &str, text: &str, message: &str) {
-        std::fs::write(repo.join(file), text).unwrap();
-        self.git(repo, &["add", "-A"]);
-        self.git(repo, &["commit", "-q", "-m", message]);
-    }
 }
 
 fn case_files(case: &str) -> [String; 3] {
     ["base.md", "ours.md", "theirs.md"].map(|f| fixture(case, f))
 }
 
-#[test]
-fn git_merge_and_git_rebase_give_the_same_ledger() {
-    let sandbox = Sandbox::new();
-    let files = case_files("roadmap/both-bump-version-date-and-totals");
-    let files = [&*files[0], &*files[1], &*files[2]];
-    let repo = sandbox.repo("repo", "roadmap", "ROADMAP.md", files);
+/// Every fixture case, as `kind/name`.
+fn all_cases() -> Vec<String> {
+    let mut cases = Vec::new();
+    for kind in ["roadmap", "sessions"] {
+        for entry in std::fs::read_dir(Path::new(CASES).join(kind)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            cases.push(format!("{kind}/{name}"));
+        }
+    }
+    cases.sort();
+    cases
+}
 
-    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
-    let merged = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
-    sandbox.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+/// Where a case's ledger lives in the repository: a path the default `[ledgers]` patterns,
+/// which `install-hooks` writes to `.gitattributes`, route to the case's kind.
+fn ledger_path(case: &str) -> String {
+    match case.split_once('/').unwrap() {
+        ("roadmap", name) => format!("docs/roadmaps/{name}-ROADMAP.md"),
+        (_, name) => format!("docs/sessions/{name}.md"),
+    }
+}
+
+/// A repository set up by `install-hooks`, its `.gitattributes` committed with the base as the
+/// README says to; `main` then commits each case's `ours`, a `feature` branch from the base each
+/// case's `theirs`.
+fn ledger_repo(sandbox: &Sandbox, cases: &[(String, [String; 3])]) -> PathBuf {
+    let repo = sandbox.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    sandbox.git(&repo, &["init", "-q", "-b", "main"]);
+    sandbox.install(&repo);
+    let commit_all = |side: usize, message: &str| {
+        for (path, files) in cases {
+            write(&repo.join(path), &files[side]);
+        }
+        sandbox.git(&repo, &["add", "-A"]);
+        sandbox.git(&repo, &["commit", "-q", "-m", message]);
+    };
+    commit_all(0, "base");
+    sandbox.git(&repo, &["branch", "feature"]);
+    commit_all(1, "ours");
+    sandbox.git(&repo, &["checkout", "-q", "feature"]);
+    commit_all(2, "theirs");
+    sandbox.git(&repo, &["checkout", "-q", "main"]);
+    repo
+}
+
+/// The files git left in conflict, sorted.
+fn unmerged(sandbox: &Sandbox, repo: &Path) -> Vec<String> {
+    let out = sandbox.git(repo, &["diff", "--name-only", "--diff-filter=U"]);
+    out.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn git_merge_and_git_rebase_give_every_case_its_expected_ledger() {
+    let sandbox = Sandbox::new();
+    let cases: Vec<_> = all_cases()
+        .into_iter()
+        .map(|c| (ledger_path(&c), case_files(&c), c))
+        .collect();
+    let files: Vec<_> = cases
+        .iter()
+        .map(|(p, f, _)| (p.clone(), f.clone()))
+        .collect();
+    let repo = ledger_repo(&sandbox, &files);
+    let mut conflicted: Vec<String> = cases
+        .iter()
+        .filter(|(_, _, c)| fixture(c, "expected.md").contains("<<<<<<<"))
+        .map(|(p, _, _)| p.clone())
+        .collect();
+    conflicted.sort();
+    assert!(!conflicted.is_empty() && conflicted.len() < cases.len());
+
+    let merge = sandbox.git_output(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    assert!(!merge.status.success(), "some cases conflict");
+    assert_eq!(
+        unmerged(&sandbox, &repo),
+        conflicted,
+        "git's conflicted files"
+    );
+    let merged: Vec<String> = cases.iter().map(|(p, _, _)| read(&repo.join(p))).collect();
+    for ((_, _, case), text) in cases.iter().zip(&merged) {
+        assert!(
+            *text == fixture(case, "expected.md"),
+            "{case}: `git merge` differs from expected.md:\n{text}"
+        );
+    }
+    sandbox.git(&repo, &["merge", "--abort"]);
 
     sandbox.git(&repo, &["checkout", "-q", "feature"]);
-    sandbox.git(&repo, &["rebase", "-q", "main"]);
-    let rebased = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
-
-    assert_eq!(merged, rebased);
+    let rebase = sandbox.git_output(&repo, &["rebase", "main"]);
+    assert!(!rebase.status.success(), "some cases conflict");
     assert_eq!(
-        merged,
-        fixture("roadmap/both-bump-version-date-and-totals", "expected.md")
+        unmerged(&sandbox, &repo),
+        conflicted,
+        "git's conflicted files"
     );
+    for ((path, _, case), text) in cases.iter().zip(&merged) {
+        assert!(
+            read(&repo.join(path)) == *text,
+            "{case}: `git rebase` differs from `git merge`"
+        );
+    }
+    sandbox.git(&repo, &["rebase", "--abort"]);
+}
+
+#[test]
+fn clean_merge_and_rebase_commit_the_same_ledger() {
+    let sandbox = Sandbox::new();
+    let case = "roadmap/both-bump-version-date-and-totals";
+    let path = ledger_path(case);
+    let repo = ledger_repo(&sandbox, &[(path.clone(), case_files(case))]);
+    let driver = sandbox.git(&repo, &["config", "merge.mainstay-roadmap.driver"]);
+    let hooks = sandbox.common_dir(&repo).join("hooks/merge-driver");
+    assert_eq!(
+        driver,
+        format!("'{}' roadmap %O %A %B %L %P", hooks.display())
+    );
+
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    let merged = sandbox.git(&repo, &["rev-parse", &format!("HEAD:{path}")]);
+    sandbox.git(&repo, &["checkout", "-q", "feature"]);
+    sandbox.git(&repo, &["rebase", "-q", "main~0"]);
+    let rebased = sandbox.git(&repo, &["rev-parse", &format!("HEAD:{path}")]);
+    assert_eq!(merged, rebased, "the same blob");
+    assert_eq!(read(&repo.join(&path)), fixture(case, "expected.md"));
 }
 
 #[test]
 fn git_pull_and_git_pull_rebase_give_the_same_ledger() {
     let sandbox = Sandbox::new();
-    let case = "sessions/two-agents-register-sessions";
-    let [base, local, remote] = case_files(case);
-    let origin = sandbox.path("origin.git");
-    sandbox.git(sandbox.dir.path(), &["init", "-q", "--bare", "origin.git"]);
-    let origin = origin.to_str().unwrap();
-
-    // One agent pushes its session; another registered its own meanwhile.
-    sandbox.git(sandbox.dir.path(), &["clone", "-q", origin, "pusher"]);
-    let pusher = sandbox.path("pusher");
-    std::fs::write(
-        pusher.join(".gitattributes"),
-        "ACTIVE_SESSIONS.md merge=mainstay-sessions\n",
-    )
-    .unwrap();
-    sandbox.commit(&pusher, "ACTIVE_SESSIONS.md", &base, "base");
+    // ours.md is what another agent pushed first; theirs.md the puller's own commit.
+    let case = "sessions/pull-and-pull-rebase";
+    let [base, pushed, local] = case_files(case);
+    let file = "docs/ACTIVE_SESSIONS.md";
+    let origin = sandbox.remote("origin");
+    let pusher = sandbox.clone_repo(&origin, "pusher");
+    // The line `install-hooks` adds, committed once for every clone.
+    write(
+        &pusher.join(".gitattributes"),
+        &format!("{file} merge=mainstay-sessions\n"),
+    );
+    sandbox.git(&pusher, &["add", ".gitattributes"]);
+    sandbox.commit(&pusher, file, &base, "base");
     sandbox.git(&pusher, &["push", "-q", "origin", "main"]);
-    sandbox.git(sandbox.dir.path(), &["clone", "-q", origin, "puller"]);
-    let puller = sandbox.path("puller");
-    sandbox.commit(&pusher, "ACTIVE_SESSIONS.md", &remote, "remote session");
+    let puller = sandbox.clone_repo(&origin, "puller");
+    sandbox.install(&puller);
+    assert_eq!(read(&puller.join(".gitattributes")).lines().count(), 4);
+    sandbox.commit(&pusher, file, &pushed, "pushed session");
     sandbox.git(&pusher, &["push", "-q", "origin", "main"]);
-    sandbox.commit(&puller, "ACTIVE_SESSIONS.md", &local, "local session");
+    sandbox.commit(&puller, file, &local, "local session");
     sandbox.git(&puller, &["branch", "local"]);
 
-    let mut results = Vec::new();
+    let expected = fixture(case, "expected.md");
     for pull in [
         &["pull", "-q", "--no-rebase", "--no-edit"][..],
         &["pull", "-q", "--rebase"],
@@ -174,16 +177,16 @@ fn git_pull_and_git_pull_rebase_give_the_same_ledger() {
         &["-c", "pull.rebase=false", "pull", "-q", "--no-edit"],
     ] {
         sandbox.git(&puller, pull);
-        let text = std::fs::read_to_string(puller.join("ACTIVE_SESSIONS.md")).unwrap();
-        results.push((pull.join(" "), text));
+        let text = read(&puller.join(file));
+        assert!(
+            text == expected,
+            "`git {}` differs:\n{text}",
+            pull.join(" ")
+        );
         sandbox.git(&puller, &["reset", "-q", "--hard", "local"]);
     }
-    let (_, first) = &results[0];
-    for (pull, text) in &results {
-        assert!(text == first, "`git {pull}` differs:\n{text}");
-    }
-    // The remote's row, already pushed, comes first.
-    let at = |id: &str| first.find(id).unwrap();
+    // The pushed session, already on the remote, comes first.
+    let at = |id: &str| expected.find(id).unwrap();
     assert!(at("Session-20260206-UX-012-cc22dd") < at("Session-20260206-BUG-140-aa11bb"));
 }
 
@@ -191,19 +194,17 @@ fn git_pull_and_git_pull_rebase_give_the_same_ledger() {
 fn a_clash_is_left_marked_on_that_row_and_logged() {
     let sandbox = Sandbox::new();
     let case = "roadmap/both-change-same-status";
-    let files = case_files(case);
-    let files = [&*files[0], &*files[1], &*files[2]];
-    let repo = sandbox.repo("repo", "roadmap", "ROADMAP.md", files);
+    let path = ledger_path(case);
+    let repo = ledger_repo(&sandbox, &[(path.clone(), case_files(case))]);
 
-    let out = sandbox.run(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    let out = sandbox.git_output(&repo, &["merge", "-q", "--no-edit", "feature"]);
     assert!(!out.status.success(), "the merge must stop on the clash");
-    let text = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
-    assert_eq!(text, fixture(case, "expected.md"));
+    assert_eq!(read(&repo.join(&path)), fixture(case, "expected.md"));
 
-    let log = std::fs::read_to_string(repo.join(".git/mainstay/conflicts.jsonl")).unwrap();
+    let log = read(&sandbox.common_dir(&repo).join("mainstay/conflicts.jsonl"));
     assert_eq!(log.lines().count(), 1, "{log}");
     let record: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
-    assert_eq!(record["file"], "ROADMAP.md");
+    assert_eq!(record["file"], path.as_str());
     assert_eq!(
         record["keys"].as_array().unwrap().last().unwrap(),
         "SEC-003"
@@ -211,30 +212,73 @@ fn a_clash_is_left_marked_on_that_row_and_logged() {
     assert!(record["time"].as_str().unwrap().ends_with('Z'));
 }
 
-fn driver(sandbox: &Sandbox, args: &[&str]) -> Output {
-    let (mut cmd, _) = sandbox.command(DRIVER, sandbox.dir.path(), args);
-    cmd.output().unwrap()
+#[test]
+fn criss_cross_histories_merge_their_ancestors_record_wise_too() {
+    let sandbox = Sandbox::new();
+    let head = "# Roadmap\n\n| Task | Status |\n| ---- | ------ |\n| ST-001 | open |\n";
+    let with = |rows: &[&str]| {
+        let mut text = head.to_owned();
+        for id in rows {
+            text.push_str(&format!("| {id} | open |\n"));
+        }
+        text
+    };
+    let path = "ROADMAP.md";
+    let sides = [with(&[]), with(&["ST-002"]), with(&["ST-003"])];
+    let repo = ledger_repo(&sandbox, &[(path.to_owned(), sides)]);
+    // Both branches merge each other's first commit: two merge bases from now on.
+    sandbox.git(&repo, &["branch", "main-1"]);
+    sandbox.git(&repo, &["branch", "feature-1", "feature"]);
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature-1"]);
+    sandbox.git(&repo, &["checkout", "-q", "feature"]);
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "main-1"]);
+    let feature = read(&repo.join(path)) + "| ST-005 | open |\n";
+    sandbox.commit(&repo, path, &feature, "feature again");
+    sandbox.git(&repo, &["checkout", "-q", "main"]);
+    let main = read(&repo.join(path)) + "| ST-004 | open |\n";
+    sandbox.commit(&repo, path, &main, "main again");
+    let bases = sandbox.git(&repo, &["merge-base", "--all", "main", "feature"]);
+    assert_eq!(bases.lines().count(), 2, "a criss-cross history");
+
+    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    let merged = read(&repo.join(path));
+    for id in ["ST-001", "ST-002", "ST-003", "ST-004", "ST-005"] {
+        assert_eq!(merged.matches(id).count(), 1, "{id} in:\n{merged}");
+    }
 }
+
+/// The three files of a case in the sandbox, as `base.md`, `ours.md`, `theirs.md`.
+fn hand_files(sandbox: &Sandbox, case: &str) {
+    let names = ["base.md", "ours.md", "theirs.md"];
+    for (name, text) in names.iter().zip(case_files(case)) {
+        write(&sandbox.path().join(name), &text);
+    }
+}
+
+fn driver(sandbox: &Sandbox, args: &[&str]) -> Output {
+    sandbox.run("merge-driver", sandbox.path(), args)
+}
+
+const BY_HAND: [&str; 5] = ["roadmap", "--stdout", "base.md", "ours.md", "theirs.md"];
 
 #[test]
 fn stdout_mode_prints_the_merge_and_leaves_files_alone() {
     let sandbox = Sandbox::new();
     let case = "roadmap/two-agents-append-rows";
-    let names = ["base.md", "ours.md", "theirs.md"];
-    for (name, text) in names.iter().zip(case_files(case)) {
-        std::fs::write(sandbox.path(name), text).unwrap();
-    }
-    let out = driver(
-        &sandbox,
-        &["roadmap", "--stdout", "base.md", "ours.md", "theirs.md"],
+    hand_files(&sandbox, case);
+    let out = driver(&sandbox, &BY_HAND);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("merge-driver", sandbox.path(), &out)
     );
-    assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         fixture(case, "expected.md")
     );
     assert_eq!(
-        std::fs::read_to_string(sandbox.path("ours.md")).unwrap(),
+        read(&sandbox.path().join("ours.md")),
         fixture(case, "ours.md")
     );
 }
@@ -242,10 +286,11 @@ fn stdout_mode_prints_the_merge_and_leaves_files_alone() {
 #[test]
 fn bad_input_gets_one_line_naming_it_and_a_small_nonzero_exit() {
     let sandbox = Sandbox::new();
-    std::fs::write(sandbox.path("a.md"), "# A\n").unwrap();
-    let cases: [(&[&str], &str); 2] = [
+    write(&sandbox.path().join("a.md"), "# A\n");
+    let cases: [(&[&str], &str); 3] = [
         (&["roadmap", "missing.md", "a.md", "a.md"], "missing.md"),
         (&["wiki", "a.md", "a.md", "a.md"], "wiki"),
+        (&["roadmap", "a.md", "a.md", "a.md", "many"], "many"),
     ];
     for (args, named) in cases {
         let out = driver(&sandbox, args);
@@ -264,75 +309,90 @@ fn markers_already_in_a_file_fall_back_to_a_marked_line_merge() {
     let ours = "# R\n\n<<<<<<< HEAD\n=======\n>>>>>>> x\n| Task | S |\n|---|---|\n| ST-001 | b |\n";
     let theirs = "# R\n\n| Task | S |\n|---|---|\n| ST-001 | a |\n| ST-002 | c |\n";
     for (name, text) in [("o", base), ("a", ours), ("b", theirs)] {
-        std::fs::write(sandbox.path(name), text).unwrap();
+        write(&sandbox.path().join(name), text);
     }
     let out = driver(&sandbox, &["roadmap", "--stdout", "o", "a", "b"]);
     assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("| ST-001 | b |") && text.contains("| ST-002 | c |"),
+        "{text}"
+    );
+}
+
+/// What `git merge-file` makes of a case (the fixture has the driver's labels).
+fn line_merged(case: &str) -> String {
+    fixture(case, "git-merge-file.md")
 }
 
 #[test]
 fn the_kill_switch_leaves_it_to_a_plain_line_merge() {
     let sandbox = Sandbox::new();
     let case = "roadmap/two-agents-append-rows";
-    let names = ["base.md", "ours.md", "theirs.md"];
-    for (name, text) in names.iter().zip(case_files(case)) {
-        std::fs::write(sandbox.path(name), text).unwrap();
-    }
-    let (mut cmd, _) = sandbox.command(
-        DRIVER,
-        sandbox.dir.path(),
-        &["roadmap", "--stdout", "base.md", "ours.md", "theirs.md"],
-    );
-    let out = cmd.env("MAINSTAY", "0").output().unwrap();
+    hand_files(&sandbox, case);
+    let out = sandbox
+        .command(bin("merge-driver"), sandbox.path())
+        .args(BY_HAND)
+        .env("MAINSTAY", "0")
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
         "git merge-file conflicts on two appended rows"
     );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), line_merged(case));
+}
+
+#[test]
+fn ledgers_merge_settings_come_from_mainstay_toml() {
+    let sandbox = Sandbox::new();
+    // Rows keyed by their second column: the two sides' edits of one row meet cell by cell.
+    let base = "| # | Task | S | Note |\n|---|---|---|---|\n| 1 | ST-001 | open | - |\n";
+    let ours = "| # | Task | S | Note |\n|---|---|---|---|\n| 1 | ST-001 | done | - |\n";
+    let theirs = "| # | Task | S | Note |\n|---|---|---|---|\n| 2 | ST-001 | open | x |\n";
+    for (name, text) in [("base.md", base), ("ours.md", ours), ("theirs.md", theirs)] {
+        write(&sandbox.path().join(name), text);
+    }
+    let merged = |sandbox: &Sandbox| {
+        let out = driver(sandbox, &BY_HAND);
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, _) = merged(&sandbox);
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        fixture(case, "git-merge-file.md")
-            .replace("ours.md", "ours")
-            .replace("theirs.md", "theirs")
+        code,
+        Some(1),
+        "keyed by `#`, the row was deleted and edited"
+    );
+
+    write(
+        &sandbox.path().join(".mainstay.toml"),
+        "[ledgers.merge]\nid_column = \"Task\"\n",
+    );
+    let (code, text) = merged(&sandbox);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text,
+        "| # | Task | S | Note |\n|---|---|---|---|\n| 2 | ST-001 | done | x |\n"
     );
 }
 
 #[test]
-fn criss_cross_histories_merge_their_ancestors_record_wise_too() {
+fn bad_ledgers_merge_settings_say_so_and_merge_line_by_line() {
     let sandbox = Sandbox::new();
-    let head = "# Roadmap\n\n| Task | Status |\n| ---- | ------ |\n| ST-001 | open |\n";
-    let with = |rows: &[&str]| {
-        let mut text = head.to_owned();
-        for id in rows {
-            text.push_str(&format!("| {id} | open |\n"));
-        }
-        text
-    };
-    let repo = sandbox.repo(
-        "repo",
-        "roadmap",
-        "ROADMAP.md",
-        [&with(&[]), &with(&["ST-002"]), &with(&["ST-003"])],
+    let case = "roadmap/two-agents-append-rows";
+    hand_files(&sandbox, case);
+    write(
+        &sandbox.path().join(".mainstay.toml"),
+        "[ledgers.merge]\ntask_id = \"(\"\n",
     );
-    // Both branches merge each other's first commit: two merge bases from now on.
-    sandbox.git(&repo, &["branch", "main-1"]);
-    sandbox.git(&repo, &["branch", "feature-1", "feature"]);
-    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature-1"]);
-    sandbox.git(&repo, &["checkout", "-q", "feature"]);
-    sandbox.git(&repo, &["merge", "-q", "--no-edit", "main-1"]);
-    let mut feature = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
-    feature.push_str("| ST-005 | open |\n");
-    sandbox.commit(&repo, "ROADMAP.md", &feature, "feature again");
-    sandbox.git(&repo, &["checkout", "-q", "main"]);
-    let mut main = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
-    main.push_str("| ST-004 | open |\n");
-    sandbox.commit(&repo, "ROADMAP.md", &main, "main again");
-    let bases = sandbox.git(&repo, &["merge-base", "--all", "main", "feature"]);
-    assert_eq!(bases.lines().count(), 2, "a criss-cross history");
-
-    sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature"]);
-    let merged = std::fs::read_to_string(repo.join("ROADMAP.md")).unwrap();
-    for id in ["ST-001", "ST-002", "ST-003", "ST-004", "ST-005"] {
-        assert_eq!(merged.matches(id).count(), 1, "{id} in:\n{merged}");
-    }
+    let out = driver(&sandbox, &BY_HAND);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(".mainstay.toml") && stderr.contains("ledgers.merge.task_id"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), line_merged(case));
 }

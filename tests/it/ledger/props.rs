@@ -16,6 +16,10 @@ use proptest::sample::Index;
 #[derive(Debug, Clone, PartialEq)]
 struct Ledger {
     version: u32,
+    /// `**Last Updated:**`, in days from 2026-01-01 (28-day months keep it simple).
+    updated: u32,
+    /// The `TOTAL` counter cell of the summary table.
+    total: i64,
     sections: Vec<Sec>,
 }
 
@@ -43,7 +47,12 @@ struct Item {
 
 impl Ledger {
     fn render(&self) -> String {
-        let mut out = format!("# Roadmap\n\n**Version:** 1.{}\n", self.version);
+        let (month, day) = (1 + self.updated / 28, 1 + self.updated % 28);
+        let mut out = format!(
+            "# Roadmap\n\n**Version:** 1.{}\n**Last Updated:** 2026-{month:02}-{day:02}\n\n\
+             | Area | Count |\n|---|---|\n| TOTAL | **{}** |\n",
+            self.version, self.total
+        );
         for s in &self.sections {
             out += &format!("\n## SEC-{:04}: {}\n\n", s.id, s.title);
             out += "| Task | Status | Note |\n|---|---|---|\n";
@@ -76,6 +85,8 @@ enum Edit {
     DeleteSection(Index),
     Retitle(Index, String),
     BumpVersion(u32),
+    BumpDate(u32),
+    Count(i64),
 }
 
 fn word() -> impl Strategy<Value = String> {
@@ -100,6 +111,8 @@ fn edit() -> impl Strategy<Value = Edit> {
         i().prop_map(Edit::DeleteSection),
         (i(), word()).prop_map(|(a, w)| Edit::Retitle(a, w)),
         (1..5u32).prop_map(Edit::BumpVersion),
+        (1..40u32).prop_map(Edit::BumpDate),
+        prop_oneof![-3..0i64, 1..4i64].prop_map(Edit::Count),
     ]
 }
 
@@ -111,37 +124,48 @@ fn ledger() -> impl Strategy<Value = Ledger> {
         prop::collection::vec(row, 0..5),
         prop::collection::vec(item, 0..4),
     );
-    (0..9u32, prop::collection::vec(sec, 1..5)).prop_map(|(version, secs)| {
-        let mut next = 0;
-        let mut fresh = || {
-            next += 1;
-            next
-        };
-        let sections = secs
-            .into_iter()
-            .map(|(title, rows, items)| Sec {
-                id: fresh(),
-                title,
-                rows: rows
-                    .into_iter()
-                    .map(|(status, note)| Row {
-                        id: fresh(),
-                        status,
-                        note,
-                    })
-                    .collect(),
-                items: items
-                    .into_iter()
-                    .map(|(text, done)| Item {
-                        id: fresh(),
-                        text,
-                        done,
-                    })
-                    .collect(),
-            })
-            .collect();
-        Ledger { version, sections }
-    })
+    (
+        0..9u32,
+        0..300u32,
+        0..200i64,
+        prop::collection::vec(sec, 1..5),
+    )
+        .prop_map(|(version, updated, total, secs)| {
+            let mut next = 0;
+            let mut fresh = || {
+                next += 1;
+                next
+            };
+            let sections = secs
+                .into_iter()
+                .map(|(title, rows, items)| Sec {
+                    id: fresh(),
+                    title,
+                    rows: rows
+                        .into_iter()
+                        .map(|(status, note)| Row {
+                            id: fresh(),
+                            status,
+                            note,
+                        })
+                        .collect(),
+                    items: items
+                        .into_iter()
+                        .map(|(text, done)| Item {
+                            id: fresh(),
+                            text,
+                            done,
+                        })
+                        .collect(),
+                })
+                .collect();
+            Ledger {
+                version,
+                updated,
+                total,
+                sections,
+            }
+        })
 }
 
 /// Applies edits; new IDs come from `fresh`, disjoint between the sides.
@@ -168,6 +192,8 @@ fn apply(base: &Ledger, edits: &[Edit], mut fresh: u32) -> Ledger {
                 );
             }
             Edit::BumpVersion(by) => l.version += by,
+            Edit::BumpDate(by) => l.updated += by,
+            Edit::Count(by) => l.total += by,
             _ if n == 0 => {}
             Edit::DeleteSection(s) => {
                 l.sections.remove(s.index(n));
@@ -335,11 +361,60 @@ proptest! {
     }
 
     #[test]
-    fn one_side_unchanged_gives_the_other_byte_for_byte((base, _, theirs) in sides()) {
+    fn one_side_unchanged_gives_the_other_byte_for_byte(
+        (base, _, theirs) in sides(),
+        receiving in prop_oneof![Just(Side::Ours), Just(Side::Theirs)],
+    ) {
         let (b, t) = (base.render(), theirs.render());
-        prop_assert_eq!(&run(&b, &b, &t, Side::Ours).0, &t);
-        prop_assert_eq!(&run(&b, &t, &b, Side::Ours).0, &t);
-        prop_assert_eq!(&run(&b, &t, &t, Side::Theirs).0, &t);
+        prop_assert_eq!(&run(&b, &b, &t, receiving).0, &t);
+        prop_assert_eq!(&run(&b, &t, &b, receiving).0, &t);
+    }
+
+    #[test]
+    fn the_same_change_on_both_sides_gives_it((base, ours, _) in sides()) {
+        let (b, o) = (base.render(), ours.render());
+        let (out, clean) = run(&b, &o, &o, Side::Ours);
+        prop_assert!(clean);
+        prop_assert_eq!(out, o);
+    }
+
+    #[test]
+    fn git_pull_and_git_pull_rebase_give_the_same_file((base, ours, theirs) in sides()) {
+        // A rebase hands the driver the receiving side as %A; a `git pull` that merges, as %B.
+        let (b, o, t) = (base.render(), ours.render(), theirs.render());
+        let (rebased, clean) = run(&b, &o, &t, Side::Ours);
+        let (pulled, pulled_clean) = run(&b, &t, &o, Side::Theirs);
+        prop_assert_eq!(clean, pulled_clean);
+        if clean {
+            prop_assert_eq!(pulled, rebased);
+        }
+    }
+
+    #[test]
+    fn bumped_fields_and_counters_add_up(
+        (base, ours, theirs) in sides(),
+        receiving in prop_oneof![Just(Side::Ours), Just(Side::Theirs)],
+    ) {
+        let (b, o, t) = (base.render(), ours.render(), theirs.render());
+        let (out, clean) = run(&b, &o, &t, receiving);
+        if clean {
+            let line = |prefix: &str| {
+                let line = out.lines().find(|l| l.starts_with(prefix)).expect("field kept");
+                line[prefix.len()..].to_owned()
+            };
+            let version = ours.version.max(theirs.version);
+            prop_assert_eq!(line("**Version:** 1."), version.to_string());
+            let updated = Ledger { updated: ours.updated.max(theirs.updated), ..base.clone() };
+            let date = |l: &Ledger| l.render().lines().nth(3).expect("date line").to_owned();
+            prop_assert_eq!(format!("**Last Updated:**{}", line("**Last Updated:**")), date(&updated));
+            // Changed identically on both sides counts once; otherwise both changes add up.
+            let total = if ours.total == theirs.total {
+                ours.total
+            } else {
+                ours.total + theirs.total - base.total
+            };
+            prop_assert_eq!(line("| TOTAL | **"), format!("{total}** |"));
+        }
     }
 
     #[test]

@@ -1,0 +1,193 @@
+//! `merge-driver` end to end, as git runs it: read `%O %A %B`, merge them, overwrite `%A` (or
+//! print the merge), and log each conflict left for a person.
+//!
+//! The executable only parses its arguments and reads its environment into an [`Environment`];
+//! everything it decides is here. Bad settings never lose a side: the driver says why on one
+//! line and falls back to `git merge-file`, which leaves both sides in the file between markers.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{Context, Error, Kind, Options, Prepared, Side, log};
+use crate::config::Config;
+use crate::git::Git;
+
+/// One run of the driver: git's `%O %A %B %L %P`.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub kind: Kind,
+    /// The common ancestor (`%O`).
+    pub base: PathBuf,
+    /// Our version (`%A`), overwritten with the result unless `stdout` is set.
+    pub ours: PathBuf,
+    /// Their version (`%B`).
+    pub theirs: PathBuf,
+    /// Conflict marker length (`%L`).
+    pub marker_size: usize,
+    /// The file's path in the repository (`%P`), named in the conflict log.
+    pub path: Option<String>,
+    /// Print the merge instead of overwriting `ours`, for trying it by hand.
+    pub stdout: bool,
+}
+
+/// What the driver knows of its process, passed in so that tests can set it.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// The directory the driver runs in; git runs drivers at the top of the work tree.
+    pub dir: PathBuf,
+    /// `GIT_REFLOG_ACTION`: which git operation is merging.
+    pub reflog_action: Option<String>,
+    /// The kill switch (`MAINSTAY=0`) is set.
+    pub disabled: bool,
+    pub now: SystemTime,
+}
+
+/// The exit statuses of a finished run, as git reads them; errors exit 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Merged cleanly: the result has no conflict markers.
+    Clean = 0,
+    /// Conflicts remain, marked in the result.
+    Conflicts = 1,
+}
+
+/// Runs the driver: the merge goes to `%A` or to `out`, one-line warnings to `warnings`.
+pub fn run(
+    request: &Request,
+    env: &Environment,
+    out: &mut impl Write,
+    warnings: &mut impl Write,
+) -> Result<Exit, Error> {
+    if env.disabled {
+        return line_merge(request, env, out);
+    }
+    let prepared = match settings(&env.dir)
+        .map_err(|e| e.to_string())
+        .and_then(|options| {
+            // Checked here as well as by `Config`, so that a bad pattern can never stop a merge.
+            Prepared::new(&options).map_err(|e| e.to_string())
+        }) {
+        Ok(prepared) => prepared,
+        Err(reason) => {
+            let _ = writeln!(warnings, "merge-driver: {reason}; merging line by line");
+            return line_merge(request, env, out);
+        }
+    };
+    let read = |what: &'static str, path: &Path| {
+        std::fs::read(path).map_err(|source| Error::Read {
+            what,
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let base = read("base", &request.base)?;
+    let ours = read("ours", &request.ours)?;
+    let theirs = read("theirs", &request.theirs)?;
+    let context = Context {
+        kind: request.kind,
+        receiving: receiving_side(env),
+        marker_size: request.marker_size,
+    };
+    let outcome = prepared.merge(&base, &ours, &theirs, &context);
+    if request.stdout {
+        write_stdout(out, &outcome.text)?;
+    } else {
+        std::fs::write(&request.ours, &outcome.text).map_err(|source| Error::Write {
+            path: request.ours.clone(),
+            source,
+        })?;
+        if let Err(err) = log_conflicts(request, env, &outcome.conflicts) {
+            // The merge itself is done and correct; a missing log line must not fail it.
+            let _ = writeln!(warnings, "merge-driver: {err}");
+        }
+    }
+    Ok(if outcome.is_clean() {
+        Exit::Clean
+    } else {
+        Exit::Conflicts
+    })
+}
+
+/// `[ledgers.merge]` from `.mainstay.toml` at the top of the repository holding `dir` (or in
+/// `dir` itself outside a repository); the defaults when there is no such file.
+fn settings(dir: &Path) -> Result<Options, crate::config::Error> {
+    // Looked up on disk, not with `git rev-parse`: a process per merge would double its cost.
+    let top = dir
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(dir);
+    Ok(Config::load(top)?.ledgers.merge)
+}
+
+/// Which side is receiving: `GIT_REFLOG_ACTION` names a pull, and a rebase directory in the git
+/// dir tells a `git pull` that rebases (its action is plain `pull` under `pull.rebase`) from one
+/// that merges.
+fn receiving_side(env: &Environment) -> Side {
+    let action = env.reflog_action.as_deref();
+    let pulling = action.is_some_and(|a| a.starts_with("pull"));
+    let rebasing = || {
+        let git = Git::new(&env.dir);
+        git.run(["rev-parse", "--path-format=absolute", "--git-dir"])
+            .is_ok_and(|dir| {
+                let dir = Path::new(&dir);
+                ["rebase-merge", "rebase-apply"]
+                    .iter()
+                    .any(|d| dir.join(d).exists())
+            })
+    };
+    Side::receiving(action, pulling && rebasing())
+}
+
+/// Merges as git would without us, with `git merge-file`: the kill switch, and the fallback for
+/// bad settings. Doing nothing and succeeding, as the other hooks do when off, would drop a side.
+fn line_merge(request: &Request, env: &Environment, out: &mut impl Write) -> Result<Exit, Error> {
+    let mut args: Vec<OsString> = ["merge-file", "-L", "ours", "-L", "base", "-L", "theirs"]
+        .map(OsString::from)
+        .into();
+    args.push(format!("--marker-size={}", request.marker_size).into());
+    if request.stdout {
+        args.push("-p".into());
+    }
+    args.extend([&request.ours, &request.base, &request.theirs].map(|p| p.into()));
+    let output = Git::new(&env.dir).output(&args)?;
+    // `git merge-file` exits with the number of conflicts (at most 127), negative on errors.
+    let exit = match output.status.code() {
+        Some(0) => Exit::Clean,
+        Some(1..=127) => Exit::Conflicts,
+        _ => {
+            return Err(Error::LineMerge {
+                path: request.ours.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
+        }
+    };
+    write_stdout(out, &output.stdout)?;
+    Ok(exit)
+}
+
+/// Writes the merge to stdout; a reader that closed the pipe early (`| head`) is no error.
+fn write_stdout(out: &mut impl Write, text: &[u8]) -> Result<(), Error> {
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(err)),
+        _ => Ok(()),
+    }
+}
+
+fn log_conflicts(
+    request: &Request,
+    env: &Environment,
+    conflicts: &[super::Conflict],
+) -> Result<(), Error> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let git = Git::new(&env.dir);
+    let common_dir = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
+    let file = request
+        .path
+        .clone()
+        .unwrap_or_else(|| request.ours.display().to_string());
+    log::append(Path::new(&common_dir), &file, conflicts, env.now)
+}
