@@ -275,18 +275,42 @@ impl Merger<'_> {
     }
 
     fn body(&mut self, base: &Section, ours: &Section, theirs: &Section) {
-        let shape = |s: &Section| s.blocks.iter().map(Block::shape).collect::<Vec<_>>();
         if ours.body == base.body {
             self.emit(theirs.body);
         } else if theirs.body == base.body || ours.body == theirs.body {
             self.emit(ours.body);
-        } else if shape(base) == shape(ours) && shape(ours) == shape(theirs) {
-            for ((b, o), t) in base.blocks.iter().zip(&ours.blocks).zip(&theirs.blocks) {
-                self.block(b, o, t);
-            }
         } else {
-            // A table or list came or went: merge the body as lines, as git would.
-            self.lines("(text)", base.body, ours.body, theirs.body);
+            self.blocks(&base.blocks, &ours.blocks, &theirs.blocks);
+        }
+    }
+
+    /// Merges a body's blocks matched by [`block_keys`], so a table or list that came or went on
+    /// one side does not turn the rest of the body into a line merge.
+    fn blocks(&mut self, base: &[Block], ours: &[Block], theirs: &[Block]) {
+        let (kb, ko, kt) = (block_keys(base), block_keys(ours), block_keys(theirs));
+        for Triple {
+            base: b,
+            ours: o,
+            theirs: t,
+        } in align(&kb, &ko, &kt, self.receiving)
+        {
+            let (b, o, t) = (
+                b.map(|i| &base[i]),
+                o.map(|i| &ours[i]),
+                t.map(|i| &theirs[i]),
+            );
+            match (b, o, t) {
+                (Some(b), Some(o), Some(t)) => self.block(b, o, t),
+                (None, Some(o), Some(t)) => self.lines("(text)", "", o.text(), t.text()),
+                (None, Some(added), None) | (None, None, Some(added)) => self.emit(added.text()),
+                (Some(b), Some(o), None) if o.text() != b.text() => {
+                    self.conflict("(deleted by theirs)", o.text(), "");
+                }
+                (Some(b), None, Some(t)) if t.text() != b.text() => {
+                    self.conflict("(deleted by ours)", "", t.text());
+                }
+                _ => {}
+            }
         }
     }
 
@@ -574,6 +598,24 @@ fn same_block(a: &Block, b: &Block) -> bool {
         }
         _ => a.text() == b.text(),
     }
+}
+
+/// A block's key within its body: its kind, a table's header, and its place among the blocks of
+/// the same kind and header.
+fn block_keys<'b>(blocks: &'b [Block]) -> Vec<(u8, &'b [&'b str], usize)> {
+    let mut seen: HashMap<(u8, &[&str]), usize> = HashMap::new();
+    blocks
+        .iter()
+        .map(|block| {
+            let header: &[&str] = match block {
+                Block::Table(table) => &table.header.cells,
+                _ => &[],
+            };
+            let n = seen.entry((block.shape(), header)).or_default();
+            *n += 1;
+            (block.shape(), header, *n)
+        })
+        .collect()
 }
 
 fn section_keys<'s>(sections: &'s [Section]) -> Vec<&'s Key> {

@@ -95,3 +95,31 @@ fn a_missing_final_newline_never_glues_two_entries() {
         "- Session-20260101-A-aaaaaa: a\n- Session-20260102-B-bbbbbb: b\n- Session-20260103-C-cccccc: c"
     );
 }
+
+/// Found by `crlf_in_crlf_out` at 10,000 cases: a list deleted on one side used to turn the
+/// section into a line merge, which kept a row the other side had moved away twice.
+#[test]
+fn a_list_deleted_beside_a_table_another_side_changed_merges_as_records() {
+    let table = |rows: &[&str]| {
+        let mut t = "| Task | S |\n|---|---|\n".to_owned();
+        for row in rows {
+            t.push_str(&format!("| {row} | open |\n"));
+        }
+        t
+    };
+    let doc = |a: &[&str], c: &[&str], list: bool| {
+        let list = if list { "\n- [ ] IT-0008 open\n" } else { "" };
+        format!(
+            "## SEC-0001: a\n\n{}\n## SEC-0003: c\n\n{}{list}",
+            table(a),
+            table(c)
+        )
+    };
+    let base = doc(&[], &["ST-0004", "ST-0006", "ST-0007"], true);
+    let ours = doc(&["ST-0006"], &["ST-0004", "ST-0007"], true);
+    let theirs = doc(&[], &["ST-0004", "ST-0007", "ST-0006"], false);
+    let outcome = run(base.as_bytes(), ours.as_bytes(), theirs.as_bytes());
+    assert!(outcome.is_clean(), "{outcome:?}");
+    let text = String::from_utf8(outcome.text).unwrap();
+    assert_eq!(text, doc(&["ST-0006"], &["ST-0004", "ST-0007"], false));
+}
