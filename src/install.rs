@@ -69,6 +69,19 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem(pub String);
 
+/// The fix for every problem `check` finds; each problem's text ends with it.
+pub const FIX: &str = "run install-hooks";
+
+impl Problem {
+    /// What is wrong, without the fix that ends the text.
+    pub fn what(&self) -> &str {
+        self.0
+            .strip_suffix(FIX)
+            .and_then(|rest| rest.strip_suffix(": "))
+            .unwrap_or(&self.0)
+    }
+}
+
 /// The record of what install changed.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Manifest {
@@ -449,7 +462,6 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let mut problems = Vec::new();
     let hooks = &target.paths.hooks;
     let manifest = target.load_manifest()?;
-    const FIX: &str = "run install-hooks";
     if let Some(m) = &manifest
         && m.hooks_dir != *hooks
     {

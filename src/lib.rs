@@ -11,6 +11,8 @@ pub mod config;
 pub mod deploy;
 /// Starting a process fully detached from the pushing terminal; waiting on a foreign pid.
 pub mod detach;
+/// `mainstay doctor`: every check of the setup and the sources, one line each, with the fix.
+pub mod doctor;
 /// Running the `git` executable for what gix cannot do, with errors that explain themselves.
 pub mod git;
 /// `pre-push` end to end: the project's own hook, the policy, the audit log, the trigger.

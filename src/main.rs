@@ -12,6 +12,7 @@ use mainstay::deploy::clock::{Jitter, SystemClock};
 use mainstay::deploy::settings::{parse_duration, show};
 use mainstay::deploy::status::{self, Report, State};
 use mainstay::deploy::{self, Secrets, Verdict};
+use mainstay::doctor;
 use mainstay::git::Git;
 
 /// Keeps a shared main safe: push policy, deploy monitor, ledger merges.
@@ -33,6 +34,8 @@ enum Command {
     /// Fetch, rebase and push, retrying when the remote moved. Exit 0 pushed, 1 needs a person,
     /// 75 the remote kept moving (run it again).
     Push(PushArgs),
+    /// Check the installation, the configuration and every source. Exit 0 all ok, 1 a problem.
+    Doctor,
 }
 
 #[derive(Args)]
@@ -73,7 +76,8 @@ struct PushArgs {
     force: bool,
 }
 
-/// Exit codes: `status` uses all of 0 to 4, `push` 0, 1, 4 and 75; the rest 0 or 4.
+/// Exit codes: `status` uses all of 0 to 4, `push` 0, 1, 4 and 75, `doctor` 0 (all ok), 1 (a
+/// problem) and 4; the rest 0 or 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Exit {
     /// The deployment succeeded.
@@ -124,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Monitor(args) => monitor(&worktree, &args),
         Command::Status(args) => status(&worktree, &args),
         Command::Push(args) => push(&worktree, args),
+        Command::Doctor => diagnose(&worktree),
         Command::Cleanup(args) => {
             let removed = status::cleanup(&worktree, args.older_than, SystemTime::now())?;
             let mut out = std::io::stdout().lock();
@@ -159,6 +164,22 @@ fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
             })
         }
     }
+}
+
+fn diagnose(worktree: &Path) -> anyhow::Result<Exit> {
+    let options = doctor::Options::new(worktree, &std::env::current_exe()?);
+    let secrets = Secrets::from_env();
+    let disabled = mainstay::config::disabled();
+    let cx = doctor::Context {
+        secrets: &secrets,
+        disabled,
+    };
+    let outcome = doctor::examine(&options, &cx, &mut std::io::stdout().lock())?;
+    Ok(if outcome.healthy() {
+        Exit::Success
+    } else {
+        Exit::NotSuccess
+    })
 }
 
 fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {

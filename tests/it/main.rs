@@ -1,5 +1,6 @@
 //! Integration tests: the real executables against real temporary repositories.
 
+mod doctor;
 mod http;
 mod install;
 mod ledger;

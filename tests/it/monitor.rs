@@ -11,7 +11,7 @@ use crate::http::{Reply, Server, refused_url};
 use crate::util::{Sandbox, bin, describe, read, wait_until, write};
 
 /// Variables the outer environment may hold that would change what the monitor does.
-const FOREIGN: &[&str] = &[
+pub const FOREIGN: &[&str] = &[
     "DB_HOST",
     "DB_PORT",
     "DB_USER",

@@ -42,23 +42,11 @@ impl App {
     pub fn new(settings: Settings, client: Client) -> App {
         App { settings, client }
     }
-}
 
-impl Source for App {
-    fn name(&self) -> &'static str {
-        "app"
-    }
-
-    fn poll(&mut self, sha: &str, _cx: &PollContext<'_>) -> Result<Observation, Error> {
+    /// Asks the version URL once for the commit it reports, whatever that string is.
+    pub fn reported_commit(&self) -> Result<String, Error> {
         let url = &self.settings.version_url;
-        let response = match self.client.get(url, None) {
-            Ok(response) => response,
-            // An app being replaced refuses connections for a moment: that is a phase, not news.
-            Err(http::Error::Refused { .. }) => {
-                return Ok(Observation::Pending("app unreachable".to_owned()));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let response = self.client.get(url, None)?;
         if response.status != 200 {
             return Err(Error::Transient(format!(
                 "{}: HTTP {}",
@@ -73,11 +61,28 @@ impl Source for App {
         let json: serde_json::Value =
             serde_json::from_str(&response.body).map_err(|e| garbage(e.to_string()))?;
         let pointer = &self.settings.commit_pointer;
-        let reported = json
-            .pointer(pointer)
+        json.pointer(pointer)
             .and_then(|v| v.as_str())
-            .ok_or_else(|| garbage(format!("no commit string at {pointer}")))?;
-        if same_commit(reported, sha) {
+            .map(str::to_owned)
+            .ok_or_else(|| garbage(format!("no commit string at {pointer}")))
+    }
+}
+
+impl Source for App {
+    fn name(&self) -> &'static str {
+        "app"
+    }
+
+    fn poll(&mut self, sha: &str, _cx: &PollContext<'_>) -> Result<Observation, Error> {
+        let reported = match self.reported_commit() {
+            Ok(reported) => reported,
+            // An app being replaced refuses connections for a moment: that is a phase, not news.
+            Err(Error::Http(http::Error::Refused { .. })) => {
+                return Ok(Observation::Pending("app unreachable".to_owned()));
+            }
+            Err(e) => return Err(e),
+        };
+        if same_commit(&reported, sha) {
             Ok(Observation::Live)
         } else {
             let shown: String = reported.chars().take(12).collect();

@@ -146,6 +146,65 @@ impl Deployment {
     }
 }
 
+/// Why the API refuses for good: asking again will not help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 401 or 403: the token is wrong, expired or lacks read access to apps.
+    Token(u16),
+    /// 404: there is no app with this id (for this token).
+    NoSuchApp,
+}
+
+impl Refusal {
+    fn of(status: u16) -> Option<Refusal> {
+        match status {
+            401 | 403 => Some(Refusal::Token(status)),
+            404 => Some(Refusal::NoSuchApp),
+            _ => None,
+        }
+    }
+}
+
+/// What `GET /v2/apps/{app_id}` says about the token and the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The token is accepted and the app exists; its name in the app spec.
+    Granted {
+        name: String,
+    },
+    Refused(Refusal),
+}
+
+/// The error for an answer that is neither 200 nor worth retrying.
+fn final_error(status: u16, shown: &str) -> Error {
+    match Refusal::of(status) {
+        Some(Refusal::Token(status)) => Error::Fatal(format!(
+            "digitalocean: {shown}: HTTP {status}: DIGITALOCEAN_TOKEN is refused (needs read access to apps)"
+        )),
+        Some(Refusal::NoSuchApp) => Error::Fatal(format!(
+            "digitalocean: {shown}: HTTP 404: no such app; check app_id in [deploy.digitalocean]"
+        )),
+        None => Error::Transient(format!("digitalocean: {shown}: HTTP {status}")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AppAnswer {
+    app: AppObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct AppObject {
+    #[serde(default)]
+    spec: AppSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AppSpec {
+    name: String,
+}
+
 pub struct DigitalOcean {
     settings: Settings,
     token: String,
@@ -175,6 +234,27 @@ impl DigitalOcean {
     fn app_url(&self, rest: &str) -> String {
         let base = self.settings.api_base.trim_end_matches('/');
         format!("{base}/v2/apps/{}{rest}", self.settings.app_id)
+    }
+
+    /// `GET /v2/apps/{app_id}` once, without retries: is the token accepted, does the app exist?
+    pub fn access(&self) -> Result<Access, Error> {
+        let url = self.app_url("");
+        let shown = http::redact(&url);
+        let response = self.client.get(&url, Some(&self.token))?;
+        if let Some(refusal) = Refusal::of(response.status) {
+            return Ok(Access::Refused(refusal));
+        }
+        if response.status != 200 {
+            return Err(final_error(response.status, &shown));
+        }
+        let answer: AppAnswer =
+            serde_json::from_str(&response.body).map_err(|e| Error::Garbage {
+                url: shown,
+                message: e.to_string(),
+            })?;
+        Ok(Access::Granted {
+            name: answer.app.spec.name,
+        })
     }
 
     /// One API GET with retries: 429 after `retry-after`, 5xx with a growing pause.
@@ -217,22 +297,7 @@ impl DigitalOcean {
                     cx.clock
                         .sleep(Duration::from_millis(250) * 2u32.pow(attempt));
                 }
-                401 | 403 => {
-                    return Err(Error::Fatal(format!(
-                        "digitalocean: {shown}: HTTP {}: DIGITALOCEAN_TOKEN is refused (needs read access to apps)",
-                        response.status
-                    )));
-                }
-                404 => {
-                    return Err(Error::Fatal(format!(
-                        "digitalocean: {shown}: HTTP 404: no such app; check app_id in [deploy.digitalocean]"
-                    )));
-                }
-                status => {
-                    return Err(Error::Transient(format!(
-                        "digitalocean: {shown}: HTTP {status}"
-                    )));
-                }
+                status => return Err(final_error(status, &shown)),
             }
         }
         Err(Error::Transient(format!(

@@ -80,8 +80,7 @@ pub fn from_settings(settings: &Settings, secrets: &Secrets) -> (Vec<Box<dyn Sou
     if let Some(app) = &settings.app {
         sources.push(Box::new(app::App::new(app.clone(), client.clone())));
     }
-    if settings.mysql.is_some() || secrets.db_url.is_some() {
-        let table = settings.mysql.clone().unwrap_or_default();
+    if let Some(table) = mysql_settings(settings, secrets) {
         match mysql::Mysql::new(table, secrets, settings.request_timeout) {
             Ok(source) => sources.push(Box::new(source)),
             Err(e) => problems.push(e),
@@ -100,6 +99,13 @@ pub fn from_settings(settings: &Settings, secrets: &Secrets) -> (Vec<Box<dyn Sou
         }
     }
     (sources, problems)
+}
+
+/// `[deploy.mysql]`, or its defaults when only `MAINSTAY_DB_URL` asks for the database; `None`
+/// when the database is not a source.
+pub fn mysql_settings(settings: &Settings, secrets: &Secrets) -> Option<mysql::Settings> {
+    (settings.mysql.is_some() || secrets.db_url.is_some())
+        .then(|| settings.mysql.clone().unwrap_or_default())
 }
 
 /// True when a reported commit names `sha` (apps and tables may report the short form).

@@ -89,22 +89,31 @@ impl Default for Statuses {
     }
 }
 
+impl Columns {
+    /// Each configured column name with its key under `[deploy.mysql.columns]`.
+    pub fn named(&self) -> [(&'static str, &str); 6] {
+        [
+            ("commit_sha", &self.commit_sha),
+            ("status", &self.status),
+            ("started_at", &self.started_at),
+            ("duration", &self.duration),
+            ("error_message", &self.error_message),
+            ("build_logs", &self.build_logs),
+        ]
+    }
+}
+
 impl Settings {
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
-        let c = &self.columns;
-        let names = [
-            ("table", &self.table),
-            ("columns.commit_sha", &c.commit_sha),
-            ("columns.status", &c.status),
-            ("columns.started_at", &c.started_at),
-            ("columns.duration", &c.duration),
-            ("columns.error_message", &c.error_message),
-            ("columns.build_logs", &c.build_logs),
-        ];
+        let columns = self
+            .columns
+            .named()
+            .map(|(key, name)| (format!("columns.{key}"), name));
+        let names = std::iter::once(("table".to_owned(), self.table.as_str())).chain(columns);
         for (key, name) in names {
             if quote(name).is_none() {
                 return Err((
-                    key.to_owned(),
+                    key,
                     format!("{name:?} must be a plain SQL name (letters, digits, _)"),
                 ));
             }
@@ -135,6 +144,17 @@ fn quote(name: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(".")
     })
+}
+
+/// What the database holds where the settings point, as `mainstay doctor` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schema {
+    /// No such table; `database` is where it was looked for (`None`: the connection names none).
+    NoTable { database: Option<String> },
+    /// The table exists; these configured columns are not in it, as (key, name).
+    Table {
+        missing: Vec<(&'static str, String)>,
+    },
 }
 
 pub struct Mysql {
@@ -199,6 +219,47 @@ impl Mysql {
             secrets: secrets.clone(),
             conn: None,
         })
+    }
+
+    /// `host:port` of the database, for messages.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Connects and looks the table and its configured columns up in `information_schema`.
+    pub fn schema(&mut self) -> Result<Schema, Error> {
+        let (database, table) = match self.settings.table.split_once('.') {
+            Some((database, table)) => (Some(database.to_owned()), table.to_owned()),
+            None => (None, self.settings.table.clone()),
+        };
+        let sql = "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+                   WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?";
+        let rows = self.query(sql, vec![Value::from(database.clone()), Value::from(table)])?;
+        let have: Vec<String> = rows
+            .into_iter()
+            .filter_map(|mut row| text(&mut row, 0))
+            .collect();
+        if have.is_empty() {
+            let database = match database {
+                Some(name) => Some(name),
+                None => self
+                    .query("SELECT DATABASE()", Vec::new())?
+                    .into_iter()
+                    .next()
+                    .and_then(|mut row| text(&mut row, 0)),
+            };
+            return Ok(Schema::NoTable { database });
+        }
+        // Column names are case-insensitive in MySQL.
+        let missing = self
+            .settings
+            .columns
+            .named()
+            .into_iter()
+            .filter(|(_, name)| !have.iter().any(|h| h.eq_ignore_ascii_case(name)))
+            .map(|(key, name)| (key, name.to_owned()))
+            .collect();
+        Ok(Schema::Table { missing })
     }
 
     fn problem(&self, doing: &str, error: &mysql::Error) -> Error {
