@@ -436,14 +436,17 @@ fn digitalocean(deploy: &Settings, secrets: &Secrets, client: &Client) -> Check 
     let api = http::redact(&settings.api_base);
     let source = DigitalOcean::new(settings.clone(), token.clone(), client.clone());
     match source.access() {
-        Ok(Access::Granted { name }) if name.is_empty() => Check::ok(
-            NAME,
-            format!("app {app_id} exists and DIGITALOCEAN_TOKEN is accepted"),
-        ),
-        Ok(Access::Granted { name }) => Check::ok(
-            NAME,
-            format!("app {app_id} ({name}) exists and DIGITALOCEAN_TOKEN is accepted"),
-        ),
+        Ok(Access::Granted { name }) => {
+            let named = if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({name})")
+            };
+            Check::ok(
+                NAME,
+                format!("app {app_id}{named} exists and DIGITALOCEAN_TOKEN is accepted"),
+            )
+        }
         Ok(Access::Refused(Refusal::Token(status))) => Check::problem(
             NAME,
             format!("{api} refuses DIGITALOCEAN_TOKEN (HTTP {status})"),

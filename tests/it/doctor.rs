@@ -185,8 +185,9 @@ impl Doctor {
             .collect()
     }
 
-    /// Asserts exit 1 and exactly one problem, in `check`; returns its line and its fix line.
-    fn only_problem(&self, check: &str) -> (String, String) {
+    /// Asserts exit 1 and exactly one problem, in `check`, whose line holds `says` and whose fix
+    /// line holds `fix`; returns what the problem line says after the check's name.
+    fn only_problem(&self, check: &str, says: &str, fix: &str) -> String {
         assert_eq!(self.output.status.code(), Some(1), "{}", self.describe());
         assert_eq!(self.problems(), [check], "{}", self.describe());
         let stdout = self.stdout();
@@ -195,16 +196,19 @@ impl Doctor {
             .iter()
             .position(|l| l.starts_with("problem "))
             .expect("a problem line");
-        let fix = lines.get(at + 1).copied().unwrap_or_default();
-        assert!(fix.starts_with("        fix: "), "{}", self.describe());
-        assert!(
-            lines
-                .last()
-                .is_some_and(|l| *l == "doctor: 1 problem in 9 checks"),
+        let fix_line = lines.get(at + 1).copied().unwrap_or_default();
+        let told = fix_line.strip_prefix("        fix: ").unwrap_or_default();
+        assert!(lines[at].contains(says), "{}", self.describe());
+        assert!(told.contains(fix), "{}", self.describe());
+        assert_eq!(
+            lines.last().copied(),
+            Some("doctor: 1 problem in 9 checks"),
             "{}",
             self.describe()
         );
-        (lines[at].to_owned(), fix.to_owned())
+        let after = lines[at].strip_prefix("problem ").unwrap_or_default();
+        let said = after.trim_start().strip_prefix(check).unwrap_or_default();
+        said.trim().to_owned()
     }
 }
 
@@ -288,20 +292,21 @@ fn merge_driver_not_registered() {
     sandbox.git(&teammate, &["push", "-q", "origin", "main"]);
     let clinic = Clinic::on(sandbox, &remote);
     let doctor = clinic.doctor();
-    let (line, fix) = doctor.only_problem("install");
-    assert!(
-        line.contains("routes package-lock.json to merge driver `npm-merge-driver`, which this clone does not register"),
-        "{}",
-        doctor.describe()
+    let what = doctor.only_problem(
+        "install",
+        "routes package-lock.json to merge driver `npm-merge-driver`, which this clone does not \
+         register",
+        "run install-hooks",
     );
-    assert_eq!(fix, "        fix: run install-hooks");
     // The same problem, word for word, as `install-hooks --check` reports it.
     let check = clinic
         .sandbox
-        .run("install-hooks", &clinic.repo, &["--check"]);
+        .command(clinic.bin.join("install-hooks"), &clinic.repo)
+        .arg("--check")
+        .output()
+        .expect("run install-hooks --check");
     let said = String::from_utf8_lossy(&check.stdout);
-    let what = line.trim_start_matches("problem install").trim();
-    assert!(said.contains(what), "{said}\nvs\n{what}");
+    assert!(said.contains(&what), "{said}\nvs\n{what}");
 }
 
 #[test]
@@ -311,13 +316,11 @@ fn database_unreachable() {
     let url = mariadb::server().url(&clinic.db, closed);
     clinic.set_env("MAINSTAY_DB_URL", &url);
     let doctor = clinic.doctor();
-    let (line, fix) = doctor.only_problem("mysql");
-    assert!(
-        line.contains(&format!("127.0.0.1:{closed}: cannot connect")),
-        "{}",
-        doctor.describe()
+    doctor.only_problem(
+        "mysql",
+        &format!("127.0.0.1:{closed}: cannot connect"),
+        "start the database",
     );
-    assert!(fix.contains("start the database"), "{}", doctor.describe());
 }
 
 #[test]
@@ -329,16 +332,14 @@ fn table_lacks_a_configured_column() {
         Vec::new(),
     );
     let doctor = clinic.doctor();
-    let (line, fix) = doctor.only_problem("mysql");
-    assert!(
-        line.ends_with("table `deployments` has no column `buildLogs`"),
-        "{}",
-        doctor.describe()
+    let what = doctor.only_problem(
+        "mysql",
+        "table `deployments` has no column `buildLogs`",
+        "set build_logs under [deploy.mysql.columns]",
     );
     assert!(
-        fix.contains("build_logs under [deploy.mysql.columns]"),
-        "{}",
-        doctor.describe()
+        what.ends_with("no column `buildLogs`"),
+        "only that one: {what}"
     );
 }
 
@@ -347,13 +348,11 @@ fn token_refused_by_the_api() {
     let mut clinic = Clinic::new();
     clinic.set_env("DIGITALOCEAN_TOKEN", WRONG_TOKEN);
     let doctor = clinic.doctor();
-    let (line, fix) = doctor.only_problem("digitalocean");
-    assert!(
-        line.ends_with("refuses DIGITALOCEAN_TOKEN (HTTP 401)"),
-        "{}",
-        doctor.describe()
+    doctor.only_problem(
+        "digitalocean",
+        "refuses DIGITALOCEAN_TOKEN (HTTP 401)",
+        "read access to apps",
     );
-    assert!(fix.contains("read access to apps"), "{}", doctor.describe());
     let sent = clinic.api.requests();
     assert_eq!(sent.len(), 1, "one request, no retries");
     assert_eq!(
@@ -367,13 +366,11 @@ fn version_url_without_a_commit() {
     let clinic = Clinic::new();
     *clinic.version.lock().expect("version") = r#"{"status":"ok","version":"1.4.2"}"#.to_owned();
     let doctor = clinic.doctor();
-    let (line, fix) = doctor.only_problem("app");
-    assert!(
-        line.ends_with("/version: unreadable answer: no commit string at /commit"),
-        "{}",
-        doctor.describe()
+    doctor.only_problem(
+        "app",
+        "/version: unreadable answer: no commit string at /commit",
+        "commit_pointer",
     );
-    assert!(fix.contains("commit_pointer"), "{}", doctor.describe());
 }
 
 #[test]
@@ -423,13 +420,11 @@ fn kill_switch_set() {
     let mut clinic = Clinic::new();
     clinic.set_env("MAINSTAY", "0");
     let doctor = clinic.doctor();
-    let (line, fix) = doctor.only_problem("switch");
-    assert!(
-        line.ends_with("MAINSTAY=0 is set: every hook does nothing"),
-        "{}",
-        doctor.describe()
+    doctor.only_problem(
+        "switch",
+        "MAINSTAY=0 is set: every hook does nothing",
+        "unset MAINSTAY",
     );
-    assert_eq!(fix, "        fix: unset MAINSTAY");
 }
 
 #[test]
