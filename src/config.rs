@@ -41,6 +41,7 @@ pub struct Config {
     pub ledgers: Ledgers,
     pub alerts: crate::deploy::alerts::Settings,
     pub sync: crate::sync::Settings,
+    pub stats: crate::stats::Settings,
 }
 
 /// `[ledgers]`: which files are merged as records, by kind.
@@ -108,6 +109,7 @@ impl Config {
         self.push.validate()?;
         self.deploy.validate()?;
         self.sync.validate()?;
+        self.stats.validate()?;
         for (kind, pattern) in self.ledgers.patterns() {
             if pattern.trim().is_empty() || pattern.contains(char::is_whitespace) {
                 return Err((

@@ -27,6 +27,8 @@ pub mod ledger;
 pub mod policy;
 /// Reading the repository with gix: ancestry and the files a push changes.
 pub mod repo;
+/// `mainstay stats`: deployment figures from the shared table and the local run records.
+pub mod stats;
 /// `mainstay push`: fetch, rebase, push, retry with backoff; fail fast on what retries cannot fix.
 pub mod sync;
 /// Timestamps for logs and audit records, without a time-zone database.

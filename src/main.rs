@@ -34,6 +34,8 @@ enum Command {
     /// Fetch, rebase and push, retrying when the remote moved. Exit 0 pushed, 1 needs a person,
     /// 75 the remote kept moving (run it again).
     Push(PushArgs),
+    /// Deployment figures per day: success rate, failures by cause, times, polls, alerts.
+    Stats(StatsArgs),
     /// Check the installation, the configuration and every source. Exit 0 all ok, 1 a problem.
     Doctor,
 }
@@ -74,6 +76,22 @@ struct PushArgs {
     /// Force with a real lease (agent branches only).
     #[arg(long)]
     force: bool,
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    /// How far back to look (`30d`, `12h`).
+    #[arg(long, default_value = "30d", value_parser = period)]
+    since: Duration,
+    /// The branch; defaults to `[deploy].branch`.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also write a self-contained HTML page with charts to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// Exit codes: `status` uses all of 0 to 4, `push` 0, 1, 4 and 75, `doctor` 0 (all ok), 1 (a
@@ -128,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Monitor(args) => monitor(&worktree, &args),
         Command::Status(args) => status(&worktree, &args),
         Command::Push(args) => push(&worktree, args),
+        Command::Stats(args) => stats(&worktree, args),
         Command::Doctor => diagnose(&worktree),
         Command::Cleanup(args) => {
             let removed = status::cleanup(&worktree, args.older_than, SystemTime::now())?;
@@ -180,6 +199,40 @@ fn diagnose(worktree: &Path) -> anyhow::Result<Exit> {
     } else {
         Exit::NotSuccess
     })
+}
+
+/// A `--since` period: a duration longer than zero.
+fn period(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("{text:?} must be longer than zero")),
+        d => Ok(d),
+    }
+}
+
+/// No data is an answer, not an error: it exits 0 and says so.
+fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
+    use mainstay::stats;
+    let config = Config::load(worktree)?;
+    let options = stats::Options {
+        since: args.since,
+        branch: args.branch,
+        now: SystemTime::now(),
+    };
+    let secrets = Secrets::from_env();
+    let report = stats::gather(worktree, &config.deploy, &config.stats, &secrets, &options)?;
+    if let Some(path) = &args.html {
+        stats::html::write(path, &report)?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        stats::text::write(&mut out, &report)?;
+        if let Some(path) = &args.html {
+            writeln!(out, "\nwrote {}", path.display())?;
+        }
+    }
+    Ok(Exit::Success)
 }
 
 fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {

@@ -23,6 +23,124 @@ pub fn now() -> String {
     rfc3339(SystemTime::now())
 }
 
+/// `2026-11-23`: the UTC date of an instant, as reports group by day.
+pub fn date(at: SystemTime) -> String {
+    rfc3339(at)[..10].to_owned()
+}
+
+/// A UTC calendar time to an instant; `None` for a date or time that does not exist.
+pub fn from_civil(
+    (year, month, day): (i64, u32, u32),
+    (hour, minute, second): (u32, u32, u32),
+    micros: u32,
+) -> Option<SystemTime> {
+    let month_days = [
+        31,
+        28 + u32::from(is_leap(year)),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let last_day = month_days.get(month.checked_sub(1)? as usize)?;
+    let valid = (1..=*last_day).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+        && micros < 1_000_000;
+    let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
+    let secs = days * 86_400 + u64::from(hour * 3600 + minute * 60 + second);
+    valid.then(|| UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros.into()))
+}
+
+/// The UTC calendar time of an instant: ((year, month, day), (hour, minute, second), micros).
+pub fn to_civil(at: SystemTime) -> ((i64, u32, u32), (u32, u32, u32), u32) {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = since.as_secs();
+    let rem = (secs % 86_400) as u32;
+    (
+        civil_from_days((secs / 86_400) as i64),
+        (rem / 3600, rem % 3600 / 60, rem % 60),
+        since.subsec_micros(),
+    )
+}
+
+/// Parses `2026-11-23T19:10:41.123Z`, `2026-11-23 19:10:41` (UTC) or either with a `+02:00`
+/// offset: what run records and database rows hold.
+pub fn parse(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let separators = text.get(4..5) == Some("-")
+        && text.get(7..8) == Some("-")
+        && matches!(text.get(10..11), Some("T" | " "))
+        && text.get(13..14) == Some(":")
+        && text.get(16..17) == Some(":");
+    if !separators {
+        return None;
+    }
+    let date = (i64::from(number(0..4)?), number(5..7)?, number(8..10)?);
+    let time = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let mut rest = &text[19..];
+    let mut micros = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let kept = &fraction[..digits.min(6)];
+        micros = kept.parse::<u32>().ok()? * 10u32.pow(6 - kept.len() as u32);
+        rest = &fraction[digits..];
+    }
+    let at = from_civil(date, time, micros)?;
+    let offset = match rest {
+        "" | "Z" | "z" => return Some(at),
+        _ => rest,
+    };
+    let sign = match offset.get(..1)? {
+        "+" => 1,
+        "-" => -1,
+        _ => return None,
+    };
+    let (hours, minutes) = offset[1..].split_once(':')?;
+    let (hours, minutes): (u64, u64) = (hours.parse().ok()?, minutes.parse().ok()?);
+    if hours >= 24 || minutes >= 60 || offset.len() != 6 {
+        return None;
+    }
+    let shift = Duration::from_secs(hours * 3600 + minutes * 60);
+    // Local time ahead of UTC: the instant is earlier than the wall clock reading.
+    if sign > 0 {
+        at.checked_sub(shift)
+    } else {
+        at.checked_add(shift)
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let shifted_month = i64::from((month + 9) % 12);
+    let doy = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -48,5 +166,37 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-23T19:00:41.123Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_what_it_writes_and_what_databases_hold() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_460_441_123);
+        assert_eq!(parse(&rfc3339(t)), Some(t));
+        assert_eq!(parse("2026-11-23 19:00:41.123"), Some(t));
+        assert_eq!(parse("2026-11-23T21:00:41.123+02:00"), Some(t));
+        assert_eq!(parse("2026-11-23T18:30:41.123-00:30"), Some(t));
+        assert_eq!(date(t), "2026-11-23");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(parse("2000-02-29 00:00:00"), Some(leap));
+        assert_eq!(to_civil(t), ((2026, 11, 23), (19, 0, 41), 123_000));
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-02-30 00:00:00",
+            "2025-02-29 00:00:00",
+            "2026-11-23 24:00:00",
+            "2026-11-23T19:00:41.Z",
+            "2026-11-23T19:00:41+2",
+            "2026-11-23T19:00:41 junk",
+            "2026-1a-23 19:00:41",
+            "2026-13-01 00:00:00",
+            "2026-00-01 00:00:00",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        for days in [-800_000, -1, 0, 1, 10_957, 20_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 }

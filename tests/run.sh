@@ -8,6 +8,7 @@ need=()
 command -v git >/dev/null || need+=(git)
 command -v npm >/dev/null || need+=(nodejs npm)
 command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"

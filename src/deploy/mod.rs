@@ -148,6 +148,7 @@ pub fn monitor(
         sha: sha.clone(),
         pid: std::process::id(),
         started_at: crate::time::rfc3339(clock.wall()),
+        branch: Some(settings.branch.clone()),
         ..Record::default()
     };
 
@@ -282,7 +283,10 @@ pub fn monitor(
         match &cx.secrets.webhook_url {
             None => say("no alert sent: MAINSTAY_WEBHOOK_URL is not set"),
             Some(url) => match alerts::send(&options.alerts, url, &text, clock) {
-                Ok(()) => say("alert sent"),
+                Ok(()) => {
+                    record.alert_sent = true;
+                    record.save(cx.worktree).and_then(|()| say("alert sent"))
+                }
                 Err(e) => say(&cx.secrets.scrub(&e.to_string())),
             },
         }

@@ -76,6 +76,11 @@ pub struct Record {
     pub ready_after_ms: Option<u64>,
     /// Why the verdict is not success, or why nothing was followed.
     pub error: Option<String>,
+    /// The deploy branch the run followed; absent in records written before it was kept.
+    pub branch: Option<String>,
+    /// True once the alert about the verdict reached the webhook.
+    #[serde(default)]
+    pub alert_sent: bool,
 }
 
 impl Record {
@@ -90,20 +95,29 @@ impl Record {
     }
 }
 
-/// How long past deployments took to go live, from the records in the work tree, newest first.
-pub fn local_history(worktree: &Path, limit: usize) -> Vec<Duration> {
+/// Every readable run record in the work tree, in no particular order: the local run history.
+/// Unreadable records are skipped; `mainstay cleanup` removes old ones.
+pub fn load_all(worktree: &Path) -> Vec<Record> {
     let Ok(entries) = std::fs::read_dir(worktree) else {
         return Vec::new();
     };
-    let mut runs: Vec<(String, Duration)> = entries
+    entries
         .filter_map(|entry| {
             let name = entry.ok()?.file_name();
             let name = name.to_str()?;
             if !name.ends_with(".json") {
                 return None;
             }
-            let sha7 = super::files::sha7_of(name)?;
-            let record = Record::load(worktree, sha7)?;
+            Record::load(worktree, super::files::sha7_of(name)?)
+        })
+        .collect()
+}
+
+/// How long past deployments took to go live, from the records in the work tree, newest first.
+pub fn local_history(worktree: &Path, limit: usize) -> Vec<Duration> {
+    let mut runs: Vec<(String, Duration)> = load_all(worktree)
+        .into_iter()
+        .filter_map(|record| {
             let live = record
                 .live_after_ms
                 .filter(|_| record.verdict == Some(Verdict::Success))?;

@@ -9,6 +9,7 @@ mod monitor;
 mod monitor_digitalocean;
 mod monitor_mysql;
 mod push;
+mod stats;
 mod status;
 mod swarm;
 mod sync;

@@ -2,9 +2,10 @@
 //!
 //! The connection comes from `MAINSTAY_DB_URL` or `DB_HOST`/`DB_PORT`/`DB_USER`/`DB_PASS`/
 //! `DB_NAME`; TLS is required for hosts other than loopback unless `tls` says otherwise. A lost
-//! connection is a passing problem: the next poll connects again.
+//! connection is a passing problem: the next poll connects again. `mainstay stats` reads every
+//! recent row through [`Mysql::rows_since`].
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, SslOpts, Value};
@@ -126,6 +127,28 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// One row of the table as `mainstay stats` reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// As the table spells it, lowercased (full or short).
+    pub sha: String,
+    pub status: RowStatus,
+    pub started_at: SystemTime,
+    /// The `duration` column: how long the deployment took, when it says.
+    pub duration: Option<Duration>,
+    /// The first line of `errorMessage`, when there is one.
+    pub error_message: Option<String>,
+}
+
+/// A row's status word, read through `[deploy.mysql.statuses]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowStatus {
+    Success,
+    Failed(String),
+    /// Any other word: the deployment has not ended.
+    Pending(String),
 }
 
 /// `name` or `db.name` as backquoted identifiers; `None` for anything but plain names, which is
@@ -283,6 +306,80 @@ impl Mysql {
             self.conn = None;
             self.problem("query failed", &e)
         })
+    }
+}
+
+impl Mysql {
+    /// Every row started at or after `since`, oldest first. Rows whose start cannot be read are
+    /// left out: they belong to no day.
+    pub fn rows_since(&mut self, since: SystemTime) -> Result<Vec<TableRow>, Error> {
+        let c = &self.settings.columns;
+        let q = |name: &str| quote(name).expect("names are validated with the settings");
+        let sql = format!(
+            "SELECT {}, {}, {}, {}, {} FROM {} WHERE {} >= ? ORDER BY {}",
+            q(&c.commit_sha),
+            q(&c.status),
+            q(&c.started_at),
+            q(&c.duration),
+            q(&c.error_message),
+            q(&self.settings.table),
+            q(&c.started_at),
+            q(&c.started_at),
+        );
+        let ((year, month, day), (hour, minute, second), micros) = crate::time::to_civil(since);
+        let since = Value::Date(
+            u16::try_from(year).unwrap_or(u16::MAX),
+            month as u8,
+            day as u8,
+            hour as u8,
+            minute as u8,
+            second as u8,
+            micros,
+        );
+        let rows = self.query(&sql, vec![since])?;
+        let statuses = &self.settings.statuses;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut row| {
+                let started_at = instant(row.take::<Value, usize>(2)?)?;
+                let status = text(&mut row, 1).unwrap_or_default();
+                let status = if statuses.success.contains(&status) {
+                    RowStatus::Success
+                } else if statuses.failed.contains(&status) {
+                    RowStatus::Failed(status)
+                } else {
+                    RowStatus::Pending(status)
+                };
+                let duration = text(&mut row, 3)
+                    .and_then(|d| d.parse::<f64>().ok())
+                    .filter(|secs| secs.is_finite() && *secs >= 0.0)
+                    .map(Duration::from_secs_f64);
+                let error_message = text(&mut row, 4).and_then(|m| {
+                    let first = m.lines().map(str::trim).find(|l| !l.is_empty());
+                    first.map(str::to_owned)
+                });
+                Some(TableRow {
+                    sha: text(&mut row, 0)?.trim().to_ascii_lowercase(),
+                    status,
+                    started_at,
+                    duration,
+                    error_message,
+                })
+            })
+            .collect())
+    }
+}
+
+/// A `DATETIME`/`TIMESTAMP` cell (or text holding one) as an instant, read as UTC.
+fn instant(value: Value) -> Option<SystemTime> {
+    match value {
+        Value::Date(year, month, day, hour, minute, second, micros) => crate::time::from_civil(
+            (year.into(), month.into(), day.into()),
+            (hour.into(), minute.into(), second.into()),
+            micros,
+        ),
+        Value::Bytes(bytes) => crate::time::parse(std::str::from_utf8(&bytes).ok()?),
+        _ => None,
     }
 }
 
