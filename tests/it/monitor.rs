@@ -395,7 +395,11 @@ fn failure_alerts_the_webhook_and_secrets_stay_out_of_every_file() {
         assert!(!text.contains(secret), "{secret} in the alert");
     }
     assert!(deploy.log().contains("alert sent"), "{}", deploy.log());
-    assert_eq!(deploy.record()["alert_sent"], true, "counted by mainstay stats");
+    assert_eq!(
+        deploy.record()["alert_sent"],
+        true,
+        "counted by mainstay stats"
+    );
 }
 
 #[test]
@@ -413,7 +417,11 @@ fn a_failing_webhook_is_logged_and_the_verdict_stands() {
     let log = deploy.log();
     assert!(log.contains("failed after 3 attempts: HTTP 500"), "{log}");
     assert!(!log.contains("keypart"), "{log}");
-    assert_eq!(deploy.record()["alert_sent"], false, "a failed alert was not sent");
+    assert_eq!(
+        deploy.record()["alert_sent"],
+        false,
+        "a failed alert was not sent"
+    );
 }
 
 #[test]
