@@ -175,6 +175,10 @@ impl Doctor {
         describe("mainstay doctor", &self.repo, &self.output)
     }
 
+    fn assert_exit(&self, code: i32) {
+        assert_eq!(self.output.status.code(), Some(code), "{}", self.describe());
+    }
+
     /// The check names of the `problem` lines, in order.
     fn problems(&self) -> Vec<String> {
         self.stdout()
@@ -188,7 +192,7 @@ impl Doctor {
     /// Asserts exit 1 and exactly one problem, in `check`, whose line holds `says` and whose fix
     /// line holds `fix`; returns what the problem line says after the check's name.
     fn only_problem(&self, check: &str, says: &str, fix: &str) -> String {
-        assert_eq!(self.output.status.code(), Some(1), "{}", self.describe());
+        self.assert_exit(1);
         assert_eq!(self.problems(), [check], "{}", self.describe());
         let stdout = self.stdout();
         let lines: Vec<&str> = stdout.lines().collect();
@@ -243,12 +247,7 @@ fn normalized(text: &str, sha: &str) -> String {
 fn all_ok() {
     let clinic = Clinic::new();
     let doctor = clinic.doctor();
-    assert_eq!(
-        doctor.output.status.code(),
-        Some(0),
-        "{}",
-        doctor.describe()
-    );
+    doctor.assert_exit(0);
     assert_eq!(
         normalized(&doctor.stdout(), &clinic.sha),
         "\
@@ -396,12 +395,7 @@ fn no_secret_is_printed_when_everything_fails() {
         "hooks.example/services/T0/B0/plainKey7781",
     );
     let doctor = clinic.doctor();
-    assert_eq!(
-        doctor.output.status.code(),
-        Some(1),
-        "{}",
-        doctor.describe()
-    );
+    doctor.assert_exit(1);
     assert_eq!(
         doctor.problems(),
         ["app", "mysql", "digitalocean", "webhook"],
@@ -435,12 +429,7 @@ fn invalid_configuration_stops_there() {
         "[deploy]\nmax_wait = \"soon\"\n",
     );
     let doctor = clinic.doctor();
-    assert_eq!(
-        doctor.output.status.code(),
-        Some(1),
-        "{}",
-        doctor.describe()
-    );
+    doctor.assert_exit(1);
     let stdout = doctor.stdout();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{stdout}");
