@@ -9,17 +9,20 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Starts `cmd` in its own session with stdin from /dev/null and no descriptor but 0, 1 and 2, so
-/// it holds no pipe of the push and no controlling terminal; returns its pid without waiting.
+/// it holds no pipe of the push and no controlling terminal, and with SIGHUP ignored (as `nohup`
+/// does: the setting survives exec), so nothing that hangs up on the pusher ends it; returns its
+/// pid without waiting.
 /// The caller sets stdout and stderr (a log file, or null by default).
 pub fn spawn(cmd: &mut Command) -> io::Result<u32> {
     cmd.stdin(Stdio::null());
-    // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, syscall, fcntl),
-    // and no memory is allocated.
+    // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, signal,
+    // syscall, fcntl), and no memory is allocated.
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
             mark_descriptors_cloexec();
             Ok(())
         });

@@ -44,6 +44,24 @@ impl Client {
         Client { agent, timeout }
     }
 
+    /// GET with no header of ours but `accept`, within `limit` if that is shorter than the
+    /// client's own timeout: for checks that must end inside a budget.
+    pub fn get_within(&self, url: &str, limit: Duration) -> Result<Response, Error> {
+        let limit = limit.min(self.timeout);
+        let request = self
+            .agent
+            .get(url)
+            .header("accept", "application/json")
+            .config()
+            .timeout_global(Some(limit))
+            .build();
+        let client = Client {
+            agent: self.agent.clone(),
+            timeout: limit,
+        };
+        client.finish(url, request.call())
+    }
+
     /// GET, with a bearer token when given.
     pub fn get(&self, url: &str, bearer: Option<&str>) -> Result<Response, Error> {
         let mut request = self.agent.get(url).header("accept", "application/json");

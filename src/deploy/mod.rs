@@ -119,6 +119,8 @@ pub struct Followed {
     pub phases: Vec<Phase>,
     /// When the decision was made, on the clock.
     pub at: Duration,
+    /// The poll before the deciding one: the deployment ended between it and `at`.
+    pub last_pending: Option<Duration>,
 }
 
 /// Follows `sha` to a verdict: the whole monitor run. Log lines go to the status log and to `echo`.
@@ -176,7 +178,11 @@ pub fn monitor(
         return Ok(Outcome::NothingToFollow);
     }
 
-    let schedule = Schedule::choose(settings, &history(&mut sources, cx.worktree));
+    let poll_cx = PollContext {
+        clock,
+        contains: cx.contains,
+    };
+    let schedule = Schedule::choose(settings, &history(&mut sources, cx.worktree, &poll_cx));
     record.schedule = schedule.describe();
     say(&format!("schedule: {}", record.schedule)).map_err(files_error)?;
     record.save(cx.worktree).map_err(files_error)?;
@@ -190,12 +196,9 @@ pub fn monitor(
             polls: 0,
             phases: Vec::new(),
             at: clock.elapsed(),
+            last_pending: None,
         }
     } else {
-        let poll_cx = PollContext {
-            clock,
-            contains: cx.contains,
-        };
         let mut progress = Reporter {
             say: &mut say,
             record: &mut record,
@@ -206,6 +209,7 @@ pub fn monitor(
     };
     record.polls = followed.polls;
     record.phases = followed.phases;
+    record.last_pending_ms = followed.last_pending.map(|d| d.as_millis() as u64);
 
     let (verdict, error) = match followed.decision {
         Decision::Live { source } => {
@@ -316,9 +320,13 @@ impl Progress for Reporter<'_> {
 
 /// Past durations: the sources' own (shared by every machine that pushes) when they have
 /// enough, else this work tree's run records.
-fn history(sources: &mut [Box<dyn Source>], worktree: &Path) -> Vec<Duration> {
+fn history(
+    sources: &mut [Box<dyn Source>],
+    worktree: &Path,
+    cx: &PollContext<'_>,
+) -> Vec<Duration> {
     for source in sources.iter_mut() {
-        let past = source.history();
+        let past = source.history(cx);
         if past.len() >= schedule::MIN_HISTORY {
             return past;
         }
@@ -349,6 +357,7 @@ pub fn follow(
     let mut phases: Vec<Phase> = Vec::new();
     let mut last_said: Vec<(&'static str, String)> = Vec::new();
     let mut planned = Duration::ZERO;
+    let mut last_pending = None;
     loop {
         let now = cx.clock.elapsed();
         if planned > now {
@@ -364,6 +373,7 @@ pub fn follow(
                 polls,
                 phases: phases.clone(),
                 at,
+                last_pending,
             };
             let news = match source.poll(sha, cx) {
                 Ok(Observation::Pending(phase)) => {
@@ -418,6 +428,7 @@ pub fn follow(
                 }
             }
         }
+        last_pending = Some(at);
         for (index, _) in dropped.iter().rev() {
             sources.remove(*index);
         }
@@ -430,6 +441,7 @@ pub fn follow(
                 polls,
                 phases,
                 at,
+                last_pending,
             });
         }
         match schedule.next(planned) {
@@ -448,6 +460,7 @@ pub fn follow(
                     polls,
                     phases,
                     at,
+                    last_pending,
                 });
             }
         }

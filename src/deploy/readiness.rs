@@ -1,6 +1,6 @@
 //! The readiness check after a live verdict: a refused connection or a 4xx fails at once; a
 //! timeout or a 5xx (503 while warming up, 502 from a proxy mid-swap) is retried with exponential
-//! backoff and full jitter, inside a total budget.
+//! backoff and full jitter, inside a total budget that no request outlasts.
 
 use std::time::Duration;
 
@@ -34,7 +34,8 @@ pub fn check(
         reason: format!("{}: {reason}", http::redact(url)),
     };
     for attempt in 0u32.. {
-        let last = match client.get(url, None) {
+        let left = budget.saturating_sub(clock.elapsed() - start);
+        let last = match client.get_within(url, left) {
             Ok(r) if (200..300).contains(&r.status) => {
                 return Readiness::Ready {
                     after: clock.elapsed() - start,

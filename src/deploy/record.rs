@@ -72,6 +72,10 @@ pub struct Record {
     pub phases: Vec<Phase>,
     /// From the start of the run until a source reported this sha live.
     pub live_after_ms: Option<u64>,
+    /// The poll before that one, when the sources still said pending: the deployment went live
+    /// between the two.
+    #[serde(default)]
+    pub last_pending_ms: Option<u64>,
     /// From the live verdict until the readiness check passed.
     pub ready_after_ms: Option<u64>,
     /// Why the verdict is not success, or why nothing was followed.
@@ -113,7 +117,8 @@ pub fn load_all(worktree: &Path) -> Vec<Record> {
         .collect()
 }
 
-/// How long past deployments took to go live, from the records in the work tree, newest first.
+/// How long past deployments took to go live, from the records in the work tree, newest first:
+/// the middle of the last two polls, so a sparse schedule does not inflate the next estimate.
 pub fn local_history(worktree: &Path, limit: usize) -> Vec<Duration> {
     let mut runs: Vec<(String, Duration)> = load_all(worktree)
         .into_iter()
@@ -121,7 +126,11 @@ pub fn local_history(worktree: &Path, limit: usize) -> Vec<Duration> {
             let live = record
                 .live_after_ms
                 .filter(|_| record.verdict == Some(Verdict::Success))?;
-            Some((record.started_at, Duration::from_millis(live)))
+            let pending = record.last_pending_ms.unwrap_or(live).min(live);
+            Some((
+                record.started_at,
+                Duration::from_millis((live + pending) / 2),
+            ))
         })
         .collect();
     runs.sort_by(|a, b| b.0.cmp(&a.0));

@@ -14,6 +14,8 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the request was read.
+    pub at: std::time::SystemTime,
 }
 
 impl Request {
@@ -129,6 +131,7 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
         target,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        at: std::time::SystemTime::now(),
     };
     seen.lock().expect("requests lock").push(request.clone());
     let mut stream = stream;

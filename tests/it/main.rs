@@ -8,6 +8,7 @@ mod mariadb;
 mod monitor;
 mod monitor_digitalocean;
 mod monitor_mysql;
+mod monitor_processes;
 mod push;
 mod stats;
 mod status;

@@ -3,7 +3,8 @@
 //!
 //! The server runs under a shell watchdog that reads its stdin, a pipe whose write end only this
 //! test process holds: when the process ends, however it ends, the pipe closes and the watchdog
-//! kills the server. Nothing outlives the test binary.
+//! kills the server. Nothing outlives the test binary. A test that kills the database itself
+//! gets a server of its own ([`MariaDb::own`]), which it can kill and start again.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -22,9 +23,9 @@ pub const PASSWORD: &str = "pw-Secret-4xq";
 pub struct MariaDb {
     pub port: u16,
     data: PathBuf,
-    /// Held for the life of the test process; its closing stops the server.
-    /// Its stdin closes when the test process exits: the watchdog then kills the server.
-    _watchdog: Mutex<Child>,
+    /// One watchdog per start of the server. Each one's stdin closes when the test process
+    /// exits, or when an own server is dropped: the watchdog then kills its server.
+    watchdogs: Mutex<Vec<Child>>,
 }
 
 static SERVER: OnceLock<MariaDb> = OnceLock::new();
@@ -52,7 +53,20 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+fn as_user() -> &'static [&'static str] {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if is_root { &["--user=root"] } else { &[] }
+}
+
 impl MariaDb {
+    /// A server for one test alone, dropped with it.
+    pub fn own() -> MariaDb {
+        MariaDb::start()
+    }
+
     fn start() -> MariaDb {
         let data = tempfile::Builder::new()
             .prefix("mainstay-mariadb-")
@@ -60,16 +74,11 @@ impl MariaDb {
             .expect("temp dir for MariaDB")
             .keep();
         let dir = data.as_path();
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        let as_user: &[&str] = if is_root { &["--user=root"] } else { &[] };
         let install = Command::new(find(&["mariadb-install-db", "mysql_install_db"]))
             .arg("--no-defaults")
             .arg(format!("--datadir={}", dir.join("data").display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
-            .args(as_user)
+            .args(as_user())
             .output()
             .expect("run mariadb-install-db");
         assert!(
@@ -77,7 +86,23 @@ impl MariaDb {
             "mariadb-install-db: {}",
             String::from_utf8_lossy(&install.stderr)
         );
-        let port = free_port();
+        let server = MariaDb {
+            port: free_port(),
+            data: data.clone(),
+            watchdogs: Mutex::new(Vec::new()),
+        };
+        let mut root = server.launch();
+        root.query_drop(format!(
+            "CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON *.* TO '{USER}'@'%'"
+        ))
+        .expect("create the deploy user");
+        server
+    }
+
+    /// Starts mariadbd on the data directory and port under a new watchdog; a root connection
+    /// once it answers.
+    fn launch(&self) -> mysql::Conn {
+        let dir = self.data.as_path();
         let watchdog = Command::new("sh")
             .arg("-c")
             .arg(r#""$@" & server=$!; read _; kill -9 "$server"; wait; rm -rf "$DATA_DIR""#)
@@ -88,10 +113,10 @@ impl MariaDb {
             .arg(format!("--socket={}", dir.join("sock").display()))
             .arg(format!("--pid-file={}", dir.join("pid").display()))
             .arg(format!("--log-error={}", dir.join("error.log").display()))
-            .arg(format!("--port={port}"))
+            .arg(format!("--port={}", self.port))
             .args(["--bind-address=127.0.0.1", "--skip-log-bin"])
             .args(["--innodb-buffer-pool-size=16M", "--performance-schema=OFF"])
-            .args(as_user)
+            .args(as_user())
             // Statics are never dropped: the watchdog removes the data directory itself.
             .env("DATA_DIR", dir)
             .stdin(Stdio::piped())
@@ -99,17 +124,13 @@ impl MariaDb {
             .stderr(Stdio::null())
             .spawn()
             .expect("start mariadbd under its watchdog");
-        let server = MariaDb {
-            port,
-            data: data.clone(),
-            _watchdog: Mutex::new(watchdog),
-        };
+        self.watchdogs.lock().expect("watchdogs").push(watchdog);
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut root = loop {
-            match mysql::Conn::new(server.opts("root", "", None)) {
-                Ok(conn) => break conn,
+        loop {
+            match mysql::Conn::new(self.opts("root", "", None)) {
+                Ok(conn) => return conn,
                 Err(e) => {
-                    let log = std::fs::read_to_string(server.data.join("error.log"));
+                    let log = std::fs::read_to_string(self.data.join("error.log"));
                     assert!(
                         Instant::now() < deadline,
                         "MariaDB did not start: {e}\n{log:?}"
@@ -117,12 +138,28 @@ impl MariaDb {
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
-        };
-        root.query_drop(format!(
-            "CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON *.* TO '{USER}'@'%'"
-        ))
-        .expect("create the deploy user");
-        server
+        }
+    }
+
+    /// SIGKILL to mariadbd, as a crash would end it; returns once its port refuses connections.
+    pub fn kill(&self) {
+        let pid = std::fs::read_to_string(self.data.join("pid")).expect("mariadbd's pid file");
+        let status = Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -9 {pid}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(Instant::now() < deadline, "mariadbd did not die");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts mariadbd again on the same data and port, after [`MariaDb::kill`]: it recovers
+    /// what was committed.
+    pub fn restart(&self) {
+        self.launch();
     }
 
     fn opts(&self, user: &str, password: &str, db: Option<&str>) -> mysql::Opts {
@@ -171,6 +208,17 @@ impl MariaDb {
     /// The URL the monitor gets in `MAINSTAY_DB_URL`, to this server or to `port`.
     pub fn url(&self, db: &str, port: u16) -> String {
         format!("mysql://{USER}:{PASSWORD}@127.0.0.1:{port}/{db}")
+    }
+}
+
+impl Drop for MariaDb {
+    /// Only own servers are dropped: closing each watchdog's stdin kills its server and removes
+    /// the data directory.
+    fn drop(&mut self) {
+        for mut watchdog in self.watchdogs.lock().expect("watchdogs").drain(..) {
+            drop(watchdog.stdin.take());
+            let _ = watchdog.wait();
+        }
     }
 }
 

@@ -136,6 +136,19 @@ impl Running {
         child.wait().expect("wait for the monitor").success()
     }
 
+    /// Waits a bounded time for the monitor's end (a hung monitor fails the test, and is killed
+    /// on drop); true when it exited 0.
+    pub fn finishes(mut self) -> bool {
+        let child = self.0.as_mut().expect("a running monitor");
+        let mut status = None;
+        wait_until("the monitor to end", || {
+            status = child.try_wait().expect("poll the monitor");
+            status.is_some()
+        });
+        self.0 = None;
+        status.is_some_and(|s| s.success())
+    }
+
     /// SIGKILL, and reaps it.
     pub fn kill(mut self) {
         let mut child = self.0.take().expect("a running monitor");
@@ -454,4 +467,102 @@ fn one_monitor_per_sha() {
         deploy.log()
     );
     assert_eq!(deploy.result(), "success");
+}
+
+#[test]
+fn a_configured_commit_pointer_is_read() {
+    let shell = Deploy::new("");
+    let sha = shell.sha.clone();
+    let app = Server::start(move |_| {
+        Reply::json(
+            200,
+            format!(r#"{{"build":{{"git":{{"sha":"{sha}"}}}},"commit":"old"}}"#),
+        )
+    });
+    let config = format!(
+        "{FAST}\n[deploy.app]\nversion_url = \"{}\"\ncommit_pointer = \"/build/git/sha\"\n",
+        app.url("/version")
+    );
+    write(&shell.repo.join(".mainstay.toml"), &config);
+    assert_eq!(shell.run(), "success");
+}
+
+#[test]
+fn ready_hanging_then_answering_is_retried_to_success() {
+    let calls = AtomicUsize::new(0);
+    let ready = Server::start(move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::Hang(Duration::from_secs(3))
+        } else {
+            Reply::json(200, "{}")
+        }
+    });
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    write(
+        &deploy.repo.join(".mainstay.toml"),
+        &app.config(Some(&ready.url("/health/ready")), "10s"),
+    );
+    assert_eq!(deploy.run(), "success");
+    assert_eq!(ready.count("/health/ready"), 2);
+    assert!(deploy.record()["ready_after_ms"].is_u64());
+}
+
+#[test]
+fn a_bad_duration_in_the_configuration_is_named_on_one_line() {
+    let deploy = Deploy::new("[deploy]\nmax_wait = \"5 minutes\"\n");
+    let out = deploy.monitor();
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(".mainstay.toml") && stderr.contains("deploy.max_wait"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is not a duration like 250ms"), "{stderr}");
+    assert!(deploy.log().contains("error: "), "{}", deploy.log());
+}
+
+#[test]
+fn past_runs_recorded_here_pick_the_history_schedule() {
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    let config = app
+        .config(None, "1s")
+        .replace("schedule = \"fixed\"", "schedule = \"history\"");
+    write(&deploy.repo.join(".mainstay.toml"), &config);
+    // Three earlier runs here, seen live 100, 120 and 140 ms in, 20 ms after their last pending
+    // poll: they took 90, 110 and 130 ms. A failed run teaches nothing.
+    for (i, (live, verdict)) in [
+        (100, "success"),
+        (120, "success"),
+        (140, "success"),
+        (20, "failed"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sha = format!("{:07x}{}", i + 1, "0".repeat(33));
+        let record = serde_json::json!({
+            "sha": sha, "pid": 1, "started_at": format!("2026-01-0{}T00:00:00.000Z", i + 1),
+            "ended_at": null, "verdict": verdict, "schedule": "fixed", "source": "app",
+            "polls": 3, "phases": [], "live_after_ms": live, "last_pending_ms": live - 20,
+            "ready_after_ms": null, "error": null,
+        });
+        write(
+            &deploy
+                .repo
+                .join(format!(".deployment-status-{}.json", &sha[..7])),
+            &record.to_string(),
+        );
+    }
+    assert_eq!(deploy.run(), "success");
+    let log = deploy.log();
+    assert!(
+        log.contains("schedule: history: estimated 110ms ± ")
+            && log.contains("from 3 past deployments"),
+        "{log}"
+    );
 }

@@ -345,3 +345,126 @@ fn a_missing_token_is_named() {
     );
     assert_eq!(server.requests().len(), 0);
 }
+
+#[test]
+fn ratelimit_remaining_zero_holds_requests_until_the_reset() {
+    let shell = Deploy::new("");
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs()
+        + 2;
+    let exhausted = Reply::Full(
+        200,
+        vec![
+            ("ratelimit-remaining", "0".to_owned()),
+            ("ratelimit-reset", reset.to_string()),
+        ],
+        list(&[]),
+    );
+    let active = list(&[deployment("d-1", &shell.sha, "ACTIVE", false)]);
+    let server = api(vec![exhausted, Reply::json(200, active)], no_other);
+    let deploy = configure(shell, &server);
+    assert_eq!(deploy.run(), "success");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "no request while the limit is spent");
+    assert!(
+        requests[1].at >= std::time::UNIX_EPOCH + Duration::from_secs(reset),
+        "asked again before the reset"
+    );
+    let polls = deploy.record()["polls"].as_u64().expect("polls");
+    assert!(polls > 2, "polls went on from what was last seen: {polls}");
+}
+
+/// A finished deployment of another commit that took `secs` seconds, by its steps' end.
+fn finished(id: &str, commit: &str, secs: u32) -> String {
+    format!(
+        r#"{{"id":"{id}","phase":"SUPERSEDED","cause_details":{{"git_push":{{"commit_sha":"{commit}"}}}},
+        "created_at":"2026-11-23T09:00:00Z","progress":{{"success_steps":2,"total_steps":2,"steps":[
+        {{"name":"build","status":"SUCCESS","ended_at":"2026-11-23T09:00:01Z"}},
+        {{"name":"deploy","status":"SUCCESS","ended_at":"2026-11-23T09:00:0{secs}Z"}}]}}}}"#
+    )
+}
+
+#[test]
+fn history_from_the_apis_timestamps_picks_the_schedule_and_steps_are_followed() {
+    let shell = Deploy::new("");
+    let past = [
+        finished("d-3", &"3".repeat(40), 2),
+        finished("d-2", &"2".repeat(40), 3),
+        finished("d-1", &"1".repeat(40), 2),
+    ];
+    let building = format!(
+        r#"{{"id":"d-4","phase":"BUILDING","cause_details":{{"git_push":{{"commit_sha":"{}"}}}},
+        "progress":{{"success_steps":1,"total_steps":3,"steps":[{{"name":"initialize","status":"SUCCESS"}},
+        {{"name":"build","status":"RUNNING"}},{{"name":"deploy","status":"PENDING"}}]}}}}"#,
+        shell.sha
+    );
+    let listing = |mine: String| {
+        let mut all = vec![mine];
+        all.extend(past.iter().cloned());
+        Reply::json(200, list(&all))
+    };
+    let script = vec![
+        listing(building),
+        listing(deployment("d-4", &shell.sha, "ACTIVE", false)),
+    ];
+    let server = api(script, no_other);
+    let deploy = configure(shell, &server);
+    let config = std::fs::read_to_string(deploy.repo.join(".mainstay.toml")).expect("config");
+    std::fs::write(
+        deploy.repo.join(".mainstay.toml"),
+        config.replace("schedule = \"fixed\"", "schedule = \"history\""),
+    )
+    .expect("config");
+    assert_eq!(deploy.run(), "success");
+    let log = deploy.log();
+    assert!(
+        log.contains("schedule: history: estimated 2.0s ± ")
+            && log.contains(" from 3 past deployments"),
+        "{log}"
+    );
+    assert!(
+        log.contains("digitalocean: BUILDING (1/3 steps, build)"),
+        "{log}"
+    );
+    assert_eq!(
+        server.count(LIST),
+        2,
+        "the history's listing served the first poll"
+    );
+}
+
+/// The app source beside the API, both asked every round.
+fn with_app(app: &crate::monitor::App, server: &Server, deploy: Deploy) -> Deploy {
+    let config = format!(
+        "{}\n[deploy.digitalocean]\napp_id = \"app-1\"\napi_base = \"{}\"\n",
+        app.config(None, "1s"),
+        server.url("")
+    );
+    std::fs::write(deploy.repo.join(".mainstay.toml"), config).expect("write config");
+    deploy.with_env("DIGITALOCEAN_TOKEN", TOKEN)
+}
+
+#[test]
+fn a_failure_the_api_sees_beats_an_app_still_serving_the_old_commit() {
+    let app = crate::monitor::App::start(&"7".repeat(40), vec![200]);
+    let shell = Deploy::new("");
+    let failed = list(&[deployment("d-1", &shell.sha, "ERROR", false)]);
+    let server = api(vec![Reply::json(200, failed)], no_other);
+    let deploy = with_app(&app, &server, shell);
+    assert_eq!(deploy.run(), "failed");
+    assert_eq!(deploy.record()["source"], "digitalocean");
+    assert!(deploy.log().contains("app: app serves 777777777777"));
+}
+
+#[test]
+fn an_app_serving_the_commit_beats_an_api_still_deploying() {
+    let shell = Deploy::new("");
+    let app = crate::monitor::App::start(&shell.sha, vec![200]);
+    let deploying = list(&[deployment("d-1", &shell.sha, "DEPLOYING", false)]);
+    let server = api(vec![Reply::json(200, deploying)], no_other);
+    let deploy = with_app(&app, &server, shell);
+    assert_eq!(deploy.run(), "success");
+    assert_eq!(deploy.record()["source"], "app");
+}

@@ -1,9 +1,11 @@
 //! The MySQL source against a real MariaDB server: the `deployments` table as deploy scripts
 //! fill it, read by the real `mainstay monitor`.
 
+use std::net::TcpListener;
+
 use mysql::Value;
 
-use crate::mariadb::{self, PASSWORD, Relay};
+use crate::mariadb::{self, MariaDb, PASSWORD, Relay, USER};
 use crate::monitor::{Deploy, FAST};
 use crate::util::wait_until;
 
@@ -136,7 +138,36 @@ fn the_database_down_at_start_then_back() {
 }
 
 #[test]
-fn the_database_killed_mid_run() {
+fn the_database_server_killed_mid_run_and_back() {
+    let server = MariaDb::own();
+    let db = server.database();
+    let config = format!("{FAST}\n[deploy.mysql]\n");
+    let deploy = Deploy::new(&config).with_env("MAINSTAY_DB_URL", &server.url(&db, server.port));
+    server.exec(
+        &db,
+        "INSERT INTO deployments (commitSha, status) VALUES (?, 'building')",
+        vec![Value::from(&deploy.sha)],
+    );
+    let monitor = deploy.spawn_monitor(&deploy.sha);
+    wait_until("building", || deploy.log().contains("mysql: building"));
+    server.kill();
+    wait_until("the lost database", || {
+        let log = deploy.log();
+        log.contains("query failed") || log.contains("cannot connect")
+    });
+    server.restart();
+    server.exec(
+        &db,
+        "UPDATE deployments SET status = 'success' WHERE commitSha = ?",
+        vec![Value::from(&deploy.sha)],
+    );
+    assert!(monitor.finishes());
+    assert_eq!(deploy.result(), "success");
+    assert_no_password(&deploy);
+}
+
+#[test]
+fn the_connection_cut_mid_run_and_back() {
     let server = mariadb::server();
     let db = server.database();
     let relay = Relay::down(server.port);
@@ -155,6 +186,74 @@ fn the_database_killed_mid_run() {
     assert!(monitor.wait());
     assert_eq!(deploy.result(), "success");
     assert_no_password(&deploy);
+}
+
+#[test]
+fn the_connection_from_db_host_and_its_companions() {
+    let server = mariadb::server();
+    let db = server.database();
+    let deploy = Deploy::new(&format!("{FAST}\n[deploy.mysql]\n"))
+        .with_env("DB_HOST", "127.0.0.1")
+        .with_env("DB_PORT", &server.port.to_string())
+        .with_env("DB_USER", USER)
+        .with_env("DB_PASS", PASSWORD)
+        .with_env("DB_NAME", &db);
+    insert(&db, &deploy.sha, "success");
+    assert_eq!(deploy.run(), "success");
+    assert_eq!(deploy.record()["source"], "mysql");
+    assert_no_password(&deploy);
+}
+
+#[test]
+fn a_bad_db_port_is_named() {
+    let deploy = Deploy::new(&format!("{FAST}\n[deploy.mysql]\n"))
+        .with_env("DB_HOST", "127.0.0.1")
+        .with_env("DB_PORT", "33o6");
+    assert_eq!(deploy.run(), "failed");
+    assert!(
+        deploy
+            .log()
+            .contains(r#"mysql: DB_PORT "33o6" is not a port"#),
+        "{}",
+        deploy.log()
+    );
+}
+
+#[test]
+fn required_tls_against_a_server_without_it_ends_the_source() {
+    let server = mariadb::server();
+    let db = server.database();
+    let deploy = deploy(&db, server.port, "");
+    std::fs::write(
+        deploy.repo.join(".mainstay.toml"),
+        format!("{FAST}\n[deploy.mysql]\ntls = \"required\"\n"),
+    )
+    .expect("config");
+    insert(&db, &deploy.sha, "success");
+    assert_eq!(deploy.run(), "failed");
+    let log = deploy.log();
+    assert!(log.contains("the server does not offer TLS"), "{log}");
+    assert!(log.contains("mysql is no longer asked"), "{log}");
+    assert_eq!(deploy.record()["polls"], 1, "not asked again: {log}");
+    assert_no_password(&deploy);
+}
+
+#[test]
+fn a_database_that_never_answers_costs_a_bounded_wait() {
+    // Accepts connections and never sends the server's greeting.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = silent.local_addr().expect("address").port();
+    let config = FAST.replace("max_wait = \"20s\"", "max_wait = \"1s\"") + "\n[deploy.mysql]\n";
+    let deploy = Deploy::new(&config).with_env(
+        "MAINSTAY_DB_URL",
+        &format!("mysql://{USER}:{PASSWORD}@127.0.0.1:{port}/none"),
+    );
+    let monitor = deploy.spawn_monitor(&deploy.sha);
+    assert!(monitor.finishes(), "the monitor ends despite the silence");
+    assert_eq!(deploy.result(), "timeout");
+    assert!(deploy.log().contains("cannot connect"), "{}", deploy.log());
+    assert_no_password(&deploy);
+    drop(silent);
 }
 
 #[test]
@@ -200,7 +299,7 @@ fn history_from_the_tables_durations_picks_the_schedule() {
     assert_eq!(deploy.run(), "success");
     let log = deploy.log();
     assert!(
-        log.contains("schedule: history: estimated 4m01s from 4 past deployments"),
+        log.contains("schedule: history: estimated 4m01s ± 2.4s from 4 past deployments"),
         "{log}"
     );
     assert_eq!(server.count(&db, "SELECT COUNT(*) FROM deployments"), 5);

@@ -103,6 +103,9 @@ fn failure_exits_1_with_the_logs_last_lines() {
         text.contains("  ") && text.contains("verdict: failed"),
         "{text}"
     );
+    let out = deploy.status(&["--wait", "5"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stdout(&out).contains("verdict: failed"), "{}", stdout(&out));
 }
 
 #[test]
@@ -156,6 +159,40 @@ fn wait_gives_up_in_progress_when_time_is_up() {
         Some(2),
         "{}",
         describe("status --wait 1", &deploy.repo, &out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains('\x1b'),
+        "no progress line off a terminal"
+    );
+}
+
+#[test]
+fn wait_shows_a_live_progress_line_on_a_terminal() {
+    let app = pending_app();
+    let deploy = Deploy::new(&app.config(None, "1s"));
+    let _monitor = running(&deploy);
+    // `script` runs the command on a new pseudo-terminal and copies what it shows.
+    let command = format!(
+        "'{}' status --wait 1",
+        crate::util::bin("mainstay").display()
+    );
+    let out = deploy
+        .sandbox
+        .command("script", &deploy.repo)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .output()
+        .expect("run script");
+    assert_eq!(
+        code(&out),
+        Some(2),
+        "{}",
+        describe("script status --wait", &deploy.repo, &out)
+    );
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("\r\x1b[K")
+            && shown.contains("in progress (app: app serves 444444444444) ("),
+        "{shown:?}"
     );
 }
 

@@ -76,6 +76,8 @@ struct Service {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 struct Progress {
+    success_steps: u32,
+    total_steps: u32,
     steps: Vec<Step>,
 }
 
@@ -86,6 +88,7 @@ struct Step {
     status: String,
     reason: Option<Reason>,
     steps: Vec<Step>,
+    ended_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +121,43 @@ impl Deployment {
 
     fn deploys(&self, sha: &str) -> bool {
         self.commit().is_some_and(|c| same_commit(c, sha))
+    }
+
+    /// The phase with the step count when the API gives one: `BUILDING (1/3 steps, build)`.
+    fn progress_text(&self) -> String {
+        let Some(progress) = self.progress.as_ref().filter(|p| p.total_steps > 0) else {
+            return self.phase.clone();
+        };
+        let running = progress.steps.iter().find(|s| s.status == "RUNNING");
+        format!(
+            "{} ({}/{} steps{})",
+            self.phase,
+            progress.success_steps,
+            progress.total_steps,
+            running.map(|s| format!(", {}", s.name)).unwrap_or_default()
+        )
+    }
+
+    /// How long a finished deployment took: from its creation to the end of its last step, or,
+    /// for the live one without steps, to its last phase change. `None` for unfinished ones.
+    fn duration(&self) -> Option<Duration> {
+        if !matches!(self.phase.as_str(), "ACTIVE" | "SUPERSEDED") {
+            return None;
+        }
+        let start = parse_rfc3339(self.created_at.as_deref()?)?;
+        let steps = self.progress.as_ref().map_or(&[][..], |p| &p.steps[..]);
+        let end = if !steps.is_empty() && steps.iter().all(|s| s.status == "SUCCESS") {
+            steps
+                .iter()
+                .filter_map(|s| parse_rfc3339(s.ended_at.as_deref()?))
+                .max()?
+        } else if self.phase == "ACTIVE" {
+            parse_rfc3339(self.phase_last_updated_at.as_deref()?)?
+        } else {
+            // Superseded before it finished: no duration to learn from.
+            return None;
+        };
+        end.checked_sub(start).filter(|d| !d.is_zero())
     }
 
     /// `name: message` of every failed step, depth first.
@@ -214,8 +254,9 @@ pub struct DigitalOcean {
     /// No request before this time (on the clock), set by `ratelimit-remaining: 0`.
     not_before: Duration,
     last: Observation,
-    /// Phases seen on ACTIVE deployments in the last listing: past durations.
-    durations: Vec<Duration>,
+    /// The listing fetched for the history, or why it failed: the first poll's answer, so it
+    /// costs no second request.
+    prefetched: Option<Result<Vec<Deployment>, Error>>,
 }
 
 impl DigitalOcean {
@@ -227,7 +268,7 @@ impl DigitalOcean {
             followed: None,
             not_before: Duration::ZERO,
             last: Observation::Pending("not asked yet".to_owned()),
-            durations: Vec::new(),
+            prefetched: None,
         }
     }
 
@@ -312,16 +353,6 @@ impl DigitalOcean {
             url: http::redact(&url),
             message: e.to_string(),
         })?;
-        self.durations = list
-            .deployments
-            .iter()
-            .filter(|d| d.phase == "ACTIVE")
-            .filter_map(|d| {
-                let start = parse_rfc3339(d.created_at.as_deref()?)?;
-                let end = parse_rfc3339(d.phase_last_updated_at.as_deref()?)?;
-                end.checked_sub(start).filter(|d| !d.is_zero())
-            })
-            .collect();
         Ok(list.deployments)
     }
 
@@ -372,13 +403,17 @@ impl Source for DigitalOcean {
         if cx.clock.elapsed() < self.not_before {
             return Ok(self.last.clone());
         }
-        let deployments = self.list(cx)?;
+        let deployments = match self.prefetched.take() {
+            Some(listed) => listed?,
+            None => self.list(cx)?,
+        };
         let found = match &self.followed {
             Some(id) => deployments.iter().find(|d| &d.id == id),
             None => deployments.iter().find(|d| d.deploys(sha)),
         };
         let Some(deployment) = found.cloned() else {
-            return Ok(Observation::Pending("not listed yet".to_owned()));
+            self.last = Observation::Pending("not listed yet".to_owned());
+            return Ok(self.last.clone());
         };
         self.followed = Some(deployment.id.clone());
         let observation = match deployment.phase.as_str() {
@@ -420,14 +455,26 @@ impl Source for DigitalOcean {
                     },
                 }
             }
-            phase => Observation::Pending(phase.to_owned()),
+            _ => Observation::Pending(deployment.progress_text()),
         };
         self.last = observation.clone();
         Ok(observation)
     }
 
-    fn history(&mut self) -> Vec<Duration> {
-        self.durations.clone()
+    /// The app's finished deployments in the first listing, which the first poll then reuses.
+    fn history(&mut self, cx: &PollContext<'_>) -> Vec<Duration> {
+        let listed = self.list(cx);
+        let durations = listed.as_ref().map_or_else(
+            |_| Vec::new(),
+            |deployments| {
+                deployments
+                    .iter()
+                    .filter_map(Deployment::duration)
+                    .collect()
+            },
+        );
+        self.prefetched = Some(listed);
+        durations
     }
 }
 
@@ -480,5 +527,40 @@ mod tests {
         assert!(list.deployments[0].deploys("abcdef0123"));
         assert!(list.deployments[1].deploys("1234567890"));
         assert!(!list.deployments[1].deploys("abcdef0123"));
+    }
+
+    #[test]
+    fn learns_durations_from_finished_deployments_and_counts_steps() {
+        let json = r#"{"deployments":[
+            {"id":"a","phase":"BUILDING","created_at":"2026-11-23T10:20:00Z",
+             "progress":{"success_steps":1,"total_steps":3,"steps":[
+                {"name":"initialize","status":"SUCCESS","ended_at":"2026-11-23T10:20:09Z"},
+                {"name":"build","status":"RUNNING"},{"name":"deploy","status":"PENDING"}]}},
+            {"id":"b","phase":"ACTIVE","created_at":"2026-11-23T10:00:00Z",
+             "phase_last_updated_at":"2026-11-23T10:09:00Z",
+             "progress":{"steps":[{"name":"build","status":"SUCCESS","ended_at":"2026-11-23T10:02:10Z"},
+                {"name":"deploy","status":"SUCCESS","ended_at":"2026-11-23T10:04:05Z"}]}},
+            {"id":"c","phase":"SUPERSEDED","created_at":"2026-11-23T09:00:00Z",
+             "progress":{"steps":[{"name":"build","status":"SUCCESS","ended_at":"2026-11-23T09:03:55Z"}]}},
+            {"id":"d","phase":"SUPERSEDED","created_at":"2026-11-23T08:00:00Z",
+             "progress":{"steps":[{"name":"build","status":"PENDING"}]}},
+            {"id":"e","phase":"ACTIVE","created_at":"2026-11-23T07:00:00Z",
+             "phase_last_updated_at":"2026-11-23T07:04:02Z"},
+            {"id":"f","phase":"ERROR","created_at":"2026-11-23T06:00:00Z",
+             "phase_last_updated_at":"2026-11-23T06:01:00Z"}
+        ]}"#;
+        let list: Deployments = serde_json::from_str(json).expect("documented shape");
+        let durations: Vec<u64> = list
+            .deployments
+            .iter()
+            .filter_map(Deployment::duration)
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(durations, [245, 235, 242]);
+        assert_eq!(
+            list.deployments[0].progress_text(),
+            "BUILDING (1/3 steps, build)"
+        );
+        assert_eq!(list.deployments[4].progress_text(), "ACTIVE");
     }
 }

@@ -64,8 +64,8 @@ pub trait Source {
     /// Asks once about `sha`.
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error>;
 
-    /// How long past deployments took, newest first, if the source knows.
-    fn history(&mut self) -> Vec<Duration> {
+    /// How long past deployments took, if the source knows; asked once, before the first poll.
+    fn history(&mut self, _cx: &PollContext<'_>) -> Vec<Duration> {
         Vec::new()
     }
 }

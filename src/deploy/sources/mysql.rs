@@ -292,8 +292,18 @@ impl Mysql {
 
     fn connection(&mut self) -> Result<&mut Conn, Error> {
         if self.conn.is_none() {
-            let conn =
-                Conn::new(self.opts.clone()).map_err(|e| self.problem("cannot connect", &e))?;
+            let conn = Conn::new(self.opts.clone()).map_err(|e| match e {
+                // Asking again will not make the server offer TLS.
+                mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
+                    Error::Fatal(format!(
+                        "mysql {}: the server does not offer TLS, which [deploy.mysql] tls requires \
+                         (the default for hosts other than loopback); set tls = \"disabled\" only \
+                         on a trusted network",
+                        self.target
+                    ))
+                }
+                e => self.problem("cannot connect", &e),
+            })?;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("connected just above"))
@@ -452,7 +462,7 @@ impl Source for Mysql {
         Ok(Observation::Failed { reason, details })
     }
 
-    fn history(&mut self) -> Vec<Duration> {
+    fn history(&mut self, _cx: &PollContext<'_>) -> Vec<Duration> {
         let c = &self.settings.columns;
         let q = |name: &str| quote(name).expect("names are validated with the settings");
         let words = &self.settings.statuses.success;

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""The deployment monitor on a scripted four-minute deployment: fixed schedule vs history.
+
+Usage: python3 benches/monitor.py [--runs N] [--seed S] [--scale F]
+       (builds the release `mainstay` first; about five minutes at --scale 1)
+
+A local HTTP server plays the app: `/app/<run>/health` reports the old commit until the run's
+scripted end, then the pushed one; `/app/<run>/ready` answers 200. Real deployments of "four
+minutes" vary, so the durations are drawn from a normal distribution around 240 s with a 10 s
+deviation, cut to 3.5 .. 4.5 min: the runs end at the two extremes (210 s, 270 s) and at N
+evenly spaced quantiles in between. Each history run reads 20 past durations of its own, drawn
+from the same distribution (seeded) and written as run records into its work tree, so the median
+is over history draws as well as over durations.
+
+Every run is the real `mainstay monitor <sha>` (release build) in its own git work tree, all of
+them at once. For each one it measures:
+  - polls: poll rounds made, from the run record;
+  - delay: from the scripted end to the `.result` file's modification time;
+  - peak RSS of the monitor process, as GNU time (the Debian package `time`) reads it from its
+    own wait4: a child forked from this Python process would carry Python's RSS into its
+    high-water mark;
+  - CPU (user + system) of the monitor and everything it waits for (its `git rev-parse` calls),
+    from wait4's rusage on GNU time, whose own share is about a millisecond.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from statistics import NormalDist
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "x86_64-unknown-linux-gnu" / "release"
+MEAN, DEVIATION, LOW, HIGH = 240.0, 10.0, 210.0, 270.0
+OLD = "0" * 40
+TIME = "/usr/bin/time"
+
+# Scripted ends, by run name: (unix time the app starts reporting the new sha, that sha).
+SCRIPT = {}
+
+
+class App(BaseHTTPRequestHandler):
+    def do_GET(self):
+        parts = self.path.split("/")
+        # /app/<run>/health or /app/<run>/ready
+        if len(parts) != 4 or parts[1] != "app" or parts[2] not in SCRIPT:
+            return self.answer(404, "{}")
+        end, sha = SCRIPT[parts[2]]
+        if parts[3] == "health":
+            commit = sha if time.time() >= end else OLD
+            return self.answer(200, json.dumps({"status": "ok", "commit": commit}))
+        return self.answer(200, '{"ready":true}')
+
+    def answer(self, status, body):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def truncated():
+    """The deployment-duration distribution: normal, cut to [LOW, HIGH]."""
+    normal = NormalDist()
+    lo = normal.cdf((LOW - MEAN) / DEVIATION)
+    hi = normal.cdf((HIGH - MEAN) / DEVIATION)
+    return lambda p: MEAN + DEVIATION * normal.inv_cdf(lo + (hi - lo) * p)
+
+
+def history(seed, count=20):
+    rng = random.Random(seed)
+    past = []
+    while len(past) < count:
+        x = rng.gauss(MEAN, DEVIATION)
+        if LOW <= x <= HIGH:
+            past.append(x)
+    return past
+
+
+def env(home):
+    drop = ("GIT_", "MAINSTAY", "DB_", "DIGITALOCEAN")
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(drop) and "proxy" not in k.lower()}
+    clean.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1")
+    return clean
+
+
+def git(args, cwd, environ):
+    return subprocess.run(["git", *args], cwd=cwd, env=environ, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def ms(seconds):
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def prepare(base, name, schedule, past, scale, port, environ):
+    repo = base / name
+    repo.mkdir()
+    git(["init", "-q", "-b", "main"], repo, environ)
+    (repo / "app.txt").write_text(f"{name}\n")
+    git(["add", "app.txt"], repo, environ)
+    git(["commit", "-q", "-m", name], repo, environ)
+    sha = git(["rev-parse", "HEAD"], repo, environ)
+    (repo / ".mainstay.toml").write_text(
+        "[deploy]\n"
+        f'schedule = "{schedule}"\n'
+        f'max_wait = "{ms(480 * scale)}"\n'
+        f'poll_initial = "{ms(5 * scale)}"\n'
+        f'poll_later = "{ms(15 * scale)}"\n'
+        f'poll_switch_after = "{ms(120 * scale)}"\n'
+        "[deploy.app]\n"
+        f'version_url = "http://127.0.0.1:{port}/app/{name}/health"\n'
+        f'ready_url = "http://127.0.0.1:{port}/app/{name}/ready"\n')
+    if schedule == "history":
+        started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        for i, seconds in enumerate(past):
+            fake = f"{i + 1:07x}"
+            record = {
+                "sha": fake * 5 + "0" * 5, "pid": 1,
+                "started_at": (started + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "ended_at": None, "verdict": "success", "schedule": "fixed", "source": "app",
+                "polls": 1, "phases": [], "live_after_ms": round(seconds * scale * 1000),
+                "last_pending_ms": round(seconds * scale * 1000), "ready_after_ms": 0,
+                "error": None,
+            }
+            (repo / f".deployment-status-{fake}.json").write_text(json.dumps(record))
+    return repo, sha
+
+
+def run_one(mainstay, repo, sha, end, environ, out):
+    peak = repo.parent / f"{repo.name}.rss"
+    process = subprocess.Popen([TIME, "-f", "%M", "-o", str(peak), str(mainstay), "monitor", sha],
+                               cwd=repo, env=environ, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    result = repo / f".deployment-status-{sha[:7]}.result"
+    record = json.loads((repo / f".deployment-status-{sha[:7]}.json").read_text())
+    out.update(
+        exit=process.returncode,
+        verdict=result.read_text().strip() if result.exists() else "none",
+        delay=(result.stat().st_mtime_ns / 1e9 - end) if result.exists() else None,
+        polls=record["polls"],
+        schedule=record["schedule"],
+        rss_mb=int(peak.read_text().split()[-1]) / 1024,
+        cpu_ms=(usage.ru_utime + usage.ru_stime) * 1000,
+    )
+
+
+def summary(rows):
+    polls = [r["polls"] for r in rows]
+    delays = [r["delay"] for r in rows]
+    return {
+        "polls (median)": statistics.median(polls),
+        "polls (max)": max(polls),
+        "delay (median)": statistics.median(delays),
+        "delay (max)": max(delays),
+        "peak RSS (max)": max(r["rss_mb"] for r in rows),
+        "CPU (max)": max(r["cpu_ms"] for r in rows),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20, help="runs between the two extremes")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the drawn history")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="time scale (0.05 checks the script in seconds; figures need 1)")
+    args = parser.parse_args()
+    if not os.access(TIME, os.X_OK):
+        raise SystemExit(f"{TIME} is missing: apt-get install time (GNU time reads the peak RSS)")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "mainstay"],
+                   cwd=ROOT, check=True)
+    mainstay = RELEASE / "mainstay"
+    quantile = truncated()
+    ends = [LOW, HIGH] + [quantile((i + 0.5) / args.runs) for i in range(args.runs)]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    with tempfile.TemporaryDirectory(prefix="mainstay-monitor-bench-") as tmp:
+        base = Path(tmp)
+        home = base / "home"
+        home.mkdir()
+        (home / ".gitconfig").write_text(
+            "[user]\n\tname = Bench\n\temail = bench@example.com\n[commit]\n\tgpgSign = false\n")
+        environ = env(home)
+        runs = []
+        for schedule in ("fixed", "history"):
+            for i, seconds in enumerate(ends):
+                name = f"{schedule}-{i}"
+                past = history(args.seed * 1000 + i)
+                repo, sha = prepare(base, name, schedule, past, args.scale, port, environ)
+                runs.append({"name": name, "schedule_kind": schedule, "seconds": seconds,
+                             "repo": repo, "sha": sha})
+        print(f"{len(runs)} monitors at once; each history run reads 20 past runs of its own "
+              f"(seed {args.seed}); scripted ends: "
+              + ", ".join(f"{s:.1f}" for s in ends) + " s", flush=True)
+        threads = []
+        start = time.time()
+        for run in runs:
+            end = time.time() + run["seconds"] * args.scale
+            SCRIPT[run["name"]] = (end, run["sha"])
+            run["end"] = end
+            t = threading.Thread(target=run_one, args=(mainstay, run["repo"], run["sha"], end,
+                                                       environ, run))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+        server.shutdown()
+        wall = time.time() - start
+
+    failed = [r for r in runs if r["verdict"] != "success" or r["exit"] != 0]
+    if failed:
+        raise SystemExit(f"runs without success: {[(r['name'], r['verdict']) for r in failed]}")
+    print(f"\nper run (delay in s, scaled back by 1/{args.scale:g}):")
+    print(f"{'end (s)':>8} | {'fixed polls':>11} {'delay':>6} | {'history polls':>13} {'delay':>6}")
+    by = {k: [r for r in runs if r["schedule_kind"] == k] for k in ("fixed", "history")}
+    for f, h in zip(by["fixed"], by["history"]):
+        print(f"{f['seconds']:8.1f} | {f['polls']:11d} {f['delay'] / args.scale:6.2f} | "
+              f"{h['polls']:13d} {h['delay'] / args.scale:6.2f}")
+    fixed, hist = summary(by["fixed"]), summary(by["history"])
+    print(f"\n{'measure':<16} {'fixed':>9} {'history':>9}  goal (history)")
+    goals = {"polls (max)": "<= 12", "delay (median)": "<= 3 s", "peak RSS (max)": "<= 10 MB",
+             "CPU (max)": "<= 100 ms"}
+    units = {"delay (median)": " s", "delay (max)": " s", "peak RSS (max)": " MB",
+             "CPU (max)": " ms"}
+    for key in fixed:
+        scale = args.scale if key.startswith("delay") else 1
+        unit = units.get(key, "")
+        print(f"{key:<16} {fixed[key] / scale:>7.1f}{unit:<2} {hist[key] / scale:>7.1f}{unit:<2}"
+              f"  {goals.get(key, '')}")
+    print(f"\nhistory schedule of the first run: {by['history'][0]['schedule']}")
+    print(f"wall time {wall:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
