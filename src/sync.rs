@@ -125,7 +125,8 @@ struct ConflictRecord<'a> {
 /// How one `git push` ended.
 #[derive(Debug)]
 enum PushResult {
-    Pushed,
+    /// Pushed; the hooks' own lines (where the deploy is followed), to pass on.
+    Pushed(Vec<String>),
     /// The remote moved since we fetched: worth another round.
     Race(String),
     Failed(Error),
@@ -175,7 +176,7 @@ pub fn push(
             &branch,
             options.force.then_some(lease.as_str()),
         )? {
-            PushResult::Pushed => {
+            PushResult::Pushed(notes) => {
                 let sha = git.run(["rev-parse", "HEAD"])?;
                 let _ = writeln!(
                     out,
@@ -183,6 +184,9 @@ pub fn push(
                     &sha[..sha.len().min(7)],
                     show(waited)
                 );
+                for note in notes {
+                    let _ = writeln!(out, "{note}");
+                }
                 return Ok(Outcome {
                     sha,
                     attempts: attempt,
@@ -315,7 +319,9 @@ fn push_once(
     args.extend([remote.to_owned(), refspec]);
     let output = git.output(&args)?;
     if output.status.success() {
-        return Ok(PushResult::Pushed);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let notes = stderr.lines().filter(|l| l.starts_with("mainstay: "));
+        return Ok(PushResult::Pushed(notes.map(str::to_owned).collect()));
     }
     let said = format!(
         "{}\n{}",

@@ -58,6 +58,11 @@ fn rebases_onto_a_moved_remote_and_pushes() {
         said.contains("pushed ") && said.contains("to origin/main"),
         "{said}"
     );
+    let sha7 = &sb.git(&ours, &["rev-parse", "HEAD"])[..7];
+    assert!(
+        said.contains(&format!(".deployment-status-{sha7}.log")),
+        "says where the deploy is followed: {said}"
+    );
     let tip = sb.git(&remote, &["rev-parse", "main"]);
     assert_eq!(tip, sb.git(&ours, &["rev-parse", "HEAD"]));
     let files = sb.git(&remote, &["ls-tree", "--name-only", "main"]);
