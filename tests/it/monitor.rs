@@ -484,7 +484,15 @@ fn a_configured_commit_pointer_is_read() {
         app.url("/version")
     );
     write(&shell.repo.join(".mainstay.toml"), &config);
-    assert_eq!(shell.run(), "success");
+    // In the foreground, the log's lines are shown as they are written.
+    let out = shell.monitor();
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("app: live") && shown.contains("verdict: success"),
+        "{shown}"
+    );
+    assert_eq!(shell.result(), "success");
 }
 
 #[test]

@@ -49,6 +49,7 @@ fn session_of(pid: u32) -> u32 {
 fn signal(signal: &str, target: &str) -> bool {
     Command::new("kill")
         .args([signal, "--", target])
+        .stderr(std::process::Stdio::null())
         .status()
         .expect("run kill")
         .success()
@@ -80,6 +81,9 @@ fn the_monitor_survives_its_parents_exit_and_sighup() {
         serde_json::from_str(&read(&status_file(&work, &sha, "json"))).expect("run record");
     let pid = u32::try_from(record["pid"].as_u64().expect("pid")).expect("a pid");
     assert!(is_running(pid));
+    // Nothing but the sha on its command line: secrets stay in the environment.
+    let argv = command_line(pid);
+    assert_eq!(argv[1..], ["monitor".to_owned(), sha.clone()], "{argv:?}");
     // post-push started it and has exited: the monitor now belongs to whoever adopts orphans.
     wait_until("post-push to exit", || {
         parent_of(pid).is_some_and(|p| !command_line(p).iter().any(|a| a.ends_with("post-push")))

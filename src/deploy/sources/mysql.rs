@@ -229,12 +229,9 @@ impl Mysql {
         let probe: Opts = base.clone().into();
         let host = probe.get_ip_or_hostname().to_string();
         let target = format!("{host}:{}", probe.get_tcp_port());
-        let tls = match settings.tls {
-            Tls::Auto => !is_loopback(&host),
-            Tls::Required => true,
-            Tls::Disabled => false,
-        };
-        let opts = base.ssl_opts(tls.then(SslOpts::default)).into();
+        let opts = base
+            .ssl_opts(settings.tls.wanted(&host).then(SslOpts::default))
+            .into();
         Ok(Mysql {
             settings,
             opts,
@@ -393,6 +390,17 @@ fn instant(value: Value) -> Option<SystemTime> {
     }
 }
 
+impl Tls {
+    /// Whether a connection to `host` must use TLS.
+    fn wanted(self, host: &str) -> bool {
+        match self {
+            Tls::Auto => !is_loopback(host),
+            Tls::Required => true,
+            Tls::Disabled => false,
+        }
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -507,5 +515,8 @@ mod tests {
     fn tls_is_skipped_only_for_loopback() {
         assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("::1"));
         assert!(!is_loopback("db.internal") && !is_loopback("10.0.0.5"));
+        assert!(Tls::Auto.wanted("db.internal") && !Tls::Auto.wanted("127.0.0.1"));
+        assert!(Tls::Required.wanted("localhost") && !Tls::Disabled.wanted("db.internal"));
+        assert!(Settings::default().tls == Tls::Auto);
     }
 }
