@@ -55,6 +55,19 @@ fn signal(signal: &str, target: &str) -> bool {
         .success()
 }
 
+/// The app starts serving `sha`; `status --wait` then ends with success. The status log.
+fn goes_live(sb: &Sandbox, work: &Path, app: &App, sha: &str) -> String {
+    *app.commit.lock().expect("commit") = sha.to_owned();
+    let out = status(sb, work, &["--wait", "20"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("status --wait", work, &out)
+    );
+    read(&status_file(work, sha, "log"))
+}
+
 #[test]
 fn the_monitor_survives_its_parents_exit_and_sighup() {
     let sb = Sandbox::new();
@@ -99,15 +112,7 @@ fn the_monitor_survives_its_parents_exit_and_sighup() {
     let _ = signal("-HUP", &format!("-{pushing_group}"));
     assert!(signal("-HUP", &format!("-{pid}")));
     assert!(signal("-HUP", &pid.to_string()));
-    *app.commit.lock().expect("commit") = sha.clone();
-    let out = status(&sb, &work, &["--wait", "20"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        describe("status --wait", &work, &out)
-    );
-    let text = read(&log);
+    let text = goes_live(&sb, &work, &app, &sha);
     assert!(text.contains("verdict: success"), "{text}");
     assert_eq!(
         text.matches("monitoring deployment of").count(),
@@ -162,15 +167,7 @@ fn two_post_push_events_for_one_sha_start_one_monitor() {
     let log = status_file(&work, &sha, "log");
     wait_until("the monitor to poll", || read(&log).contains("app serves"));
     assert_eq!(status(&sb, &work, &[]).status.code(), Some(2));
-    *app.commit.lock().expect("commit") = sha.clone();
-    let out = status(&sb, &work, &["--wait", "20"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        describe("status --wait", &work, &out)
-    );
-    let text = read(&log);
+    let text = goes_live(&sb, &work, &app, &sha);
     assert_eq!(
         text.matches("monitoring deployment of").count(),
         1,
