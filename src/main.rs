@@ -133,11 +133,19 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(exit) => exit.into(),
+        // The reader went away (`mainstay stats | head`): what it wanted, it got.
+        Err(e) if is_broken_pipe(&e) => Exit::Success.into(),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "mainstay: {e:#}");
             Exit::Error.into()
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -329,20 +337,26 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         State::InProgress => Exit::InProgress,
         State::NotFollowed | State::NotFound => Exit::NotFound,
     };
+    // The exit code is the answer: a reader that went away does not change it.
+    let _ = print_status(&report, exit, args.json);
+    Ok(exit)
+}
+
+fn print_status(report: &Report, exit: Exit, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    if args.json {
-        let mut json = serde_json::to_value(&report)?;
+    if json {
+        let mut json = serde_json::to_value(report)?;
         json["exit_code"] = (exit as u8).into();
         writeln!(out, "{json}")?;
-        return Ok(exit);
+        return Ok(());
     }
-    writeln!(out, "{}", summary(&report))?;
+    writeln!(out, "{}", summary(report))?;
     if exit == Exit::NotSuccess {
         for line in &report.log_tail {
             writeln!(out, "  {line}")?;
         }
     }
-    Ok(exit)
+    Ok(())
 }
 
 fn clock_elapsed(clock: &SystemClock) -> Duration {
