@@ -6,8 +6,9 @@
 //! - `synthetic/*`: generated ledgers of 10,000 and 100,000 entries (1% edited and a few rows
 //!   added on each side), to show the time for 100k and how it grows with 10x the entries.
 //!
-//! `LEDGER_BENCH_WRITE=<dir>` also writes the 100k-entry inputs there (`base.md`, `ours.md`,
-//! `theirs.md`), for measuring the driver's peak memory with `/usr/bin/time -v`.
+//! `LEDGER_BENCH_WRITE=<dir>` also writes each input there (`<dir>/{roadmap,10000,100000}/`
+//! `{base,ours,theirs}.md`), for `benches/ledger_memory.py`, which measures the driver's peak
+//! memory on them.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -112,6 +113,9 @@ fn roadmap(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sides = [base.to_owned(), ours, theirs];
     write_inputs(dir.path(), &sides);
+    if let Some(out) = std::env::var_os("LEDGER_BENCH_WRITE") {
+        write_inputs(&Path::new(&out).join("roadmap"), &sides);
+    }
     let prepared = Prepared::new(&Options::default()).expect("default options compile");
     let context = Context::new(Kind::Roadmap);
 
@@ -165,10 +169,8 @@ fn synthetic_sizes(c: &mut Criterion) {
     group.sample_size(10);
     for entries in [10_000, 100_000] {
         let sides = synthetic(entries);
-        if entries == 100_000
-            && let Some(dir) = std::env::var_os("LEDGER_BENCH_WRITE")
-        {
-            write_inputs(Path::new(&dir), &sides);
+        if let Some(dir) = std::env::var_os("LEDGER_BENCH_WRITE") {
+            write_inputs(&Path::new(&dir).join(entries.to_string()), &sides);
         }
         let outcome = prepared.merge(
             sides[0].as_bytes(),

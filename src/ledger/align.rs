@@ -6,10 +6,10 @@
 //! and `git pull --rebase` agree. A side that only edited in place (its keys in base order) does
 //! not impose its order, so the other side's reordering survives.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
 use super::Side;
+use super::hash::Map;
 
 /// Where one key is in each version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub(crate) fn align<K: Hash + Eq>(
     order
 }
 
-fn by_key<K: Hash + Eq>(keys: &[K]) -> HashMap<&K, usize> {
+fn by_key<K: Hash + Eq>(keys: &[K]) -> Map<&K, usize> {
     keys.iter().enumerate().map(|(i, k)| (k, i)).collect()
 }
 

@@ -1,6 +1,10 @@
 //! Recognising task and session IDs, and the keys that tell entries apart.
 
+use std::borrow::Cow;
+
 use regex::Regex;
+
+use super::hash::Map;
 
 use super::{Error, Kind, Options};
 
@@ -57,15 +61,16 @@ impl Recognisers {
 /// What tells an entry apart from its siblings: an ID or its text, and which occurrence of that
 /// within its container it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    pub(crate) text: Box<str>,
+pub(crate) struct Key<'a> {
+    /// Borrowed from the file where it can be: most keys are an ID or a cell as written.
+    pub(crate) text: Cow<'a, str>,
     pub(crate) nth: u32,
     /// Whether `text` is a recognised ID, which is what makes a move to another table traceable.
     pub(crate) id: bool,
 }
 
-impl Key {
-    pub(crate) fn new(text: &str, id: bool) -> Self {
+impl<'a> Key<'a> {
+    pub(crate) fn new(text: impl Into<Cow<'a, str>>, id: bool) -> Self {
         Self {
             text: text.into(),
             nth: 0,
@@ -74,7 +79,7 @@ impl Key {
     }
 }
 
-impl std::fmt::Display for Key {
+impl std::fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.nth == 0 {
             f.write_str(&self.text)
@@ -85,13 +90,25 @@ impl std::fmt::Display for Key {
 }
 
 /// Numbers repeated keys in order of appearance, so that every key in a container is unique.
-pub(crate) fn number<T>(items: &mut [T], key: impl Fn(&mut T) -> &mut Key) {
-    let mut seen: std::collections::HashMap<Box<str>, u32> = std::collections::HashMap::new();
-    for item in items {
-        let key = key(item);
-        let n = seen.entry(key.text.clone()).or_insert(0);
-        key.nth = *n;
-        *n += 1;
+pub(crate) fn number<'a, T>(
+    items: &mut [T],
+    key: impl Fn(&T) -> &Key<'a>,
+    set: impl Fn(&mut T, u32),
+) {
+    let nths: Vec<u32> = {
+        let mut seen: Map<&str, u32> = Map::default();
+        seen.reserve(items.len());
+        items
+            .iter()
+            .map(|item| {
+                let n = seen.entry(&key(item).text).or_insert(0);
+                *n += 1;
+                *n - 1
+            })
+            .collect()
+    };
+    for (item, nth) in items.iter_mut().zip(nths) {
+        set(item, nth);
     }
 }
 

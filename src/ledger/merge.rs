@@ -8,13 +8,14 @@
 //! lines alone. Entries unchanged on one side are copied from the other byte for byte.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 
 use super::align::{Triple, align};
 use super::fields;
+use super::hash::Map;
 use super::ids::{Key, Recognisers};
 use super::lines::{self, Markers, end_line, split_lines};
-use super::model::{Block, Doc, Entry, List, Row, Section, Table};
+use super::model::{Block, Doc, List, Row, Section, Table};
 use super::moves;
 use super::table::{Style, column_widths, split_cells, write_row, write_separator};
 use super::{Conflict, Context, Fallback, Options, Outcome, Side};
@@ -125,8 +126,11 @@ fn first_line_is_crlf(text: &[u8]) -> bool {
 
 /// Whether a line starts like a conflict marker git writes (`<<<<<<<`, `>>>>>>>`).
 pub(crate) fn has_markers(text: &str) -> bool {
-    text.lines()
-        .any(|l| l.starts_with("<<<<<<<") || l.starts_with(">>>>>>>"))
+    // Searching for the markers, not splitting lines: this runs over every input and the result.
+    let at_line_start = |i: usize| i == 0 || text.as_bytes()[i - 1] == b'\n';
+    ["<<<<<<<", ">>>>>>>"]
+        .iter()
+        .any(|marker| text.match_indices(marker).any(|(i, _)| at_line_start(i)))
 }
 
 /// The plain line merge for inputs the record merge cannot vouch for; never reported clean.
@@ -151,42 +155,123 @@ fn fall_back(
     }
 }
 
-/// How often each ID keys a table row: rows are what moves between tables.
-fn id_counts(entries: &[Entry]) -> HashMap<&str, usize> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    let rows = entries.iter().filter(|e| e.place.ends_with('|'));
-    for id in rows.filter_map(|e| e.id.as_deref()) {
-        *counts.entry(id).or_default() += 1;
-    }
-    counts
-}
-
 /// The check before calling a merge clean: every entry both sides have, and every entry either
 /// side added, is in the result; no key appears twice in one place; and no row ID appears more
 /// often than on either side.
 fn keeps_every_entry(docs: &[Doc; 3], merged: &Doc) -> bool {
-    let [base, ours, theirs] = [&docs[0], &docs[1], &docs[2]].map(|d| d.entries());
-    let out = merged.entries();
-    let out_set: HashSet<&Entry> = out.iter().collect();
-    if out_set.len() != out.len() {
-        return false;
+    let roots = [&docs[0], &docs[1], &docs[2], merged].map(|d| Some(&d.root));
+    section_keeps(roots) && rows_once(docs, merged)
+}
+
+/// One entry (or container) in each of base, ours, theirs and the result, where present.
+type Four<'s, T> = [Option<&'s T>; 4];
+
+/// Checks one section's containers one by one: small maps, each used while it is in cache.
+fn section_keeps<'s>(versions: Four<'s, Section<'s>>) -> bool {
+    let blocks = |s: Option<&'s Section<'s>>| s.map_or(&[][..], |s| &s.blocks[..]);
+    // Tables and lists are matched across versions as the merge matches them (`block_keys`).
+    let tables = versions.map(|s| {
+        numbered(blocks(s).iter().filter_map(Block::table), |t| {
+            &t.header.cells[..]
+        })
+    });
+    let lists = versions.map(|s| numbered(blocks(s).iter().filter_map(Block::list), |_| ()));
+    let children = versions.map(|s| s.map_or(&[][..], |s| &s.children[..]));
+    containers_keep(&tables, |t| &t.rows, |r| &r.key)
+        && containers_keep(&lists, |l| &l.items, |i| &i.key)
+        && matched(children, |c| &c.key)
+            .is_some_and(|m| m.into_iter().all(|at| kept(&at) && section_keeps(at)))
+}
+
+/// Containers keyed by a trait of theirs and their place among those that share it.
+fn numbered<'s, C, K: Hash + Eq>(
+    containers: impl Iterator<Item = &'s C>,
+    trait_of: impl Fn(&'s C) -> K,
+) -> Vec<((K, usize), &'s C)> {
+    let mut seen: Map<K, usize> = Map::default();
+    containers
+        .map(|c| {
+            let n = seen.entry(trait_of(c)).or_default();
+            *n += 1;
+            ((trait_of(c), *n), c)
+        })
+        .collect()
+}
+
+/// Checks each container against the ones with the same key in the other versions.
+fn containers_keep<'s, K: Hash + Eq, C, T: 's>(
+    of: &[Vec<(K, &'s C)>; 4],
+    entries: impl Fn(&'s C) -> &'s [T],
+    key: impl Fn(&T) -> &Key,
+) -> bool {
+    let mut by_key: Map<&K, [&[T]; 4]> = Map::default();
+    for (v, containers) in of.iter().enumerate() {
+        for (k, c) in containers {
+            by_key.entry(k).or_insert([&[]; 4])[v] = entries(c);
+        }
     }
-    let [base_set, ours_set, theirs_set] =
-        [&base, &ours, &theirs].map(|e| e.iter().collect::<HashSet<_>>());
-    let required = |e: &&Entry, other: &HashSet<&Entry>| other.contains(e) || !base_set.contains(e);
-    let kept = ours
-        .iter()
-        .filter(|e| required(e, &theirs_set))
-        .chain(theirs.iter().filter(|e| required(e, &ours_set)))
-        .all(|e| out_set.contains(e));
-    let (ours_ids, theirs_ids) = (id_counts(&ours), id_counts(&theirs));
-    kept && id_counts(&out).into_iter().all(|(id, n)| {
-        n <= ours_ids
-            .get(id)
-            .copied()
-            .unwrap_or(0)
-            .max(theirs_ids.get(id).copied().unwrap_or(0))
-    })
+    by_key
+        .into_values()
+        .all(|versions| matched(versions, &key).is_some_and(|m| m.iter().all(kept)))
+}
+
+/// The entries of one container in the four versions, matched by key; `None` if the result has
+/// a key twice.
+fn matched<'s, T>(versions: [&'s [T]; 4], key: impl Fn(&T) -> &Key) -> Option<Vec<Four<'s, T>>> {
+    let mut at: Map<&Key, usize> = Map::default();
+    at.reserve(versions[3].len());
+    let mut found: Vec<Four<T>> = Vec::with_capacity(versions[3].len());
+    for (v, entries) in versions.iter().enumerate() {
+        for entry in *entries {
+            let i = *at.entry(key(entry)).or_insert_with(|| {
+                found.push([None; 4]);
+                found.len() - 1
+            });
+            if v == 3 && found[i][3].is_some() {
+                return None;
+            }
+            found[i][v] = Some(entry);
+        }
+    }
+    Some(found)
+}
+
+/// Whether an entry is in the result if it must be: if both sides have it, or one side added it.
+fn kept<T>([base, ours, theirs, out]: &Four<T>) -> bool {
+    let required = (ours.is_some() && theirs.is_some())
+        || ((ours.is_some() || theirs.is_some()) && base.is_none());
+    out.is_some() || !required
+}
+
+/// No row ID in the result more often than on either side: a moved row is in one place only.
+fn rows_once(docs: &[Doc; 3], merged: &Doc) -> bool {
+    fn ids<'d>(doc: &'d Doc) -> Vec<&'d str> {
+        let rows = doc.tables().into_iter().flat_map(|(_, t)| &t.rows);
+        rows.filter(|r| r.key.id).map(|r| &*r.key.text).collect()
+    }
+    let mut counts: Map<&str, [u32; 3]> = Map::default();
+    let out = ids(merged);
+    counts.reserve(out.len());
+    let mut repeated = false;
+    for id in out {
+        let n = &mut counts.entry(id).or_default()[2];
+        *n += 1;
+        repeated |= *n > 1;
+    }
+    if !repeated {
+        // Each ID once: no side can have it fewer times than that (an ID in neither side would
+        // have failed the entry check as an entry no side had).
+        return true;
+    }
+    counts.retain(|_, [.., out]| *out > 1);
+    for (slot, doc) in [&docs[1], &docs[2]].into_iter().enumerate() {
+        for id in ids(doc) {
+            if let Some(n) = counts.get_mut(id) {
+                n[slot] += 1;
+            }
+        }
+    }
+    counts.values().all(|[o, t, out]| out <= o.max(t))
 }
 
 struct Merger<'o> {
@@ -560,7 +645,7 @@ enum OutRow<'r> {
     /// Cells merged from both sides.
     Merged(Vec<Cow<'r, str>>),
     /// Ours and theirs, to be written between markers.
-    Conflict(Option<&'r str>, Option<&'r str>, &'r Key),
+    Conflict(Option<&'r str>, Option<&'r str>, &'r Key<'r>),
 }
 
 impl OutRow<'_> {
@@ -603,7 +688,7 @@ fn same_block(a: &Block, b: &Block) -> bool {
 /// A block's key within its body: its kind, a table's header, and its place among the blocks of
 /// the same kind and header.
 fn block_keys<'b>(blocks: &'b [Block]) -> Vec<(u8, &'b [&'b str], usize)> {
-    let mut seen: HashMap<(u8, &[&str]), usize> = HashMap::new();
+    let mut seen: Map<(u8, &[&str]), usize> = Map::default();
     blocks
         .iter()
         .map(|block| {
@@ -618,15 +703,15 @@ fn block_keys<'b>(blocks: &'b [Block]) -> Vec<(u8, &'b [&'b str], usize)> {
         .collect()
 }
 
-fn section_keys<'s>(sections: &'s [Section]) -> Vec<&'s Key> {
+fn section_keys<'s>(sections: &'s [Section]) -> Vec<&'s Key<'s>> {
     sections.iter().map(|s| &s.key).collect()
 }
 
-fn item_keys<'s>(list: &'s List) -> Vec<&'s Key> {
+fn item_keys<'s>(list: &'s List) -> Vec<&'s Key<'s>> {
     list.items.iter().map(|i| &i.key).collect()
 }
 
-fn row_keys<'s>(table: &'s Table) -> Vec<&'s Key> {
+fn row_keys<'s>(table: &'s Table) -> Vec<&'s Key<'s>> {
     table.rows.iter().map(|r| &r.key).collect()
 }
 
@@ -663,4 +748,92 @@ fn resolve_fields<'l>(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Kind;
+
+    /// `keeps_every_entry` for base, ours, theirs and a candidate result.
+    fn check(base: &str, ours: &str, theirs: &str, out: &str) -> bool {
+        let options = Options::default();
+        let ids = Recognisers::new(Kind::Roadmap, &options).unwrap();
+        let docs = [base, ours, theirs].map(|t| Doc::parse(t, &options, &ids));
+        keeps_every_entry(&docs, &Doc::parse(out, &options, &ids))
+    }
+
+    fn doc(a: &[&str], b: &[&str]) -> String {
+        let table = |rows: &[&str]| {
+            let rows: String = rows.iter().map(|r| format!("| {r} | x |\n")).collect();
+            format!("| Task | S |\n|---|---|\n{rows}")
+        };
+        format!("## A\n\n{}\n## B\n\n{}", table(a), table(b))
+    }
+
+    #[test]
+    fn the_check_passes_a_result_with_every_entry_once() {
+        let (base, ours, theirs) = (
+            doc(&["ST-01"], &[]),
+            doc(&["ST-01", "ST-02"], &[]),
+            doc(&["ST-01", "ST-03"], &[]),
+        );
+        assert!(check(
+            &base,
+            &ours,
+            &theirs,
+            &doc(&["ST-01", "ST-02", "ST-03"], &[])
+        ));
+        // Deleted by one side, untouched by the other: not required.
+        assert!(check(&base, &doc(&[], &[]), &base, &doc(&[], &[])));
+    }
+
+    #[test]
+    fn the_check_fails_a_lost_a_doubled_or_a_twice_moved_entry() {
+        let (base, ours, theirs) = (
+            doc(&["ST-01"], &[]),
+            doc(&["ST-01", "ST-02"], &[]),
+            doc(&["ST-01", "ST-03"], &[]),
+        );
+        assert!(
+            !check(&base, &ours, &theirs, &doc(&["ST-01", "ST-02"], &[])),
+            "lost"
+        );
+        assert!(
+            !check(
+                &base,
+                &ours,
+                &theirs,
+                &doc(&["ST-01", "ST-02", "ST-03", "ST-03"], &[])
+            ),
+            "doubled"
+        );
+        let moved = doc(&[], &["ST-01"]);
+        assert!(
+            !check(&base, &moved, &base, &doc(&["ST-01"], &["ST-01"])),
+            "in both places"
+        );
+        assert!(check(&base, &moved, &base, &moved));
+    }
+
+    #[test]
+    fn the_check_matches_tables_by_header_not_by_position() {
+        let table = |header: &str, rows: &[&str]| {
+            let rows: String = rows.iter().map(|r| format!("| {r} | x |\n")).collect();
+            format!("| {header} | S |\n|---|---|\n{rows}\n")
+        };
+        let base = format!("## A\n\n{}", table("Task", &["ST-01"]));
+        let ours = format!(
+            "## A\n\n{}{}",
+            table("Bug", &["BUG-01"]),
+            table("Task", &["ST-01"])
+        );
+        let theirs = format!("## A\n\n{}", table("Task", &["ST-01", "ST-02"]));
+        let out = format!(
+            "## A\n\n{}{}",
+            table("Bug", &["BUG-01"]),
+            table("Task", &["ST-01", "ST-02"])
+        );
+        assert!(check(&base, &ours, &theirs, &out));
+    }
 }

@@ -13,6 +13,7 @@
 mod align;
 pub mod driver;
 mod fields;
+mod hash;
 mod ids;
 mod lines;
 pub mod log;

@@ -24,7 +24,7 @@ pub(crate) struct Section<'a> {
     pub(crate) body: &'a str,
     pub(crate) blocks: Vec<Block<'a>>,
     pub(crate) children: Vec<Section<'a>>,
-    pub(crate) key: Key,
+    pub(crate) key: Key<'a>,
     /// Whether a blank line comes before the heading, which an added section should keep.
     pub(crate) blank_before: bool,
 }
@@ -49,7 +49,7 @@ pub(crate) struct Row<'a> {
     pub(crate) line: &'a str,
     /// Cell contents, trimmed: padding is never content.
     pub(crate) cells: Vec<&'a str>,
-    pub(crate) key: Key,
+    pub(crate) key: Key<'a>,
 }
 
 #[derive(Debug)]
@@ -62,15 +62,29 @@ pub(crate) struct List<'a> {
 #[derive(Debug)]
 pub(crate) struct Item<'a> {
     pub(crate) text: &'a str,
-    pub(crate) key: Key,
+    pub(crate) key: Key<'a>,
 }
 
-impl Block<'_> {
+impl<'a> Block<'a> {
     pub(crate) fn text(&self) -> &str {
         match self {
             Block::Text(text) => text,
             Block::Table(table) => table.text,
             Block::List(list) => list.text,
+        }
+    }
+
+    pub(crate) fn table(&self) -> Option<&Table<'a>> {
+        match self {
+            Block::Table(table) => Some(table),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn list(&self) -> Option<&List<'a>> {
+        match self {
+            Block::List(list) => Some(list),
+            _ => None,
         }
     }
 
@@ -85,7 +99,7 @@ impl Block<'_> {
 
 impl<'a> Section<'a> {
     /// A section with nothing in it: the base of one added on both sides.
-    pub(crate) fn empty(key: Key) -> Self {
+    pub(crate) fn empty(key: Key<'a>) -> Self {
         Section {
             text: "",
             heading: "",
@@ -127,29 +141,12 @@ impl<'a> Doc<'a> {
         out
     }
 
-    /// Every entry with its place: for checking a merge lost and duplicated nothing.
-    pub(crate) fn entries(&self) -> Vec<Entry> {
-        let mut out = Vec::new();
-        collect(&self.root, "", &mut out);
-        out
-    }
-
     /// Every table with its place: the keys of its sections and its number among their tables.
     pub(crate) fn tables(&self) -> Vec<(String, &Table<'a>)> {
         let mut out = Vec::new();
         collect_tables(&self.root, String::new(), &mut out);
         out
     }
-}
-
-/// An entry as the no-loss check sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Entry {
-    /// The keys of the enclosing sections, and which sort of container.
-    pub(crate) place: String,
-    pub(crate) key: String,
-    /// The recognised ID in the key, which names one entry file-wide.
-    pub(crate) id: Option<Box<str>>,
 }
 
 fn collect_tables<'d, 'a>(
@@ -183,33 +180,6 @@ fn write_section(section: &Section, out: &mut String) {
         }
     }
     section.children.iter().for_each(|c| write_section(c, out));
-}
-
-fn collect(section: &Section, path: &str, out: &mut Vec<Entry>) {
-    let entry = |place: String, key: &Key| Entry {
-        place,
-        key: key.to_string(),
-        id: key.id.then(|| key.text.clone()),
-    };
-    for block in &section.blocks {
-        match block {
-            Block::Text(_) => {}
-            Block::Table(table) => {
-                for row in &table.rows {
-                    out.push(entry(format!("{path}|"), &row.key));
-                }
-            }
-            Block::List(list) => {
-                for item in &list.items {
-                    out.push(entry(format!("{path}-"), &item.key));
-                }
-            }
-        }
-    }
-    for child in &section.children {
-        out.push(entry(format!("{path}#"), &child.key));
-        collect(child, &format!("{path}{} / ", child.key), out);
-    }
 }
 
 struct Parser<'a, 'o> {
@@ -256,7 +226,7 @@ impl<'a> Parser<'a, '_> {
             children.push(child);
             end = next;
         }
-        number(&mut children, |c| &mut c.key);
+        number(&mut children, |c| &c.key, |c, n| c.key.nth = n);
         let heading_line = if heading { self.line(start) } else { "" };
         let section = Section {
             text: self.span(start, end),
@@ -270,7 +240,7 @@ impl<'a> Parser<'a, '_> {
         (section, end)
     }
 
-    fn heading_key(&self, line: &str) -> Key {
+    fn heading_key(&self, line: &'a str) -> Key<'a> {
         let text = line
             .trim()
             .trim_start_matches('#')
@@ -278,7 +248,7 @@ impl<'a> Parser<'a, '_> {
             .trim();
         match self.ids.any(text) {
             Some(id) => Key::new(id, true),
-            None => Key::new(&heading_text_key(text), false),
+            None => Key::new(heading_text_key(text), false),
         }
     }
 
@@ -351,7 +321,7 @@ impl<'a> Parser<'a, '_> {
                 Row { line, cells, key }
             })
             .collect();
-        number(&mut rows, |r| &mut r.key);
+        number(&mut rows, |r| &r.key, |r, n| r.key.nth = n);
         let table = Table {
             text: self.span(start, end),
             header: Row {
@@ -392,7 +362,7 @@ impl<'a> Parser<'a, '_> {
                 break;
             }
         }
-        number(&mut items, |item| &mut item.key);
+        number(&mut items, |i| &i.key, |i, n| i.key.nth = n);
         let list = List {
             text: self.span(start, i),
             items,
@@ -400,7 +370,7 @@ impl<'a> Parser<'a, '_> {
         (Block::List(list), i)
     }
 
-    fn item_key(&self, text: &str) -> Key {
+    fn item_key(&self, text: &'a str) -> Key<'a> {
         let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
         let content = strip_checkbox(strip_bullet(first.trim_start()).unwrap_or(first)).trim();
         match self.ids.primary(content) {

@@ -8,14 +8,13 @@
 //! moved to different places is contested: theirs' copy is put between conflict markers (against
 //! nothing on our side), so the result shows our move and offers theirs.
 
-use std::collections::HashMap;
-
+use super::hash::{Map, Set};
 use super::lines::Markers;
 use super::model::{Doc, Row, Table};
 use super::table::{Style, line_end, width, write_row};
 
 /// A row located in one version: its table's place, its table and itself.
-type Located<'d, 'a> = (String, &'d Table<'a>, &'d Row<'a>);
+type Located<'d, 'a> = (&'d str, &'d Table<'a>, &'d Row<'a>);
 
 /// What the merge needs to know about moved rows.
 #[derive(Debug, Default)]
@@ -27,11 +26,19 @@ pub(crate) struct Moves {
 }
 
 pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str, markers: Markers) -> Moves {
-    let [base, ours_rows, theirs_rows] = [&docs[0], &docs[1], &docs[2]].map(rows_by_id);
+    let tables = [&docs[0], &docs[1], &docs[2]].map(Doc::tables);
+    if !may_have_moved(&tables) {
+        return Moves::default();
+    }
+    let [base, ours_rows, theirs_rows] =
+        [&tables[0], &tables[1], &tables[2]].map(|t| rows_by_id(t));
     let mut edits: [Vec<(&str, String)>; 2] = [Vec::new(), Vec::new()];
     let mut contested = Vec::new();
-    for (id, (place, table, row)) in &base {
-        let (Some(o), Some(t)) = (ours_rows.get(id), theirs_rows.get(id)) else {
+    let base_rows = base
+        .iter()
+        .filter_map(|(id, row)| Some((id, row.as_ref()?)));
+    for (id, (place, table, row)) in base_rows {
+        let (Some(o), Some(t)) = (unique(&ours_rows, id), unique(&theirs_rows, id)) else {
             continue;
         };
         if o.0 != *place && t.0 != *place && o.0 != t.0 {
@@ -43,9 +50,8 @@ pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str, markers: Markers
             continue;
         }
         for (mover, editor, m, e) in [(0, 1, o, t), (1, 0, t, o)] {
-            let moved = m.0 != *place;
-            let edited_in_place = e.0 == *place && e.2.cells != row.cells;
-            if !(moved && edited_in_place) {
+            let edited_in_place = || e.0 == *place && e.2.cells != row.cells;
+            if m.0 == *place || !edited_in_place() {
                 continue;
             }
             if let Some(line) = carry(table, row, e.2, m.1, m.2) {
@@ -65,19 +71,53 @@ pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str, markers: Markers
     }
 }
 
-/// Rows keyed by an ID that occurs once in the whole file, by that ID.
-fn rows_by_id<'d, 'a>(doc: &'d Doc<'a>) -> HashMap<&'d str, Located<'d, 'a>> {
-    let mut rows: HashMap<&str, Option<Located>> = HashMap::new();
-    for (place, table) in doc.tables() {
+/// Whether a side has a row in a table that the base has elsewhere: a cheap look, table by
+/// table, before mapping every row of the file by ID. Most merges move nothing.
+fn may_have_moved(tables: &[Vec<(String, &Table)>; 3]) -> bool {
+    let base: Map<&str, &Table> = tables[0].iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let mut arrived: Set<&str> = Set::default();
+    for (place, table) in tables[1..].iter().flatten() {
+        let before = base.get(place.as_str()).map_or(&[][..], |t| &t.rows[..]);
+        if before
+            .iter()
+            .map(|r| &r.key)
+            .eq(table.rows.iter().map(|r| &r.key))
+        {
+            continue;
+        }
+        let before: Set<_> = before.iter().map(|r| &r.key).collect();
+        let new = table
+            .rows
+            .iter()
+            .filter(|r| r.key.id && !before.contains(&r.key));
+        arrived.extend(new.map(|r| &*r.key.text));
+    }
+    !arrived.is_empty()
+        && tables[0]
+            .iter()
+            .flat_map(|(_, t)| &t.rows)
+            .any(|r| r.key.id && arrived.contains(&*r.key.text))
+}
+
+/// Rows keyed by an ID, by that ID; `None` for an ID that keys more than one row in the file.
+type ById<'d, 'a> = Map<&'d str, Option<Located<'d, 'a>>>;
+
+fn rows_by_id<'d, 'a>(tables: &'d [(String, &'d Table<'a>)]) -> ById<'d, 'a> {
+    let mut rows: ById = Map::default();
+    rows.reserve(tables.iter().map(|(_, t)| t.rows.len()).sum());
+    for (place, table) in tables {
         for row in table.rows.iter().filter(|r| r.key.id) {
             rows.entry(&row.key.text)
                 .and_modify(|seen| *seen = None)
-                .or_insert_with(|| Some((place.clone(), table, row)));
+                .or_insert(Some((place, table, row)));
         }
     }
-    rows.into_iter()
-        .filter_map(|(id, row)| Some((id, row?)))
-        .collect()
+    rows
+}
+
+/// The one row an ID keys in the file, if it keys exactly one.
+fn unique<'m, 'd, 'a>(rows: &'m ById<'d, 'a>, id: &str) -> Option<&'m Located<'d, 'a>> {
+    rows.get(id).and_then(Option::as_ref)
 }
 
 /// The mover's row line with the editor's changes applied, if every changed column exists in the

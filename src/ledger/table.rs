@@ -13,9 +13,9 @@ pub(crate) fn split_cells(line: &str) -> Vec<&str> {
     if s.ends_with('|') && !s.ends_with("\\|") {
         s = &s[..s.len() - 1];
     }
-    let mut cells = Vec::new();
-    let mut start = 0;
     let bytes = s.as_bytes();
+    let mut cells = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'|').count() + 1);
+    let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'|' && (i == 0 || bytes[i - 1] != b'\\') {
             cells.push(s[start..i].trim());
