@@ -4,7 +4,8 @@
 //!   merged by the library in process, by the `merge-driver` executable, and by
 //!   `git merge-file` on the same three files, side by side.
 //! - `synthetic/*`: generated ledgers of 10,000 and 100,000 entries (1% edited and a few rows
-//!   added on each side), to show the time for 100k and how it grows with 10x the entries.
+//!   added on each side), merged by the library and by the executable, to show the time for
+//!   100k and how it grows with 10x the entries.
 //!
 //! `LEDGER_BENCH_WRITE=<dir>` also writes each input there (`<dir>/{roadmap,10000,100000}/`
 //! `{base,ours,theirs}.md`), for `benches/ledger_memory.py`, which measures the driver's peak
@@ -31,12 +32,18 @@ fn edit_cell(line: &str, column: usize, suffix: &str) -> String {
 
 /// The real roadmap with every third table row edited (ours and theirs different rows and
 /// cells), every other unticked box ticked by ours, and rows appended to the first table by both.
+/// Header rows stay as they are: they are no entries, and a renamed column is another story.
 fn roadmap_sides(base: &str) -> (String, String) {
     let (mut ours, mut theirs) = (String::new(), String::new());
     let (mut row, mut boxes, mut appended) = (0, 0, false);
-    for line in base.split_inclusive('\n') {
-        let is_row = line.starts_with("| ") && !line.starts_with("| -");
-        let (mut o, mut t) = (line.to_owned(), line.to_owned());
+    let lines: Vec<&str> = base.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let separator = |l: &str| {
+            l.starts_with('|') && l.contains('-') && l.trim().bytes().all(|b| b"|:- ".contains(&b))
+        };
+        let header = lines.get(i + 1).is_some_and(|next| separator(next));
+        let is_row = line.starts_with("| ") && !separator(line) && !header;
+        let (mut o, mut t) = (line.to_string(), line.to_string());
         if is_row {
             row += 1;
             match row % 3 {
@@ -107,6 +114,22 @@ fn write_inputs(dir: &Path, [base, ours, theirs]: &[String; 3]) {
     }
 }
 
+/// Runs a merge executable in `dir`, as git would; its output's length, so that none is skipped.
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> usize {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run the merge");
+    assert!(
+        out.status.code().is_some_and(|c| c < 128),
+        "{program}: {out:?}"
+    );
+    black_box(out.stdout.len())
+}
+
+const BY_HAND: [&str; 5] = ["roadmap", "--stdout", "base.md", "ours.md", "theirs.md"];
+
 fn roadmap(c: &mut Criterion) {
     let base = include_str!("../tests/fixtures/ledger/real/roadmap-tables-and-sections.md");
     let (ours, theirs) = roadmap_sides(base);
@@ -118,6 +141,18 @@ fn roadmap(c: &mut Criterion) {
     }
     let prepared = Prepared::new(&Options::default()).expect("default options compile");
     let context = Context::new(Kind::Roadmap);
+    let [base, ours, theirs] = &sides;
+    let outcome = prepared.merge(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        &context,
+    );
+    assert!(
+        outcome.is_clean(),
+        "the roadmap merge is clean: {:?}",
+        outcome.conflicts
+    );
 
     let mut group = c.benchmark_group("roadmap");
     group.bench_function("library", |b| {
@@ -131,26 +166,8 @@ fn roadmap(c: &mut Criterion) {
             ))
         });
     });
-    let run = |program: &str, args: &[&str]| {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .expect("run the merge");
-        assert!(
-            out.status.code().is_some_and(|c| c < 128),
-            "{program}: {out:?}"
-        );
-        black_box(out.stdout.len())
-    };
-    group.bench_function("merge-driver", |b| {
-        b.iter(|| {
-            run(
-                DRIVER,
-                &["roadmap", "--stdout", "base.md", "ours.md", "theirs.md"],
-            )
-        });
-    });
+    let run = |program: &str, args: &[&str]| run_in(dir.path(), program, args);
+    group.bench_function("merge-driver", |b| b.iter(|| run(DRIVER, &BY_HAND)));
     group.bench_function("git merge-file", |b| {
         b.iter(|| {
             run(
@@ -169,8 +186,10 @@ fn synthetic_sizes(c: &mut Criterion) {
     group.sample_size(10);
     for entries in [10_000, 100_000] {
         let sides = synthetic(entries);
-        if let Some(dir) = std::env::var_os("LEDGER_BENCH_WRITE") {
-            write_inputs(&Path::new(&dir).join(entries.to_string()), &sides);
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_inputs(dir.path(), &sides);
+        if let Some(out) = std::env::var_os("LEDGER_BENCH_WRITE") {
+            write_inputs(&Path::new(&out).join(entries.to_string()), &sides);
         }
         let outcome = prepared.merge(
             sides[0].as_bytes(),
@@ -190,6 +209,8 @@ fn synthetic_sizes(c: &mut Criterion) {
                 ))
             });
         });
+        let id = BenchmarkId::new("merge-driver", entries);
+        group.bench_function(id, |b| b.iter(|| run_in(dir.path(), DRIVER, &BY_HAND)));
     }
     group.finish();
 }

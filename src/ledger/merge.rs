@@ -17,7 +17,7 @@ use super::ids::{Key, Recognisers};
 use super::lines::{self, Markers, end_line, split_lines};
 use super::model::{Block, Doc, List, Row, Section, Table};
 use super::moves;
-use super::table::{Style, column_widths, split_cells, write_row, write_separator};
+use super::table::{Style, column_widths, same_cells, split_cells, write_row, write_separator};
 use super::{Conflict, Context, Fallback, Options, Outcome, Side};
 
 pub(crate) fn merge(
@@ -528,10 +528,10 @@ impl Merger<'_> {
                 (b, Some(o), Some(t)) => self.row(b, o, t, style_side),
                 (None, Some(o), None) => OutRow::Kept(o, Side::Ours),
                 (None, None, Some(t)) => OutRow::Kept(t, Side::Theirs),
-                (Some(b), Some(o), None) if o.cells != b.cells => {
+                (Some(b), Some(o), None) if !o.same_cells(b) => {
                     OutRow::Conflict(Some(o.line), None, &o.key)
                 }
-                (Some(b), None, Some(t)) if t.cells != b.cells => {
+                (Some(b), None, Some(t)) if !t.same_cells(b) => {
                     OutRow::Conflict(None, Some(t.line), &t.key)
                 }
                 _ => continue,
@@ -549,27 +549,29 @@ impl Merger<'_> {
         theirs: &'r Row<'r>,
         style_side: Side,
     ) -> OutRow<'r> {
-        if ours.cells == theirs.cells {
+        if ours.same_cells(theirs) {
             return OutRow::Kept(self.pick(style_side, ours, theirs), style_side);
         }
-        let base_cells = base.map_or(&[][..], |b| &b.cells[..]);
-        if ours.cells == base_cells {
+        let base_line = base.map_or("", |b| b.line);
+        if same_cells(ours.line, base_line) {
             return OutRow::Kept(theirs, Side::Theirs);
         }
-        if theirs.cells == base_cells {
+        if same_cells(theirs.line, base_line) {
             return OutRow::Kept(ours, Side::Ours);
         }
+        let base_cells = base.map_or_else(Vec::new, Row::cells);
+        let (ours_cells, theirs_cells) = (ours.cells(), theirs.cells());
         let columns = base_cells
             .len()
-            .max(ours.cells.len())
-            .max(theirs.cells.len());
+            .max(ours_cells.len())
+            .max(theirs_cells.len());
         let cell = |cells: &[&'r str], i: usize| cells.get(i).copied().unwrap_or("");
         let mut merged: Vec<Cow<'r, str>> = Vec::with_capacity(columns);
         for i in 0..columns {
             let (b, o, t) = (
-                cell(base_cells, i),
-                cell(&ours.cells, i),
-                cell(&theirs.cells, i),
+                cell(&base_cells, i),
+                cell(&ours_cells, i),
+                cell(&theirs_cells, i),
             );
             let value = if o == b || o == t {
                 Cow::Borrowed(t)
@@ -651,7 +653,7 @@ enum OutRow<'r> {
 impl OutRow<'_> {
     fn cells(&self) -> Option<Vec<&str>> {
         match self {
-            OutRow::Kept(row, _) => Some(row.cells.clone()),
+            OutRow::Kept(row, _) => Some(row.cells()),
             OutRow::Merged(cells) => Some(cells.iter().map(|c| c.as_ref()).collect()),
             OutRow::Conflict(..) => None,
         }
@@ -679,7 +681,7 @@ fn same_block(a: &Block, b: &Block) -> bool {
         (Block::Table(x), Block::Table(y)) => {
             x.header.cells == y.header.cells
                 && x.rows.len() == y.rows.len()
-                && x.rows.iter().zip(&y.rows).all(|(r, s)| r.cells == s.cells)
+                && x.rows.iter().zip(&y.rows).all(|(r, s)| r.same_cells(s))
         }
         _ => a.text() == b.text(),
     }

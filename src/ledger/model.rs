@@ -7,7 +7,7 @@
 
 use super::Options;
 use super::ids::{Key, Recognisers, number};
-use super::table::split_cells;
+use super::table::{cells, same_cells, split_cells};
 
 #[derive(Debug)]
 pub(crate) struct Doc<'a> {
@@ -39,17 +39,35 @@ pub(crate) enum Block<'a> {
 #[derive(Debug)]
 pub(crate) struct Table<'a> {
     pub(crate) text: &'a str,
-    pub(crate) header: Row<'a>,
+    pub(crate) header: Header<'a>,
     pub(crate) separator: &'a str,
     pub(crate) rows: Vec<Row<'a>>,
 }
 
 #[derive(Debug)]
-pub(crate) struct Row<'a> {
+pub(crate) struct Header<'a> {
     pub(crate) line: &'a str,
     /// Cell contents, trimmed: padding is never content.
     pub(crate) cells: Vec<&'a str>,
+}
+
+/// A table row; its cells are split from `line` where needed (`Row::cells`), not kept, since
+/// most rows of a large ledger are only ever compared whole.
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    pub(crate) line: &'a str,
     pub(crate) key: Key<'a>,
+}
+
+impl<'a> Row<'a> {
+    /// Cell contents, trimmed: padding is never content.
+    pub(crate) fn cells(&self) -> Vec<&'a str> {
+        split_cells(self.line)
+    }
+
+    pub(crate) fn same_cells(&self, other: &Row) -> bool {
+        same_cells(self.line, other.line)
+    }
 }
 
 #[derive(Debug)]
@@ -312,22 +330,20 @@ impl<'a> Parser<'a, '_> {
         let mut rows: Vec<Row> = (start + 2..end)
             .map(|i| {
                 let line = self.line(i);
-                let cells = split_cells(line);
-                let cell = cells.get(id_column).copied().unwrap_or("");
+                let cell = cells(line).nth(id_column).unwrap_or("");
                 let key = match self.ids.any(cell) {
                     Some(id) => Key::new(id, true),
                     None => Key::new(cell, false),
                 };
-                Row { line, cells, key }
+                Row { line, key }
             })
             .collect();
         number(&mut rows, |r| &r.key, |r, n| r.key.nth = n);
         let table = Table {
             text: self.span(start, end),
-            header: Row {
+            header: Header {
                 line: self.line(start),
                 cells: header_cells,
-                key: Key::new("", false),
             },
             separator: self.line(start + 1),
             rows,

@@ -50,7 +50,7 @@ pub(crate) fn follow(docs: &[Doc; 3], ours: &str, theirs: &str, markers: Markers
             continue;
         }
         for (mover, editor, m, e) in [(0, 1, o, t), (1, 0, t, o)] {
-            let edited_in_place = || e.0 == *place && e.2.cells != row.cells;
+            let edited_in_place = || e.0 == *place && !e.2.same_cells(row);
             if m.0 == *place || !edited_in_place() {
                 continue;
             }
@@ -129,11 +129,12 @@ fn carry(
     table: &Table,
     moved: &Row,
 ) -> Option<String> {
-    let mut cells: Vec<&str> = moved.cells.clone();
+    let mut cells: Vec<&str> = moved.cells();
+    let (base, edited) = (base.cells(), edited.cells());
     for (c, name) in base_table.header.cells.iter().enumerate() {
         let (was, now) = (
-            base.cells.get(c).copied().unwrap_or(""),
-            edited.cells.get(c).copied().unwrap_or(""),
+            base.get(c).copied().unwrap_or(""),
+            edited.get(c).copied().unwrap_or(""),
         );
         if was == now {
             continue;

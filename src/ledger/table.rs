@@ -8,22 +8,30 @@ use super::model::Table;
 
 /// The trimmed cells of a table line; `\|` is a pipe inside a cell, not a border.
 pub(crate) fn split_cells(line: &str) -> Vec<&str> {
+    cells(line).collect()
+}
+
+/// The trimmed cells of a table line, one by one: rows are split only where they are compared.
+pub(crate) fn cells(line: &str) -> impl Iterator<Item = &str> {
     let mut s = line.trim();
     s = s.strip_prefix('|').unwrap_or(s);
     if s.ends_with('|') && !s.ends_with("\\|") {
         s = &s[..s.len() - 1];
     }
     let bytes = s.as_bytes();
-    let mut cells = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'|').count() + 1);
+    let ends =
+        (0..bytes.len()).filter(move |&i| bytes[i] == b'|' && (i == 0 || bytes[i - 1] != b'\\'));
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'|' && (i == 0 || bytes[i - 1] != b'\\') {
-            cells.push(s[start..i].trim());
-            start = i + 1;
-        }
-    }
-    cells.push(s[start..].trim());
-    cells
+    ends.chain([s.len()]).map(move |end| {
+        let cell = s[start..end].trim();
+        start = end + 1;
+        cell
+    })
+}
+
+/// Whether two table lines hold the same cells, padding aside.
+pub(crate) fn same_cells(a: &str, b: &str) -> bool {
+    a == b || cells(a).eq(cells(b))
 }
 
 /// How a table lays out its cells.
@@ -38,24 +46,30 @@ pub(crate) enum Style {
 impl Style {
     pub(crate) fn of(table: &Table) -> Style {
         let columns = table.header.cells.len();
-        let rows = || std::iter::once(&table.header).chain(&table.rows);
-        if rows().any(|r| r.cells.len() != columns) {
+        let lines = || std::iter::once(table.header.line).chain(table.rows.iter().map(|r| r.line));
+        if lines().any(|l| cells(l).count() != columns) {
             return Style::Compact;
         }
         let separator = split_cells(table.separator);
         if separator.len() != columns {
             return Style::Compact;
         }
-        let widths = column_widths(columns, rows().map(|r| r.cells.as_slice()));
+        let mut widths = vec![3; columns];
+        for line in lines() {
+            for (w, cell) in widths.iter_mut().zip(cells(line)) {
+                *w = (*w).max(width(cell));
+            }
+        }
         let eol = line_end(table.header.line);
-        let mut line = String::new();
-        let reproduces = |line: &mut String, original: &str, cells: &[&str]| {
+        let (mut line, mut row) = (String::new(), Vec::with_capacity(columns));
+        for original in lines() {
+            row.clear();
+            row.extend(cells(original));
             line.clear();
-            write_row(cells, Some(&widths), eol, line);
-            line == original
-        };
-        if !rows().all(|r| reproduces(&mut line, r.line, &r.cells)) {
-            return Style::Compact;
+            write_row(&row, Some(&widths), eol, &mut line);
+            if line != original {
+                return Style::Compact;
+            }
         }
         line.clear();
         write_separator(&separator, &widths, eol, &mut line);
