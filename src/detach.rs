@@ -3,7 +3,9 @@
 //! and exec, `pidfd_open` and `poll` for waiting).
 #![allow(unsafe_code)]
 
+use std::fs::File;
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -14,21 +16,46 @@ use std::time::Duration;
 /// pid without waiting.
 /// The caller sets stdout and stderr (a log file, or null by default).
 pub fn spawn(cmd: &mut Command) -> io::Result<u32> {
+    spawn_keeping(cmd, None)
+}
+
+/// [`spawn`], but the child also inherits `keep`, under the same descriptor number.
+pub fn spawn_keeping(cmd: &mut Command, keep: Option<BorrowedFd<'_>>) -> io::Result<u32> {
     cmd.stdin(Stdio::null());
+    let keep = keep.map(|fd| fd.as_raw_fd());
     // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, signal,
     // syscall, fcntl), and no memory is allocated.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
             mark_descriptors_cloexec();
+            if let Some(fd) = keep
+                && libc::fcntl(fd, libc::F_SETFD, 0) == -1
+            {
+                return Err(io::Error::last_os_error());
+            }
             Ok(())
         });
     }
     let child = cmd.spawn()?;
     Ok(child.id())
+}
+
+/// The open file a parent handed over as descriptor number `var` names (see [`spawn_keeping`]),
+/// marked close-on-exec again so it goes no further by accident. `None` when `var` is unset or
+/// names no open descriptor; the caller checks it is the file it expects.
+pub fn inherited(var: &str) -> Option<File> {
+    let fd: RawFd = std::env::var(var).ok()?.parse().ok().filter(|fd| *fd > 2)?;
+    // SAFETY: fcntl on a descriptor number only reads or sets its flags.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+        return None;
+    }
+    // SAFETY: the descriptor is open (fcntl succeeded) and was handed to this process to own;
+    // nothing else here refers to it.
+    Some(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Marks every descriptor above 2 close-on-exec, so whatever git or a wrapper leaked to the hook

@@ -10,6 +10,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::deploy::lock::{self, MonitorLock};
 use crate::detach;
 use crate::git::{self, Git};
 
@@ -135,8 +136,14 @@ fn is_dry_run(argv: &[String]) -> bool {
     })
 }
 
-/// Starts `post-push` detached with the handoff; returns at once.
-pub fn start_post_push(program: &Path, handoff: &Handoff, cwd: &Path) -> Result<u32, Error> {
+/// Starts `post-push` detached with the handoff, and with `lock`, the monitor lock of the first
+/// ref's sha, if `pre-push` could take it; returns at once.
+pub fn start_post_push(
+    program: &Path,
+    handoff: &Handoff,
+    cwd: &Path,
+    lock: Option<&MonitorLock>,
+) -> Result<u32, Error> {
     let mut cmd = Command::new(program);
     cmd.current_dir(cwd)
         .arg("--pid")
@@ -145,7 +152,8 @@ pub fn start_post_push(program: &Path, handoff: &Handoff, cwd: &Path) -> Result<
         .env(REMOTE_VAR, &handoff.remote)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    detach::spawn(&mut cmd).map_err(|source| Error::Spawn {
+    let keep = lock.map(|lock| lock.hand_to(&mut cmd));
+    detach::spawn_keeping(&mut cmd, keep).map_err(|source| Error::Spawn {
         program: program.to_owned(),
         source,
     })
@@ -168,6 +176,12 @@ pub fn post_push(
     handoff: &Handoff,
 ) -> Result<Vec<Fired>, Error> {
     let mut fired = Vec::new();
+    // Held since pre-push, so `status` says "in progress" until the monitor has it; a push that
+    // did not land lets it go when this process ends.
+    let mut lock = handoff
+        .refs
+        .first()
+        .and_then(|first| Some((first.sha.as_str(), lock::handed_over(worktree, &first.sha)?)));
     for pushed in &handoff.refs {
         if !landed(git, &handoff.remote, pushed)? {
             fired.push(Fired::NotLanded {
@@ -175,7 +189,10 @@ pub fn post_push(
             });
             continue;
         }
-        let pid = start_monitor(mainstay, worktree, &pushed.sha)?;
+        let held = lock
+            .take_if(|(sha, _)| *sha == pushed.sha)
+            .map(|(_, held)| held);
+        let pid = start_monitor(mainstay, worktree, &pushed.sha, held.as_ref())?;
         fired.push(Fired::Monitor {
             sha: pushed.sha.clone(),
             pid,
@@ -221,8 +238,14 @@ pub fn open_log(path: &Path) -> Box<dyn std::io::Write> {
     }
 }
 
-/// Starts `mainstay monitor <sha>` detached, its output appended to the status log.
-pub fn start_monitor(mainstay: &Path, worktree: &Path, sha: &str) -> Result<u32, Error> {
+/// Starts `mainstay monitor <sha>` detached, its output appended to the status log, handing it
+/// the sha's monitor lock if this process holds it.
+pub fn start_monitor(
+    mainstay: &Path,
+    worktree: &Path,
+    sha: &str,
+    lock: Option<&MonitorLock>,
+) -> Result<u32, Error> {
     let path = crate::deploy::log_path(worktree, sha);
     let open = || OpenOptions::new().create(true).append(true).open(&path);
     let log_error = |source| Error::Log {
@@ -236,7 +259,8 @@ pub fn start_monitor(mainstay: &Path, worktree: &Path, sha: &str) -> Result<u32,
         .args(["monitor", sha])
         .stdout(stdout)
         .stderr(stderr);
-    detach::spawn(&mut cmd).map_err(|source| Error::Spawn {
+    let keep = lock.map(|lock| lock.hand_to(&mut cmd));
+    detach::spawn_keeping(&mut cmd, keep).map_err(|source| Error::Spawn {
         program: mainstay.to_owned(),
         source,
     })

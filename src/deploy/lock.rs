@@ -3,6 +3,7 @@
 //! never stale and nothing guesses from pids.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,31 @@ pub struct Error {
 #[derive(Debug)]
 pub struct MonitorLock {
     _file: File,
+}
+
+/// The environment variable naming the descriptor of a lock handed to a child process.
+pub const HANDOFF_VAR: &str = "MAINSTAY_LOCK_FD";
+
+impl MonitorLock {
+    /// Lets `cmd`, started with [`crate::detach::spawn_keeping`] and the returned descriptor, take
+    /// this lock over: `pre-push` holds it from the push on, so a re-pushed sha never shows its
+    /// old verdict while `post-push` and the new monitor start.
+    pub fn hand_to(&self, cmd: &mut std::process::Command) -> BorrowedFd<'_> {
+        cmd.env(HANDOFF_VAR, self._file.as_raw_fd().to_string());
+        self._file.as_fd()
+    }
+}
+
+/// The lock of `sha` if the parent handed it over (see [`MonitorLock::hand_to`]).
+pub fn handed_over(worktree: &Path, sha: &str) -> Option<MonitorLock> {
+    use std::os::unix::fs::MetadataExt;
+    let file = crate::detach::inherited(HANDOFF_VAR)?;
+    let (held, wanted) = (
+        file.metadata().ok()?,
+        std::fs::metadata(super::files::lock_path(worktree, sha)).ok()?,
+    );
+    (held.dev() == wanted.dev() && held.ino() == wanted.ino())
+        .then_some(MonitorLock { _file: file })
 }
 
 /// Takes the per-sha lock; `None` when a live monitor holds it.

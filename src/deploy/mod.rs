@@ -132,7 +132,11 @@ pub fn monitor(
 ) -> Result<Outcome, Error> {
     validate_sha(sha)?;
     let sha = sha.to_ascii_lowercase();
-    let Some(_lock) = lock::acquire(cx.worktree, &sha)? else {
+    let held = match lock::handed_over(cx.worktree, &sha) {
+        Some(lock) => Some(lock),
+        None => lock::acquire(cx.worktree, &sha)?,
+    };
+    let Some(_lock) = held else {
         // Only the lock holder writes the status files; this one leaves quietly.
         return Ok(Outcome::AlreadyRunning);
     };

@@ -302,3 +302,91 @@ fn a_whole_push_is_followed_to_success() {
     );
     assert!(read(&log).contains("verdict: success"), "{}", read(&log));
 }
+
+/// Opens the remote's gate when dropped, so a failing test never leaves a push hanging.
+struct Gate(std::path::PathBuf);
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, "");
+    }
+}
+
+/// A bare copy of `remote` as it is now, named `name`, added to `work` as a remote of that name.
+fn mirror(sb: &Sandbox, remote: &std::path::Path, work: &std::path::Path, name: &str) {
+    let copy = sb.path().join(format!("{name}.git"));
+    let (from, to) = (
+        remote.to_str().expect("utf-8"),
+        copy.to_str().expect("utf-8"),
+    );
+    sb.git(sb.path(), &["clone", "-q", "--bare", from, to]);
+    sb.git(work, &["remote", "add", name, to]);
+}
+
+#[test]
+fn a_repushed_sha_is_in_progress_from_the_moment_git_push_returns() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    let app = pending_app();
+    write(&work.join(".mainstay.toml"), &app.config(None, "1s"));
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
+    let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    // Two more remotes that do not have the commit yet; the second refuses every push.
+    mirror(&sb, &remote, &work, "mirror");
+    mirror(&sb, &remote, &work, "closed");
+    let hook = sb.path().join("closed.git/hooks/pre-receive");
+    write(&hook, "#!/bin/sh\nexit 1\n");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let status = |args: &[&str]| {
+        let mut cmd = sb.command(crate::util::bin("mainstay"), &work);
+        cmd.arg("status").args(args).output().expect("status")
+    };
+    *app.commit.lock().expect("commit") = sha.clone();
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(code(&status(&["--wait"])), Some(0));
+
+    // The same sha again, while the app still serves another commit: never the old verdict, not
+    // even while the push is still going on (held at the remote's gate) and no monitor runs yet.
+    *app.commit.lock().expect("commit") = "6666666666666666666666666666666666666666".to_owned();
+    let gate = Gate(sb.path().join("gate"));
+    let hook = sb.path().join("mirror.git/hooks/pre-receive");
+    let wait = format!(
+        "touch '{0}.reached'; while [ ! -e '{0}' ]; do sleep 0.02; done",
+        gate.0.display()
+    );
+    write(&hook, &format!("#!/bin/sh\n{wait}\n"));
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let mut push = sb.command("git", &work);
+    let mut push = push
+        .args(["push", "-q", "mirror", "main"])
+        .spawn()
+        .expect("git push");
+    wait_until("the push to reach the remote", || {
+        gate.0.with_extension("reached").exists()
+    });
+    let out = status(&[]);
+    assert_eq!(code(&out), Some(2), "{}", describe("status", &work, &out));
+    drop(gate);
+    assert!(push.wait().expect("git push").success());
+    assert_eq!(code(&status(&[])), Some(2));
+    *app.commit.lock().expect("commit") = sha.clone();
+    assert_eq!(code(&status(&["--wait"])), Some(0));
+    let log = read(&work.join(format!(".deployment-status-{}.log", &sha[..7])));
+    assert_eq!(log.matches("monitoring deployment of").count(), 2, "{log}");
+
+    // A push of it that does not land starts nothing and leaves the last verdict standing.
+    let refused = sb.git_output(&work, &["push", "-q", "closed", "main"]);
+    assert!(!refused.status.success());
+    let post_push = sb.common_dir(&work).join("mainstay/post-push.log");
+    wait_until("post-push to decide", || {
+        read(&post_push).contains("did not land")
+    });
+    wait_until("the lock to be let go", || code(&status(&[])) == Some(0));
+    let log = read(&work.join(format!(".deployment-status-{}.log", &sha[..7])));
+    assert_eq!(log.matches("monitoring deployment of").count(), 2, "{log}");
+}
