@@ -2,7 +2,8 @@
 //! retry loop; and that loop with `merge=union` on the ledgers.
 //!
 //! `cargo bench --bench swarm -- [AGENTS] [COMMITS]` (default 16 agents x 10 commits). Prints commits
-//! landed, conflicts that needed a person, entries lost, entries duplicated and total time.
+//! landed, conflicts that needed a person, entries lost, entries duplicated, rows whose last status
+//! change was lost (stale) and total time.
 //!
 //! The plain loop meets conflicts it cannot resolve; it does what such scripts do, keeping one
 //! side's whole file (the remote's), and the table shows what that costs.
@@ -44,6 +45,8 @@ struct Row {
     conflicts: usize,
     lost: usize,
     duplicated: usize,
+    /// Rows there once whose last status change was lost.
+    stale: usize,
     seconds: f64,
 }
 
@@ -150,18 +153,18 @@ fn run(mode: Mode, agents: usize, commits: usize) -> Row {
     let landed = log.lines().filter(|l| l.starts_with("agent ")).count();
     let roadmap = sb.git(&remote, &["show", &format!("main:{}", swarm::ROADMAP)]);
     let sessions = sb.git(&remote, &["show", &format!("main:{}", swarm::SESSIONS)]);
-    let (mut lost, mut duplicated) = (0, 0);
+    let (mut lost, mut duplicated, mut stale) = (0, 0, 0);
     for agent in 0..agents {
         for commit in 0..commits {
             let id = format!("| {} |", swarm::task_id(agent, commit));
+            let rows: Vec<&str> = roadmap.lines().filter(|l| l.starts_with(&id)).collect();
             let line = swarm::session_line(agent, commit);
-            for count in [
-                roadmap.lines().filter(|l| l.starts_with(&id)).count(),
-                sessions.lines().filter(|l| *l == line).count(),
-            ] {
+            for count in [rows.len(), sessions.lines().filter(|l| *l == line).count()] {
                 lost += usize::from(count == 0);
                 duplicated += usize::from(count > 1);
             }
+            let status = swarm::last_status(commit, commits);
+            stale += usize::from(rows.len() == 1 && !rows[0].contains(status));
         }
     }
     Row {
@@ -169,6 +172,7 @@ fn run(mode: Mode, agents: usize, commits: usize) -> Row {
         conflicts: conflicts.load(Ordering::Relaxed),
         lost,
         duplicated,
+        stale,
         seconds,
     }
 }
@@ -185,18 +189,19 @@ fn main() {
         2 * agents * commits
     );
     println!(
-        "{:<24}{:>8}{:>11}{:>7}{:>12}{:>9}",
-        "push", "landed", "conflicts", "lost", "duplicated", "time"
+        "{:<24}{:>8}{:>11}{:>7}{:>12}{:>8}{:>9}",
+        "push", "landed", "conflicts", "lost", "duplicated", "stale", "time"
     );
     for mode in [Mode::Mainstay, Mode::Plain, Mode::Union] {
         let row = run(mode, agents, commits);
         println!(
-            "{:<24}{:>8}{:>11}{:>7}{:>12}{:>8.1}s",
+            "{:<24}{:>8}{:>11}{:>7}{:>12}{:>8}{:>8.1}s",
             mode.name(),
             row.landed,
             row.conflicts,
             row.lost,
             row.duplicated,
+            row.stale,
             row.seconds
         );
     }
