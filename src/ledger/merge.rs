@@ -69,7 +69,8 @@ pub(crate) fn merge(
         options,
         receiving: context.receiving,
         markers,
-        out: Vec::with_capacity(ours.len().max(theirs.len()) + 64),
+        // Room for both sides' additions: growing a large result would copy it.
+        out: Vec::with_capacity(ours.len() + theirs.len().saturating_sub(base.len()) + 64),
         conflicts: Vec::new(),
         path: Vec::new(),
     };
@@ -126,11 +127,15 @@ fn first_line_is_crlf(text: &[u8]) -> bool {
 
 /// Whether a line starts like a conflict marker git writes (`<<<<<<<`, `>>>>>>>`).
 pub(crate) fn has_markers(text: &str) -> bool {
-    // Searching for the markers, not splitting lines: this runs over every input and the result.
-    let at_line_start = |i: usize| i == 0 || text.as_bytes()[i - 1] == b'\n';
-    ["<<<<<<<", ">>>>>>>"]
-        .iter()
-        .any(|marker| text.match_indices(marker).any(|(i, _)| at_line_start(i)))
+    // A search for the marker text first (fast, and almost always in vain), then line starts.
+    if !text.contains("<<<<<<<") && !text.contains(">>>>>>>") {
+        return false;
+    }
+    let marker = |at: usize| {
+        let rest = &text.as_bytes()[at..];
+        rest.starts_with(b"<<<<<<<") || rest.starts_with(b">>>>>>>")
+    };
+    marker(0) || text.match_indices('\n').any(|(i, _)| marker(i + 1))
 }
 
 /// The plain line merge for inputs the record merge cannot vouch for; never reported clean.
@@ -246,8 +251,8 @@ fn kept<T>([base, ours, theirs, out]: &Four<T>) -> bool {
 /// No row ID in the result more often than on either side: a moved row is in one place only.
 fn rows_once(docs: &[Doc; 3], merged: &Doc) -> bool {
     fn ids<'d>(doc: &'d Doc) -> Vec<&'d str> {
-        let rows = doc.tables().into_iter().flat_map(|(_, t)| &t.rows);
-        rows.filter(|r| r.key.id).map(|r| &*r.key.text).collect()
+        let rows = doc.rows().filter(|r| r.key.id);
+        rows.map(|r| &*r.key.text).collect()
     }
     let mut counts: Map<&str, [u32; 3]> = Map::default();
     let out = ids(merged);

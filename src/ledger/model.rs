@@ -132,15 +132,13 @@ impl<'a> Section<'a> {
 
 impl<'a> Doc<'a> {
     pub(crate) fn parse(text: &'a str, options: &Options, ids: &Recognisers) -> Self {
-        let mut starts: Vec<usize> = text
-            .split_inclusive('\n')
-            .scan(0, |at, line| {
-                let start = *at;
-                *at += line.len();
-                Some(start)
-            })
-            .collect();
-        starts.push(text.len());
+        let mut starts: Vec<usize> =
+            Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 2);
+        starts.push(0);
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        if starts.last() != Some(&text.len()) {
+            starts.push(text.len());
+        }
         let parser = Parser {
             src: text,
             levels: levels(text, &starts),
@@ -162,25 +160,41 @@ impl<'a> Doc<'a> {
     /// Every table with its place: the keys of its sections and its number among their tables.
     pub(crate) fn tables(&self) -> Vec<(String, &Table<'a>)> {
         let mut out = Vec::new();
-        collect_tables(&self.root, String::new(), &mut out);
+        collect_tables(&self.root, &mut String::new(), &mut out);
         out
+    }
+
+    /// Every table row of the file.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &Row<'a>> {
+        let mut sections = vec![&self.root];
+        std::iter::from_fn(move || {
+            let section = sections.pop()?;
+            sections.extend(section.children.iter().rev());
+            Some(section)
+        })
+        .flat_map(|s| s.blocks.iter().filter_map(Block::table))
+        .flat_map(|t| &t.rows)
     }
 }
 
 fn collect_tables<'d, 'a>(
     section: &'d Section<'a>,
-    path: String,
+    path: &mut String,
     out: &mut Vec<(String, &'d Table<'a>)>,
 ) {
-    let tables = section.blocks.iter().filter_map(|b| match b {
-        Block::Table(t) => Some(t),
-        _ => None,
-    });
-    for (n, table) in tables.enumerate() {
+    for (n, table) in section.blocks.iter().filter_map(Block::table).enumerate() {
         out.push((format!("{path}|{n}"), table));
     }
     for child in &section.children {
-        collect_tables(child, format!("{path}{} / ", child.key), out);
+        // One growing path, cut back after each child: no string per section.
+        let len = path.len();
+        path.push_str(&child.key.text);
+        if child.key.nth > 0 {
+            path.push_str(&format!(" (#{})", child.key.nth + 1));
+        }
+        path.push_str(" / ");
+        collect_tables(child, path, out);
+        path.truncate(len);
     }
 }
 
