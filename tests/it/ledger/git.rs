@@ -396,3 +396,31 @@ fn bad_ledgers_merge_settings_say_so_and_merge_line_by_line() {
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), line_merged(case));
 }
+
+#[test]
+fn conflict_markers_have_the_length_git_asks_for() {
+    let sandbox = Sandbox::new();
+    let case = "roadmap/both-change-same-status";
+    hand_files(&sandbox, case);
+    let out = driver(
+        &sandbox,
+        &[
+            "roadmap",
+            "base.md",
+            "ours.md",
+            "theirs.md",
+            "9",
+            "ROADMAP.md",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = read(&sandbox.path().join("ours.md"));
+    let expected = fixture(case, "expected.md");
+    assert_eq!(
+        text,
+        expected
+            .replace("<<<<<<< ", "<<<<<<<<< ")
+            .replace("=======\n", "=========\n")
+            .replace(">>>>>>> ", ">>>>>>>>> ")
+    );
+}
