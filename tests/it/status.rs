@@ -261,9 +261,9 @@ fn cleanup_removes_old_files_but_not_a_live_monitors() {
     assert!(read(&live_log).contains("monitoring deployment"));
 }
 
-#[test]
-fn a_whole_push_is_followed_to_success() {
-    let sb = Sandbox::new();
+/// An installed clone that follows deployments on a pending app, with a commit not pushed yet:
+/// the remote, the clone, the app and that commit.
+fn following_clone(sb: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf, App, String) {
     let remote = sb.remote("remote");
     let work = sb.clone_repo(&remote, "work");
     sb.install(&work);
@@ -272,6 +272,13 @@ fn a_whole_push_is_followed_to_success() {
     sb.git(&work, &["add", ".mainstay.toml"]);
     sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
     let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    (remote, work, app, sha)
+}
+
+#[test]
+fn a_whole_push_is_followed_to_success() {
+    let sb = Sandbox::new();
+    let (_, work, app, sha) = following_clone(&sb);
     // Through a pipe and in its own process group, as a terminal would run it.
     let mut push = sb.command("sh", &work);
     std::os::unix::process::CommandExt::process_group(&mut push, 0);
@@ -326,14 +333,7 @@ fn mirror(sb: &Sandbox, remote: &std::path::Path, work: &std::path::Path, name: 
 #[test]
 fn a_repushed_sha_is_in_progress_from_the_moment_git_push_returns() {
     let sb = Sandbox::new();
-    let remote = sb.remote("remote");
-    let work = sb.clone_repo(&remote, "work");
-    sb.install(&work);
-    let app = pending_app();
-    write(&work.join(".mainstay.toml"), &app.config(None, "1s"));
-    sb.git(&work, &["add", ".mainstay.toml"]);
-    sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
-    let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    let (remote, work, app, sha) = following_clone(&sb);
     // Two more remotes that do not have the commit yet; the second refuses every push.
     mirror(&sb, &remote, &work, "mirror");
     mirror(&sb, &remote, &work, "closed");
