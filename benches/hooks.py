@@ -5,7 +5,8 @@ Usage: python3 benches/hooks.py [--runs N]   (builds the release executables fir
 
 Prints, with medians over N runs:
   - `git commit` with mainstay installed vs without (no hook of ours runs on commit);
-  - `git push` of one commit to a local bare remote, with vs without;
+  - `git push` of one commit to a local bare remote, with vs without, and with a pre-push hook
+    that does nothing (what git itself charges for running any hook);
   - the delay from `git push` exiting to the monitor's first log line;
   - `pre-push` on a push of 1,000 new commits.
 """
@@ -49,12 +50,15 @@ def setup(base, environ):
     run(["git", "add", "-A"], seed, environ)
     run(["git", "commit", "-q", "-m", "initial"], seed, environ)
     clones = {}
-    for name in ("plain", "mainstay"):
+    for name in ("plain", "noop", "mainstay"):
         bare = base / f"{name}.git"
         run(["git", "clone", "-q", "--bare", str(seed), str(bare)], base, environ)
         work = base / name
         run(["git", "clone", "-q", str(bare), str(work)], base, environ)
         clones[name] = work
+    # git's own price for running any pre-push hook: one that does nothing.
+    noop = clones["noop"] / ".git" / "hooks" / "pre-push"
+    shutil.copy("/bin/true", noop)
     run([str(RELEASE / "install-hooks"), "--repo", str(clones["mainstay"])], base, environ)
     run(["git", "add", ".gitattributes"], clones["mainstay"], environ)
     run(["git", "commit", "-q", "-m", "route ledgers"], clones["mainstay"], environ)
@@ -62,13 +66,13 @@ def setup(base, environ):
     return clones
 
 
-def median_pair(runs, plain, ours):
-    a, b = [], []
+def medians(runs, *sides):
+    samples = [[] for _ in sides]
     for i in range(runs):
-        # Alternate, so drift on the machine hits both sides alike.
-        a.append(plain(i))
-        b.append(ours(i))
-    return statistics.median(a), statistics.median(b)
+        # Alternate, so drift on the machine hits every side alike.
+        for side, out in zip(sides, samples):
+            out.append(side(i))
+    return [statistics.median(s) for s in samples]
 
 
 def first_line_time(log):
@@ -97,7 +101,7 @@ def main():
             return lambda i: timed(["git", "commit", "-q", "--allow-empty", "-m", f"c{i}"],
                                    clones[name], environ)
 
-        c_plain, c_ours = median_pair(runs * 5, commit("plain"), commit("mainstay"))
+        c_plain, c_ours = medians(runs * 5, commit("plain"), commit("mainstay"))
 
         delays = []
 
@@ -121,11 +125,10 @@ def main():
                 return took
             return one
 
-        (clones["plain"] / "file.txt").write_text("")
-        (clones["mainstay"] / "file.txt").write_text("")
-        for name in ("plain", "mainstay"):
+        for name in clones:
+            (clones[name] / "file.txt").write_text("")
             run(["git", "add", "file.txt"], clones[name], environ)
-        p_plain, p_ours = median_pair(runs, push("plain"), push("mainstay"))
+        p_plain, p_noop, p_ours = medians(runs, push("plain"), push("noop"), push("mainstay"))
 
         # pre-push on 1,000 new commits: run the installed hook as git would, on a side branch so
         # only the policy is measured (no deploy follows a side branch).
@@ -147,6 +150,8 @@ def main():
         print(f"{'measure':<44}{'without':>10}{'with':>10}{'ratio':>8}")
         print(f"{'git commit (ms, median)':<44}{c_plain:>10.2f}{c_ours:>10.2f}{c_ours / c_plain:>8.3f}")
         print(f"{'git push to a local bare remote (ms, median)':<44}{p_plain:>10.2f}{p_ours:>10.2f}{p_ours / p_plain:>8.3f}")
+        print(f"{'  same, a pre-push that does nothing':<44}{p_plain:>10.2f}{p_noop:>10.2f}{p_noop / p_plain:>8.3f}")
+        print(f"{'  mainstay against that no-op hook':<44}{p_noop:>10.2f}{p_ours:>10.2f}{p_ours / p_noop:>8.3f}")
         if delays:
             print(f"push exit -> monitor's first log line (ms): median {statistics.median(delays):.1f}, "
                   f"max {max(delays):.1f} over {len(delays)} pushes")
