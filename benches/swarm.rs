@@ -112,21 +112,7 @@ fn run(mode: Mode, agents: usize, commits: usize) -> Row {
             let (sb, conflicts) = (Arc::clone(&sb), Arc::clone(&conflicts));
             std::thread::spawn(move || {
                 for commit in 0..commits {
-                    swarm::edit(&dir, agent, commit);
-                    let source = format!("src/agent_{agent:02}.rs");
-                    sb.git(
-                        &dir,
-                        &["add", "--", swarm::ROADMAP, swarm::SESSIONS, &source],
-                    );
-                    sb.git(
-                        &dir,
-                        &[
-                            "commit",
-                            "-q",
-                            "-m",
-                            &format!("agent {agent} commit {commit}"),
-                        ],
-                    );
+                    swarm::edit_and_commit(&sb, &dir, agent, commit);
                     match mode {
                         Mode::Mainstay => loop {
                             let out = sb.run("mainstay", &dir, &["push"]);

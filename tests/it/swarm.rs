@@ -89,6 +89,15 @@ pub fn edit(dir: &Path, agent: usize, commit: usize) {
     write(&source, &format!("{}// change {commit}\n", read(&source)));
 }
 
+/// [`edit`], then commit exactly the files it touched (never `git add -A`).
+pub fn edit_and_commit(sb: &Sandbox, dir: &Path, agent: usize, commit: usize) {
+    edit(dir, agent, commit);
+    let source = format!("src/agent_{agent:02}.rs");
+    sb.git(dir, &["add", "--", ROADMAP, SESSIONS, &source]);
+    let message = format!("agent {agent} commit {commit}");
+    sb.git(dir, &["commit", "-q", "-m", &message]);
+}
+
 /// Runs `mainstay push` until it lands; only the retry-budget exit (75) may be repeated.
 fn push_until_landed(sb: &Sandbox, dir: &Path) -> usize {
     for attempt in 1..=20 {
@@ -127,18 +136,7 @@ fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
             std::thread::spawn(move || {
                 let mut reruns = 0;
                 for commit in 0..COMMITS {
-                    edit(&dir, agent, commit);
-                    let source = format!("src/agent_{agent:02}.rs");
-                    sb.git(&dir, &["add", "--", ROADMAP, SESSIONS, &source]);
-                    sb.git(
-                        &dir,
-                        &[
-                            "commit",
-                            "-q",
-                            "-m",
-                            &format!("agent {agent} commit {commit}"),
-                        ],
-                    );
+                    edit_and_commit(&sb, &dir, agent, commit);
                     reruns += push_until_landed(&sb, &dir) - 1;
                 }
                 reruns
