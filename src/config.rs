@@ -170,6 +170,14 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_id_pattern_names_its_key() {
+        let err = parse("[ledgers.merge]\ntask_id = \"(\"\n").expect_err("unclosed group");
+        let text = err.to_string();
+        assert!(text.contains("key `ledgers.merge.task_id`"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
     fn syntax_error_is_one_line() {
         let err = parse("[push\n").expect_err("broken toml");
         assert!(err.to_string().starts_with(".mainstay.toml: "), "{err}");

@@ -1,47 +1,181 @@
 //! Processes that outlive the push: starting one fully detached, and waiting on one we did not
-//! start. The only unsafe code in the crate lives here (`setsid` and descriptor flags between fork
-//! and exec, `pidfd_open` and `poll` for waiting).
+//! start. The only unsafe code in the crate lives here (`fork`, `setsid` and `execve` for
+//! starting, `pidfd_open` and `poll` for waiting).
 #![allow(unsafe_code)]
 
+use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
-/// Starts `cmd` in its own session with stdin from /dev/null and no descriptor but 0, 1 and 2, so
-/// it holds no pipe of the push and no controlling terminal, and with SIGHUP ignored (as `nohup`
-/// does: the setting survives exec), so nothing that hangs up on the pusher ends it; returns its
-/// pid without waiting.
-/// The caller sets stdout and stderr (a log file, or null by default).
-pub fn spawn(cmd: &mut Command) -> io::Result<u32> {
-    spawn_keeping(cmd, None)
+/// How [`spawn`] starts a process.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Detach<'a> {
+    /// Where stdout and stderr go; /dev/null when `None`.
+    pub output: Option<&'a File>,
+    /// One descriptor the process inherits, under the same number.
+    pub keep: Option<BorrowedFd<'a>>,
+    /// Exec the program only once this process has exited. Until then the child is an idle copy
+    /// of the caller, so nothing starts up beside the process it waits for (a `git push`, whose
+    /// every millisecond counts).
+    pub after_exit_of: Option<u32>,
 }
 
-/// [`spawn`], but the child also inherits `keep`, under the same descriptor number.
-pub fn spawn_keeping(cmd: &mut Command, keep: Option<BorrowedFd<'_>>) -> io::Result<u32> {
-    cmd.stdin(Stdio::null());
-    let keep = keep.map(|fd| fd.as_raw_fd());
-    // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, signal,
-    // syscall, fcntl), and no memory is allocated.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            mark_descriptors_cloexec();
-            if let Some(fd) = keep
-                && libc::fcntl(fd, libc::F_SETFD, 0) == -1
-            {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
+/// Starts `cmd`'s program with its arguments, environment changes and working directory, in its
+/// own session, with stdin from /dev/null, stdout and stderr to `how.output`, and no other
+/// descriptor but `how.keep`, so it holds no pipe of the push and no controlling terminal.
+/// SIGHUP is ignored (as `nohup` does: the setting survives exec), so nothing that hangs up on
+/// the pusher ends it.
+///
+/// Returns the child's pid at once, without waiting even for the exec: the caller (a hook that
+/// git is waiting on) goes on while the child starts. So that a missing program is still an
+/// error here, it is checked before the fork; the child exits with 127 if exec fails after all.
+/// The caller never waits on the child: it outlives the caller.
+pub fn spawn(cmd: &Command, how: Detach<'_>) -> io::Result<u32> {
+    let exec = Exec::new(cmd)?;
+    let null = File::options().read(true).write(true).open("/dev/null")?;
+    let null = null.as_raw_fd();
+    let out = how.output.map_or(null, |file| file.as_raw_fd());
+    let keep = how.keep.map(|fd| fd.as_raw_fd());
+    // SAFETY: the child makes only async-signal-safe calls (see `Exec::run`) on memory prepared
+    // before the fork, and never returns.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => unsafe { exec.run(null, out, keep, how.after_exit_of) },
+        pid => Ok(pid as u32),
     }
-    let child = cmd.spawn()?;
-    Ok(child.id())
+}
+
+/// Everything `execve` needs, built before the fork: the child must not allocate.
+struct Exec {
+    program: CString,
+    cwd: Option<CString>,
+    /// Null-terminated pointers into `strings`, which owns what they point at.
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    _strings: Vec<CString>,
+}
+
+impl Exec {
+    fn new(cmd: &Command) -> io::Result<Exec> {
+        let cwd = cmd.get_current_dir();
+        let program = resolve(cmd.get_program(), cwd)?;
+        let args: Vec<CString> = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(c_string)
+            .collect::<io::Result<_>>()?;
+        let changes: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
+        let mut vars = Vec::new();
+        for (key, value) in std::env::vars_os() {
+            if !changes.iter().any(|(changed, _)| *changed == key) {
+                vars.push(env_pair(&key, &value)?);
+            }
+        }
+        for (key, value) in &changes {
+            if let Some(value) = value {
+                vars.push(env_pair(key, value)?);
+            }
+        }
+        let pointers = |strings: &[CString]| {
+            let mut list: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+            list.push(std::ptr::null());
+            list
+        };
+        Ok(Exec {
+            program: c_string(program.as_os_str())?,
+            cwd: cwd.map(|dir| c_string(dir.as_os_str())).transpose()?,
+            argv: pointers(&args),
+            envp: pointers(&vars),
+            _strings: args.into_iter().chain(vars).collect(),
+        })
+    }
+
+    /// The child's side of the fork: detach, set up descriptors, wait if asked to, exec.
+    ///
+    /// # Safety
+    /// Only in the child of `fork`: it calls nothing but async-signal-safe functions and does not
+    /// allocate.
+    unsafe fn run(&self, null: RawFd, out: RawFd, keep: Option<RawFd>, after: Option<u32>) -> ! {
+        // SAFETY: plain syscalls on descriptor numbers and on strings prepared before the fork.
+        unsafe {
+            let empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            let ready = libc::setsid() != -1
+                && libc::dup2(null, 0) != -1
+                && libc::dup2(out, 1) != -1
+                && libc::dup2(out, 2) != -1
+                && self
+                    .cwd
+                    .as_ref()
+                    .is_none_or(|dir| libc::chdir(dir.as_ptr()) == 0);
+            if ready {
+                close_descriptors_except(keep);
+                if let Some(pid) = after {
+                    wait_with_pidfd(pid);
+                }
+                if keep.is_none_or(|fd| libc::fcntl(fd, libc::F_SETFD, 0) != -1) {
+                    libc::execve(
+                        self.program.as_ptr(),
+                        self.argv.as_ptr(),
+                        self.envp.as_ptr(),
+                    );
+                }
+            }
+            libc::_exit(127)
+        }
+    }
+}
+
+/// The file `program` runs, as `Command` would find it: a path as given (relative to `cwd` if
+/// set), a bare name on `PATH`. An error when it is not an executable file.
+fn resolve(program: &OsStr, cwd: Option<&Path>) -> io::Result<PathBuf> {
+    let executable = |path: &Path| {
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if program.as_bytes().contains(&b'/') {
+        let path = cwd.map_or_else(|| PathBuf::from(program), |dir| dir.join(program));
+        executable(&path).then_some(path)
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|path| executable(path))
+        })
+    };
+    found.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not an executable file", Path::new(program).display()),
+        )
+    })
+}
+
+/// `KEY=VALUE`, as `execve` takes it.
+fn env_pair(key: &OsStr, value: &OsStr) -> io::Result<CString> {
+    let mut pair = Vec::with_capacity(key.len() + value.len() + 2);
+    pair.extend_from_slice(key.as_bytes());
+    pair.push(b'=');
+    pair.extend_from_slice(value.as_bytes());
+    CString::new(pair).map_err(|_| nul_error(key))
+}
+
+fn nul_error(text: &OsStr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{text:?} holds a NUL byte"),
+    )
+}
+
+fn c_string(text: &OsStr) -> io::Result<CString> {
+    CString::new(text.as_bytes()).map_err(|_| nul_error(text))
 }
 
 /// The open file a parent handed over as descriptor number `var` names (see [`spawn_keeping`]),
@@ -58,41 +192,61 @@ pub fn inherited(var: &str) -> Option<File> {
     Some(unsafe { File::from_raw_fd(fd) })
 }
 
-/// Marks every descriptor above 2 close-on-exec, so whatever git or a wrapper leaked to the hook
-/// is not inherited. Close-on-exec rather than close: std's own error pipe must survive until exec.
-fn mark_descriptors_cloexec() {
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: plain syscalls on descriptor numbers; no memory is touched.
-    unsafe {
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) == 0 {
+/// Closes every descriptor above 2 but `keep`, so whatever git or a wrapper leaked to the hook
+/// is not held (closed now rather than at exec: the child may wait a while before it execs).
+fn close_descriptors_except(keep: Option<RawFd>) {
+    let close_range = |from: RawFd, to: RawFd| {
+        if from > to {
             return;
         }
-        for fd in 3..1024 {
-            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        // SAFETY: plain syscalls on descriptor numbers; no memory is touched.
+        unsafe {
+            if libc::syscall(libc::SYS_close_range, from as u32, to as u32, 0u32) != 0 {
+                for fd in from..=to.min(1023) {
+                    libc::close(fd);
+                }
+            }
+        }
+    };
+    match keep {
+        Some(fd) if fd > 2 => {
+            close_range(3, fd - 1);
+            close_range(fd + 1, RawFd::MAX);
+        }
+        _ => close_range(3, RawFd::MAX),
+    }
+}
+
+/// Waits for `pid` to exit with a pidfd; returns at once where the kernel has none (or the
+/// process is gone already). Async-signal-safe.
+fn wait_with_pidfd(pid: u32) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return false;
+    }
+    let mut poll = libc::pollfd {
+        fd: fd as libc::c_int,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd, owned by this frame.
+        let ready = unsafe { libc::poll(&mut poll, 1, -1) };
+        // SAFETY: reading errno, as `io::Error::last_os_error` does, without allocating.
+        if ready >= 0 || unsafe { *libc::__errno_location() } != libc::EINTR {
+            break;
         }
     }
+    // SAFETY: closing the descriptor opened above, exactly once.
+    unsafe { libc::close(fd as libc::c_int) };
+    true
 }
 
 /// Blocks until process `pid` (not our child) has exited. Uses a pidfd where the kernel has one,
 /// which wakes the moment the process ends; otherwise polls `/proc`.
 pub fn wait_for_exit(pid: u32) {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd >= 0 {
-        let mut poll = libc::pollfd {
-            fd: fd as libc::c_int,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        loop {
-            // SAFETY: one valid pollfd, owned by this frame.
-            let ready = unsafe { libc::poll(&mut poll, 1, -1) };
-            if ready >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-        }
-        // SAFETY: closing the descriptor opened above, exactly once.
-        unsafe { libc::close(fd as libc::c_int) };
+    if wait_with_pidfd(pid) {
         return;
     }
     while is_running(pid) {

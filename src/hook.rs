@@ -88,7 +88,9 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
         override_reason: hook.override_reason.filter(|r| !r.trim().is_empty()),
     };
     let verdict = policy::check(&repo, &push, &config.push);
-    policy::audit::append(repo.common_dir(), &user(&repo), &verdict.audit)?;
+    if !verdict.audit.is_empty() {
+        policy::audit::append(repo.common_dir(), &user(&repo), &verdict.audit)?;
+    }
     for record in verdict.audit.iter().filter(|r| r.event == "override") {
         let refused = record.refused.as_deref().unwrap_or_default();
         let _ = writeln!(err, "mainstay: override used, and logged: {refused}");
@@ -208,10 +210,8 @@ fn local_command(path: &Path, original: &Path) -> std::io::Result<Command> {
 }
 
 /// Who pushes, for the audit log: git's `user.name <user.email>`, else the login name.
-fn user(repo: &gix::Repository) -> String {
-    let config = repo.config_snapshot();
-    let get = |key: &str| config.string(key).map(|v| v.to_string());
-    match (get("user.name"), get("user.email")) {
+fn user(repo: &repo::Repo) -> String {
+    match repo::identity(repo) {
         (Some(name), Some(email)) => format!("{name} <{email}>"),
         (Some(name), None) => name,
         (None, Some(email)) => email,

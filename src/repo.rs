@@ -1,7 +1,17 @@
 //! Reading the repository with gix: ancestry and the files a push changes.
+//!
+//! `pre-push` runs on every push, so the repository is opened light: its object database and
+//! references, found the way git finds them (the `.git` dir or file above the hook's directory,
+//! `commondir` for a linked worktree). A full gix open also loads and merges every configuration
+//! source, which was a third of the hook's work; the configuration is read only in the rare case
+//! that needs it ([`identity`]).
 
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
 use gix::bstr::{BString, ByteSlice, ByteVec};
-use gix::{ObjectId, Repository};
+use gix::objs::FindExt;
+use gix::refs::file::ReferenceExt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -19,45 +29,129 @@ pub struct Change {
     pub new: ObjectId,
 }
 
-/// Opens the repository git is working in (the hook's current directory, or `GIT_DIR`).
-pub fn open(dir: &std::path::Path) -> Result<Repository, Error> {
-    gix::discover(dir).map_err(|e| Error::Open {
+/// A repository opened for reading objects and references.
+pub struct Repo {
+    objects: gix::odb::Handle,
+    refs: gix::refs::file::Store,
+    git_dir: PathBuf,
+    common_dir: PathBuf,
+    workdir: Option<PathBuf>,
+}
+
+impl Repo {
+    /// The work tree's top, if the repository has one.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.workdir.as_deref()
+    }
+
+    /// Where objects, shared refs and our logs live (the git dir, or a linked worktree's main one).
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+}
+
+/// Opens the repository git is working in: the hook's current directory or the nearest one above.
+pub fn open(dir: &Path) -> Result<Repo, Error> {
+    let fail = |message: String| Error::Open {
         path: dir.display().to_string(),
-        message: e.to_string(),
+        message,
+    };
+    let (path, _trust) = gix::discover::upwards(dir).map_err(|e| fail(e.to_string()))?;
+    let (git_dir, workdir) = path.into_repository_and_work_tree_directories();
+    let git_dir = absolute(dir, git_dir);
+    let linked = gix::discover::path::from_plain_file(&git_dir.join("commondir"))
+        .transpose()
+        .map_err(|e| fail(e.to_string()))?;
+    let common_dir = linked.map(|common| absolute(&git_dir, common));
+    let refs = match &common_dir {
+        Some(common) => gix::refs::file::Store::for_linked_worktree(
+            git_dir.clone(),
+            common.clone(),
+            gix::hash::Kind::Sha1,
+        ),
+        None => gix::refs::file::Store::at(git_dir.clone(), gix::hash::Kind::Sha1),
+    };
+    let common_dir = common_dir.unwrap_or_else(|| git_dir.clone());
+    let mut objects = gix::odb::at(common_dir.join("objects"), gix::hash::Kind::Sha1)
+        .map_err(|e| fail(e.to_string()))?;
+    // The checks read the pushed commits more than once (ancestry, then their trees): decode each
+    // once.
+    objects.set_object_cache(|| {
+        Box::new(gix::odb::pack::cache::object::MemoryCappedHashmap::new(
+            OBJECT_CACHE_BYTES,
+        ))
+    });
+    Ok(Repo {
+        objects,
+        refs,
+        git_dir,
+        common_dir,
+        workdir: workdir.map(|w| absolute(dir, w)),
     })
 }
 
-pub fn has_object(repo: &Repository, id: ObjectId) -> bool {
-    repo.has_object(id)
+/// Room for the commits and trees of a typical push.
+const OBJECT_CACHE_BYTES: usize = 256 * 1024;
+
+fn absolute(base: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+/// git's `user.name` and `user.email` for this repository, from every configuration source.
+pub fn identity(repo: &Repo) -> (Option<String>, Option<String>) {
+    let Ok(full) = gix::open(&repo.git_dir) else {
+        return (None, None);
+    };
+    let config = full.config_snapshot();
+    let get = |key: &str| config.string(key).map(|v| v.to_string());
+    (get("user.name"), get("user.email"))
+}
+
+pub fn has_object(repo: &Repo, id: ObjectId) -> bool {
+    use gix::objs::Exists;
+    repo.objects.exists(&id)
 }
 
 /// True when `ancestor` is reachable from `descendant` (a fast-forward from one to the other).
-pub fn is_ancestor(repo: &Repository, ancestor: ObjectId, descendant: ObjectId) -> bool {
+pub fn is_ancestor(repo: &Repo, ancestor: ObjectId, descendant: ObjectId) -> bool {
     if ancestor == descendant {
         return true;
     }
-    repo.merge_base(ancestor, descendant)
-        .is_ok_and(|base| base.is_some_and(|b| b.detach() == ancestor))
+    // The common push puts commits straight on top of the remote's: no walk needed.
+    let mut buf = Vec::new();
+    let parents = repo
+        .objects
+        .find_commit_iter(&descendant, &mut buf)
+        .map(|commit| commit.parent_ids().any(|p| p == ancestor));
+    if parents.unwrap_or(false) {
+        return true;
+    }
+    merge_base(repo, ancestor, descendant) == Some(ancestor)
 }
 
 /// The best common ancestor of two commits, if they share history.
-pub fn merge_base(repo: &Repository, one: ObjectId, two: ObjectId) -> Option<ObjectId> {
-    repo.merge_base(one, two)
+pub fn merge_base(repo: &Repo, one: ObjectId, two: ObjectId) -> Option<ObjectId> {
+    let mut graph = gix::revwalk::Graph::new(&repo.objects, None);
+    gix::revision::plumbing::merge_base(one, &[two], &mut graph)
         .ok()
         .flatten()
-        .map(|id| id.detach())
+        .map(|bases| *bases.first())
 }
 
 /// The id a reference points at, peeled to an object, if the reference exists.
-pub fn resolve_ref(repo: &Repository, name: &str) -> Option<ObjectId> {
-    let mut reference = repo.try_find_reference(name).ok()??;
-    reference.peel_to_id().ok().map(|id| id.detach())
+pub fn resolve_ref(repo: &Repo, name: &str) -> Option<ObjectId> {
+    let mut reference = repo.refs.try_find(name).ok()??;
+    reference.peel_to_id(&repo.refs, &repo.objects).ok()
 }
 
 /// Blobs added or changed from commit `old` (or nothing, for `None`) to commit `new`.
 /// Symlinks and submodules carry no text of ours and are skipped.
 pub fn changed_files(
-    repo: &Repository,
+    repo: &Repo,
     old: Option<ObjectId>,
     new: ObjectId,
 ) -> Result<Vec<Change>, Error> {
@@ -75,19 +169,21 @@ pub fn changed_files(
 }
 
 /// The raw content of a blob.
-pub fn blob(repo: &Repository, id: ObjectId) -> Result<Vec<u8>, Error> {
-    let mut blob = repo.find_blob(id).map_err(|e| object_error(id, e))?;
-    Ok(blob.take_data())
+pub fn blob(repo: &Repo, id: ObjectId) -> Result<Vec<u8>, Error> {
+    let mut buf = Vec::new();
+    repo.objects
+        .find_blob(&id, &mut buf)
+        .map_err(|e| object_error(id, e))?;
+    Ok(buf)
 }
 
-fn tree_of(repo: &Repository, commit: ObjectId) -> Result<ObjectId, Error> {
-    let commit = repo
-        .find_commit(commit)
+fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId, Error> {
+    let mut buf = Vec::new();
+    let mut iter = repo
+        .objects
+        .find_commit_iter(&commit, &mut buf)
         .map_err(|e| object_error(commit, e))?;
-    commit
-        .tree_id()
-        .map(|id| id.detach())
-        .map_err(|e| object_error(commit.id, e))
+    iter.tree_id().map_err(|e| object_error(commit, e))
 }
 
 /// One tree entry we care about: its kind and id.
@@ -97,9 +193,12 @@ enum Entry {
     Other,
 }
 
-fn entries(repo: &Repository, tree: ObjectId) -> Result<Vec<(BString, Entry)>, Error> {
-    let tree = repo.find_tree(tree).map_err(|e| object_error(tree, e))?;
-    let decoded = tree.decode().map_err(|e| object_error(tree.id, e))?;
+fn entries(repo: &Repo, tree: ObjectId) -> Result<Vec<(BString, Entry)>, Error> {
+    let mut buf = Vec::new();
+    let decoded = repo
+        .objects
+        .find_tree(&tree, &mut buf)
+        .map_err(|e| object_error(tree, e))?;
     Ok(decoded
         .entries
         .iter()
@@ -117,7 +216,7 @@ fn entries(repo: &Repository, tree: ObjectId) -> Result<Vec<(BString, Entry)>, E
 }
 
 fn diff_trees(
-    repo: &Repository,
+    repo: &Repo,
     old: Option<ObjectId>,
     new: ObjectId,
     prefix: &mut BString,

@@ -8,7 +8,7 @@
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::deploy::lock::{self, MonitorLock};
 use crate::detach;
@@ -149,11 +149,14 @@ pub fn start_post_push(
         .arg("--pid")
         .arg(handoff.push_pid.to_string())
         .args(handoff.refs.iter().map(PushedRef::to_arg))
-        .env(REMOTE_VAR, &handoff.remote)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env(REMOTE_VAR, &handoff.remote);
     let keep = lock.map(|lock| lock.hand_to(&mut cmd));
-    detach::spawn_keeping(&mut cmd, keep).map_err(|source| Error::Spawn {
+    let how = detach::Detach {
+        keep,
+        after_exit_of: Some(handoff.push_pid),
+        ..Default::default()
+    };
+    detach::spawn(&cmd, how).map_err(|source| Error::Spawn {
         program: program.to_owned(),
         source,
     })
@@ -252,15 +255,15 @@ pub fn start_monitor(
         path: path.clone(),
         source,
     };
-    let stdout = open().map_err(log_error)?;
-    let stderr = stdout.try_clone().map_err(log_error)?;
+    let log = open().map_err(log_error)?;
     let mut cmd = Command::new(mainstay);
-    cmd.current_dir(worktree)
-        .args(["monitor", sha])
-        .stdout(stdout)
-        .stderr(stderr);
-    let keep = lock.map(|lock| lock.hand_to(&mut cmd));
-    detach::spawn_keeping(&mut cmd, keep).map_err(|source| Error::Spawn {
+    cmd.current_dir(worktree).args(["monitor", sha]);
+    let how = detach::Detach {
+        output: Some(&log),
+        keep: lock.map(|lock| lock.hand_to(&mut cmd)),
+        ..Default::default()
+    };
+    detach::spawn(&cmd, how).map_err(|source| Error::Spawn {
         program: mainstay.to_owned(),
         source,
     })

@@ -24,7 +24,7 @@ pub struct MonitorLock {
 pub const HANDOFF_VAR: &str = "MAINSTAY_LOCK_FD";
 
 impl MonitorLock {
-    /// Lets `cmd`, started with [`crate::detach::spawn_keeping`] and the returned descriptor, take
+    /// Lets `cmd`, started with [`crate::detach::spawn`] keeping the returned descriptor, take
     /// this lock over: `pre-push` holds it from the push on, so a re-pushed sha never shows its
     /// old verdict while `post-push` and the new monitor start.
     pub fn hand_to(&self, cmd: &mut std::process::Command) -> BorrowedFd<'_> {

@@ -128,15 +128,16 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Checks the patterns compile, for `.mainstay.toml`: `(key, message)` naming the bad one.
+    /// Checks the patterns parse, for `.mainstay.toml`: `(key, message)` naming the bad one.
+    /// Parsing only: every hook loads the configuration, and compiling the patterns would cost
+    /// each of them more than all its own work; the merge driver compiles them when it needs them.
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
-        match Prepared::new(self) {
-            Err(Error::Pattern { name, source }) => Err((
-                format!("ledgers.merge.{name}"),
-                one_line(&source.to_string()),
-            )),
-            _ => Ok(()),
+        for (name, pattern) in [("task_id", &self.task_id), ("session_id", &self.session_id)] {
+            if let Err(e) = regex_syntax::Parser::new().parse(pattern) {
+                return Err((format!("ledgers.merge.{name}"), one_line(&e.to_string())));
+            }
         }
+        Ok(())
     }
 }
 

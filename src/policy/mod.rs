@@ -15,10 +15,10 @@ pub mod markers;
 
 use std::fmt;
 
-use gix::{ObjectId, Repository};
+use gix::ObjectId;
 use serde::Deserialize;
 
-use crate::repo;
+use crate::repo::{self, Repo};
 
 /// Part of the refusal for a protected branch whose remote commit this clone has not fetched:
 /// `mainstay push` reads it as "the remote moved since the fetch" and tries again.
@@ -241,7 +241,7 @@ impl Verdict {
 }
 
 /// Applies the rules to every update of a push.
-pub fn check(repo: &Repository, push: &PushContext<'_>, settings: &Settings) -> Verdict {
+pub fn check(repo: &Repo, push: &PushContext<'_>, settings: &Settings) -> Verdict {
     let mut verdict = Verdict::default();
     for update in push.updates {
         check_update(repo, push, update, settings, &mut verdict);
@@ -258,7 +258,7 @@ pub fn check(repo: &Repository, push: &PushContext<'_>, settings: &Settings) -> 
 }
 
 fn check_update(
-    repo: &Repository,
+    repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
     settings: &Settings,
@@ -302,7 +302,7 @@ fn check_update(
 
 /// Refuses the update if its net change adds a conflict block to any text file.
 fn check_markers(
-    repo: &Repository,
+    repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
     local: ObjectId,
@@ -333,7 +333,7 @@ fn check_markers(
 /// What the remote already has, to measure the push's net change from: the remote's commit, or
 /// for a new branch its fork point from the remote's copy of the same (or the deploy) branch.
 fn net_base(
-    repo: &Repository,
+    repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
     local: ObjectId,

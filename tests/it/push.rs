@@ -223,8 +223,14 @@ fn detached_processes_hold_nothing_of_the_push() {
     let mut cmd = std::process::Command::new("sleep");
     cmd.arg("30");
     let keep_open = writer.try_clone().expect("dup");
-    let pid = mainstay::detach::spawn(&mut cmd).expect("spawn");
+    let pid = mainstay::detach::spawn(&cmd, Default::default()).expect("spawn");
     drop((writer, keep_open));
+    // spawn returns without waiting for the exec; what counts is what the program runs with.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "sleep\n" {
+        assert!(std::time::Instant::now() < deadline, "sleep never started");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("list fds")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -247,6 +253,22 @@ fn detached_processes_hold_nothing_of_the_push() {
     fds.sort();
     assert_eq!(fds, ["0", "1", "2"]);
     assert_eq!(session, pid, "the detached process leads its own session");
+}
+
+#[test]
+fn a_detached_program_that_cannot_run_is_an_error_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("post-push");
+    let err = mainstay::detach::spawn(&std::process::Command::new(&missing), Default::default())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&*missing.to_string_lossy()),
+        "{err}"
+    );
+    std::fs::write(&missing, "#!/bin/sh\n").expect("write");
+    let err = mainstay::detach::spawn(&std::process::Command::new(&missing), Default::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("not an executable file"), "{err}");
 }
 
 #[test]
