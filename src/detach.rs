@@ -20,10 +20,22 @@ pub struct Detach<'a> {
     pub output: Option<&'a File>,
     /// One descriptor the process inherits, under the same number.
     pub keep: Option<BorrowedFd<'a>>,
+    /// A lock the child takes, before anything else, and hands to the program.
+    pub lock: Option<ChildLock<'a>>,
     /// Exec the program only once this process has exited. Until then the child is an idle copy
     /// of the caller, so nothing starts up beside the process it waits for (a `git push`, whose
     /// every millisecond counts).
     pub after_exit_of: Option<u32>,
+}
+
+/// A lock file the child of [`spawn`] opens (creating it) and locks exclusively, without waiting,
+/// right after the fork: opening a new file can take a while, and the caller goes on meanwhile.
+/// When the child gets the lock, the program inherits it as the descriptor named in `var`;
+/// when another process holds it, the program starts without it (and without `var`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChildLock<'a> {
+    pub path: &'a Path,
+    pub var: &'a str,
 }
 
 /// Starts `cmd`'s program with its arguments, environment changes and working directory, in its
@@ -37,11 +49,11 @@ pub struct Detach<'a> {
 /// error here, it is checked before the fork; the child exits with 127 if exec fails after all.
 /// The caller never waits on the child: it outlives the caller.
 pub fn spawn(cmd: &Command, how: Detach<'_>) -> io::Result<u32> {
-    let exec = Exec::new(cmd)?;
+    let keep = how.keep.map(|fd| fd.as_raw_fd());
+    let exec = Exec::new(cmd, how.lock, keep)?;
     let null = File::options().read(true).write(true).open("/dev/null")?;
     let null = null.as_raw_fd();
     let out = how.output.map_or(null, |file| file.as_raw_fd());
-    let keep = how.keep.map(|fd| fd.as_raw_fd());
     // SAFETY: the child makes only async-signal-safe calls (see `Exec::run`) on memory prepared
     // before the fork, and never returns.
     match unsafe { libc::fork() } {
@@ -58,11 +70,20 @@ struct Exec {
     /// Null-terminated pointers into `strings`, which owns what they point at.
     argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
+    lock: Option<ExecLock>,
     _strings: Vec<CString>,
 }
 
+/// A [`ChildLock`] made ready for the child: the path, the descriptor number it gets, and the
+/// environment with its variable added.
+struct ExecLock {
+    path: CString,
+    fd: RawFd,
+    envp: Vec<*const libc::c_char>,
+}
+
 impl Exec {
-    fn new(cmd: &Command) -> io::Result<Exec> {
+    fn new(cmd: &Command, lock: Option<ChildLock<'_>>, keep: Option<RawFd>) -> io::Result<Exec> {
         let cwd = cmd.get_current_dir();
         let program = resolve(cmd.get_program(), cwd)?;
         let args: Vec<CString> = std::iter::once(cmd.get_program())
@@ -86,12 +107,31 @@ impl Exec {
             list.push(std::ptr::null());
             list
         };
+        let envp = pointers(&vars);
+        let mut extra = Vec::new();
+        let lock = match lock {
+            Some(lock) => {
+                // The lowest number free once the child has closed the rest.
+                let fd = if keep == Some(3) { 4 } else { 3 };
+                let var = env_pair(OsStr::new(lock.var), OsStr::new(&fd.to_string()))?;
+                let mut envp = envp.clone();
+                envp.insert(envp.len() - 1, var.as_ptr());
+                extra.push(var);
+                Some(ExecLock {
+                    path: c_string(lock.path.as_os_str())?,
+                    fd,
+                    envp,
+                })
+            }
+            None => None,
+        };
         Ok(Exec {
             program: c_string(program.as_os_str())?,
             cwd: cwd.map(|dir| c_string(dir.as_os_str())).transpose()?,
             argv: pointers(&args),
-            envp: pointers(&vars),
-            _strings: args.into_iter().chain(vars).collect(),
+            envp,
+            lock,
+            _strings: args.into_iter().chain(vars).chain(extra).collect(),
         })
     }
 
@@ -117,19 +157,43 @@ impl Exec {
                     .is_none_or(|dir| libc::chdir(dir.as_ptr()) == 0);
             if ready {
                 close_descriptors_except(keep);
+                let envp = match &self.lock {
+                    Some(lock) if take_lock(lock) => &lock.envp,
+                    _ => &self.envp,
+                };
                 if let Some(pid) = after {
                     wait_with_pidfd(pid);
                 }
                 if keep.is_none_or(|fd| libc::fcntl(fd, libc::F_SETFD, 0) != -1) {
-                    libc::execve(
-                        self.program.as_ptr(),
-                        self.argv.as_ptr(),
-                        self.envp.as_ptr(),
-                    );
+                    libc::execve(self.program.as_ptr(), self.argv.as_ptr(), envp.as_ptr());
                 }
             }
             libc::_exit(127)
         }
+    }
+}
+
+/// Opens and locks `lock.path` as descriptor `lock.fd`, inherited across exec; false when it cannot
+/// (another process holds the lock). Async-signal-safe.
+fn take_lock(lock: &ExecLock) -> bool {
+    // SAFETY: plain syscalls on a string prepared before the fork and on descriptor numbers.
+    unsafe {
+        let fd = libc::open(lock.path.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o666);
+        if fd < 0 {
+            return false;
+        }
+        if fd != lock.fd {
+            let moved = libc::dup2(fd, lock.fd) == lock.fd;
+            libc::close(fd);
+            if !moved {
+                return false;
+            }
+        }
+        if libc::flock(lock.fd, libc::LOCK_EX | libc::LOCK_NB) == 0 {
+            return true;
+        }
+        libc::close(lock.fd);
+        false
     }
 }
 

@@ -130,17 +130,7 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
         remote: remote.to_owned(),
         refs,
     };
-    // None when a live monitor of this sha holds it (that one goes on, as a second start would),
-    // or when it cannot be taken: the monitor then takes it itself, as it always can.
-    let lock = deploy::lock::try_acquire(&worktree, &followed)
-        .ok()
-        .flatten();
-    trigger::start_post_push(
-        &hook.hooks_dir.join("post-push"),
-        &handoff,
-        &worktree,
-        lock.as_ref(),
-    )?;
+    trigger::start_post_push(&hook.hooks_dir.join("post-push"), &handoff, &worktree)?;
     let log = deploy::log_path(Path::new(""), &followed);
     let _ = writeln!(
         err,

@@ -136,23 +136,27 @@ fn is_dry_run(argv: &[String]) -> bool {
     })
 }
 
-/// Starts `post-push` detached with the handoff, and with `lock`, the monitor lock of the first
-/// ref's sha, if `pre-push` could take it; returns at once.
-pub fn start_post_push(
-    program: &Path,
-    handoff: &Handoff,
-    cwd: &Path,
-    lock: Option<&MonitorLock>,
-) -> Result<u32, Error> {
+/// Starts `post-push` detached with the handoff; returns at once. Its process first takes the
+/// monitor lock of the first ref's sha, while `git push` goes on, so `status` of a re-pushed sha
+/// says "in progress" from then on (not the old run's verdict); a live monitor of that sha keeps
+/// it, and goes on, as a second start would. Then it waits, an idle copy of `pre-push`, for
+/// `git push` to exit before `post-push` itself starts.
+pub fn start_post_push(program: &Path, handoff: &Handoff, worktree: &Path) -> Result<u32, Error> {
     let mut cmd = Command::new(program);
-    cmd.current_dir(cwd)
+    cmd.current_dir(worktree)
         .arg("--pid")
         .arg(handoff.push_pid.to_string())
         .args(handoff.refs.iter().map(PushedRef::to_arg))
         .env(REMOTE_VAR, &handoff.remote);
-    let keep = lock.map(|lock| lock.hand_to(&mut cmd));
+    let lock_path = handoff
+        .refs
+        .first()
+        .map(|first| crate::deploy::lock_path(worktree, &first.sha));
     let how = detach::Detach {
-        keep,
+        lock: lock_path.as_deref().map(|path| detach::ChildLock {
+            path,
+            var: lock::HANDOFF_VAR,
+        }),
         after_exit_of: Some(handoff.push_pid),
         ..Default::default()
     };

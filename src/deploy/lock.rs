@@ -25,15 +25,16 @@ pub const HANDOFF_VAR: &str = "MAINSTAY_LOCK_FD";
 
 impl MonitorLock {
     /// Lets `cmd`, started with [`crate::detach::spawn`] keeping the returned descriptor, take
-    /// this lock over: `pre-push` holds it from the push on, so a re-pushed sha never shows its
-    /// old verdict while `post-push` and the new monitor start.
+    /// this lock over: held from the push on (see [`crate::trigger::start_post_push`]), so a
+    /// re-pushed sha never shows its old verdict while `post-push` and the new monitor start.
     pub fn hand_to(&self, cmd: &mut std::process::Command) -> BorrowedFd<'_> {
         cmd.env(HANDOFF_VAR, self._file.as_raw_fd().to_string());
         self._file.as_fd()
     }
 }
 
-/// The lock of `sha` if the parent handed it over (see [`MonitorLock::hand_to`]).
+/// The lock of `sha` if the parent handed it over (see [`MonitorLock::hand_to`] and
+/// [`crate::detach::ChildLock`]).
 pub fn handed_over(worktree: &Path, sha: &str) -> Option<MonitorLock> {
     use std::os::unix::fs::MetadataExt;
     let file = crate::detach::inherited(HANDOFF_VAR)?;
