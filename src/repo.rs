@@ -142,10 +142,15 @@ pub fn merge_base(repo: &Repo, one: ObjectId, two: ObjectId) -> Option<ObjectId>
         .map(|bases| *bases.first())
 }
 
-/// The id a reference points at, peeled to an object, if the reference exists.
+/// The id a reference points at, through symbolic refs, if the reference exists. Annotated tags
+/// are not peeled: this is the id `git rev-parse <name>` prints, and reading no object for it
+/// keeps the hook quick.
 pub fn resolve_ref(repo: &Repo, name: &str) -> Option<ObjectId> {
     let mut reference = repo.refs.try_find(name).ok()??;
-    reference.peel_to_id(&repo.refs, &repo.objects).ok()
+    let packed = repo.refs.cached_packed_buffer().ok()?;
+    reference
+        .follow_to_object_packed(&repo.refs, packed.as_ref().map(|b| &***b))
+        .ok()
 }
 
 /// Blobs added or changed from commit `old` (or nothing, for `None`) to commit `new`.
