@@ -28,8 +28,9 @@ pub struct Detach<'a> {
     pub after_exit_of: Option<u32>,
 }
 
-/// A lock file the child of [`spawn`] opens (creating it) and locks exclusively, without waiting,
-/// right after the fork: opening a new file can take a while, and the caller goes on meanwhile.
+/// A lock file the child of [`spawn`] locks exclusively, without waiting: at once if the file
+/// exists, else (creating it) once the process it waits for has exited, because creating a file
+/// while a `git push` writes its own slows the push down by more than all the hook's work.
 /// When the child gets the lock, the program inherits it as the descriptor named in `var`;
 /// when another process holds it, the program starts without it (and without `var`).
 #[derive(Debug, Clone, Copy)]
@@ -157,13 +158,17 @@ impl Exec {
                     .is_none_or(|dir| libc::chdir(dir.as_ptr()) == 0);
             if ready {
                 close_descriptors_except(keep);
-                let envp = match &self.lock {
-                    Some(lock) if take_lock(lock) => &lock.envp,
-                    _ => &self.envp,
-                };
+                let mut taken = self.lock.as_ref().map(|lock| take_lock(lock, false));
                 if let Some(pid) = after {
                     wait_with_pidfd(pid);
                 }
+                if let (Some(lock), Some(Lock::Missing)) = (&self.lock, taken) {
+                    taken = Some(take_lock(lock, true));
+                }
+                let envp = match (&self.lock, taken) {
+                    (Some(lock), Some(Lock::Taken)) => &lock.envp,
+                    _ => &self.envp,
+                };
                 if keep.is_none_or(|fd| libc::fcntl(fd, libc::F_SETFD, 0) != -1) {
                     libc::execve(self.program.as_ptr(), self.argv.as_ptr(), envp.as_ptr());
                 }
@@ -173,27 +178,43 @@ impl Exec {
     }
 }
 
-/// Opens and locks `lock.path` as descriptor `lock.fd`, inherited across exec; false when it cannot
-/// (another process holds the lock). Async-signal-safe.
-fn take_lock(lock: &ExecLock) -> bool {
+/// What [`take_lock`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    Taken,
+    /// The file does not exist yet (and was not to be created).
+    Missing,
+    /// Another process holds it, or it cannot be opened.
+    Unavailable,
+}
+
+/// Opens and locks `lock.path` as descriptor `lock.fd`, inherited across exec, creating the file
+/// only if `create`. Async-signal-safe.
+fn take_lock(lock: &ExecLock, create: bool) -> Lock {
+    let flags = libc::O_WRONLY | if create { libc::O_CREAT } else { 0 };
     // SAFETY: plain syscalls on a string prepared before the fork and on descriptor numbers.
     unsafe {
-        let fd = libc::open(lock.path.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o666);
+        let fd = libc::open(lock.path.as_ptr(), flags, 0o666);
         if fd < 0 {
-            return false;
+            let missing = *libc::__errno_location() == libc::ENOENT;
+            return if missing {
+                Lock::Missing
+            } else {
+                Lock::Unavailable
+            };
         }
         if fd != lock.fd {
             let moved = libc::dup2(fd, lock.fd) == lock.fd;
             libc::close(fd);
             if !moved {
-                return false;
+                return Lock::Unavailable;
             }
         }
         if libc::flock(lock.fd, libc::LOCK_EX | libc::LOCK_NB) == 0 {
-            return true;
+            return Lock::Taken;
         }
         libc::close(lock.fd);
-        false
+        Lock::Unavailable
     }
 }
 

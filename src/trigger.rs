@@ -137,10 +137,11 @@ fn is_dry_run(argv: &[String]) -> bool {
 }
 
 /// Starts `post-push` detached with the handoff; returns at once. Its process first takes the
-/// monitor lock of the first ref's sha, while `git push` goes on, so `status` of a re-pushed sha
-/// says "in progress" from then on (not the old run's verdict); a live monitor of that sha keeps
-/// it, and goes on, as a second start would. Then it waits, an idle copy of `pre-push`, for
-/// `git push` to exit before `post-push` itself starts.
+/// monitor lock of the first ref's sha: at once when the lock file exists (a re-pushed sha, whose
+/// old verdict `status` must not show while the new push runs), else creating it once `git push`
+/// has exited (a new sha has no verdict to hide, and a new file slows the push). A live monitor of
+/// that sha keeps its lock, and goes on, as a second start would. The process waits, an idle copy
+/// of `pre-push`, for `git push` to exit before `post-push` itself starts.
 pub fn start_post_push(program: &Path, handoff: &Handoff, worktree: &Path) -> Result<u32, Error> {
     let mut cmd = Command::new(program);
     cmd.current_dir(worktree)
