@@ -85,7 +85,7 @@ def first_line_time(log):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=100)
     runs = parser.parse_args().runs
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     base = Path(tempfile.mkdtemp(prefix="mainstay-bench-"))
