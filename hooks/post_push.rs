@@ -34,19 +34,22 @@ fn main() -> ExitCode {
         Err(_) => PathBuf::from("/dev/null"),
     };
     let mut log = trigger::open_log(&log_path);
+    // One write per line: two post-push processes may append to the log at the same moment.
+    let mut say = |line: String| {
+        let _ = log.write_all(format!("{} {line}\n", mainstay::time::now()).as_bytes());
+    };
     match run(args, &git, paths) {
         Ok(fired) => {
             for event in fired {
-                let line = match event {
+                say(match event {
                     Fired::Monitor { sha, pid } => format!("{sha} landed; monitor pid {pid}"),
                     Fired::NotLanded { sha } => format!("{sha} did not land; nothing started"),
-                };
-                let _ = writeln!(log, "{} {line}", mainstay::time::now());
+                });
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let _ = writeln!(log, "{} error: {e:#}", mainstay::time::now());
+            say(format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }

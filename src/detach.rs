@@ -20,7 +20,7 @@ pub struct Detach<'a> {
     pub output: Option<&'a File>,
     /// One descriptor the process inherits, under the same number.
     pub keep: Option<BorrowedFd<'a>>,
-    /// A lock the child takes, before anything else, and hands to the program.
+    /// A lock the child takes and hands to the program (see [`ChildLock`]).
     pub lock: Option<ChildLock<'a>>,
     /// Exec the program only once this process has exited. Until then the child is an idle copy
     /// of the caller, so nothing starts up beside the process it waits for (a `git push`, whose
@@ -52,8 +52,8 @@ pub struct ChildLock<'a> {
 pub fn spawn(cmd: &Command, how: Detach<'_>) -> io::Result<u32> {
     let keep = how.keep.map(|fd| fd.as_raw_fd());
     let exec = Exec::new(cmd, how.lock, keep)?;
-    let null = File::options().read(true).write(true).open("/dev/null")?;
-    let null = null.as_raw_fd();
+    let dev_null = File::options().read(true).write(true).open("/dev/null")?;
+    let null = dev_null.as_raw_fd();
     let out = how.output.map_or(null, |file| file.as_raw_fd());
     // SAFETY: the child makes only async-signal-safe calls (see `Exec::run`) on memory prepared
     // before the fork, and never returns.
@@ -91,7 +91,11 @@ impl Exec {
             .chain(cmd.get_args())
             .map(c_string)
             .collect::<io::Result<_>>()?;
-        let changes: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
+        let mut changes: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
+        // Only the child says whether it holds the lock: never a value from our own environment.
+        if let Some(lock) = &lock {
+            changes.push((OsStr::new(lock.var), None));
+        }
         let mut vars = Vec::new();
         for (key, value) in std::env::vars_os() {
             if !changes.iter().any(|(changed, _)| *changed == key) {
