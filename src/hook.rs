@@ -130,6 +130,9 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
         remote: remote.to_owned(),
         refs,
     };
+    // Freed before the fork: after it, every page this process writes (freeing included) is
+    // copied, since the fork's copy shares them until it execs.
+    drop((repo, config, verdict, updates));
     trigger::start_post_push(&hook.hooks_dir.join("post-push"), &handoff, &worktree)?;
     let log = deploy::log_path(Path::new(""), &followed);
     let _ = writeln!(
