@@ -18,30 +18,37 @@ use std::time::Duration;
 pub struct Detach<'a> {
     /// Where stdout and stderr go; /dev/null when `None`.
     pub output: Option<&'a File>,
-    /// One descriptor the process inherits, under the same number.
-    pub keep: Option<BorrowedFd<'a>>,
-    /// A lock the child takes and hands to the program (see [`ChildLock`]).
-    pub lock: Option<ChildLock<'a>>,
+    /// A lock handed to the program.
+    pub lock: Option<LockHandoff<'a>>,
     /// Exec the program only once this process has exited. Until then the child is an idle copy
     /// of the caller, so nothing starts up beside the process it waits for (a `git push`, whose
     /// every millisecond counts).
     pub after_exit_of: Option<u32>,
 }
 
-/// A lock file the child of [`spawn`] locks exclusively, without waiting: at once if the file
-/// exists, else (creating it) once the process it waits for has exited, because creating a file
-/// while a `git push` writes its own slows the push down by more than all the hook's work.
-/// When the child gets the lock, the program inherits it as the descriptor named in `var`;
-/// when another process holds it, the program starts without it (and without `var`).
+/// A lock the program inherits as an open descriptor, whose number it finds in the environment
+/// variable `var`. Only the handoff sets `var`: never a value from the caller's own environment.
 #[derive(Debug, Clone, Copy)]
-pub struct ChildLock<'a> {
-    pub path: &'a Path,
+pub struct LockHandoff<'a> {
     pub var: &'a str,
+    pub from: LockFrom<'a>,
+}
+
+/// Where a [`LockHandoff`]'s lock comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum LockFrom<'a> {
+    /// A lock the caller holds: the program inherits it under the same number.
+    Held(BorrowedFd<'a>),
+    /// A lock file the child locks exclusively, without waiting: at once if the file exists,
+    /// else (creating it) once the process it waits for has exited, because creating a file while
+    /// a `git push` writes its own slows the push down by more than all the hook's work. When
+    /// another process holds it, the program starts without it (and without `var`).
+    File(&'a Path),
 }
 
 /// Starts `cmd`'s program with its arguments, environment changes and working directory, in its
 /// own session, with stdin from /dev/null, stdout and stderr to `how.output`, and no other
-/// descriptor but `how.keep`, so it holds no pipe of the push and no controlling terminal.
+/// descriptor but `how.lock`'s, so it holds no pipe of the push and no controlling terminal.
 /// SIGHUP is ignored (as `nohup` does: the setting survives exec), so nothing that hangs up on
 /// the pusher ends it.
 ///
@@ -50,8 +57,7 @@ pub struct ChildLock<'a> {
 /// error here, it is checked before the fork; the child exits with 127 if exec fails after all.
 /// The caller never waits on the child: it outlives the caller.
 pub fn spawn(cmd: &Command, how: Detach<'_>) -> io::Result<u32> {
-    let keep = how.keep.map(|fd| fd.as_raw_fd());
-    let exec = Exec::new(cmd, how.lock, keep)?;
+    let exec = Exec::new(cmd, how.lock)?;
     let dev_null = File::options().read(true).write(true).open("/dev/null")?;
     let null = dev_null.as_raw_fd();
     let out = how.output.map_or(null, |file| file.as_raw_fd());
@@ -59,7 +65,7 @@ pub fn spawn(cmd: &Command, how: Detach<'_>) -> io::Result<u32> {
     // before the fork, and never returns.
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
-        0 => unsafe { exec.run(null, out, keep, how.after_exit_of) },
+        0 => unsafe { exec.run(null, out, how.after_exit_of) },
         pid => Ok(pid as u32),
     }
 }
@@ -71,12 +77,15 @@ struct Exec {
     /// Null-terminated pointers into `strings`, which owns what they point at.
     argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
+    /// A held lock's descriptor, kept open across exec.
+    keep: Option<RawFd>,
+    /// A lock file for the child to take.
     lock: Option<ExecLock>,
     _strings: Vec<CString>,
 }
 
-/// A [`ChildLock`] made ready for the child: the path, the descriptor number it gets, and the
-/// environment with its variable added.
+/// A [`LockFrom::File`] made ready for the child: the path, the descriptor number it gets, and
+/// the environment with its variable added.
 struct ExecLock {
     path: CString,
     fd: RawFd,
@@ -84,17 +93,22 @@ struct ExecLock {
 }
 
 impl Exec {
-    fn new(cmd: &Command, lock: Option<ChildLock<'_>>, keep: Option<RawFd>) -> io::Result<Exec> {
+    fn new(cmd: &Command, handoff: Option<LockHandoff<'_>>) -> io::Result<Exec> {
         let cwd = cmd.get_current_dir();
         let program = resolve(cmd.get_program(), cwd)?;
         let args: Vec<CString> = std::iter::once(cmd.get_program())
             .chain(cmd.get_args())
             .map(c_string)
             .collect::<io::Result<_>>()?;
+        let keep = match handoff.map(|h| h.from) {
+            Some(LockFrom::Held(fd)) => Some(fd.as_raw_fd()),
+            _ => None,
+        };
+        let keep_number = keep.map(|fd| fd.to_string());
         let mut changes: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
-        // Only the child says whether it holds the lock: never a value from our own environment.
-        if let Some(lock) = &lock {
-            changes.push((OsStr::new(lock.var), None));
+        if let Some(handoff) = &handoff {
+            let value = keep_number.as_deref().map(OsStr::new);
+            changes.push((OsStr::new(handoff.var), value));
         }
         let mut vars = Vec::new();
         for (key, value) in std::env::vars_os() {
@@ -114,27 +128,31 @@ impl Exec {
         };
         let envp = pointers(&vars);
         let mut extra = Vec::new();
-        let lock = match lock {
-            Some(lock) => {
+        let lock = match handoff {
+            Some(LockHandoff {
+                var,
+                from: LockFrom::File(path),
+            }) => {
                 // The lowest number free once the child has closed the rest.
-                let fd = if keep == Some(3) { 4 } else { 3 };
-                let var = env_pair(OsStr::new(lock.var), OsStr::new(&fd.to_string()))?;
+                let fd = 3;
+                let var = env_pair(OsStr::new(var), OsStr::new(&fd.to_string()))?;
                 let mut envp = envp.clone();
                 envp.insert(envp.len() - 1, var.as_ptr());
                 extra.push(var);
                 Some(ExecLock {
-                    path: c_string(lock.path.as_os_str())?,
+                    path: c_string(path.as_os_str())?,
                     fd,
                     envp,
                 })
             }
-            None => None,
+            _ => None,
         };
         Ok(Exec {
             program: c_string(program.as_os_str())?,
             cwd: cwd.map(|dir| c_string(dir.as_os_str())).transpose()?,
             argv: pointers(&args),
             envp,
+            keep,
             lock,
             _strings: args.into_iter().chain(vars).chain(extra).collect(),
         })
@@ -145,7 +163,8 @@ impl Exec {
     /// # Safety
     /// Only in the child of `fork`: it calls nothing but async-signal-safe functions and does not
     /// allocate.
-    unsafe fn run(&self, null: RawFd, out: RawFd, keep: Option<RawFd>, after: Option<u32>) -> ! {
+    unsafe fn run(&self, null: RawFd, out: RawFd, after: Option<u32>) -> ! {
+        let keep = self.keep;
         // SAFETY: plain syscalls on descriptor numbers and on strings prepared before the fork.
         unsafe {
             let empty: libc::sigset_t = std::mem::zeroed();
@@ -267,7 +286,7 @@ fn c_string(text: &OsStr) -> io::Result<CString> {
     CString::new(text.as_bytes()).map_err(|_| nul_error(text))
 }
 
-/// The open file a parent handed over as descriptor number `var` names (see [`spawn_keeping`]),
+/// The open file a parent handed over as descriptor number `var` names (see [`LockHandoff`]),
 /// marked close-on-exec again so it goes no further by accident. `None` when `var` is unset or
 /// names no open descriptor; the caller checks it is the file it expects.
 pub fn inherited(var: &str) -> Option<File> {
@@ -306,8 +325,8 @@ fn close_descriptors_except(keep: Option<RawFd>) {
     }
 }
 
-/// Waits for `pid` to exit with a pidfd; returns at once where the kernel has none (or the
-/// process is gone already). Async-signal-safe.
+/// Waits for `pid` to exit with a pidfd; false, at once, where there is none to have (no kernel
+/// support, or the process is gone already). Async-signal-safe.
 fn wait_with_pidfd(pid: u32) -> bool {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };

@@ -3,8 +3,8 @@
 //! `pre-push` runs on every push, so the repository is opened light: its object database and
 //! references, found the way git finds them (the `.git` dir or file above the hook's directory,
 //! `commondir` for a linked worktree). A full gix open also loads and merges every configuration
-//! source, which was a third of the hook's work; the configuration is read only in the rare case
-//! that needs it ([`identity`]).
+//! source, which the hook does not need; the configuration is read only in the rare case that
+//! needs it ([`identity`]).
 
 use std::path::{Path, PathBuf};
 

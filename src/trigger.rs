@@ -154,9 +154,9 @@ pub fn start_post_push(program: &Path, handoff: &Handoff, worktree: &Path) -> Re
         .first()
         .map(|first| crate::deploy::lock_path(worktree, &first.sha));
     let how = detach::Detach {
-        lock: lock_path.as_deref().map(|path| detach::ChildLock {
-            path,
+        lock: lock_path.as_deref().map(|path| detach::LockHandoff {
             var: lock::HANDOFF_VAR,
+            from: detach::LockFrom::File(path),
         }),
         after_exit_of: Some(handoff.push_pid),
         ..Default::default()
@@ -184,8 +184,8 @@ pub fn post_push(
     handoff: &Handoff,
 ) -> Result<Vec<Fired>, Error> {
     let mut fired = Vec::new();
-    // Held since pre-push, so `status` says "in progress" until the monitor has it; a push that
-    // did not land lets it go when this process ends.
+    // Taken by pre-push's forked copy (see `start_post_push`), so `status` says "in progress"
+    // until the monitor has it; a push that did not land lets it go when this process ends.
     let mut lock = handoff
         .refs
         .first()
@@ -255,17 +255,19 @@ pub fn start_monitor(
     lock: Option<&MonitorLock>,
 ) -> Result<u32, Error> {
     let path = crate::deploy::log_path(worktree, sha);
-    let open = || OpenOptions::new().create(true).append(true).open(&path);
-    let log_error = |source| Error::Log {
-        path: path.clone(),
-        source,
-    };
-    let log = open().map_err(log_error)?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|source| Error::Log {
+            path: path.clone(),
+            source,
+        })?;
     let mut cmd = Command::new(mainstay);
     cmd.current_dir(worktree).args(["monitor", sha]);
     let how = detach::Detach {
         output: Some(&log),
-        keep: lock.map(|lock| lock.hand_to(&mut cmd)),
+        lock: lock.map(MonitorLock::handoff),
         ..Default::default()
     };
     detach::spawn(&cmd, how).map_err(|source| Error::Spawn {

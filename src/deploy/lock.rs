@@ -3,7 +3,7 @@
 //! never stale and nothing guesses from pids.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,17 +24,18 @@ pub struct MonitorLock {
 pub const HANDOFF_VAR: &str = "MAINSTAY_LOCK_FD";
 
 impl MonitorLock {
-    /// Lets `cmd`, started with [`crate::detach::spawn`] keeping the returned descriptor, take
-    /// this lock over: held from the push on (see [`crate::trigger::start_post_push`]), so a
-    /// re-pushed sha never shows its old verdict while `post-push` and the new monitor start.
-    pub fn hand_to(&self, cmd: &mut std::process::Command) -> BorrowedFd<'_> {
-        cmd.env(HANDOFF_VAR, self._file.as_raw_fd().to_string());
-        self._file.as_fd()
+    /// This lock, for a process started with [`crate::detach::spawn`] to take over: held from
+    /// the push on (see [`crate::trigger::start_post_push`]), so a re-pushed sha never shows its
+    /// old verdict while `post-push` and the new monitor start.
+    pub fn handoff(&self) -> crate::detach::LockHandoff<'_> {
+        crate::detach::LockHandoff {
+            var: HANDOFF_VAR,
+            from: crate::detach::LockFrom::Held(self._file.as_fd()),
+        }
     }
 }
 
-/// The lock of `sha` if the parent handed it over (see [`MonitorLock::hand_to`] and
-/// [`crate::detach::ChildLock`]).
+/// The lock of `sha` if the parent handed it over (see [`crate::detach::LockHandoff`]).
 pub fn handed_over(worktree: &Path, sha: &str) -> Option<MonitorLock> {
     use std::os::unix::fs::MetadataExt;
     let file = crate::detach::inherited(HANDOFF_VAR)?;

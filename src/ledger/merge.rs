@@ -778,13 +778,18 @@ mod tests {
         format!("## A\n\n{}\n## B\n\n{}", table(a), table(b))
     }
 
-    #[test]
-    fn the_check_passes_a_result_with_every_entry_once() {
-        let (base, ours, theirs) = (
+    /// A base with one entry; each side adds another.
+    fn one_addition_on_each_side() -> (String, String, String) {
+        (
             doc(&["ST-01"], &[]),
             doc(&["ST-01", "ST-02"], &[]),
             doc(&["ST-01", "ST-03"], &[]),
-        );
+        )
+    }
+
+    #[test]
+    fn the_check_passes_a_result_with_every_entry_once() {
+        let (base, ours, theirs) = one_addition_on_each_side();
         assert!(check(
             &base,
             &ours,
@@ -797,11 +802,7 @@ mod tests {
 
     #[test]
     fn the_check_fails_a_lost_a_doubled_or_a_twice_moved_entry() {
-        let (base, ours, theirs) = (
-            doc(&["ST-01"], &[]),
-            doc(&["ST-01", "ST-02"], &[]),
-            doc(&["ST-01", "ST-03"], &[]),
-        );
+        let (base, ours, theirs) = one_addition_on_each_side();
         assert!(
             !check(&base, &ours, &theirs, &doc(&["ST-01", "ST-02"], &[])),
             "lost"
