@@ -44,6 +44,9 @@ fn main() -> ExitCode {
                 say(match event {
                     Fired::Monitor { sha, pid } => format!("{sha} landed; monitor pid {pid}"),
                     Fired::NotLanded { sha } => format!("{sha} did not land; nothing started"),
+                    Fired::Refused { sha, reason } => {
+                        format!("{sha} landed, but is not followed: {reason}")
+                    }
                 });
             }
             ExitCode::SUCCESS

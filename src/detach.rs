@@ -212,9 +212,13 @@ enum Lock {
 }
 
 /// Opens and locks `lock.path` as descriptor `lock.fd`, inherited across exec, creating the file
-/// only if `create`. Async-signal-safe.
+/// only if `create`. Never through a symlink, and only a regular file (a commit may have put
+/// anything at the name). Async-signal-safe.
 fn take_lock(lock: &ExecLock, create: bool) -> Lock {
-    let flags = libc::O_WRONLY | if create { libc::O_CREAT } else { 0 };
+    let flags = libc::O_WRONLY
+        | libc::O_NOFOLLOW
+        | libc::O_NONBLOCK
+        | if create { libc::O_CREAT } else { 0 };
     // SAFETY: plain syscalls on a string prepared before the fork and on descriptor numbers.
     unsafe {
         let fd = libc::open(lock.path.as_ptr(), flags, 0o666);
@@ -225,6 +229,11 @@ fn take_lock(lock: &ExecLock, create: bool) -> Lock {
             } else {
                 Lock::Unavailable
             };
+        }
+        let mut stat: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut stat) != 0 || stat.st_mode & libc::S_IFMT != libc::S_IFREG {
+            libc::close(fd);
+            return Lock::Unavailable;
         }
         if fd != lock.fd {
             let moved = libc::dup2(fd, lock.fd) == lock.fd;

@@ -156,7 +156,7 @@ pub fn examine(
     let deploy = &config.deploy;
     report(vec![source_count(deploy, cx.secrets)], out)?;
     let timeout = options.timeout.min(deploy.request_timeout);
-    let client = Client::new(timeout);
+    let client = cx.secrets.client(timeout);
     let network = std::thread::scope(|s| {
         let app = s.spawn(|| version(deploy.app.as_ref(), &client));
         let ready = s.spawn(|| readiness(deploy.app.as_ref(), &client));
@@ -198,9 +198,11 @@ fn write_check(check: &Check, secrets: &Secrets, out: &mut dyn Write) -> Result<
         Status::Skipped => "skip",
     };
     let line = format!("{status:<7} {:<12} {}", check.name, check.detail);
-    writeln!(out, "{}", secrets.scrub(line.trim_end()))?;
+    // Details quote servers' answers: without control characters, and without secrets.
+    let shown = |text: &str| crate::text::printable(&secrets.scrub(text)).into_owned();
+    writeln!(out, "{}", shown(line.trim_end()))?;
     if let Status::Problem { fix } = &check.status {
-        writeln!(out, "{:7} fix: {}", "", secrets.scrub(fix))?;
+        writeln!(out, "{:7} fix: {}", "", shown(fix))?;
     }
     Ok(())
 }
@@ -434,7 +436,19 @@ fn digitalocean(deploy: &Settings, secrets: &Secrets, client: &Client) -> Check 
     };
     let app_id = settings.app_id.clone();
     let api = http::redact(&settings.api_base);
-    let source = DigitalOcean::new(settings.clone(), token.clone(), client.clone());
+    let source = match DigitalOcean::new(settings.clone(), token.clone(), client.clone()) {
+        Ok(source) => source,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                e.to_string(),
+                format!(
+                    "remove api_base from [deploy.digitalocean], or name its host in {}",
+                    http::API_HOSTS_VAR
+                ),
+            );
+        }
+    };
     match source.access() {
         Ok(Access::Granted { name }) => {
             let named = if name.is_empty() {

@@ -2,7 +2,8 @@
 //! of a repository as git itself resolves them.
 //!
 //! A failed call explains itself: the error carries the command line, the exit status and the
-//! trimmed stderr.
+//! trimmed stderr, each without credentials. A remote given as a URL (which may hold a password)
+//! never goes on a command line: [`Git::remote`] names it to git through the environment.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -52,11 +53,32 @@ pub struct Paths {
 #[derive(Debug, Clone)]
 pub struct Git {
     dir: PathBuf,
+    /// Configuration given to git through `GIT_CONFIG_COUNT` rather than argv.
+    config: Vec<(String, String)>,
 }
+
+/// The name under which [`Git::remote`] hands git a remote given by URL.
+const URL_REMOTE: &str = "mainstay-url";
 
 impl Git {
     pub fn new(dir: impl Into<PathBuf>) -> Git {
-        Git { dir: dir.into() }
+        Git {
+            dir: dir.into(),
+            config: Vec::new(),
+        }
+    }
+
+    /// The remote to name on git's command line for `remote`, a remote's name or a URL, and the
+    /// `Git` to run it with. A URL (it may carry a password) is defined as a remote through the
+    /// environment, so it never appears in any process's argv.
+    pub fn remote(&self, remote: &str) -> (Git, String) {
+        if !remote.contains("://") {
+            return (self.clone(), remote.to_owned());
+        }
+        let mut git = self.clone();
+        git.config
+            .push((format!("remote.{URL_REMOTE}.url"), remote.to_owned()));
+        (git, URL_REMOTE.to_owned())
     }
 
     pub fn dir(&self) -> &Path {
@@ -75,6 +97,18 @@ impl Git {
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_SSH_COMMAND", ssh_batch_command())
             .stdin(Stdio::null());
+        if !self.config.is_empty() {
+            // Added after any the caller's environment already gives git.
+            let given: usize = std::env::var("GIT_CONFIG_COUNT")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            for (i, (key, value)) in self.config.iter().enumerate() {
+                cmd.env(format!("GIT_CONFIG_KEY_{}", given + i), key)
+                    .env(format!("GIT_CONFIG_VALUE_{}", given + i), value);
+            }
+            cmd.env("GIT_CONFIG_COUNT", (given + self.config.len()).to_string());
+        }
         cmd
     }
 
@@ -172,15 +206,18 @@ fn command_line<S: AsRef<OsStr>>(args: &[S]) -> CommandLine {
         line.push(' ');
         line.push_str(&arg.as_ref().to_string_lossy());
     }
-    CommandLine(line)
+    CommandLine(crate::text::without_credentials(&line).into_owned())
 }
 
-/// Output bytes as one trimmed line (git's stderr often spans several).
+/// Output bytes as one trimmed line (git's stderr often spans several), without credentials
+/// and control characters.
 pub(crate) fn trimmed(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    text.lines()
+    let line = text
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    crate::text::printable(&crate::text::without_credentials(&line)).into_owned()
 }

@@ -11,13 +11,13 @@
 //! second run changes nothing and `--uninstall` puts back exactly what was there.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{self, Config};
+use crate::file;
 use crate::git::{self, Git};
 use crate::hook::LOCAL_SUFFIX;
 
@@ -46,6 +46,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} is a symbolic link, so hooks written into {} would land elsewhere; remove the link (it came with a commit?), then run install-hooks again", link.display(), hooks.display())]
+    LinkedHooks { link: PathBuf, hooks: PathBuf },
     #[error("{}: not a manifest written by install-hooks ({message}); delete it to start over", path.display())]
     Manifest { path: PathBuf, message: String },
 }
@@ -167,6 +169,24 @@ impl Target {
             .map(|w| w.join(".gitattributes"))
     }
 
+    /// Refuses, before anything is changed, to write where a commit has put a link: at
+    /// `.gitattributes`, or on the way down to a hooks directory inside the work tree (husky's
+    /// `.husky/_`).
+    fn refuse_links(&self) -> Result<(), Error> {
+        if let Some(path) = self.attributes_path() {
+            file::refuse_non_regular(&path).map_err(|source| Error::Io { path, source })?;
+        }
+        if let Some(worktree) = &self.paths.worktree
+            && let Some(link) = file::linked_dir(worktree, &self.paths.hooks)
+        {
+            return Err(Error::LinkedHooks {
+                link,
+                hooks: self.paths.hooks.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn exclude_path(&self) -> PathBuf {
         self.paths.common_dir.join("info").join("exclude")
     }
@@ -184,7 +204,7 @@ impl Target {
                     ),
                     (
                         format!("merge.mainstay-{kind}.driver"),
-                        format!("{program} {kind} %O %A %B %L %P"),
+                        format!("{program} {kind} -- %O %A %B %L %P"),
                     ),
                 ]
             })
@@ -211,6 +231,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
         let old = uninstall_files(&manifest, &mut report)?;
         manifest.files.retain(|f| !old.contains(&f.name));
     }
+    target.refuse_links()?;
     manifest.hooks_dir = hooks.clone();
     fs::create_dir_all(hooks).map_err(|source| Error::Io {
         path: hooks.clone(),
@@ -263,14 +284,15 @@ fn install_file(
     })?;
     let dest = hooks.join(name);
     let ours = manifest.files.iter().any(|f| f.name == name);
-    match fs::read(&dest) {
-        Ok(existing) if existing == bytes && ours => return Ok(()),
-        Ok(_) if ours => report.changes.push(format!("updated {}", dest.display())),
-        Ok(_) => {
+    match installed(&dest)? {
+        Some(existing) if existing == bytes && ours => return Ok(()),
+        Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
+        Some(_) => {
             let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
             if local.exists() {
                 return Err(Error::BackupTaken { hook: dest, local });
             }
+            // A link is moved as the link it is: it is the project's hook, not ours to follow.
             fs::rename(&dest, &local).map_err(|source| Error::Io {
                 path: dest.clone(),
                 source,
@@ -285,7 +307,7 @@ fn install_file(
                 backup: Some(format!("{name}{LOCAL_SUFFIX}")),
             });
         }
-        Err(_) => {
+        None => {
             if !ours {
                 manifest.files.push(InstalledFile {
                     name: name.to_owned(),
@@ -298,22 +320,31 @@ fn install_file(
     write_atomic(&dest, &bytes, 0o755)
 }
 
+/// The largest hook file compared byte for byte with ours (our executables are a few MB).
+const HOOK_LIMIT: u64 = 64 << 20;
+
+/// What is at a hook's name: `None` when nothing, the bytes of a regular file, and no bytes for a
+/// link or anything else, which is never read through.
+fn installed(dest: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let io = |source| Error::Io {
+        path: dest.to_owned(),
+        source,
+    };
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(e)),
+        Ok(meta) if meta.is_file() => file::read(dest, HOOK_LIMIT).map_err(io),
+        Ok(_) => Ok(Some(Vec::new())),
+    }
+}
+
 fn add_lines(
     path: &Path,
     wanted: &[String],
     added: &mut AddedLines,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let existing = match fs::read_to_string(path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(Error::Io {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
+    let existing = read_text(path)?;
     let text = existing.clone().unwrap_or_default();
     let have: Vec<&str> = text.lines().map(str::trim).collect();
     let missing: Vec<&String> = wanted
@@ -418,15 +449,8 @@ fn remove_lines(added: &AddedLines, report: &mut Report) -> Result<(), Error> {
     let Some(path) = &added.path else {
         return Ok(());
     };
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(Error::Io {
-                path: path.clone(),
-                source,
-            });
-        }
+    let Some(text) = read_text(path)? else {
+        return Ok(());
     };
     let mut remaining = added.lines.clone();
     let mut out = String::new();
@@ -474,13 +498,14 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     for name in EXECUTABLES {
         let dest = hooks.join(name);
         let source = options.source_dir.join(name);
-        match (fs::read(&dest), fs::read(&source)) {
-            (Err(_), _) => problems.push(Problem(format!("{} is missing: {FIX}", dest.display()))),
-            (Ok(installed), Ok(built)) if installed != built => problems.push(Problem(format!(
+        let built = file::read(&source, HOOK_LIMIT).ok().flatten();
+        match (installed(&dest)?, built) {
+            (None, _) => problems.push(Problem(format!("{} is missing: {FIX}", dest.display()))),
+            (Some(installed), Some(built)) if installed != built => problems.push(Problem(format!(
                 "{} is not the version beside install-hooks (older or replaced): {FIX}",
                 dest.display()
             ))),
-            (Ok(_), _) => {
+            (Some(_), _) => {
                 let executable =
                     fs::metadata(&dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
                 if !executable {
@@ -492,11 +517,26 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             }
         }
     }
+    for (key, value) in target.driver_config() {
+        match target.git.config_get(&key)? {
+            Some(current) if current == value => {}
+            Some(_) => problems.push(Problem(format!(
+                "git config {key} is not the command install-hooks sets: {FIX}"
+            ))),
+            // Reported below for each attribute that routes a file to the missing driver.
+            None => {}
+        }
+    }
     let mut attribute_files = vec![target.paths.common_dir.join("info").join("attributes")];
     attribute_files.extend(target.attributes_path());
     for path in &attribute_files {
-        let Ok(text) = fs::read_to_string(path) else {
-            continue;
+        let text = match read_text(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
+            Err(e) => {
+                problems.push(Problem(format!("{e}: {FIX}")));
+                continue;
+            }
         };
         for (pattern, driver) in merge_drivers(&text) {
             if target
@@ -513,7 +553,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         }
     }
     if let Some(path) = target.attributes_path() {
-        let text = fs::read_to_string(&path).unwrap_or_default();
+        let text = read_text(&path).ok().flatten().unwrap_or_default();
         let have: Vec<&str> = text.lines().map(str::trim).collect();
         for line in target
             .attribute_lines()
@@ -545,8 +585,8 @@ fn merge_drivers(text: &str) -> Vec<(String, String)> {
     found
 }
 
-/// Writes through a temporary file in the same directory and a rename, so a reader never sees a
-/// half-written hook or manifest.
+/// Writes through a new file with a random name beside `path` and a rename (see [`crate::file`]),
+/// so a reader never sees a half-written hook or manifest and nothing is written through a link.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
@@ -556,14 +596,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
         .parent()
         .expect("every target path has a parent directory");
     fs::create_dir_all(dir).map_err(io)?;
-    let name = path.file_name().expect("every target path has a file name");
-    let temp = dir.join(format!(".{}.mainstay-tmp", name.to_string_lossy()));
-    let mut file = fs::File::create(&temp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io)?;
-    drop(file);
-    fs::rename(&temp, path).map_err(io)
+    file::write_atomic(path, bytes, mode).map_err(io)
+}
+
+/// Reads a text file we edit (`.gitattributes`, `info/exclude`): `None` when absent; a link or
+/// anything but a small regular file is an error naming it.
+fn read_text(path: &Path) -> Result<Option<String>, Error> {
+    file::read_text(path, file::SMALL).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Quotes a path for the shell git runs merge drivers with.

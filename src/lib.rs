@@ -9,6 +9,8 @@
 pub mod config;
 /// The deployment monitor: one process per pushed sha, its lock, status files and verdict.
 pub mod deploy;
+/// Reading and writing files a commit can shape: regular files only, never through a link.
+pub mod file;
 /// Starting a process fully detached from the pushing terminal; waiting on a foreign pid.
 pub mod detach;
 /// `mainstay doctor`: every check of the setup and the sources, one line each, with the fix.
@@ -31,6 +33,8 @@ pub mod repo;
 pub mod stats;
 /// `mainstay push`: fetch, rebase, push, retry with backoff; fail fast on what retries cannot fix.
 pub mod sync;
+/// Text from outside made fit to show: no control characters, no credentials in URLs.
+pub mod text;
 /// Timestamps for logs and audit records, without a time-zone database.
 pub mod time;
 /// `post-push`: wait for `git push` to end, confirm the deploy branch landed, start the monitor.

@@ -14,6 +14,7 @@ use mainstay::deploy::status::{self, Report, State};
 use mainstay::deploy::{self, Secrets, Verdict};
 use mainstay::doctor;
 use mainstay::git::Git;
+use mainstay::text::printable;
 
 /// Keeps a shared main safe: push policy, deploy monitor, ledger merges.
 #[derive(Parser)]
@@ -283,9 +284,12 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
         Ok(_) => Ok(Exit::Success),
         Err(e) => {
             // Detached, stderr is nobody's: the status log is where this must be read.
-            if deploy::validate_sha(&args.sha).is_ok() {
+            let unsafe_files = e
+                .downcast_ref::<deploy::Error>()
+                .is_some_and(|e| matches!(e, deploy::Error::Unsafe(_)));
+            if deploy::validate_sha(&args.sha).is_ok() && !unsafe_files {
                 let line = format!("{} error: {e:#}", mainstay::time::now());
-                let _ = deploy::files::append_atomic(&log, &line);
+                let _ = deploy::files::append_line(&log, &line);
             }
             Err(e)
         }
@@ -318,7 +322,7 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
                         let _ = write!(
                             progress,
                             "\r\x1b[K{} ({})",
-                            summary(r),
+                            printable(&summary(r)),
                             show(clock_elapsed(&clock))
                         );
                         let _ = progress.flush();
@@ -350,10 +354,11 @@ fn print_status(report: &Report, exit: Exit, json: bool) -> anyhow::Result<()> {
         writeln!(out, "{json}")?;
         return Ok(());
     }
-    writeln!(out, "{}", summary(report))?;
+    // Records and logs hold what servers answered: no control character reaches the terminal.
+    writeln!(out, "{}", printable(&summary(report)))?;
     if exit == Exit::NotSuccess {
         for line in &report.log_tail {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", printable(line))?;
         }
     }
     Ok(())

@@ -155,7 +155,12 @@ pub fn push(
             return Err(Error::ForceNotAgent { branch, agents });
         }
     }
-    let remote = options.remote.as_str();
+    // A URL is named to git through the environment, and shown without its credentials.
+    let (url_git, remote) = git.remote(&options.remote);
+    let git = &url_git;
+    let remote = remote.as_str();
+    let shown = crate::text::without_credentials(&options.remote).into_owned();
+    let shown = shown.as_str();
     // The lease is what this clone saw before this command fetched anything.
     let tracking = format!("refs/remotes/{remote}/{branch}");
     let lease = git
@@ -164,15 +169,15 @@ pub fn push(
     let attempts = options.settings.retries + 1;
     let mut waited = Duration::ZERO;
     for attempt in 1..=attempts {
-        let upstream = fetch(git, remote, &branch)?;
+        let upstream = fetch(git, remote, shown, &branch)?;
         if !options.force
             && let Some(upstream) = &upstream
         {
-            rebase(git, remote, &branch, upstream)?;
+            rebase(git, shown, &branch, upstream)?;
         }
         match push_once(
             git,
-            remote,
+            (remote, shown),
             &branch,
             options.force.then_some(lease.as_str()),
         )? {
@@ -180,7 +185,7 @@ pub fn push(
                 let sha = git.run(["rev-parse", "HEAD"])?;
                 let _ = writeln!(
                     out,
-                    "pushed {} to {remote}/{branch} (attempt {attempt}, waited {})",
+                    "pushed {} to {shown}/{branch} (attempt {attempt}, waited {})",
                     &sha[..sha.len().min(7)],
                     show(waited)
                 );
@@ -244,7 +249,7 @@ fn check_clean(git: &Git) -> Result<(), Error> {
 }
 
 /// Fetches the remote branch; its sha, or `None` when the remote has no such branch yet.
-fn fetch(git: &Git, remote: &str, branch: &str) -> Result<Option<String>, Error> {
+fn fetch(git: &Git, remote: &str, shown: &str, branch: &str) -> Result<Option<String>, Error> {
     let output = git.output(["fetch", "--quiet", "--no-tags", remote, branch])?;
     if output.status.success() {
         return Ok(Some(git.run(["rev-parse", "FETCH_HEAD"])?));
@@ -254,8 +259,8 @@ fn fetch(git: &Git, remote: &str, branch: &str) -> Result<Option<String>, Error>
         return Ok(None);
     }
     Err(
-        classify_failure(remote, &stderr).unwrap_or_else(|| Error::Unreachable {
-            remote: remote.to_owned(),
+        classify_failure(shown, &stderr).unwrap_or_else(|| Error::Unreachable {
+            remote: shown.to_owned(),
             detail: stderr,
         }),
     )
@@ -304,9 +309,10 @@ fn rebase(git: &Git, remote: &str, branch: &str, upstream: &str) -> Result<(), E
     })
 }
 
+/// One `git push` to `remote` (the argument for git), `shown` (the remote for people).
 fn push_once(
     git: &Git,
-    remote: &str,
+    (remote, shown): (&str, &str),
     branch: &str,
     lease: Option<&str>,
 ) -> Result<PushResult, Error> {
@@ -328,7 +334,7 @@ fn push_once(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Ok(classify_push(remote, &said))
+    Ok(classify_push(shown, &said))
 }
 
 /// Sorts a failed push's porcelain output and stderr into race, refusal, auth or unreachable.

@@ -6,7 +6,6 @@
 //! to a URL) or one that did not move, that `git ls-remote` shows the sha on the remote. A
 //! rejected push, a `--dry-run` and a failed connection leave both unchanged, so nothing fires.
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -174,6 +173,9 @@ pub enum Fired {
     Monitor { sha: String, pid: u32 },
     /// The remote does not have the sha: the push was rejected, failed or was a dry run.
     NotLanded { sha: String },
+    /// It landed, but its status files cannot be used safely (see
+    /// [`crate::deploy::files::check_safe`]): no monitor was started.
+    Refused { sha: String, reason: String },
 }
 
 /// The whole of `post-push` once the push has ended (the caller waits): confirm, start monitors.
@@ -200,6 +202,13 @@ pub fn post_push(
         let held = lock
             .take_if(|(sha, _)| *sha == pushed.sha)
             .map(|(_, held)| held);
+        if let Err(reason) = crate::deploy::files::check_safe(worktree, &pushed.sha) {
+            fired.push(Fired::Refused {
+                sha: pushed.sha.clone(),
+                reason: reason.to_string(),
+            });
+            continue;
+        }
         let pid = start_monitor(mainstay, worktree, &pushed.sha, held.as_ref())?;
         fired.push(Fired::Monitor {
             sha: pushed.sha.clone(),
@@ -215,6 +224,9 @@ pub fn tracking_ref(remote: &str, branch: &str) -> String {
 }
 
 fn landed(git: &Git, remote: &str, pushed: &PushedRef) -> Result<bool, Error> {
+    // A URL has no tracking ref (`mainstay-url` has none), so ls-remote answers.
+    let (git, remote) = git.remote(remote);
+    let remote = remote.as_str();
     let tracking = git.output([
         "rev-parse",
         "--verify",
@@ -240,7 +252,7 @@ pub fn open_log(path: &Path) -> Box<dyn std::io::Write> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match OpenOptions::new().create(true).append(true).open(path) {
+    match crate::file::open_append(path) {
         Ok(file) => Box::new(file),
         Err(_) => Box::new(std::io::sink()),
     }
@@ -255,11 +267,7 @@ pub fn start_monitor(
     lock: Option<&MonitorLock>,
 ) -> Result<u32, Error> {
     let path = crate::deploy::log_path(worktree, sha);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|source| Error::Log {
+    let log = crate::file::open_append(&path).map_err(|source| Error::Log {
             path: path.clone(),
             source,
         })?;

@@ -54,8 +54,11 @@ pub fn send(
     clock: &dyn Clock,
 ) -> Result<(), Error> {
     let client = Client::new(settings.timeout);
+    // The text holds what sources answered: escaped, it can mention no one and link nowhere.
+    // The prefix is the project's own setting, meant to mention (`<!here>`), and kept as it is.
+    let text = crate::text::for_chat(text);
     let text = if settings.prefix.is_empty() {
-        text.to_owned()
+        text
     } else {
         format!("{} {text}", settings.prefix)
     };
@@ -84,7 +87,7 @@ fn kind(error: &super::http::Error) -> &'static str {
     match error {
         super::http::Error::Refused { .. } => "connection refused",
         super::http::Error::Timeout { .. } => "no answer in time",
-        super::http::Error::Other { .. } => "request failed",
+        super::http::Error::Other { .. } | super::http::Error::Untrusted { .. } => "request failed",
     }
 }
 

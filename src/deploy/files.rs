@@ -5,13 +5,24 @@
 //! - `.deployment-status-<sha7>.json`: the run record (see [`super::record`]);
 //! - `.deployment-monitor-<sha7>.lock`: held by the live monitor (see [`super::lock`]).
 //!
-//! Every write is a whole new file renamed over the old one, so a reader sees the previous
-//! content or the next, never half a line. Only the monitor holding the lock writes them.
+//! The log is appended to, one `write` per line, by its one writer (the monitor, whose stdout and
+//! stderr are the same file); the result and the record are whole new files renamed over the old
+//! ones, so a reader sees the previous content or the next, never half a line. Only the monitor
+//! holding the lock writes them.
+//!
+//! A commit can put anything at these names, so before a monitor starts, [`check_safe`] refuses
+//! any of them that git tracks or that is not a regular file; every open goes through
+//! [`crate::file`], which never follows a symlink.
 
-use std::fs;
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+use crate::git::Git;
+
+/// The most of a status file any reader takes in (a log of many runs is a few hundred KB).
+pub const LIMIT: u64 = 4 << 20;
 
 /// The first seven hex digits, as status file names use them.
 pub fn sha7(sha: &str) -> &str {
@@ -48,53 +59,80 @@ pub fn sha7_of(name: &str) -> Option<&str> {
     (known && sha7.len() == 7 && sha7.bytes().all(|b| b.is_ascii_hexdigit())).then_some(sha7)
 }
 
-/// Replaces `path` with `content`: a temp file beside it, synced, then renamed over it.
+/// Every status file name of `sha`, in the work tree.
+pub fn all_paths(worktree: &Path, sha: &str) -> [PathBuf; 4] {
+    [
+        log_path(worktree, sha),
+        result_path(worktree, sha),
+        record_path(worktree, sha),
+        lock_path(worktree, sha),
+    ]
+}
+
+/// Why the status files of a sha cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unsafe {
+    #[error("{} is tracked by git (a commit put it there): mainstay writes none of its status files for this sha", path.display())]
+    Tracked { path: PathBuf },
+    #[error("{}: {source}; mainstay writes none of its status files for this sha", path.display())]
+    NotRegular { path: PathBuf, source: io::Error },
+    #[error("cannot tell whether git tracks the status files: {0}")]
+    Git(#[from] crate::git::Error),
+}
+
+/// Refuses the status files of `sha` when git tracks any of them (writing one would change a
+/// commit's file) or when anything but a regular file is at one of their names.
+pub fn check_safe(worktree: &Path, sha: &str) -> Result<(), Unsafe> {
+    let paths = all_paths(worktree, sha);
+    for path in &paths {
+        crate::file::refuse_non_regular(path).map_err(|source| Unsafe::NotRegular {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if let Some(path) = tracked(worktree, &paths)?.into_iter().next() {
+        return Err(Unsafe::Tracked { path });
+    }
+    Ok(())
+}
+
+/// Those of `paths` (in the work tree's root) that git tracks.
+pub fn tracked(worktree: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, crate::git::Error> {
+    let mut args = vec!["ls-files".to_owned(), "-z".to_owned(), "--".to_owned()];
+    args.extend(
+        paths
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str())
+            // Status file names hold no glob characters; `:(literal)` keeps it so for git.
+            .map(|name| format!(":(literal){name}")),
+    );
+    let listed = Git::new(worktree).run(&args)?;
+    Ok(listed
+        .split('\0')
+        .filter(|name| !name.is_empty())
+        .map(|name| worktree.join(name))
+        .collect())
+}
+
+/// Replaces `path` with `content` through [`crate::file::write_atomic`].
 pub fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let temp = path.with_file_name(format!(
-        "{}.{}.tmp",
-        name.unwrap_or_default(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(content)?;
-        file.sync_data()?;
-        fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
+    crate::file::write_atomic(path, content, 0o644)
 }
 
-/// Appends one line to the log as a whole-file replacement (logs are a few kilobytes).
-pub fn append_atomic(path: &Path, line: &str) -> io::Result<()> {
-    let mut content = match fs::read(path) {
-        Ok(content) => content,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    if !content.is_empty() && !content.ends_with(b"\n") {
-        content.push(b'\n');
-    }
-    content.extend_from_slice(line.as_bytes());
-    content.push(b'\n');
-    write_atomic(path, &content)
+/// Appends one line to the file, in one write.
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    let mut file = crate::file::open_append(path)?;
+    file.write_all(format!("{line}\n").as_bytes())
 }
 
-/// Reads a file, `None` when it does not exist.
+/// Reads a status file, `None` when it does not exist; a link or a huge file is an error.
 pub fn read_if_exists(path: &Path) -> io::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    crate::file::read(path, LIMIT).map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// Removes a file that may already be gone.
 pub fn remove_if_exists(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
+    match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
@@ -110,22 +148,40 @@ pub fn tail(text: &str, n: usize) -> Vec<&str> {
 /// (the terminal of a foreground monitor, or a sink).
 pub struct Log<'a, W: Write> {
     path: PathBuf,
+    file: Option<File>,
     echo: &'a mut W,
 }
 
 impl<'a, W: Write> Log<'a, W> {
     pub fn new(path: PathBuf, echo: &'a mut W) -> Self {
-        Log { path, echo }
+        Log {
+            path,
+            file: None,
+            echo,
+        }
     }
 
-    /// Appends `<rfc3339> <text>`; several lines of text become several log lines.
+    /// Appends `<rfc3339> <text>`, one write for all its lines; several lines of text become
+    /// several log lines. Text from outside (a server, a commit) loses its control characters.
     pub fn line(&mut self, at: SystemTime, text: &str) -> io::Result<()> {
         let stamp = crate::time::rfc3339(at);
-        let stamped: Vec<String> = text.lines().map(|l| format!("{stamp} {l}")).collect();
-        let stamped = stamped.join("\n");
-        append_atomic(&self.path, &stamped)?;
+        let mut stamped = String::new();
+        for line in text.lines() {
+            stamped.push_str(&stamp);
+            stamped.push(' ');
+            stamped.push_str(&crate::text::printable(line));
+            stamped.push('\n');
+        }
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(crate::file::open_append(&self.path)?),
+        };
+        file.write_all(stamped.as_bytes())?;
         // The echo is a courtesy: a closed terminal must not stop the monitor.
-        let _ = writeln!(self.echo, "{stamped}").and_then(|()| self.echo.flush());
+        let _ = self
+            .echo
+            .write_all(stamped.as_bytes())
+            .and_then(|()| self.echo.flush());
         Ok(())
     }
 }
@@ -138,15 +194,12 @@ mod tests {
     fn appends_whole_lines_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = log_path(dir.path(), "abcdef0123");
-        append_atomic(&path, "one").expect("append");
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(b"partial"))
-            .expect("simulate a torn line");
-        append_atomic(&path, "two").expect("append");
+        append_line(&path, "one").expect("append");
+        write_atomic(&result_path(dir.path(), "abcdef0123"), b"success\n").expect("write");
+        std::fs::remove_file(result_path(dir.path(), "abcdef0123")).expect("remove");
+        append_line(&path, "two").expect("append");
         let text = std::fs::read_to_string(&path).expect("read");
-        assert_eq!(text, "one\npartial\ntwo\n");
+        assert_eq!(text, "one\ntwo\n");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name())

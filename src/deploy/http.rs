@@ -1,5 +1,11 @@
 //! The monitor's HTTP client: one blocking agent with a total time limit per request, statuses
 //! returned rather than raised, and URLs shown without credentials.
+//!
+//! It is also the one place that decides where a token may go. The settings that name an API's
+//! address are committed, so any agent can change them; a token therefore goes only to its API's
+//! own host over https, or to a host the environment names in `MAINSTAY_API_HOSTS`
+//! (comma-separated `host[:port]`; without a port, any port of that host). Every request with a
+//! [`Bearer`] is checked here, whoever sends it.
 
 use std::time::Duration;
 
@@ -11,6 +17,31 @@ pub enum Error {
     Timeout { url: String, limit: Duration },
     #[error("{url}: {message}")]
     Other { url: String, message: String },
+    #[error(
+        "{url}: not sent: the token goes only to https://{home} or to a host named in {API_HOSTS_VAR}"
+    )]
+    Untrusted { url: String, home: &'static str },
+}
+
+/// The environment variable naming further hosts a token may be sent to.
+pub const API_HOSTS_VAR: &str = "MAINSTAY_API_HOSTS";
+
+/// A token, with the one host it belongs to.
+#[derive(Clone, Copy)]
+pub struct Bearer<'a> {
+    pub token: &'a str,
+    /// The API's own host, e.g. `api.digitalocean.com`: the only one reached over https by default.
+    pub home: &'static str,
+}
+
+/// The hosts of `MAINSTAY_API_HOSTS`, lowercased, empty entries dropped.
+pub fn api_hosts(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 /// A response, read whole (bodies here are small JSON documents and log texts).
@@ -29,9 +60,12 @@ pub struct Response {
 pub struct Client {
     agent: ureq::Agent,
     timeout: Duration,
+    /// `MAINSTAY_API_HOSTS`: where tokens may go besides their API's own host.
+    token_hosts: Vec<String>,
 }
 
 impl Client {
+    /// A client that sends tokens only to their own API's host (see [`Client::trusting`]).
     pub fn new(timeout: Duration) -> Client {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
@@ -41,7 +75,47 @@ impl Client {
             .user_agent(concat!("mainstay/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Client { agent, timeout }
+        Client {
+            agent,
+            timeout,
+            token_hosts: Vec::new(),
+        }
+    }
+
+    /// This client, also sending tokens to `hosts` (from `MAINSTAY_API_HOSTS`, see [`api_hosts`]).
+    pub fn trusting(mut self, hosts: Vec<String>) -> Client {
+        self.token_hosts = hosts;
+        self
+    }
+
+    /// Whether a request to `url` may carry a token that belongs to `home`; the error says why not.
+    pub fn may_send(&self, url: &str, home: &'static str) -> Result<(), Error> {
+        let untrusted = || Error::Untrusted {
+            url: redact(url),
+            home,
+        };
+        let (scheme, rest) = url.split_once("://").ok_or_else(untrusted)?;
+        let scheme = scheme.to_ascii_lowercase();
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        if authority.contains('@') {
+            return Err(untrusted());
+        }
+        let authority = authority.to_ascii_lowercase();
+        let (host, port) = split_port(&authority);
+        let default_port = match scheme.as_str() {
+            "https" => "443",
+            "http" => "80",
+            _ => return Err(untrusted()),
+        };
+        let port = port.unwrap_or(default_port);
+        if scheme == "https" && host == home && port == "443" {
+            return Ok(());
+        }
+        let named = self.token_hosts.iter().any(|entry| {
+            let (h, p) = split_port(entry);
+            h == host && p.is_none_or(|p| p == port)
+        });
+        if named { Ok(()) } else { Err(untrusted()) }
     }
 
     /// GET with no header of ours but `accept`, within `limit` if that is shorter than the
@@ -58,15 +132,17 @@ impl Client {
         let client = Client {
             agent: self.agent.clone(),
             timeout: limit,
+            token_hosts: Vec::new(),
         };
         client.finish(url, request.call())
     }
 
-    /// GET, with a bearer token when given.
-    pub fn get(&self, url: &str, bearer: Option<&str>) -> Result<Response, Error> {
+    /// GET, with a bearer token when given, which goes only where [`Client::may_send`] allows.
+    pub fn get(&self, url: &str, bearer: Option<Bearer<'_>>) -> Result<Response, Error> {
         let mut request = self.agent.get(url).header("accept", "application/json");
-        if let Some(token) = bearer {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(bearer) = bearer {
+            self.may_send(url, bearer.home)?;
+            request = request.header("authorization", format!("Bearer {}", bearer.token));
         }
         self.finish(url, request.call())
     }
@@ -134,6 +210,19 @@ impl Client {
     }
 }
 
+/// `host` and `port` of `host[:port]`, IPv6 literals in brackets included.
+fn split_port(authority: &str) -> (&str, Option<&str>) {
+    let colon = if authority.starts_with('[') {
+        authority.find("]:").map(|i| i + 1)
+    } else {
+        authority.rfind(':')
+    };
+    match colon {
+        Some(i) => (&authority[..i], Some(&authority[i + 1..])),
+        None => (authority, None),
+    }
+}
+
 /// A URL fit for a log line: no user, password or query string (both may carry secrets).
 pub fn redact(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
@@ -153,6 +242,36 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_go_only_to_their_home_or_named_hosts() {
+        let home = "api.digitalocean.com";
+        let client = Client::new(Duration::from_secs(1));
+        assert!(client.may_send("https://api.digitalocean.com/v2/apps", home).is_ok());
+        assert!(client.may_send("https://API.digitalocean.com:443/v2", home).is_ok());
+        for bad in [
+            "http://api.digitalocean.com/v2",
+            "https://api.digitalocean.com:8443/v2",
+            "https://evil.example/v2",
+            "https://api.digitalocean.com.evil.example/v2",
+            "https://x@api.digitalocean.com/v2",
+            "http://127.0.0.1:18081/v2",
+            "file:///etc/passwd",
+        ] {
+            assert!(client.may_send(bad, home).is_err(), "{bad}");
+        }
+        let client = client.trusting(api_hosts(Some("127.0.0.1:18081, ghe.corp ,[::1]:9")));
+        assert!(client.may_send("http://127.0.0.1:18081/v2", home).is_ok());
+        assert!(client.may_send("http://127.0.0.1:18082/v2", home).is_err());
+        assert!(client.may_send("https://ghe.corp:8443/api/v3", home).is_ok());
+        assert!(client.may_send("http://[::1]:9/", home).is_ok());
+        let err = client.may_send("http://evil:18081/v2", home).expect_err("not named");
+        assert_eq!(
+            err.to_string(),
+            "http://evil:18081/v2: not sent: the token goes only to https://api.digitalocean.com \
+             or to a host named in MAINSTAY_API_HOSTS"
+        );
+    }
 
     #[test]
     fn redaction_drops_credentials_and_queries() {

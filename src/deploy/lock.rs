@@ -2,7 +2,7 @@
 //! monitor's whole life. The kernel drops it when the process dies however it dies, so a lock is
 //! never stale and nothing guesses from pids.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,7 +41,7 @@ pub fn handed_over(worktree: &Path, sha: &str) -> Option<MonitorLock> {
     let file = crate::detach::inherited(HANDOFF_VAR)?;
     let (held, wanted) = (
         file.metadata().ok()?,
-        std::fs::metadata(super::files::lock_path(worktree, sha)).ok()?,
+        std::fs::symlink_metadata(super::files::lock_path(worktree, sha)).ok()?,
     );
     (held.dev() == wanted.dev() && held.ino() == wanted.ino())
         .then_some(MonitorLock { _file: file })
@@ -66,12 +66,7 @@ pub fn acquire(worktree: &Path, sha: &str) -> Result<Option<MonitorLock>, Error>
 /// Takes the per-sha lock without waiting; `None` when someone holds it.
 pub fn try_acquire(worktree: &Path, sha: &str) -> Result<Option<MonitorLock>, Error> {
     let path = super::files::lock_path(worktree, sha);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| Error {
+    let file = crate::file::open_lock(&path).map_err(|source| Error {
             path: path.clone(),
             source,
         })?;
@@ -85,7 +80,7 @@ pub fn try_acquire(worktree: &Path, sha: &str) -> Result<Option<MonitorLock>, Er
 /// True when a live monitor holds the lock of this sha7 (a missing lock file is not held).
 pub fn is_held(worktree: &Path, sha: &str) -> Result<bool, Error> {
     let path = super::files::lock_path(worktree, sha);
-    let file = match File::open(&path) {
+    let file = match crate::file::open_existing(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(source) => return Err(Error { path, source }),

@@ -43,6 +43,8 @@ pub enum Error {
     BadSha { sha: String },
     #[error(transparent)]
     Lock(#[from] lock::Error),
+    #[error(transparent)]
+    Unsafe(#[from] files::Unsafe),
     #[error("cannot write the status files in {}: {source}", dir.display())]
     Files {
         dir: std::path::PathBuf,
@@ -132,6 +134,7 @@ pub fn monitor(
 ) -> Result<Outcome, Error> {
     validate_sha(sha)?;
     let sha = sha.to_ascii_lowercase();
+    files::check_safe(cx.worktree, &sha)?;
     let held = match lock::handed_over(cx.worktree, &sha) {
         Some(lock) => Some(lock),
         None => lock::acquire(cx.worktree, &sha)?,

@@ -46,6 +46,7 @@ pub fn check(
             Err(http::Error::Timeout { limit, .. }) => format!("no answer within {}", show(limit)),
             Err(http::Error::Refused { .. }) => return not_ready("connection refused".to_owned()),
             Err(http::Error::Other { message, .. }) => return not_ready(message),
+            Err(e @ http::Error::Untrusted { .. }) => return not_ready(e.to_string()),
         };
         let ceiling = base.saturating_mul(1 << attempt.min(16));
         let delay = jitter.up_to(ceiling.min(budget / 4));

@@ -89,8 +89,9 @@ pub struct Record {
 
 impl Record {
     pub fn load(worktree: &Path, sha: &str) -> Option<Record> {
-        let text = std::fs::read_to_string(super::files::record_path(worktree, sha)).ok()?;
-        serde_json::from_str(&text).ok()
+        let path = super::files::record_path(worktree, sha);
+        let bytes = crate::file::read(&path, crate::file::SMALL).ok()??;
+        serde_json::from_slice(&bytes).ok()
     }
 
     pub fn save(&self, worktree: &Path) -> std::io::Result<()> {

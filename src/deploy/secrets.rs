@@ -14,10 +14,18 @@ pub struct Secrets {
     pub db_user: Option<String>,
     pub db_pass: Option<String>,
     pub db_name: Option<String>,
+    /// `MAINSTAY_DB_TLS`: `auto`, `required` or `disabled`, over `[deploy.mysql] tls`.
+    pub db_tls: Option<String>,
+    /// `MAINSTAY_DB_SERVER_KEY`: the database server's RSA public key (a PEM file), for
+    /// `caching_sha2_password` over a connection without TLS.
+    pub db_server_key: Option<String>,
     /// `DIGITALOCEAN_TOKEN`.
     pub digitalocean_token: Option<String>,
     /// `MAINSTAY_WEBHOOK_URL`: Slack-compatible incoming webhook.
     pub webhook_url: Option<String>,
+    /// `MAINSTAY_API_HOSTS`: hosts a token may go to besides its API's own (see
+    /// [`super::http`]). Not a secret, but only the environment may widen where secrets go.
+    pub api_hosts: Vec<String>,
 }
 
 impl Secrets {
@@ -31,9 +39,17 @@ impl Secrets {
             db_user: var("DB_USER"),
             db_pass: var("DB_PASS"),
             db_name: var("DB_NAME"),
+            db_tls: var("MAINSTAY_DB_TLS"),
+            db_server_key: var("MAINSTAY_DB_SERVER_KEY"),
             digitalocean_token: var("DIGITALOCEAN_TOKEN"),
             webhook_url: var("MAINSTAY_WEBHOOK_URL"),
+            api_hosts: super::http::api_hosts(var(super::http::API_HOSTS_VAR).as_deref()),
         }
+    }
+
+    /// An HTTP client that sends tokens only where the environment allows.
+    pub fn client(&self, timeout: std::time::Duration) -> super::http::Client {
+        super::http::Client::new(timeout).trusting(self.api_hosts.clone())
     }
 
     /// True when a database connection is configured in the environment.

@@ -162,21 +162,33 @@ pub fn cleanup(
     let cutoff = now
         .checked_sub(older_than)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut removed = Vec::new();
+    let mut candidates = Vec::new();
     for entry in std::fs::read_dir(worktree).map_err(read_error)? {
         let entry = entry.map_err(read_error)?;
         let name = entry.file_name();
         let Some(sha7) = name.to_str().and_then(files::sha7_of) else {
             continue;
         };
-        let modified = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .map_err(read_error)?;
-        if modified >= cutoff || lock::is_held(worktree, sha7)? {
+        // A link or anything but a regular file at a status name is not ours to remove.
+        let meta = entry.metadata().map_err(read_error)?;
+        if !meta.is_file() || meta.modified().map_err(read_error)? >= cutoff {
             continue;
         }
-        let path = entry.path();
+        if !lock::is_held(worktree, sha7)? {
+            candidates.push(entry.path());
+        }
+    }
+    // Nor is a file git tracks: a commit put it there.
+    let tracked = if candidates.is_empty() {
+        Vec::new()
+    } else {
+        files::tracked(worktree, &candidates).map_err(|e| Error::Read {
+            path: worktree.to_owned(),
+            source: std::io::Error::other(e),
+        })?
+    };
+    let mut removed = Vec::new();
+    for path in candidates.into_iter().filter(|p| !tracked.contains(p)) {
         std::fs::remove_file(&path).map_err(|source| Error::Remove {
             path: path.clone(),
             source,

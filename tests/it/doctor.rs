@@ -88,6 +88,7 @@ impl Clinic {
             env: vec![
                 ("MAINSTAY_DB_URL", server.url(&db, server.port)),
                 ("DIGITALOCEAN_TOKEN", TOKEN.to_owned()),
+                ("MAINSTAY_API_HOSTS", api.host()),
                 ("MAINSTAY_WEBHOOK_URL", webhook.url(WEBHOOK_PATH)),
             ],
             sandbox,

@@ -82,6 +82,11 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `127.0.0.1:<port>`, as `MAINSTAY_API_HOSTS` names a host a token may be sent to.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("requests lock").clone()
     }

@@ -63,7 +63,9 @@ fn configure(deploy: Deploy, server: &Server) -> Deploy {
         server.url("")
     );
     std::fs::write(deploy.repo.join(".mainstay.toml"), config).expect("write config");
-    deploy.with_env("DIGITALOCEAN_TOKEN", TOKEN)
+    deploy
+        .with_env("DIGITALOCEAN_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &server.host())
 }
 
 /// A deployment whose listing is scripted: not listed, then each phase in turn.
@@ -443,7 +445,9 @@ fn with_app(app: &crate::monitor::App, server: &Server, deploy: Deploy) -> Deplo
         server.url("")
     );
     std::fs::write(deploy.repo.join(".mainstay.toml"), config).expect("write config");
-    deploy.with_env("DIGITALOCEAN_TOKEN", TOKEN)
+    deploy
+        .with_env("DIGITALOCEAN_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &server.host())
 }
 
 #[test]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{Error, Observation, PollContext, Source, same_commit};
 use crate::deploy::files::tail;
-use crate::deploy::http::{self, Client};
+use crate::deploy::http::{self, Bearer, Client};
 use crate::deploy::settings::show;
 
 /// `[deploy.digitalocean]` in `.mainstay.toml`. The token is `DIGITALOCEAN_TOKEN`.
@@ -30,8 +30,11 @@ pub struct Settings {
     pub log_lines: usize,
 }
 
+/// The API's own host, the one place `DIGITALOCEAN_TOKEN` goes without `MAINSTAY_API_HOSTS`.
+const HOME: &str = "api.digitalocean.com";
+
 fn default_base() -> String {
-    "https://api.digitalocean.com".to_owned()
+    format!("https://{HOME}")
 }
 
 fn default_log_lines() -> usize {
@@ -260,8 +263,14 @@ pub struct DigitalOcean {
 }
 
 impl DigitalOcean {
-    pub fn new(settings: Settings, token: String, client: Client) -> DigitalOcean {
-        DigitalOcean {
+    /// Refuses, naming the setting, an `api_base` the token may not be sent to.
+    pub fn new(settings: Settings, token: String, client: Client) -> Result<DigitalOcean, Error> {
+        client.may_send(&settings.api_base, HOME).map_err(|e| {
+            Error::Fatal(format!(
+                "digitalocean: api_base in [deploy.digitalocean]: {e}; DIGITALOCEAN_TOKEN is not sent"
+            ))
+        })?;
+        Ok(DigitalOcean {
             settings,
             token,
             client,
@@ -269,6 +278,13 @@ impl DigitalOcean {
             not_before: Duration::ZERO,
             last: Observation::Pending("not asked yet".to_owned()),
             prefetched: None,
+        })
+    }
+
+    fn bearer(&self) -> Bearer<'_> {
+        Bearer {
+            token: &self.token,
+            home: HOME,
         }
     }
 
@@ -281,7 +297,7 @@ impl DigitalOcean {
     pub fn access(&self) -> Result<Access, Error> {
         let url = self.app_url("");
         let shown = http::redact(&url);
-        let response = self.client.get(&url, Some(&self.token))?;
+        let response = self.client.get(&url, Some(self.bearer()))?;
         if let Some(refusal) = Refusal::of(response.status) {
             return Ok(Access::Refused(refusal));
         }
@@ -303,7 +319,7 @@ impl DigitalOcean {
         let shown = http::redact(url);
         let mut last = String::new();
         for attempt in 0..4u32 {
-            let response = match self.client.get(url, Some(&self.token)) {
+            let response = match self.client.get(url, Some(self.bearer())) {
                 Ok(r) => r,
                 Err(e @ http::Error::Timeout { .. }) | Err(e @ http::Error::Refused { .. }) => {
                     last = e.to_string();

@@ -74,7 +74,7 @@ pub trait Source {
 /// closest to the truth), then the database, then the API. A source that cannot be set up is
 /// returned as an error beside the others, so the run goes on with what it has.
 pub fn from_settings(settings: &Settings, secrets: &Secrets) -> (Vec<Box<dyn Source>>, Vec<Error>) {
-    let client = http::Client::new(settings.request_timeout);
+    let client = secrets.client(settings.request_timeout);
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     let mut problems = Vec::new();
     if let Some(app) = &settings.app {
@@ -82,17 +82,22 @@ pub fn from_settings(settings: &Settings, secrets: &Secrets) -> (Vec<Box<dyn Sou
     }
     if let Some(table) = mysql_settings(settings, secrets) {
         match mysql::Mysql::new(table, secrets, settings.request_timeout) {
-            Ok(source) => sources.push(Box::new(source)),
+            Ok(source) => {
+                // Not a problem with the source: a note for the log, which problems go to.
+                problems.extend(source.warning().map(|w| Error::Transient(w.to_owned())));
+                sources.push(Box::new(source));
+            }
             Err(e) => problems.push(e),
         }
     }
     if let Some(digitalocean) = &settings.digitalocean {
         match &secrets.digitalocean_token {
-            Some(token) => sources.push(Box::new(digitalocean::DigitalOcean::new(
-                digitalocean.clone(),
-                token.clone(),
-                client,
-            ))),
+            Some(token) => {
+                match digitalocean::DigitalOcean::new(digitalocean.clone(), token.clone(), client) {
+                    Ok(source) => sources.push(Box::new(source)),
+                    Err(e) => problems.push(e),
+                }
+            }
             None => problems.push(Error::Fatal(
                 "digitalocean: DIGITALOCEAN_TOKEN is not set in the environment".to_owned(),
             )),

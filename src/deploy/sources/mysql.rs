@@ -1,8 +1,12 @@
 //! The shared `deployments` table: the newest row for this sha, read with a parameterised query.
 //!
 //! The connection comes from `MAINSTAY_DB_URL` or `DB_HOST`/`DB_PORT`/`DB_USER`/`DB_PASS`/
-//! `DB_NAME`; TLS is required for hosts other than loopback unless `tls` says otherwise. A lost
-//! connection is a passing problem: the next poll connects again. `mainstay stats` reads every
+//! `DB_NAME`; TLS is required for hosts other than loopback. The committed `tls` setting can only
+//! ask for more (`required`); turning TLS off is the environment's call alone
+//! (`MAINSTAY_DB_TLS=disabled`), and is logged as a warning. Without TLS the password never
+//! goes out in a form a server can read: the server's RSA key for `caching_sha2_password` is
+//! taken only from `MAINSTAY_DB_SERVER_KEY`, never fetched from the server. A lost connection is
+//! a passing problem: the next poll connects again. `mainstay stats` reads every
 //! recent row through [`Mysql::rows_since`].
 
 use std::time::{Duration, SystemTime};
@@ -53,7 +57,29 @@ pub enum Tls {
     /// Required for every host but loopback.
     Auto,
     Required,
+    /// Only from the environment (`MAINSTAY_DB_TLS`): a committed file may not turn TLS off.
     Disabled,
+}
+
+/// The environment variable that alone may turn TLS off (or set any other mode).
+pub const TLS_VAR: &str = "MAINSTAY_DB_TLS";
+
+/// Where the server's RSA public key is read from, for `caching_sha2_password` without TLS.
+pub const SERVER_KEY_VAR: &str = "MAINSTAY_DB_SERVER_KEY";
+
+/// A path that can never be a file (`/dev/null` is no directory): given as the server key when
+/// the environment names none, so the driver stops before asking the server for its key.
+const NO_SERVER_KEY: &str = "/dev/null/no-server-key";
+
+impl Tls {
+    fn parse(word: &str) -> Option<Tls> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Tls::Auto),
+            "required" => Some(Tls::Required),
+            "disabled" => Some(Tls::Disabled),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -118,6 +144,15 @@ impl Settings {
                     format!("{name:?} must be a plain SQL name (letters, digits, _)"),
                 ));
             }
+        }
+        if self.tls == Tls::Disabled {
+            return Err((
+                "tls".to_owned(),
+                format!(
+                    "\"disabled\" is refused in a committed file; only the environment may turn \
+                     TLS off ({TLS_VAR}=disabled)"
+                ),
+            ));
         }
         if self.statuses.success.is_empty() || self.statuses.failed.is_empty() {
             return Err((
@@ -187,6 +222,7 @@ pub struct Mysql {
     target: String,
     secrets: Secrets,
     conn: Option<Conn>,
+    warning: Option<String>,
 }
 
 impl Mysql {
@@ -229,16 +265,42 @@ impl Mysql {
         let probe: Opts = base.clone().into();
         let host = probe.get_ip_or_hostname().to_string();
         let target = format!("{host}:{}", probe.get_tcp_port());
+        let tls = match &secrets.db_tls {
+            None => settings.tls,
+            Some(word) => Tls::parse(word).ok_or_else(|| {
+                Error::Fatal(format!(
+                    "mysql: {TLS_VAR}={word:?} is not auto, required or disabled"
+                ))
+            })?,
+        };
+        let encrypted = tls.wanted(&host);
+        let server_key = match &secrets.db_server_key {
+            Some(path) => std::path::PathBuf::from(path),
+            None => std::path::PathBuf::from(NO_SERVER_KEY),
+        };
         let opts = base
-            .ssl_opts(settings.tls.wanted(&host).then(SslOpts::default))
+            .ssl_opts(encrypted.then(SslOpts::default))
+            .server_key_path((!encrypted).then_some(server_key))
             .into();
+        let warning = (tls == Tls::Disabled).then(|| {
+            format!(
+                "mysql {target}: warning: TLS is off ({TLS_VAR}=disabled); the password is never \
+                 sent in clear, but queries and answers are"
+            )
+        });
         Ok(Mysql {
             settings,
             opts,
             target,
             secrets: secrets.clone(),
             conn: None,
+            warning,
         })
+    }
+
+    /// A warning for the log about how this connection is made, if there is one.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
     }
 
     /// `host:port` of the database, for messages.
@@ -297,6 +359,28 @@ impl Mysql {
                          (the default for hosts other than loopback); set tls = \"disabled\" only \
                          on a trusted network",
                         self.target
+                    ))
+                }
+                // Full `caching_sha2_password` authentication without TLS needs the server's key,
+                // which is never fetched from the server.
+                mysql::Error::IoError(e) if self.opts.get_ssl_opts().is_none()
+                    && matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ENOENT)) =>
+                {
+                    Error::Fatal(format!(
+                        "mysql {}: the server asks for full caching_sha2_password authentication, \
+                         which without TLS needs its RSA public key: set {SERVER_KEY_VAR} to the \
+                         key's PEM file ({}), or connect with TLS; mainstay never asks the server \
+                         for its key over a plain connection",
+                        self.target,
+                        self.opts
+                            .get_server_key_path()
+                            .map_or_else(String::new, |p| {
+                                if p == std::path::Path::new(NO_SERVER_KEY) {
+                                    "none is set".to_owned()
+                                } else {
+                                    format!("{} cannot be read: {e}", p.display())
+                                }
+                            })
                     ))
                 }
                 e => self.problem("cannot connect", &e),
@@ -406,7 +490,8 @@ fn is_loopback(host: &str) -> bool {
         || host
             .trim_matches(['[', ']'])
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            // `::ffff:127.0.0.1` is loopback too.
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// A cell as text; `None` for NULL and for types no status column holds.
@@ -517,6 +602,7 @@ mod tests {
         assert!(!is_loopback("db.internal") && !is_loopback("10.0.0.5"));
         assert!(Tls::Auto.wanted("db.internal") && !Tls::Auto.wanted("127.0.0.1"));
         assert!(Tls::Required.wanted("localhost") && !Tls::Disabled.wanted("db.internal"));
+        assert!(is_loopback("::ffff:127.0.0.1") && !is_loopback("::ffff:10.0.0.5"));
         assert!(Settings::default().tls == Tls::Auto);
     }
 }
