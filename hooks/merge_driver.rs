@@ -39,6 +39,17 @@ struct Args {
 /// Bad arguments, unreadable files or a failed write; git then leaves the file in conflict.
 const EXIT_ERROR: u8 = 2;
 
+/// `MAINSTAY_MERGE_BUDGET`, or the default (saying so) when it is not a duration.
+fn budget() -> std::time::Duration {
+    let Ok(value) = std::env::var(driver::BUDGET_VAR) else {
+        return driver::BUDGET;
+    };
+    mainstay::deploy::settings::parse_duration(&value).unwrap_or_else(|e| {
+        eprintln!("merge-driver: {}: {e}; using {}s", driver::BUDGET_VAR, driver::BUDGET.as_secs());
+        driver::BUDGET
+    })
+}
+
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
@@ -74,6 +85,7 @@ fn main() -> ExitCode {
         reflog_action: std::env::var("GIT_REFLOG_ACTION").ok(),
         disabled: mainstay::config::disabled(),
         now: SystemTime::now(),
+        budget: budget(),
     };
     let mut stderr = std::io::stderr().lock();
     match driver::run(&request, &env, &mut std::io::stdout().lock(), &mut stderr) {

@@ -75,12 +75,13 @@ impl Ledgers {
 }
 
 impl Config {
-    /// Loads `.mainstay.toml` from `worktree`, or the defaults when there is none.
+    /// Loads `.mainstay.toml` from `worktree`, or the defaults when there is none. It is
+    /// committed, so untrusted: only a regular file of at most 1 MiB is read, never a link.
     pub fn load(worktree: &Path) -> Result<Config, Error> {
         let path = worktree.join(FILE_NAME);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        match crate::file::read_text(&path, crate::file::SMALL) {
+            Ok(Some(text)) => Config::parse(&text, &path),
+            Ok(None) => Ok(Config::default()),
             Err(source) => Err(Error::Read { path, source }),
         }
     }

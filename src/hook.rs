@@ -175,7 +175,9 @@ pub fn run_local(
 /// by its own shell with `$0` set to the hook's original path, because wrappers such as husky's
 /// find the project's script by the name they were called by.
 fn local_command(path: &Path, original: &Path) -> std::io::Result<Command> {
-    let head = std::fs::read(path)?;
+    // The first line is all that is needed, and all that is read.
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path)?, 256), &mut head)?;
     let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let first = String::from_utf8_lossy(first);
     let shell = first.strip_prefix("#!").and_then(|line| {

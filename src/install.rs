@@ -176,15 +176,25 @@ impl Target {
         if let Some(path) = self.attributes_path() {
             file::refuse_non_regular(&path).map_err(|source| Error::Io { path, source })?;
         }
-        if let Some(worktree) = &self.paths.worktree
-            && let Some(link) = file::linked_dir(worktree, &self.paths.hooks)
-        {
-            return Err(Error::LinkedHooks {
+        // git resolves the hooks directory through links; a relative `core.hooksPath` (husky's
+        // `.husky/_`) is walked as written, from the work tree down.
+        let Some(worktree) = &self.paths.worktree else {
+            return Ok(());
+        };
+        let hooks_path = self.git.config_get("core.hooksPath")?;
+        let written = match hooks_path.as_deref().map(Path::new) {
+            Some(relative) if relative.is_relative() && !relative.starts_with("~") => {
+                worktree.join(relative)
+            }
+            _ => self.paths.hooks.clone(),
+        };
+        match file::linked_dir(worktree, &written) {
+            Some(link) => Err(Error::LinkedHooks {
                 link,
-                hooks: self.paths.hooks.clone(),
-            });
+                hooks: written,
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn exclude_path(&self) -> PathBuf {
@@ -284,8 +294,8 @@ fn install_file(
     })?;
     let dest = hooks.join(name);
     let ours = manifest.files.iter().any(|f| f.name == name);
-    match installed(&dest)? {
-        Some(existing) if existing == bytes && ours => return Ok(()),
+    match installed(&dest, &bytes)? {
+        Some(true) if ours => return Ok(()),
         Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
         Some(_) => {
             let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
@@ -321,11 +331,11 @@ fn install_file(
 }
 
 /// The largest hook file compared byte for byte with ours (our executables are a few MB).
-const HOOK_LIMIT: u64 = 64 << 20;
+const HOOK_LIMIT: u64 = 1 << 30;
 
-/// What is at a hook's name: `None` when nothing, the bytes of a regular file, and no bytes for a
-/// link or anything else, which is never read through.
-fn installed(dest: &Path) -> Result<Option<Vec<u8>>, Error> {
+/// What is at a hook's name: `None` when nothing, else whether it is a regular file holding
+/// exactly `ours`. A link, or anything else, is never read through.
+fn installed(dest: &Path, ours: &[u8]) -> Result<Option<bool>, Error> {
     let io = |source| Error::Io {
         path: dest.to_owned(),
         source,
@@ -333,8 +343,12 @@ fn installed(dest: &Path) -> Result<Option<Vec<u8>>, Error> {
     match fs::symlink_metadata(dest) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(e)),
-        Ok(meta) if meta.is_file() => file::read(dest, HOOK_LIMIT).map_err(io),
-        Ok(_) => Ok(Some(Vec::new())),
+        // The size first: a file of another size is not ours, and is not read.
+        Ok(meta) if meta.is_file() && meta.len() == ours.len() as u64 => {
+            let bytes = file::read(dest, HOOK_LIMIT).map_err(io)?;
+            Ok(Some(bytes.as_deref() == Some(ours)))
+        }
+        Ok(_) => Ok(Some(false)),
     }
 }
 
@@ -499,9 +513,13 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         let dest = hooks.join(name);
         let source = options.source_dir.join(name);
         let built = file::read(&source, HOOK_LIMIT).ok().flatten();
-        match (installed(&dest)?, built) {
+        let same = match &built {
+            Some(built) => installed(&dest, built)?,
+            None => fs::symlink_metadata(&dest).ok().map(|_| true),
+        };
+        match (same, built) {
             (None, _) => problems.push(Problem(format!("{} is missing: {FIX}", dest.display()))),
-            (Some(installed), Some(built)) if installed != built => problems.push(Problem(format!(
+            (Some(false), Some(_)) => problems.push(Problem(format!(
                 "{} is not the version beside install-hooks (older or replaced): {FIX}",
                 dest.display()
             ))),

@@ -84,14 +84,14 @@ pub enum Unsafe {
 /// commit's file) or when anything but a regular file is at one of their names.
 pub fn check_safe(worktree: &Path, sha: &str) -> Result<(), Unsafe> {
     let paths = all_paths(worktree, sha);
+    if let Some(path) = tracked(worktree, &paths)?.into_iter().next() {
+        return Err(Unsafe::Tracked { path });
+    }
     for path in &paths {
         crate::file::refuse_non_regular(path).map_err(|source| Unsafe::NotRegular {
             path: path.clone(),
             source,
         })?;
-    }
-    if let Some(path) = tracked(worktree, &paths)?.into_iter().next() {
-        return Err(Unsafe::Tracked { path });
     }
     Ok(())
 }

@@ -8,11 +8,14 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::{Context, Error, Kind, Options, Prepared, Side, log};
 use crate::config::Config;
 use crate::git::Git;
+
+/// The largest side the driver reads (real ledgers are a few hundred KB).
+const LEDGER_LIMIT: u64 = 64 << 20;
 
 /// One run of the driver: git's `%O %A %B %L %P`.
 #[derive(Debug, Clone)]
@@ -42,7 +45,17 @@ pub struct Environment {
     /// The kill switch (`MAINSTAY=0`) is set.
     pub disabled: bool,
     pub now: SystemTime,
+    /// The longest the record merge may take before the driver falls back to the marked line
+    /// merge (`MAINSTAY_MERGE_BUDGET`, default [`BUDGET`]).
+    pub budget: Duration,
 }
+
+/// How long a record merge may take: real ledgers merge in milliseconds, so only a file made to
+/// be slow comes near it.
+pub const BUDGET: Duration = Duration::from_secs(10);
+
+/// The environment variable that sets [`Environment::budget`].
+pub const BUDGET_VAR: &str = "MAINSTAY_MERGE_BUDGET";
 
 /// The exit statuses of a finished run, as git reads them; errors exit 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +88,16 @@ pub fn run(
             return line_merge(request, env, out);
         }
     };
+    // git hands over temporary files; a bound still keeps a hostile ledger from taking the
+    // machine's memory.
     let read = |what: &'static str, path: &Path| {
-        std::fs::read(path).map_err(|source| Error::Read {
-            what,
-            path: path.to_owned(),
-            source,
-        })
+        crate::file::read(path, LEDGER_LIMIT)
+            .and_then(|bytes| bytes.ok_or_else(|| std::io::ErrorKind::NotFound.into()))
+            .map_err(|source| Error::Read {
+                what,
+                path: path.to_owned(),
+                source,
+            })
     };
     let base = read("base", &request.base)?;
     let ours = read("ours", &request.ours)?;
@@ -90,7 +107,20 @@ pub fn run(
         receiving: receiving_side(env),
         marker_size: request.marker_size,
     };
-    let outcome = prepared.merge(&base, &ours, &theirs, &context);
+    let Some(outcome) = within(env.budget, move || {
+        prepared.merge(&base, &ours, &theirs, &context)
+    }) else {
+        let _ = writeln!(
+            warnings,
+            "merge-driver: {}: the record merge took longer than {}ms ({BUDGET_VAR}); merging \
+             line by line",
+            request.path.as_deref().unwrap_or("the ledger"),
+            env.budget.as_millis()
+        );
+        line_merge(request, env, out)?;
+        // Never clean: a person looks at what the line merge made of it.
+        return Ok(Exit::Conflicts);
+    };
     if request.stdout {
         write_stdout(out, &outcome.text)?;
     } else {
@@ -108,6 +138,16 @@ pub fn run(
     } else {
         Exit::Conflicts
     })
+}
+
+/// Runs `work` on its own thread; `None` when it takes longer than `budget` (the thread is left
+/// behind, and ends with the process).
+fn within<T: Send + 'static>(budget: Duration, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    result.recv_timeout(budget).ok()
 }
 
 /// `[ledgers.merge]` from `.mainstay.toml` at the top of the repository holding `dir` (or in

@@ -139,7 +139,7 @@ impl Clinic {
         let secrets: Vec<&str> = self
             .env
             .iter()
-            .filter(|(name, _)| *name != "MAINSTAY")
+            .filter(|(name, _)| !matches!(*name, "MAINSTAY" | "MAINSTAY_API_HOSTS"))
             .map(|(_, v)| v.as_str())
             .chain([PASSWORD, TOKEN, WRONG_TOKEN, WEBHOOK_PATH, "hookKey9qx2"])
             .collect();

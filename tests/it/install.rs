@@ -86,7 +86,7 @@ fn install_puts_everything_in_place() {
     assert_eq!(
         driver,
         format!(
-            "'{}' roadmap %O %A %B %L %P",
+            "'{}' roadmap -- %O %A %B %L %P",
             hooks.join("merge-driver").display()
         )
     );

@@ -66,6 +66,18 @@ impl Sandbox {
         cmd
     }
 
+    /// The variables [`Sandbox::command`] sets, for processes started another way (a server).
+    pub fn env(&self) -> Vec<(String, String)> {
+        let home = self.path().join("home");
+        vec![
+            ("HOME".to_owned(), home.display().to_string()),
+            (
+                "XDG_CONFIG_HOME".to_owned(),
+                home.join(".config").display().to_string(),
+            ),
+        ]
+    }
+
     /// Runs git and panics with everything it said if it fails.
     pub fn git(&self, dir: &Path, args: &[&str]) -> String {
         let out = self.git_output(dir, args);

