@@ -45,7 +45,11 @@ fn budget() -> std::time::Duration {
         return driver::BUDGET;
     };
     mainstay::deploy::settings::parse_duration(&value).unwrap_or_else(|e| {
-        eprintln!("merge-driver: {}: {e}; using {}s", driver::BUDGET_VAR, driver::BUDGET.as_secs());
+        eprintln!(
+            "merge-driver: {}: {e}; using {}s",
+            driver::BUDGET_VAR,
+            driver::BUDGET.as_secs()
+        );
         driver::BUDGET
     })
 }

@@ -36,7 +36,7 @@ pub fn read(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
     if bytes.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("larger than {} bytes, the most mainstay reads", limit),
+            format!("larger than {limit} bytes, the most mainstay reads"),
         ));
     }
     Ok(Some(bytes))

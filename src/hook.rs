@@ -177,7 +177,10 @@ pub fn run_local(
 fn local_command(path: &Path, original: &Path) -> std::io::Result<Command> {
     // The first line is all that is needed, and all that is read.
     let mut head = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path)?, 256), &mut head)?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path)?, 256),
+        &mut head,
+    )?;
     let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let first = String::from_utf8_lossy(first);
     let shell = first.strip_prefix("#!").and_then(|line| {

@@ -9,12 +9,12 @@
 pub mod config;
 /// The deployment monitor: one process per pushed sha, its lock, status files and verdict.
 pub mod deploy;
-/// Reading and writing files a commit can shape: regular files only, never through a link.
-pub mod file;
 /// Starting a process fully detached from the pushing terminal; waiting on a foreign pid.
 pub mod detach;
 /// `mainstay doctor`: every check of the setup and the sources, one line each, with the fix.
 pub mod doctor;
+/// Reading and writing files a commit can shape: regular files only, never through a link.
+pub mod file;
 /// Running the `git` executable for what gix cannot do, with errors that explain themselves.
 pub mod git;
 /// `pre-push` end to end: the project's own hook, the policy, the audit log, the trigger.

@@ -34,7 +34,9 @@ pub fn without_credentials(text: &str) -> Cow<'_, str> {
         out.push_str(before);
         // The authority ends at the first character that cannot be in it.
         let end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#' | '\'' | '"' | '`' | '<' | '>') || c.is_whitespace())
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '\'' | '"' | '`' | '<' | '>') || c.is_whitespace()
+            })
             .unwrap_or(after.len());
         let authority = &after[..end];
         match authority.rfind('@') {
@@ -72,7 +74,10 @@ mod tests {
             without_credentials("fatal: 'http://user:pw@h:80/r.git' and https://t@x/y z"),
             "fatal: 'http://h:80/r.git' and https://x/y z"
         );
-        assert_eq!(without_credentials("git@host:repo.git"), "git@host:repo.git");
+        assert_eq!(
+            without_credentials("git@host:repo.git"),
+            "git@host:repo.git"
+        );
         assert_eq!(
             without_credentials("ssh://git@host/repo"),
             "ssh://host/repo"

@@ -268,9 +268,9 @@ pub fn start_monitor(
 ) -> Result<u32, Error> {
     let path = crate::deploy::log_path(worktree, sha);
     let log = crate::file::open_append(&path).map_err(|source| Error::Log {
-            path: path.clone(),
-            source,
-        })?;
+        path: path.clone(),
+        source,
+    })?;
     let mut cmd = Command::new(mainstay);
     cmd.current_dir(worktree).args(["monitor", sha]);
     let how = detach::Detach {

@@ -127,7 +127,8 @@ pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
 
 /// Reads a status file, `None` when it does not exist; a link or a huge file is an error.
 pub fn read_if_exists(path: &Path) -> io::Result<Option<String>> {
-    crate::file::read(path, LIMIT).map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    crate::file::read(path, LIMIT)
+        .map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// Removes a file that may already be gone.

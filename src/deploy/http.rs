@@ -247,8 +247,16 @@ mod tests {
     fn tokens_go_only_to_their_home_or_named_hosts() {
         let home = "api.digitalocean.com";
         let client = Client::new(Duration::from_secs(1));
-        assert!(client.may_send("https://api.digitalocean.com/v2/apps", home).is_ok());
-        assert!(client.may_send("https://API.digitalocean.com:443/v2", home).is_ok());
+        assert!(
+            client
+                .may_send("https://api.digitalocean.com/v2/apps", home)
+                .is_ok()
+        );
+        assert!(
+            client
+                .may_send("https://API.digitalocean.com:443/v2", home)
+                .is_ok()
+        );
         for bad in [
             "http://api.digitalocean.com/v2",
             "https://api.digitalocean.com:8443/v2",
@@ -263,9 +271,15 @@ mod tests {
         let client = client.trusting(api_hosts(Some("127.0.0.1:18081, ghe.corp ,[::1]:9")));
         assert!(client.may_send("http://127.0.0.1:18081/v2", home).is_ok());
         assert!(client.may_send("http://127.0.0.1:18082/v2", home).is_err());
-        assert!(client.may_send("https://ghe.corp:8443/api/v3", home).is_ok());
+        assert!(
+            client
+                .may_send("https://ghe.corp:8443/api/v3", home)
+                .is_ok()
+        );
         assert!(client.may_send("http://[::1]:9/", home).is_ok());
-        let err = client.may_send("http://evil:18081/v2", home).expect_err("not named");
+        let err = client
+            .may_send("http://evil:18081/v2", home)
+            .expect_err("not named");
         assert_eq!(
             err.to_string(),
             "http://evil:18081/v2: not sent: the token goes only to https://api.digitalocean.com \

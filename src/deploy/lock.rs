@@ -67,9 +67,9 @@ pub fn acquire(worktree: &Path, sha: &str) -> Result<Option<MonitorLock>, Error>
 pub fn try_acquire(worktree: &Path, sha: &str) -> Result<Option<MonitorLock>, Error> {
     let path = super::files::lock_path(worktree, sha);
     let file = crate::file::open_lock(&path).map_err(|source| Error {
-            path: path.clone(),
-            source,
-        })?;
+        path: path.clone(),
+        source,
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(Some(MonitorLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),

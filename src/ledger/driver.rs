@@ -142,7 +142,10 @@ pub fn run(
 
 /// Runs `work` on its own thread; `None` when it takes longer than `budget` (the thread is left
 /// behind, and ends with the process).
-fn within<T: Send + 'static>(budget: Duration, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+fn within<T: Send + 'static>(
+    budget: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     let (done, result) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = done.send(work());

@@ -38,6 +38,10 @@ mod tests {
             assert_ne!(a, b);
         }
         let (one, two) = (Build::default(), Build::default());
-        assert_ne!(one.hash_one("ST-001"), two.hash_one("ST-001"), "seeded per map");
+        assert_ne!(
+            one.hash_one("ST-001"),
+            two.hash_one("ST-001"),
+            "seeded per map"
+        );
     }
 }

@@ -18,12 +18,8 @@ pub struct GitHttp {
 
 impl GitHttp {
     /// Serves the bare repositories under `root`, running `git http-backend` with `env` (the
-    /// sandbox's `HOME` and the like) and nothing of the outer environment's git settings.
-    pub fn start(root: &Path, env: Vec<(String, String)>) -> GitHttp {
-        GitHttp::refusing(root, env, |_| None)
-    }
-
-    /// Like [`GitHttp::start`], answering `refuse`'s status instead where it says so.
+    /// sandbox's `HOME` and the like) and nothing of the outer environment's git settings;
+    /// answers `refuse`'s status instead where it says so.
     pub fn refusing(
         root: &Path,
         env: Vec<(String, String)>,
@@ -47,11 +43,6 @@ impl GitHttp {
             }
         });
         GitHttp { addr, stop }
-    }
-
-    /// `http://127.0.0.1:<port>/<repo>`.
-    pub fn url(&self, repo: &str) -> String {
-        format!("http://{}/{repo}", self.addr)
     }
 
     /// The same URL with a user and password in it, as people paste them.
@@ -160,7 +151,10 @@ fn serve(stream: TcpStream, root: &Path, env: &[(String, String)], refuse: &Refu
         .map(|i| (i, 4))
         .or_else(|| output.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
     let (head, rest) = match split {
-        Some((i, n)) => (String::from_utf8_lossy(&output[..i]).into_owned(), &output[i + n..]),
+        Some((i, n)) => (
+            String::from_utf8_lossy(&output[..i]).into_owned(),
+            &output[i + n..],
+        ),
         None => (String::new(), &output[..]),
     };
     let mut status = "200 OK".to_owned();
@@ -189,8 +183,8 @@ fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
         if reader.read_line(&mut size).unwrap_or(0) == 0 {
             break;
         }
-        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
-            .unwrap_or(0);
+        let size =
+            usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
         if size == 0 {
             let mut end = String::new();
             let _ = reader.read_line(&mut end);
@@ -207,5 +201,7 @@ fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
 
 /// The directory the served repositories live in, for [`GitHttp::start`].
 pub fn root_of(bare: &Path) -> PathBuf {
-    bare.parent().expect("a bare repository in a directory").to_owned()
+    bare.parent()
+        .expect("a bare repository in a directory")
+        .to_owned()
 }

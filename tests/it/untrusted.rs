@@ -67,7 +67,11 @@ fn install_hooks_writes_nothing_through_committed_links() {
     );
     let work = sb.clone_repo(&remote, "work");
     let out = sb.run("install-hooks", &work, &[]);
-    assert!(!out.status.success(), "{}", describe("install-hooks", &work, &out));
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe("install-hooks", &work, &out)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(".gitattributes") && stderr.contains("symbolic link"),
@@ -119,7 +123,11 @@ fn install_hooks_refuses_a_hooks_directory_reached_through_a_committed_link() {
     let work = sb.clone_repo(&remote, "work");
     sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
     let out = sb.run("install-hooks", &work, &[]);
-    assert!(!out.status.success(), "{}", describe("install-hooks", &work, &out));
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe("install-hooks", &work, &out)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(".husky is a symbolic link"), "{stderr}");
     let written: Vec<_> = walk(&outside);
@@ -178,9 +186,10 @@ fn planted(links: &[(&str, &str)]) -> (Deploy, App) {
         deploy.sandbox.git(&deploy.repo, &["add", "--", &name]);
     }
     if !links.is_empty() {
-        deploy
-            .sandbox
-            .git(&deploy.repo, &["commit", "-q", "-m", "status files, hostile"]);
+        deploy.sandbox.git(
+            &deploy.repo,
+            &["commit", "-q", "-m", "status files, hostile"],
+        );
     }
     write(&deploy.repo.join(".mainstay.toml"), &app.config(None, "1s"));
     (deploy, app)
@@ -192,15 +201,28 @@ fn the_monitor_never_writes_through_status_files_a_commit_planted() {
     std::fs::write(sink.path(), "keep\n").expect("write sink");
     let elsewhere = std::env::temp_dir().join(format!("mainstay-elsewhere-{}", std::process::id()));
     let (deploy, _app) = planted(&[
-        (".deployment-status-SHA7.log", sink.path().to_str().expect("utf-8")),
-        (".deployment-monitor-SHA7.lock", elsewhere.to_str().expect("utf-8")),
+        (
+            ".deployment-status-SHA7.log",
+            sink.path().to_str().expect("utf-8"),
+        ),
+        (
+            ".deployment-monitor-SHA7.lock",
+            elsewhere.to_str().expect("utf-8"),
+        ),
     ]);
     let out = deploy.monitor();
-    assert!(!out.status.success(), "{}", describe("monitor", &deploy.repo, &out));
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tracked by git"), "{stderr}");
     assert_eq!(read(sink.path()), "keep\n");
-    assert!(!elsewhere.exists(), "a dangling link created a file outside");
+    assert!(
+        !elsewhere.exists(),
+        "a dangling link created a file outside"
+    );
     let changed = deploy.sandbox.git(
         &deploy.repo,
         &["status", "--porcelain", "--untracked-files=no"],
@@ -208,7 +230,12 @@ fn the_monitor_never_writes_through_status_files_a_commit_planted() {
     assert!(changed.is_empty(), "{changed}");
     // status reads nothing through the link either, and says why.
     let out = deploy.status(&[&deploy.sha]);
-    assert_eq!(out.status.code(), Some(4), "{}", describe("status", &deploy.repo, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        describe("status", &deploy.repo, &out)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
 }
 
@@ -220,9 +247,18 @@ fn the_monitor_refuses_a_link_at_a_status_name_even_untracked() {
         .join(format!(".deployment-status-{}.json", &deploy.sha[..7]));
     symlink("/proc/self/environ", &record).expect("plant a link");
     let out = deploy.monitor();
-    assert!(!out.status.success(), "{}", describe("monitor", &deploy.repo, &out));
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
-    assert!(std::fs::symlink_metadata(&record).expect("still there").file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&record)
+            .expect("still there")
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]
@@ -245,11 +281,18 @@ fn post_push_follows_nothing_whose_status_files_git_tracks() {
     symlink(&sink, work.join(&name)).expect("plant a link");
     sb.git(&work, &["add", "-f", "--", &name]);
     let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
-    assert!(out.status.success(), "{}", describe("git push", &work, &out));
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("git push", &work, &out)
+    );
     let log = sb.common_dir(&work).join("mainstay/post-push.log");
     wait_until("post-push to decide", || read(&log).contains(&sha));
     let line = read(&log);
-    assert!(line.contains("landed, but is not followed") && line.contains("tracked"), "{line}");
+    assert!(
+        line.contains("landed, but is not followed") && line.contains("tracked"),
+        "{line}"
+    );
     assert_eq!(read(&sink), "keep\n");
 }
 
@@ -337,7 +380,8 @@ fn a_database_without_tls_never_gets_the_password() {
     );
     let all: Vec<u8> = packets.concat();
     assert!(
-        !all.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()),
+        !all.windows(PASSWORD.len())
+            .any(|w| w == PASSWORD.as_bytes()),
         "the password went out in clear"
     );
     assert!(!log.contains(PASSWORD));
@@ -379,16 +423,26 @@ fn a_password_in_a_remote_url_reaches_no_argv_log_or_record() {
             .expect("run git push")
     };
     let out = push(&["push", "-q", &url, "main"]);
-    assert!(out.status.success(), "{}", describe("git push", &work, &out));
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("git push", &work, &out)
+    );
     let log = sb.common_dir(&work).join("mainstay/post-push.log");
-    wait_until("post-push to log the failed listing", || read(&log).contains("error"));
+    wait_until("post-push to log the failed listing", || {
+        read(&log).contains("error")
+    });
     // An agent branch, force-pushed: the audit log names the remote.
     sb.git(&work, &["checkout", "-q", "-b", "agent/x"]);
     sb.commit(&work, "a.txt", "1\n", "one");
     assert!(push(&["push", "-q", &url, "agent/x"]).status.success());
     sb.git(&work, &["commit", "-q", "--amend", "-m", "rewritten"]);
     let out = push(&["push", "-q", "--force", &url, "agent/x"]);
-    assert!(out.status.success(), "{}", describe("git push --force", &work, &out));
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("git push --force", &work, &out)
+    );
     let audit = read(&sb.common_dir(&work).join("mainstay/audit.jsonl"));
     assert!(audit.contains("force-push"), "{audit}");
     // `mainstay push` to the URL, the server gone.
@@ -414,7 +468,11 @@ fn a_password_in_a_remote_url_reaches_no_argv_log_or_record() {
     let ours: Vec<&str> = argv
         .lines()
         .filter(|l| l.contains("built-in: git "))
-        .filter(|l| !gits_own.iter().any(|own| l.contains(&format!("built-in: {own}"))))
+        .filter(|l| {
+            !gits_own
+                .iter()
+                .any(|own| l.contains(&format!("built-in: {own}")))
+        })
         .collect();
     for (what, text) in [
         ("argv", ours.join("\n")),
@@ -422,7 +480,10 @@ fn a_password_in_a_remote_url_reaches_no_argv_log_or_record() {
         ("audit.jsonl", audit),
         ("mainstay push", said),
     ] {
-        assert!(!text.contains(PASSWORD), "{what} holds the password:\n{text}");
+        assert!(
+            !text.contains(PASSWORD),
+            "{what} holds the password:\n{text}"
+        );
     }
     let _ = sha;
 }
@@ -431,7 +492,9 @@ fn a_password_in_a_remote_url_reaches_no_argv_log_or_record() {
 fn big_ledger(n: usize, extra: &str) -> String {
     let mut text = String::from("# Active sessions\n\n## Sessions\n\n");
     for i in 0..n {
-        text.push_str(&format!("- Session-20260101-TASK-{i:06}-abcdef: working on item {i}\n"));
+        text.push_str(&format!(
+            "- Session-20260101-TASK-{i:06}-abcdef: working on item {i}\n"
+        ));
     }
     text.push_str(extra);
     text
@@ -449,17 +512,38 @@ fn a_merge_past_its_budget_falls_back_to_the_marked_line_merge() {
         write(&dir.join("ours.md"), &ours);
         write(&dir.join("theirs.md"), &theirs);
         let mut cmd = sb.command(bin("merge-driver"), &dir);
-        cmd.args(["sessions", "--", "base.md", "ours.md", "theirs.md", "7", "SESSIONS.md"]);
+        cmd.args([
+            "sessions",
+            "--",
+            "base.md",
+            "ours.md",
+            "theirs.md",
+            "7",
+            "SESSIONS.md",
+        ]);
         if let Some(budget) = budget {
             cmd.env("MAINSTAY_MERGE_BUDGET", budget);
         }
         let out = cmd.output().expect("run merge-driver");
         let merged = read(&dir.join("ours.md"));
-        assert!(merged.contains(": ours") && merged.contains(": theirs"), "{budget:?}");
+        assert!(
+            merged.contains(": ours") && merged.contains(": theirs"),
+            "{budget:?}"
+        );
         match budget {
-            None => assert_eq!(out.status.code(), Some(0), "{}", describe("merge", &dir, &out)),
+            None => assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                describe("merge", &dir, &out)
+            ),
             Some(_) => {
-                assert_eq!(out.status.code(), Some(1), "{}", describe("merge", &dir, &out));
+                assert_eq!(
+                    out.status.code(),
+                    Some(1),
+                    "{}",
+                    describe("merge", &dir, &out)
+                );
                 assert!(merged.contains("<<<<<<<"));
                 assert!(String::from_utf8_lossy(&out.stderr).contains("MAINSTAY_MERGE_BUDGET"));
             }
@@ -479,27 +563,46 @@ fn a_config_linked_to_dev_zero_is_refused_at_once() {
     let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(".mainstay.toml") && stderr.contains("symbolic link"), "{stderr}");
+    assert!(
+        stderr.contains(".mainstay.toml") && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
     // The merge driver steps aside to the line merge, naming why.
     let dir = &work;
     for (name, text) in [("b.md", "a\n"), ("o.md", "a\nb\n"), ("t.md", "a\n")] {
         write(&dir.join(name), text);
     }
-    let out = sb.run("merge-driver", dir, &["roadmap", "--", "b.md", "o.md", "t.md"]);
-    assert_eq!(out.status.code(), Some(0), "{}", describe("merge-driver", dir, &out));
+    let out = sb.run(
+        "merge-driver",
+        dir,
+        &["roadmap", "--", "b.md", "o.md", "t.md"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("merge-driver", dir, &out)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("merging line by line"));
 }
 
 #[test]
 fn hostile_file_names_routed_to_the_driver_merge_as_files() {
     let sb = Sandbox::new();
-    let names = ["--stdout", "a b $(touch pwned).md", "-x'; touch pwned2 #.md"];
+    let names = [
+        "--stdout",
+        "a b $(touch pwned).md",
+        "-x'; touch pwned2 #.md",
+    ];
     let mut attributes = String::new();
     let mut files = Vec::new();
     for name in names {
         // A quoted pattern, as git reads names with spaces.
         attributes.push_str(&format!("\"{name}\" merge=mainstay-sessions\n"));
-        files.push((name, "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n"));
+        files.push((
+            name,
+            "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n",
+        ));
     }
     files.push((".gitattributes", attributes.as_str()));
     let remote = hostile_remote(&sb, &files, &[]);
@@ -518,10 +621,17 @@ fn hostile_file_names_routed_to_the_driver_merge_as_files() {
     add("theirs", "THEIRS");
     add("ours", "OURS");
     let out = sb.git_output(&work, &["merge", "-q", "--no-edit", "theirs"]);
-    assert!(out.status.success(), "{}", describe("git merge", &work, &out));
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("git merge", &work, &out)
+    );
     for name in names {
         let merged = read(&work.join(name));
-        assert!(merged.contains(": OURS") && merged.contains(": THEIRS"), "{name}: {merged}");
+        assert!(
+            merged.contains(": OURS") && merged.contains(": THEIRS"),
+            "{name}: {merged}"
+        );
     }
     assert!(!work.join("pwned").exists() && !work.join("pwned2").exists());
 }
@@ -540,10 +650,17 @@ fn what_an_app_answers_cannot_mention_link_or_drive_the_terminal() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let body: serde_json::Value = serde_json::from_str(&alerts[0].body).expect("JSON");
     let text = body["text"].as_str().expect("text");
-    assert!(!text.contains("<!channel>") && text.contains("&lt;!channel&gt;"), "{text}");
+    assert!(
+        !text.contains("<!channel>") && text.contains("&lt;!channel&gt;"),
+        "{text}"
+    );
     assert!(!text.contains('\u{1b}'), "{text:?}");
     let out = deploy.status(&[&deploy.sha]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(!out.stdout.contains(&0x1b), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(!deploy.log().contains('\u{1b}'));
 }
