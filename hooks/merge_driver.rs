@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use clap::Parser;
 use mainstay::ledger::Kind;
-use mainstay::ledger::driver::{self, Environment, Request};
+use mainstay::merge_driver::{self as driver, Environment, Request};
 
 /// Merge Markdown ledgers (roadmaps, session registries) entry by entry.
 #[derive(Debug, Parser)]
@@ -44,7 +44,7 @@ fn budget() -> std::time::Duration {
     let Ok(value) = std::env::var(driver::BUDGET_VAR) else {
         return driver::BUDGET;
     };
-    mainstay::deploy::settings::parse_duration(&value).unwrap_or_else(|e| {
+    mainstay::time::parse_duration(&value).unwrap_or_else(|e| {
         eprintln!(
             "merge-driver: {}: {e}; using {}s",
             driver::BUDGET_VAR,

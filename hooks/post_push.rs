@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use mainstay::git::{Git, Paths};
-use mainstay::trigger::{self, Fired, Handoff, PushedRef};
+use mainstay::post_push::{self, Fired, Handoff, PushedRef};
 
 /// Waits for `git push` to end, confirms the deploy branch landed, starts the deploy monitor.
 #[derive(Parser)]
@@ -30,10 +30,10 @@ fn main() -> ExitCode {
     let git = Git::new(".");
     let paths = git.paths();
     let log_path = match &paths {
-        Ok(p) => p.common_dir.join("mainstay").join("post-push.log"),
+        Ok(p) => mainstay::state::post_push_log(&p.common_dir),
         Err(_) => PathBuf::from("/dev/null"),
     };
-    let mut log = trigger::open_log(&log_path);
+    let mut log = post_push::open_log(&log_path);
     // One write per line: two post-push processes may append to the log at the same moment.
     let mut say = |line: String| {
         let _ = log.write_all(format!("{} {line}\n", mainstay::time::now()).as_bytes());
@@ -63,8 +63,8 @@ fn run(
     git: &Git,
     paths: Result<Paths, mainstay::git::Error>,
 ) -> anyhow::Result<Vec<Fired>> {
-    let remote = std::env::var(trigger::REMOTE_VAR)
-        .with_context(|| format!("{} is not set", trigger::REMOTE_VAR))?;
+    let remote = std::env::var(post_push::REMOTE_VAR)
+        .with_context(|| format!("{} is not set", post_push::REMOTE_VAR))?;
     let paths = paths?;
     let worktree = paths.worktree.context("the repository has no work tree")?;
     let exe = std::env::current_exe()?;
@@ -79,5 +79,5 @@ fn run(
         remote,
         refs: args.refs,
     };
-    Ok(trigger::post_push(git, &worktree, &mainstay, &handoff)?)
+    Ok(post_push::run(git, &worktree, &mainstay, &handoff)?)
 }

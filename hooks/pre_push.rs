@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use mainstay::hook::{self, Outcome, PrePush};
+use mainstay::pre_push::{self, Outcome, PrePush};
 
 /// The push-safety hook git runs before a push (installed by install-hooks).
 #[derive(Parser)]
@@ -49,5 +49,5 @@ fn run(args: &Args, err: &mut impl Write) -> anyhow::Result<Outcome> {
         stdin: &stdin,
         override_reason: reason.as_deref(),
     };
-    Ok(hook::pre_push(&hook, err)?)
+    Ok(pre_push::run(&hook, err)?)
 }

@@ -40,7 +40,7 @@ pub struct Config {
     pub deploy: crate::deploy::Settings,
     pub ledgers: Ledgers,
     pub alerts: crate::deploy::alerts::Settings,
-    pub sync: crate::sync::Settings,
+    pub sync: crate::push::Settings,
     pub stats: crate::stats::Settings,
 }
 

@@ -366,39 +366,7 @@ pub fn wait_for_exit(pid: u32) {
     if wait_with_pidfd(pid) {
         return;
     }
-    while is_running(pid) {
+    while crate::process::is_running(pid) {
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// True while `pid` exists and is not a zombie.
-pub fn is_running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat_field(&stat, 0).is_some_and(|state| state != "Z"),
-        Err(_) => false,
-    }
-}
-
-/// The parent of `pid`, from `/proc/<pid>/stat`.
-pub fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat_field(&stat, 1)?.parse().ok()
-}
-
-/// Fields after the command name, which is in parentheses and may hold spaces: 0 is the state.
-fn stat_field(stat: &str, index: usize) -> Option<&str> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(index)
-}
-
-/// The command line of `pid`, one entry per argument.
-pub fn command_line(pid: u32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|raw| {
-            raw.split(|b| *b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }

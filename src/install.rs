@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, Config};
 use crate::file;
 use crate::git::{self, Git};
-use crate::hook::LOCAL_SUFFIX;
+use crate::pre_push::LOCAL_SUFFIX;
 
 /// The executables installed into the hooks directory. Git runs only `pre-push`; the others are
 /// started by it (`post-push`, which starts `mainstay monitor`) or by merges (`merge-driver`).
@@ -139,7 +139,7 @@ impl Target {
     }
 
     fn manifest_path(&self) -> PathBuf {
-        self.paths.common_dir.join("mainstay").join("install.json")
+        crate::state::install_manifest(&self.paths.common_dir)
     }
 
     fn load_manifest(&self) -> Result<Option<Manifest>, Error> {

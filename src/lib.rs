@@ -3,8 +3,18 @@
 //! The executables (`pre-push`, `post-push`, `merge-driver`, `install-hooks`, `mainstay`) are thin
 //! shells over this library: each parses its arguments, calls one function here and maps the
 //! result to an exit code. The library never prints; output goes through `impl Write` arguments.
+//!
+//! The modules, from what users run down to what everything shares:
+//! - the parts users name: [`pre_push`], [`post_push`], [`merge_driver`], [`push`], [`install`],
+//!   [`deploy`] (the monitor and `status`), [`stats`], [`doctor`];
+//! - what they are made of: [`policy`] (the push rules), [`ledger`] (the merge engine, pure),
+//!   [`config`];
+//! - what all of them share: [`git`], [`repo`], [`state`], [`file`], [`text`], [`process`],
+//!   [`detach`], [`time`], [`clock`].
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+/// The seams for time, sleeping and randomness, so schedules are tested without waiting.
+pub mod clock;
 /// `.mainstay.toml` and the environment: settings with defaults, validated with clear errors.
 pub mod config;
 /// The deployment monitor: one process per pushed sha, its lock, status files and verdict.
@@ -17,25 +27,29 @@ pub mod doctor;
 pub mod file;
 /// Running the `git` executable for what gix cannot do, with errors that explain themselves.
 pub mod git;
-/// `pre-push` end to end: the project's own hook, the policy, the audit log, the trigger.
-pub mod hook;
 /// `install-hooks`: put the hooks where git reads them, register merge drivers, undo it all.
 pub mod install;
-/// Append-only JSON-lines logs under the git dir: audit, conflicts.
-pub mod jsonl;
-/// Markdown ledgers (roadmap, session registry) merged as records by the merge driver.
+/// Markdown ledgers (roadmap, session registry, changelog) merged as records: the pure engine.
 pub mod ledger;
+/// `merge-driver`: git's merge driver around the ledger engine: files, settings, fallbacks.
+pub mod merge_driver;
 /// `pre-push` rules: protected and agent branches, conflict markers, the audit log.
 pub mod policy;
+/// `post-push`: wait for `git push` to end, confirm the deploy branch landed, start the monitor.
+pub mod post_push;
+/// `pre-push` end to end: the project's own hook, the policy, the audit log, post-push's start.
+pub mod pre_push;
+/// The processes around a hook: the `git push` that runs it, `/proc`.
+pub mod process;
+/// `mainstay push`: fetch, rebase, push, retry with backoff; fail fast on what retries cannot fix.
+pub mod push;
 /// Reading the repository with gix: ancestry and the files a push changes.
 pub mod repo;
+/// mainstay's own files in the git common dir: their paths, and the append-only logs.
+pub mod state;
 /// `mainstay stats`: deployment figures from the shared table and the local run records.
 pub mod stats;
-/// `mainstay push`: fetch, rebase, push, retry with backoff; fail fast on what retries cannot fix.
-pub mod sync;
 /// Text from outside made fit to show: no control characters, no credentials in URLs.
 pub mod text;
-/// Timestamps for logs and audit records, without a time-zone database.
+/// Timestamps and durations, without a time-zone database.
 pub mod time;
-/// `post-push`: wait for `git push` to end, confirm the deploy branch landed, start the monitor.
-pub mod trigger;

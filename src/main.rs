@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use mainstay::config::Config;
-use mainstay::deploy::clock::{Jitter, SystemClock};
-use mainstay::deploy::settings::{parse_duration, show};
+use mainstay::clock::{Jitter, SystemClock};
+use mainstay::time::{parse_duration, show};
 use mainstay::deploy::status::{self, Report, State};
 use mainstay::deploy::{self, Secrets, Verdict};
 use mainstay::doctor;
@@ -171,7 +171,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
 
 fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
     let config = Config::load(worktree)?;
-    let options = mainstay::sync::Options {
+    let options = mainstay::push::Options {
         remote: args.remote,
         branch: args.branch,
         force: args.force,
@@ -181,7 +181,7 @@ fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
     let clock = SystemClock::new();
     let mut jitter = Jitter::from_entropy();
     let mut out = std::io::stdout().lock();
-    match mainstay::sync::push(&git, &options, &config.push, &clock, &mut jitter, &mut out) {
+    match mainstay::push::run(&git, &options, &config.push, &clock, &mut jitter, &mut out) {
         Ok(_) => Ok(Exit::Success),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "mainstay push: {e}");
@@ -365,7 +365,7 @@ fn print_status(report: &Report, exit: Exit, json: bool) -> anyhow::Result<()> {
 }
 
 fn clock_elapsed(clock: &SystemClock) -> Duration {
-    use mainstay::deploy::clock::Clock;
+    use mainstay::clock::Clock;
     clock.elapsed()
 }
 

@@ -1,7 +1,10 @@
 //! Timestamps for logs and audit records: RFC 3339 in UTC, so every line carries date and zone
-//! without a time-zone database (the executables are static and read no zoneinfo).
+//! without a time-zone database (the executables are static and read no zoneinfo). And the
+//! duration syntax every setting shares (`250ms`, `5s`, `2m`, `1h`, `7d`), read and shown.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer};
 
 /// `2026-11-23T19:10:41.123Z` for the given instant.
 pub fn rfc3339(at: SystemTime) -> String {
@@ -155,6 +158,43 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Deserializes `250ms`, `5s`, `2m`, `1h` or `7d`.
+pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+/// Parses `<digits><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration like 250ms, 5s, 2m, 1h or 7d");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let millis = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(millis)
+        .map(Duration::from_millis)
+        .ok_or_else(bad)
+}
+
+/// `4m02s`, `2.5s` or `250ms`: short, for log lines.
+pub fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}m{:02}s", ms / 60_000, ms % 60_000 / 1_000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +238,23 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
+    }
+
+    #[test]
+    fn durations_parse_down_to_milliseconds() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        for bad in ["", "5", "s", "5 s", "1.5s", "-1s", "5y"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shows_durations_briefly() {
+        assert_eq!(show(Duration::from_millis(250)), "250ms");
+        assert_eq!(show(Duration::from_millis(2_500)), "2.5s");
+        assert_eq!(show(Duration::from_secs(242)), "4m02s");
     }
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::clock::Clock;
+use crate::clock::Clock;
 use super::http::Client;
 use super::record::Verdict;
-use super::settings::duration;
+use crate::time::duration;
 
 /// `[alerts]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]

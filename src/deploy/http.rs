@@ -13,7 +13,7 @@ use std::time::Duration;
 pub enum Error {
     #[error("{url}: connection refused")]
     Refused { url: String },
-    #[error("{url}: no answer within {}", super::settings::show(*limit))]
+    #[error("{url}: no answer within {}", crate::time::show(*limit))]
     Timeout { url: String, limit: Duration },
     #[error("{url}: {message}")]
     Other { url: String, message: String },

@@ -25,7 +25,7 @@ pub const HANDOFF_VAR: &str = "MAINSTAY_LOCK_FD";
 
 impl MonitorLock {
     /// This lock, for a process started with [`crate::detach::spawn`] to take over: held from
-    /// the push on (see [`crate::trigger::start_post_push`]), so a re-pushed sha never shows its
+    /// the push on (see [`crate::post_push::start`]), so a re-pushed sha never shows its
     /// old verdict while `post-push` and the new monitor start.
     pub fn handoff(&self) -> crate::detach::LockHandoff<'_> {
         crate::detach::LockHandoff {

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::time::Duration;
 
 pub mod alerts;
-pub mod clock;
 pub mod files;
 pub mod http;
 pub mod lock;
@@ -29,12 +28,12 @@ pub use record::Verdict;
 pub use secrets::Secrets;
 pub use settings::Settings;
 
-use clock::{Clock, Jitter};
+use crate::clock::{Clock, Jitter};
 use files::Log;
 use readiness::Readiness;
 use record::{Phase, Record};
 use schedule::Schedule;
-use settings::show;
+use crate::time::show;
 use sources::{Observation, PollContext, Source};
 
 #[derive(Debug, thiserror::Error)]

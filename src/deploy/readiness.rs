@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::clock::{Clock, Jitter};
+use crate::clock::{Clock, Jitter};
 use super::http::{self, Client};
-use super::settings::show;
+use crate::time::show;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {

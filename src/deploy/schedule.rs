@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use super::settings::{ScheduleKind, Settings, show};
+use super::settings::{ScheduleKind, Settings};
+use crate::time::show;
 
 /// The fewest past durations the history schedule trusts.
 pub const MIN_HISTORY: usize = 3;

@@ -1,8 +1,10 @@
-//! `[deploy]` and its source sections, and the duration syntax they share (`250ms`, `5s`, `2m`).
+//! `[deploy]` and its source sections.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+
+use crate::time::duration;
 
 use super::sources::{app, digitalocean, mysql};
 
@@ -89,65 +91,5 @@ impl Settings {
             return invalid("digitalocean.app_id", "must be the App Platform app id");
         }
         Ok(())
-    }
-}
-
-/// Deserializes `250ms`, `5s`, `2m`, `1h` or `7d`.
-pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    parse_duration(&text).map_err(serde::de::Error::custom)
-}
-
-/// Parses `<digits><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration like 250ms, 5s, 2m, 1h or 7d");
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let millis = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(millis)
-        .map(Duration::from_millis)
-        .ok_or_else(bad)
-}
-
-/// `4m02s`, `2.5s` or `250ms`: short, for log lines.
-pub fn show(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1_000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        format!("{}m{:02}s", ms / 60_000, ms % 60_000 / 1_000)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_down_to_milliseconds() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        for bad in ["", "5", "s", "5 s", "1.5s", "-1s", "5y"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn shows_durations_briefly() {
-        assert_eq!(show(Duration::from_millis(250)), "250ms");
-        assert_eq!(show(Duration::from_millis(2_500)), "2.5s");
-        assert_eq!(show(Duration::from_secs(242)), "4m02s");
     }
 }

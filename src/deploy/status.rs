@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::clock::Clock;
+use crate::clock::Clock;
 use super::files::{self, log_path, read_if_exists, record_path, result_path};
 use super::lock;
 use super::record::{Record, Verdict};

@@ -11,12 +11,10 @@
 //! every entry either side added or kept exactly once; anything else is a conflict for a person.
 
 mod align;
-pub mod driver;
 mod fields;
 mod hash;
 mod ids;
 mod lines;
-pub mod log;
 mod merge;
 mod model;
 mod moves;
@@ -181,8 +179,8 @@ impl Outcome {
     }
 }
 
-/// Errors of the ledger merge and its driver: bad settings, unreadable or unwritable files, a
-/// failed `git`; never bad file contents (those fall back to a line merge).
+/// Errors of the ledger merge: bad settings only; never bad file contents (those fall back to a
+/// line merge). Reading and writing files is the driver's ([`crate::merge_driver`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("unknown ledger kind {0:?}: expected `roadmap` or `sessions`")]
@@ -192,28 +190,6 @@ pub enum Error {
         name: &'static str,
         source: Box<regex::Error>,
     },
-    #[error("cannot read the {what} file {}: {source}", path.display())]
-    Read {
-        what: &'static str,
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write the result to {}: {source}", path.display())]
-    Write {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write the merge to stdout: {0}")]
-    Stdout(std::io::Error),
-    #[error("`git merge-file` could not merge {}: {stderr}", path.display())]
-    LineMerge {
-        path: std::path::PathBuf,
-        stderr: String,
-    },
-    #[error(transparent)]
-    Git(#[from] crate::git::Error),
-    #[error("conflict log: {0}")]
-    Log(#[from] crate::jsonl::Error),
 }
 
 /// Merges three versions of a ledger: `base` (`%O`), `ours` (`%A`) and `theirs` (`%B`).

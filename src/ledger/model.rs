@@ -7,7 +7,8 @@
 
 use super::Options;
 use super::ids::{Key, Recognisers, number};
-use super::table::{cells, same_cells, split_cells};
+use super::table::{cells, split_cells};
+pub(crate) use super::table::{Header, Row, Table};
 
 #[derive(Debug)]
 pub(crate) struct Doc<'a> {
@@ -34,40 +35,6 @@ pub(crate) enum Block<'a> {
     Text(&'a str),
     Table(Table<'a>),
     List(List<'a>),
-}
-
-#[derive(Debug)]
-pub(crate) struct Table<'a> {
-    pub(crate) text: &'a str,
-    pub(crate) header: Header<'a>,
-    pub(crate) separator: &'a str,
-    pub(crate) rows: Vec<Row<'a>>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Header<'a> {
-    pub(crate) line: &'a str,
-    /// Cell contents, trimmed: padding is never content.
-    pub(crate) cells: Vec<&'a str>,
-}
-
-/// A table row; its cells are split from `line` where needed (`Row::cells`), not kept, since
-/// most rows of a large ledger are only ever compared whole.
-#[derive(Debug)]
-pub(crate) struct Row<'a> {
-    pub(crate) line: &'a str,
-    pub(crate) key: Key<'a>,
-}
-
-impl<'a> Row<'a> {
-    /// Cell contents, trimmed: padding is never content.
-    pub(crate) fn cells(&self) -> Vec<&'a str> {
-        split_cells(self.line)
-    }
-
-    pub(crate) fn same_cells(&self, other: &Row) -> bool {
-        same_cells(self.line, other.line)
-    }
 }
 
 #[derive(Debug)]

@@ -1,10 +1,45 @@
-//! Markdown table rows: splitting into cells, and writing rows in a table's own style.
+//! Markdown tables: a table, its header and rows; splitting rows into cells, and writing rows in a
+//! table's own style.
 //!
 //! A table is "aligned" when re-padding it with our column widths reproduces it byte for byte;
 //! otherwise it is compact and rows we write get one space either side of each cell. Deciding by
 //! reproduction means a width we get wrong (an exotic emoji) costs looks, never content.
 
-use super::model::Table;
+use super::ids::Key;
+
+#[derive(Debug)]
+pub(crate) struct Table<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) header: Header<'a>,
+    pub(crate) separator: &'a str,
+    pub(crate) rows: Vec<Row<'a>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Header<'a> {
+    pub(crate) line: &'a str,
+    /// Cell contents, trimmed: padding is never content.
+    pub(crate) cells: Vec<&'a str>,
+}
+
+/// A table row; its cells are split from `line` where needed (`Row::cells`), not kept, since
+/// most rows of a large ledger are only ever compared whole.
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    pub(crate) line: &'a str,
+    pub(crate) key: Key<'a>,
+}
+
+impl<'a> Row<'a> {
+    /// Cell contents, trimmed: padding is never content.
+    pub(crate) fn cells(&self) -> Vec<&'a str> {
+        split_cells(self.line)
+    }
+
+    pub(crate) fn same_cells(&self, other: &Row) -> bool {
+        same_cells(self.line, other.line)
+    }
+}
 
 /// The trimmed cells of a table line; `\|` is a pipe inside a cell, not a border.
 pub(crate) fn split_cells(line: &str) -> Vec<&str> {

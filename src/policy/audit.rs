@@ -57,7 +57,7 @@ impl Record {
 
 /// The audit log's path inside a git common dir.
 pub fn path(common_dir: &Path) -> PathBuf {
-    crate::jsonl::path(common_dir, "audit.jsonl")
+    crate::state::audit_log(common_dir)
 }
 
 /// Appends records, stamping each with `user`.
@@ -65,7 +65,7 @@ pub fn append(
     common_dir: &Path,
     user: &str,
     records: &[Record],
-) -> Result<(), crate::jsonl::Error> {
+) -> Result<(), crate::state::Error> {
     let stamped: Vec<Record> = records
         .iter()
         .map(|r| Record {
@@ -73,5 +73,5 @@ pub fn append(
             ..r.clone()
         })
         .collect();
-    crate::jsonl::append(&path(common_dir), &stamped)
+    crate::state::append(&path(common_dir), &stamped)
 }

@@ -40,10 +40,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            protected: crate::config::strings(&["main", "staging", "production"]),
-            agent: crate::config::strings(&[
-                "agent/*", "claude/*", "codex/*", "cursor/*", "manus/*",
-            ]),
+            protected: ["main", "staging", "production"].map(String::from).into(),
+            agent: ["agent/*", "claude/*", "codex/*", "cursor/*", "manus/*"]
+                .map(String::from)
+                .into(),
         }
     }
 }

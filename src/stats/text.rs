@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::{Figures, Report, Spread};
-use crate::deploy::settings::show;
+use crate::time::show;
 
 /// Cells of the per-day bar; each holds eighths, so the bar resolves 1.25%.
 const BAR: usize = 10;

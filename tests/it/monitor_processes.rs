@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use mainstay::detach::{command_line, is_running, parent_of};
+use mainstay::process::{command_line, is_running, parent_of};
 
 use crate::monitor::App;
 use crate::util::{Sandbox, bin, describe, read, wait_until, write};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{Error, Observation, PollContext, Source, same_commit};
 use crate::deploy::http::{self, Client};
-use crate::deploy::settings::duration;
+use crate::time::duration;
 
 /// `[deploy.app]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]

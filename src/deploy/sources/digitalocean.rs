@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{Error, Observation, PollContext, Source, same_commit};
 use crate::deploy::files::tail;
 use crate::deploy::http::{self, Bearer, Client};
-use crate::deploy::settings::show;
+use crate::time::show;
 
 /// `[deploy.digitalocean]` in `.mainstay.toml`. The token is `DIGITALOCEAN_TOKEN`.
 #[derive(Debug, Clone, Deserialize)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::clock::Clock;
+use crate::clock::Clock;
 use super::http;
 use super::secrets::Secrets;
 use super::settings::Settings;

@@ -10,9 +10,34 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{Context, Error, Kind, Options, Prepared, Side, log};
 use crate::config::Config;
 use crate::git::Git;
+use crate::ledger::{Conflict, Context, Kind, Options, Prepared, Side};
+
+/// What can stop the driver: unreadable or unwritable files, a failed `git`. Bad settings and
+/// bad contents never do (they fall back to the line merge).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read the {what} file {}: {source}", path.display())]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the result to {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the merge to stdout: {0}")]
+    Stdout(std::io::Error),
+    #[error("`git merge-file` could not merge {}: {stderr}", path.display())]
+    LineMerge { path: PathBuf, stderr: String },
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
+    #[error("conflict log: {0}")]
+    Log(#[from] crate::state::Error),
+}
 
 /// The largest side the driver reads (real ledgers are a few hundred KB).
 const LEDGER_LIMIT: u64 = 64 << 20;
@@ -221,7 +246,7 @@ fn write_stdout(out: &mut impl Write, text: &[u8]) -> Result<(), Error> {
 fn log_conflicts(
     request: &Request,
     env: &Environment,
-    conflicts: &[super::Conflict],
+    conflicts: &[Conflict],
 ) -> Result<(), Error> {
     if conflicts.is_empty() {
         return Ok(());
@@ -232,5 +257,16 @@ fn log_conflicts(
         .path
         .clone()
         .unwrap_or_else(|| request.ours.display().to_string());
-    log::append(Path::new(&common_dir), &file, conflicts, env.now)
+    let time = crate::time::rfc3339(env.now);
+    let records: Vec<crate::state::Conflict> = conflicts
+        .iter()
+        .map(|c| crate::state::Conflict {
+            time: time.clone(),
+            source: "merge-driver",
+            file: file.clone(),
+            branch: None,
+            keys: c.keys.clone(),
+        })
+        .collect();
+    Ok(crate::state::log_conflicts(Path::new(&common_dir), &records)?)
 }

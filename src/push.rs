@@ -10,10 +10,10 @@
 use std::io::Write;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::deploy::clock::{Clock, Jitter};
-use crate::deploy::settings::{duration, show};
+use crate::clock::{Clock, Jitter};
+use crate::time::{duration, show};
 use crate::git::{self, Git};
 use crate::policy;
 
@@ -95,7 +95,7 @@ pub enum Error {
     #[error(transparent)]
     Git(#[from] git::Error),
     #[error(transparent)]
-    Log(#[from] crate::jsonl::Error),
+    Log(#[from] crate::state::Error),
 }
 
 impl Error {
@@ -113,15 +113,6 @@ pub struct Outcome {
     pub waited: Duration,
 }
 
-/// One line of the conflict log written by `mainstay push`.
-#[derive(Debug, Serialize)]
-struct ConflictRecord<'a> {
-    time: String,
-    source: &'static str,
-    file: &'a str,
-    branch: &'a str,
-}
-
 /// How one `git push` ended.
 #[derive(Debug)]
 enum PushResult {
@@ -133,7 +124,7 @@ enum PushResult {
 }
 
 /// Runs the whole command; progress lines go to `out`.
-pub fn push(
+pub fn run(
     git: &Git,
     options: &Options,
     policy: &policy::Settings,
@@ -288,20 +279,18 @@ fn rebase(git: &Git, remote: &str, branch: &str, upstream: &str) -> Result<(), E
         });
     }
     let time = crate::time::now();
-    let records: Vec<ConflictRecord<'_>> = files
+    let records: Vec<crate::state::Conflict> = files
         .iter()
-        .map(|file| ConflictRecord {
+        .map(|file| crate::state::Conflict {
             time: time.clone(),
             source: "mainstay push",
-            file,
-            branch,
+            file: file.clone(),
+            branch: Some(branch.to_owned()),
+            keys: Vec::new(),
         })
         .collect();
     let common = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
-    crate::jsonl::append(
-        &crate::jsonl::path(std::path::Path::new(&common), "conflicts.jsonl"),
-        &records,
-    )?;
+    crate::state::log_conflicts(std::path::Path::new(&common), &records)?;
     Err(Error::Conflict {
         remote: remote.to_owned(),
         branch: branch.to_owned(),

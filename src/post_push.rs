@@ -85,63 +85,13 @@ pub enum Error {
     Git(#[from] git::Error),
 }
 
-/// The `git push` process a hook runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PushProcess {
-    pub pid: u32,
-    /// `--dry-run` or `-n`: nothing will land, so nothing is started.
-    pub dry_run: bool,
-}
-
-/// Finds the `git push` process this hook runs under: the nearest ancestor whose command line is
-/// a git push. Wrappers (husky's shell scripts, `sh -c`) may sit in between.
-pub fn find_push_process() -> Option<PushProcess> {
-    let mut pid = std::os::unix::process::parent_id();
-    for _ in 0..32 {
-        let argv = detach::command_line(pid);
-        if is_git_push(&argv) {
-            let dry_run = is_dry_run(&argv);
-            return Some(PushProcess { pid, dry_run });
-        }
-        pid = detach::parent_of(pid).filter(|p| *p > 1)?;
-    }
-    None
-}
-
-fn is_git_push(argv: &[String]) -> bool {
-    let Some(program) = argv.first() else {
-        return false;
-    };
-    let name = Path::new(program)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("");
-    match name {
-        "git-push" => true,
-        "git" => argv[1..].iter().any(|a| a == "push"),
-        _ => false,
-    }
-}
-
-/// `--dry-run`, or `-n` alone or in a cluster of git push's flag letters (`-fn`), before `--`.
-fn is_dry_run(argv: &[String]) -> bool {
-    argv.iter().take_while(|a| *a != "--").any(|a| {
-        a == "--dry-run"
-            || a.strip_prefix('-').is_some_and(|flags| {
-                !flags.starts_with('-')
-                    && flags.contains('n')
-                    && flags.chars().all(|c| "vqfnu46".contains(c))
-            })
-    })
-}
-
 /// Starts `post-push` detached with the handoff; returns at once. Its process first takes the
 /// monitor lock of the first ref's sha: at once when the lock file exists (a re-pushed sha, whose
 /// old verdict `status` must not show while the new push runs), else creating it once `git push`
 /// has exited (a new sha has no verdict to hide, and a new file slows the push). A live monitor of
 /// that sha keeps its lock, and goes on, as a second start would. The process waits, an idle copy
 /// of `pre-push`, for `git push` to exit before `post-push` itself starts.
-pub fn start_post_push(program: &Path, handoff: &Handoff, worktree: &Path) -> Result<u32, Error> {
+pub fn start(program: &Path, handoff: &Handoff, worktree: &Path) -> Result<u32, Error> {
     let mut cmd = Command::new(program);
     cmd.current_dir(worktree)
         .arg("--pid")
@@ -179,7 +129,7 @@ pub enum Fired {
 }
 
 /// The whole of `post-push` once the push has ended (the caller waits): confirm, start monitors.
-pub fn post_push(
+pub fn run(
     git: &Git,
     worktree: &Path,
     mainstay: &Path,
@@ -296,18 +246,5 @@ mod tests {
         for bad in ["main", "=abc", "main=xyz", "main=ab@", "main=ab@zz"] {
             assert!(PushedRef::parse_arg(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn recognises_git_push_command_lines() {
-        let argv = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
-        assert!(is_git_push(&argv("git push origin main")));
-        assert!(is_git_push(&argv("/usr/bin/git -c a=b push")));
-        assert!(!is_git_push(&argv("git fetch")));
-        assert!(!is_git_push(&argv("sh -c git push")));
-        assert!(is_dry_run(&argv("git push --dry-run origin main")));
-        assert!(is_dry_run(&argv("git push -fn origin main")));
-        assert!(!is_dry_run(&argv("git push origin -- -n")));
-        assert!(!is_dry_run(&argv("git push -o ci.skip origin main")));
     }
 }

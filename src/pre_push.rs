@@ -10,7 +10,7 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use crate::config::{self, Config};
 use crate::policy::{self, PushContext};
-use crate::trigger::{self, Handoff, PushedRef};
+use crate::post_push::{self, Handoff, PushedRef};
 use crate::{deploy, repo};
 
 /// The suffix under which `install-hooks` keeps a hook that was already there.
@@ -32,9 +32,9 @@ pub enum Error {
     #[error("{0}: the repository has no work tree")]
     Bare(String),
     #[error(transparent)]
-    Trigger(#[from] trigger::Error),
+    PostPush(#[from] post_push::Error),
     #[error(transparent)]
-    Audit(#[from] crate::jsonl::Error),
+    Audit(#[from] crate::state::Error),
 }
 
 /// Everything `pre-push` is given.
@@ -64,7 +64,7 @@ pub enum Outcome {
 }
 
 /// Runs the whole hook; messages for the user go to `err`.
-pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
+pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     if let Some(status) = run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)?
         && !status.success()
     {
@@ -107,7 +107,7 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
         .filter_map(|u| {
             let sha = u.local?.to_string();
             let branch = config.deploy.branch.clone();
-            let tracking = trigger::tracking_ref(remote, &branch);
+            let tracking = post_push::tracking_ref(remote, &branch);
             let tracking_before = repo::resolve_ref(&repo, &tracking).map(|id| id.to_string());
             Some(PushedRef {
                 branch,
@@ -120,7 +120,7 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
         return Ok(Outcome::Allowed { followed: None });
     };
     let followed = first.sha.clone();
-    let process = trigger::find_push_process();
+    let process = crate::process::find_push_process();
     if process.is_some_and(|p| p.dry_run) {
         return Ok(Outcome::Allowed { followed: None });
     }
@@ -133,7 +133,7 @@ pub fn pre_push(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Err
     // Freed before the fork: after it, every page this process writes (freeing included) is
     // copied, since the fork's copy shares them until it execs.
     drop((repo, config, verdict, updates));
-    trigger::start_post_push(&hook.hooks_dir.join("post-push"), &handoff, &worktree)?;
+    post_push::start(&hook.hooks_dir.join("post-push"), &handoff, &worktree)?;
     let log = deploy::log_path(Path::new(""), &followed);
     let _ = writeln!(
         err,
