@@ -1,510 +1,314 @@
-//! `pre-push` and the post-push trigger, through real `git push` to real bare remotes.
+//! `mainstay push`: real clones of a real bare remote, real rebases and pushes.
 
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use crate::util::{Sandbox, describe, read, wait_until, write};
+use crate::util::{Sandbox, describe, read, write};
 
-/// A clone with mainstay installed, pushing to its own bare remote.
-struct Setup {
-    sb: Sandbox,
-    remote: PathBuf,
-    work: PathBuf,
+fn mainstay_push(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
+    let mut full = vec!["push"];
+    full.extend_from_slice(args);
+    sb.run("mainstay", dir, &full)
 }
 
-impl Setup {
-    fn new() -> Setup {
-        let sb = Sandbox::new();
-        let remote = sb.remote("remote");
-        let work = sb.clone_repo(&remote, "work");
-        sb.install(&work);
-        Setup { sb, remote, work }
-    }
-
-    fn push(&self, args: &[&str]) -> std::process::Output {
-        let mut full = vec!["push", "-q"];
-        full.extend_from_slice(args);
-        self.sb.git_output(&self.work, &full)
-    }
-
-    fn push_ok(&self, args: &[&str]) -> String {
-        let out = self.push(args);
-        assert!(
-            out.status.success(),
-            "{}",
-            describe("git push", &self.work, &out)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn push_refused(&self, args: &[&str]) -> String {
-        let out = self.push(args);
-        assert!(
-            !out.status.success(),
-            "{}",
-            describe("git push", &self.work, &out)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn commit(&self, file: &str, content: &str) -> String {
-        self.sb
-            .commit(&self.work, file, content, &format!("change {file}"))
-    }
-
-    fn remote_head(&self, branch: &str) -> String {
-        self.sb.git(&self.remote, &["rev-parse", branch])
-    }
-
-    /// `post-push`'s own log: one line per deploy ref it decided on.
-    fn post_push_lines(&self) -> Vec<String> {
-        let path = self
-            .sb
-            .common_dir(&self.work)
-            .join("mainstay/post-push.log");
-        read(&path).lines().map(str::to_owned).collect()
-    }
-
-    fn wait_for_decision(&self, sha: &str) -> String {
-        let mut found = String::new();
-        wait_until(&format!("post-push to decide on {sha}"), || {
-            match self.post_push_lines().into_iter().find(|l| l.contains(sha)) {
-                Some(line) => {
-                    found = line;
-                    true
-                }
-                None => false,
-            }
-        });
-        found
-    }
-
-    fn status_log(&self, sha: &str) -> PathBuf {
-        self.work
-            .join(format!(".deployment-status-{}.log", &sha[..7]))
-    }
-
-    /// A push to main that must fire; after it, the post-push log says everything that fired.
-    fn sentinel_push(&self) -> String {
-        let sha = self.commit(
-            "sentinel.txt",
-            &format!("{:?}\n", std::time::Instant::now()),
-        );
-        self.push_ok(&["origin", "main"]);
-        assert!(self.wait_for_decision(&sha).contains("landed"));
-        sha
-    }
-
-    fn landed_lines(&self) -> Vec<String> {
-        self.post_push_lines()
-            .into_iter()
-            .filter(|l| l.contains(" landed"))
-            .collect()
-    }
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn push_to_main_fires_post_push_once() {
-    let s = Setup::new();
-    let sha = s.commit("app.txt", "v1\n");
-    let said = s.push_ok(&["origin", "main"]);
-    assert!(
-        said.contains(&format!(".deployment-status-{}.log", &sha[..7])),
-        "{said}"
-    );
-    assert!(s.wait_for_decision(&sha).contains(&format!("{sha} landed")));
-    let log = s.status_log(&sha);
-    wait_until("the monitor's first log line", || {
-        read(&log).contains(&format!("monitoring deployment of {sha}"))
-    });
-    let second = s.sentinel_push();
-    let landed = s.landed_lines();
-    assert_eq!(landed.len(), 2, "{landed:?}");
-    assert!(
-        landed[0].contains(&sha) && landed[1].contains(&second),
-        "{landed:?}"
-    );
-    assert_eq!(read(&log).matches("monitoring deployment").count(), 1);
-}
-
-#[test]
-fn push_to_a_url_without_tracking_ref_fires() {
-    let s = Setup::new();
-    let sha = s.commit("app.txt", "v1\n");
-    s.push_ok(&[s.remote.to_str().expect("utf-8"), "main"]);
-    assert!(s.wait_for_decision(&sha).contains("landed"));
-    assert_eq!(s.remote_head("main"), sha);
-}
-
-#[test]
-fn fetch_pull_and_other_branches_do_not_fire() {
-    let s = Setup::new();
-    let other = s.sb.clone_repo(&s.remote, "other");
-    s.sb.commit(&other, "theirs.txt", "x\n", "theirs");
-    s.sb.git(&other, &["push", "-q", "origin", "main"]);
-    s.sb.git(&s.work, &["fetch", "-q"]);
-    s.sb.git(&s.work, &["pull", "-q", "--rebase"]);
-    s.sb.git(&s.work, &["switch", "-q", "-c", "feature"]);
-    s.commit("feature.txt", "f\n");
-    s.push_ok(&["origin", "feature"]);
-    s.sb.git(&s.work, &["switch", "-q", "main"]);
-    let sentinel = s.sentinel_push();
-    let lines = s.post_push_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains(&sentinel));
-}
-
-#[test]
-fn push_rejected_by_the_remote_does_not_fire() {
-    let s = Setup::new();
-    let hook = s.remote.join("hooks/pre-receive");
-    write(&hook, "#!/bin/sh\necho 'remote says no' >&2\nexit 1\n");
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    let sha = s.commit("app.txt", "v1\n");
-    s.push_refused(&["origin", "main"]);
-    assert!(s.wait_for_decision(&sha).contains("did not land"));
-    assert!(!s.status_log(&sha).exists());
-}
-
-#[test]
-fn push_rejected_because_the_remote_moved_does_not_fire() {
-    let s = Setup::new();
-    let other = s.sb.clone_repo(&s.remote, "other");
-    s.sb.commit(&other, "theirs.txt", "x\n", "theirs");
-    s.sb.git(&other, &["push", "-q", "origin", "main"]);
-    let sha = s.commit("ours.txt", "y\n");
-    s.push_refused(&["origin", "main"]);
-    s.sb.git(&s.work, &["pull", "-q", "--rebase"]);
-    s.sentinel_push();
-    assert!(s.post_push_lines().iter().all(|l| !l.contains(&sha)));
-    assert_eq!(s.landed_lines().len(), 1);
-}
-
-#[test]
-fn dry_run_does_not_fire() {
-    let s = Setup::new();
-    let sha = s.commit("app.txt", "v1\n");
-    s.push_ok(&["--dry-run", "origin", "main"]);
-    s.push_ok(&["-n", "origin", "main"]);
-    s.push_ok(&["origin", "main"]);
-    s.wait_for_decision(&sha);
-    s.sentinel_push();
-    let mine: Vec<_> = s
-        .post_push_lines()
-        .into_iter()
-        .filter(|l| l.contains(&sha))
-        .collect();
-    assert_eq!(mine.len(), 1, "{mine:?}");
-    assert!(mine[0].contains("landed"));
-}
-
-#[test]
-fn push_through_a_pipe_returns_at_once() {
-    let s = Setup::new();
-    let sha = s.commit("app.txt", "v1\n");
-    let out =
-        s.sb.command("sh", &s.work)
-            .args(["-c", "git push origin main 2>&1 | cat"])
-            .output()
-            .expect("run sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("git push | cat", &s.work, &out)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("once the push lands"), "{text}");
-    assert!(s.wait_for_decision(&sha).contains("landed"));
-}
-
-#[test]
-fn detached_processes_hold_nothing_of_the_push() {
-    let (reader, writer) = std::io::pipe().expect("pipe");
-    let mut cmd = std::process::Command::new("sleep");
-    cmd.arg("30");
-    let keep_open = writer.try_clone().expect("dup");
-    // Leaked without close-on-exec, as git's pipes are to a hook.
-    #[allow(unsafe_code)]
-    // SAFETY: fcntl on an open descriptor this test owns only changes its flags.
-    unsafe {
-        libc::fcntl(
-            std::os::fd::AsRawFd::as_raw_fd(&keep_open),
-            libc::F_SETFD,
-            0,
-        )
-    };
-    let pid = mainstay::detach::spawn(&cmd, Default::default()).expect("spawn");
-    drop((writer, keep_open));
-    // spawn returns without waiting for the exec, and `sleep` opens its locale files as it
-    // starts: what counts is what it settles down with. A descriptor of ours would stay.
-    let list_fds = || -> Vec<String> {
-        let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-            .expect("list fds")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        fds.sort();
-        fds
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut fds = list_fds();
-    while std::time::Instant::now() < deadline
-        && (std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "sleep\n"
-            || fds != ["0", "1", "2"])
-    {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-        fds = list_fds();
-    }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    let session: u32 = after
-        .split(' ')
-        .nth(3)
-        .expect("sid")
-        .parse()
-        .expect("number");
-    std::process::Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    let mut rest = Vec::new();
-    std::io::Read::read_to_end(&mut &reader, &mut rest).expect("read to EOF");
-    assert_eq!(fds, ["0", "1", "2"]);
-    assert_eq!(session, pid, "the detached process leads its own session");
-}
-
-#[test]
-fn a_detached_program_that_cannot_run_is_an_error_at_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let missing = dir.path().join("post-push");
-    let err = mainstay::detach::spawn(&std::process::Command::new(&missing), Default::default())
-        .unwrap_err();
-    assert!(
-        err.to_string().contains(&*missing.to_string_lossy()),
-        "{err}"
-    );
-    std::fs::write(&missing, "#!/bin/sh\n").expect("write");
-    let err = mainstay::detach::spawn(&std::process::Command::new(&missing), Default::default())
-        .unwrap_err();
-    assert!(err.to_string().contains("not an executable file"), "{err}");
-}
-
-#[test]
-fn force_push_to_main_is_refused() {
-    let s = Setup::new();
-    let first = s.commit("app.txt", "v1\n");
-    s.push_ok(&["origin", "main"]);
-    s.sb.git(&s.work, &["commit", "-q", "--amend", "-m", "rewritten"]);
-    let said = s.push_refused(&["--force", "origin", "main"]);
-    assert!(
-        said.contains("refusing to force-push protected branch `main`"),
-        "{said}"
-    );
-    assert!(said.contains("mainstay push"), "{said}");
-    assert_eq!(s.remote_head("main"), first);
-}
-
-#[test]
-fn deleting_main_is_refused() {
-    let s = Setup::new();
-    let said = s.push_refused(&["origin", ":main"]);
-    assert!(
-        said.contains("refusing to delete protected branch `main`"),
-        "{said}"
-    );
-}
-
-#[test]
-fn override_lets_a_refused_push_through_and_is_logged() {
-    let s = Setup::new();
-    s.commit("app.txt", "v1\n");
-    s.push_ok(&["origin", "main"]);
-    s.sb.git(&s.work, &["commit", "-q", "--amend", "-m", "rewritten"]);
-    let out =
-        s.sb.command("git", &s.work)
-            .args(["push", "-q", "--force", "origin", "main"])
-            .env("MAINSTAY_OVERRIDE", "incident 42: revert a leaked key")
-            .output()
-            .expect("git push");
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("git push", &s.work, &out)
-    );
-    let audit = read(&s.sb.common_dir(&s.work).join("mainstay/audit.jsonl"));
-    let record: serde_json::Value =
-        serde_json::from_str(audit.lines().next().expect("one record")).expect("json");
-    assert_eq!(record["event"], "override");
-    assert_eq!(record["reason"], "incident 42: revert a leaked key");
-    assert!(
-        record["refused"]
-            .as_str()
-            .expect("text")
-            .contains("force-push")
-    );
-    assert_eq!(record["user"], "Test Agent <agent@example.com>");
-}
-
-#[test]
-fn force_push_to_an_agent_branch_is_allowed_and_logged() {
-    let s = Setup::new();
-    s.sb.git(&s.work, &["switch", "-q", "-c", "claude/x"]);
-    let old = s.commit("agent.txt", "one\n");
-    s.push_ok(&["origin", "claude/x"]);
-    s.sb.git(&s.work, &["commit", "-q", "--amend", "-m", "rewritten"]);
-    let new = s.sb.git(&s.work, &["rev-parse", "HEAD"]);
-    s.push_ok(&["--force", "origin", "claude/x"]);
-    assert_eq!(s.remote_head("claude/x"), new);
-    let audit = read(&s.sb.common_dir(&s.work).join("mainstay/audit.jsonl"));
-    let lines: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{audit}");
-    let r = &lines[0];
-    assert_eq!(r["event"], "force-push");
-    assert_eq!(r["ref"], "refs/heads/claude/x");
-    assert_eq!(r["old"], old.as_str());
-    assert_eq!(r["new"], new.as_str());
-    assert_eq!(r["remote"], "origin");
-    assert!(r["time"].as_str().expect("time").ends_with('Z'));
-}
-
-#[test]
-fn a_commit_adding_conflict_markers_is_refused() {
-    let s = Setup::new();
-    s.commit(
-        "docs/notes.md",
-        "intro\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\n",
-    );
-    s.commit("other.txt", "clean\n");
-    let said = s.push_refused(&["origin", "main"]);
-    assert!(
-        said.contains("docs/notes.md:2 adds a conflict block"),
-        "{said}"
-    );
-    // The same holds for a new branch, measured from where it forked.
-    s.sb.git(&s.work, &["switch", "-q", "-c", "claude/y"]);
-    let said = s.push_refused(&["origin", "claude/y"]);
-    assert!(said.contains("docs/notes.md:2"), "{said}");
-}
-
-#[test]
-fn markers_already_on_the_remote_are_not_blamed_on_this_push() {
-    let s = Setup::new();
-    let file = "<<<<<<< a\nx\n>>>>>>> b\n";
-    s.commit("legacy.txt", file);
-    let with_override =
-        s.sb.command("git", &s.work)
-            .args(["push", "-q", "origin", "main"])
-            .env("MAINSTAY_OVERRIDE", "seed legacy file")
-            .output()
-            .expect("git push");
-    assert!(with_override.status.success());
-    s.commit("legacy.txt", &format!("header\n{file}"));
-    s.push_ok(&["origin", "main"]);
-}
-
-#[test]
-fn the_projects_own_pre_push_still_runs_and_can_block() {
+/// Two installed clones of one remote; the second has already pushed something new.
+fn behind() -> (Sandbox, PathBuf, PathBuf, PathBuf) {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
-    let work = sb.clone_repo(&remote, "work");
-    let marker = sb.path().join("marker");
-    let hook = work.join(".git/hooks/pre-push");
-    write(
-        &hook,
-        &format!(
-            "#!/bin/sh\nread line\necho \"$0 $1 $line\" >> '{}'\n[ -e '{}' ] && exit 7\nexit 0\n",
-            marker.display(),
-            sb.path().join("block").display()
-        ),
-    );
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    sb.install(&work);
-    let sha = sb.commit(&work, "a.txt", "a\n", "a");
-    sb.git(&work, &["push", "-q", "origin", "main"]);
-    let seen = read(&marker);
-    assert!(
-        seen.contains(".git/hooks/pre-push origin refs/heads/main"),
-        "{seen}"
-    );
-    assert!(seen.contains(&sha), "{seen}");
-    write(&sb.path().join("block"), "");
-    sb.commit(&work, "b.txt", "b\n", "b");
-    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
-    assert!(
-        !out.status.success(),
-        "{}",
-        describe("git push", &work, &out)
-    );
-    assert_eq!(read(&marker).lines().count(), 2);
+    let ours = sb.clone_repo(&remote, "ours");
+    let theirs = sb.clone_repo(&remote, "theirs");
+    for dir in [&ours, &theirs] {
+        sb.install(dir);
+        write(&dir.join(".mainstay.toml"), "[sync]\nbackoff = \"1ms\"\n");
+        sb.git(dir, &["add", ".gitattributes", ".mainstay.toml"]);
+        sb.git(dir, &["commit", "-q", "-m", "setup"]);
+    }
+    sb.git(&theirs, &["push", "-q", "origin", "main"]);
+    sb.git(&ours, &["pull", "-q", "--rebase"]);
+    sb.commit(&theirs, "shared.txt", "line 1\ntheirs\n", "theirs");
+    sb.git(&theirs, &["push", "-q", "origin", "main"]);
+    (sb, remote, ours, theirs)
 }
 
-#[test]
-fn kill_switch_turns_the_policy_off() {
-    let s = Setup::new();
-    let out =
-        s.sb.command("git", &s.work)
-            .args(["push", "-q", "origin", ":main"])
-            .env("MAINSTAY", "0")
-            .output()
-            .expect("git push");
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(!said.contains("protected branch"), "{said}");
-}
-
-#[test]
-fn malformed_input_is_refused_with_one_line() {
-    let s = Setup::new();
-    let mut child =
-        s.sb.command(s.work.join(".git/hooks/pre-push"), &s.work)
-            .args(["origin", "url"])
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn pre-push");
-    std::io::Write::write_all(
-        &mut child.stdin.take().expect("stdin"),
-        b"refs/heads/main nonsense\n",
+fn state(sb: &Sandbox, dir: &Path) -> (String, String, String) {
+    (
+        sb.git(dir, &["rev-parse", "HEAD"]),
+        sb.git(dir, &["status", "--porcelain", "--untracked-files=all"]),
+        sb.git(dir, &["diff", "HEAD"]),
     )
-    .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(!out.status.success());
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(said.lines().count(), 1, "{said}");
-    assert!(said.contains("pre-push input line 1"), "{said}");
 }
 
 #[test]
-fn a_bad_configuration_refuses_naming_the_key() {
-    let s = Setup::new();
-    write(
-        &s.work.join(".mainstay.toml"),
-        "[push]\nprotect = [\"main\"]\n",
-    );
-    s.commit("app.txt", "v1\n");
-    let said = s.push_refused(&["origin", "main"]);
+fn rebases_onto_a_moved_remote_and_pushes() {
+    let (sb, remote, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    let out = mainstay_push(&sb, &ours, &[]);
     assert!(
-        said.contains(".mainstay.toml: key `push.protect`"),
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("pushed ") && said.contains("to origin/main"),
         "{said}"
     );
-    assert!(said.contains("protect"), "{said}");
+    let sha7 = &sb.git(&ours, &["rev-parse", "HEAD"])[..7];
+    assert!(
+        said.contains(&format!(".deployment-status-{sha7}.log")),
+        "says where the deploy is followed: {said}"
+    );
+    let tip = sb.git(&remote, &["rev-parse", "main"]);
+    assert_eq!(tip, sb.git(&ours, &["rev-parse", "HEAD"]));
+    let files = sb.git(&remote, &["ls-tree", "--name-only", "main"]);
+    assert!(
+        files.contains("mine.txt") && files.contains("shared.txt"),
+        "{files}"
+    );
 }
 
 #[test]
-fn configured_branches_are_honoured() {
-    let s = Setup::new();
-    write(
-        &s.work.join(".mainstay.toml"),
-        "[push]\nprotected = [\"release/*\"]\nagent = [\"bots/*\"]\n[deploy]\nbranch = \"release/1\"\n",
+fn a_conflict_leaves_everything_as_it_was() {
+    let (sb, remote, ours, _) = behind();
+    sb.commit(&ours, "shared.txt", "line 1\nours\n", "ours");
+    write(&ours.join("scratch.txt"), "untracked work\n");
+    let before = state(&sb, &ours);
+    let remote_before = sb.git(&remote, &["rev-parse", "main"]);
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push", &ours, &out)
     );
-    s.sb.git(&s.work, &["add", ".mainstay.toml"]);
-    s.sb.git(&s.work, &["commit", "-q", "-m", "config"]);
-    s.sb.git(&s.work, &["switch", "-q", "-c", "release/1"]);
-    let sha = s.commit("r.txt", "r\n");
-    s.push_ok(&["origin", "release/1"]);
-    assert!(s.wait_for_decision(&sha).contains("landed"));
-    let said = s.push_refused(&["origin", ":release/1"]);
-    assert!(said.contains("`release/1`"), "{said}");
+    let said = text(&out.stderr);
+    assert!(said.contains("conflicts in shared.txt"), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert_eq!(state(&sb, &ours), before);
+    assert!(!ours.join(".git/rebase-merge").exists());
+    assert_eq!(sb.git(&remote, &["rev-parse", "main"]), remote_before);
+    let log = read(&ours.join(".git/mainstay/conflicts.jsonl"));
+    let record: serde_json::Value =
+        serde_json::from_str(log.lines().last().expect("a line")).expect("json");
+    assert_eq!(record["file"], "shared.txt");
+    assert_eq!(record["source"], "mainstay push");
+}
+
+#[test]
+fn uncommitted_changes_are_refused_up_front() {
+    let (sb, _, ours, _) = behind();
+    write(&ours.join("README.md"), "edited\n");
+    let before = state(&sb, &ours);
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("uncommitted changes in README.md"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(state(&sb, &ours), before);
+}
+
+#[test]
+fn force_is_a_lease_on_agent_branches_only() {
+    let (sb, remote, ours, theirs) = behind();
+    sb.git(&ours, &["pull", "-q", "--rebase"]);
+    let out = mainstay_push(&sb, &ours, &["--force"]);
+    assert!(text(&out.stderr).contains("never allowed on protected branch `main`"));
+    sb.git(&ours, &["switch", "-q", "-c", "feature"]);
+    let out = mainstay_push(&sb, &ours, &["--force"]);
+    assert!(
+        text(&out.stderr).contains("only for agent branches"),
+        "{}",
+        text(&out.stderr)
+    );
+    sb.git(&ours, &["switch", "-q", "-c", "claude/task"]);
+    sb.commit(&ours, "agent.txt", "1\n", "agent 1");
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    sb.git(
+        &ours,
+        &["commit", "-q", "--amend", "-m", "agent 1, reworded"],
+    );
+    let out = mainstay_push(&sb, &ours, &["--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push --force", &ours, &out)
+    );
+    assert_eq!(
+        sb.git(&remote, &["rev-parse", "claude/task"]),
+        sb.git(&ours, &["rev-parse", "HEAD"])
+    );
+    // Someone else pushes to the branch; a lease taken before seeing it refuses to overwrite it.
+    sb.git(&theirs, &["fetch", "-q"]);
+    sb.git(&theirs, &["switch", "-q", "claude/task"]);
+    sb.commit(&theirs, "other.txt", "x\n", "someone else");
+    sb.git(&theirs, &["push", "-q", "origin", "claude/task"]);
+    sb.git(&ours, &["commit", "-q", "--amend", "-m", "agent 1, again"]);
+    let out = mainstay_push(&sb, &ours, &["--force"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push --force", &ours, &out)
+    );
+    assert!(
+        text(&out.stderr).contains("lease refused"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        sb.git(&remote, &["rev-parse", "claude/task"]),
+        sb.git(&theirs, &["rev-parse", "HEAD"])
+    );
+}
+
+fn remote_hook(remote: &Path, name: &str, body: &str) {
+    let hook = remote.join("hooks").join(name);
+    write(&hook, &format!("#!/bin/sh\n{body}"));
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A pre-receive hook that moves main under the push, as a concurrent pusher would, while a
+/// counter file allows it.
+fn move_main_while(remote: &Path, times: u32) {
+    let counter = remote.join("moves-left");
+    write(&counter, &format!("{times}\n"));
+    remote_hook(
+        remote,
+        "pre-receive",
+        &format!(
+            "left=$(cat '{c}')\n[ \"$left\" -gt 0 ] || exit 0\necho $((left - 1)) > '{c}'\n\
+             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+             tip=$(git rev-parse refs/heads/main)\n\
+             git update-ref refs/heads/main $(git commit-tree -p $tip -m concurrent $tip^{{tree}})\n",
+            c = counter.display()
+        ),
+    );
+}
+
+#[test]
+fn retries_when_the_remote_moves_under_the_push() {
+    let (sb, remote, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    move_main_while(&remote, 2);
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    let said = text(&out.stdout);
+    assert_eq!(said.matches("the remote moved").count(), 2, "{said}");
+    assert!(said.contains("(attempt 3,"), "{said}");
+    let log = sb.git(&remote, &["log", "--format=%s", "main"]);
+    assert!(log.starts_with("mine\nconcurrent\nconcurrent\n"), "{log}");
+}
+
+#[test]
+fn a_remote_that_keeps_moving_exhausts_the_budget_and_leaves_the_clone_intact() {
+    let (sb, remote, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    move_main_while(&remote, 100);
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    assert!(
+        text(&out.stderr).contains("4 attempts"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (_, status, _) = state(&sb, &ours);
+    assert_eq!(status, "");
+    assert_eq!(sb.git(&ours, &["log", "-1", "--format=%s"]), "mine");
+}
+
+#[test]
+fn what_retrying_cannot_fix_ends_at_once() {
+    let (sb, remote, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    remote_hook(
+        &remote,
+        "pre-receive",
+        "echo 'policy says no' >&2\nexit 1\n",
+    );
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("refused: pre-receive hook declined"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("retrying"));
+    sb.git(
+        &ours,
+        &["remote", "set-url", "origin", "/nonexistent/remote.git"],
+    );
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`origin` is unreachable"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_refusal_by_our_own_policy_ends_at_once() {
+    let (sb, _, ours, _) = behind();
+    sb.commit(
+        &ours,
+        "notes.md",
+        "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n",
+        "oops",
+    );
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    assert!(
+        text(&out.stderr).contains("adds a conflict block"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_authentication_failure_ends_at_once() {
+    let (sb, _, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    let server = crate::http::Server::start(|_| crate::http::Reply::json(401, "{}"));
+    sb.git(
+        &ours,
+        &["remote", "set-url", "origin", &server.url("/repo.git")],
+    );
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    assert!(
+        text(&out.stderr).contains("authentication to `origin` failed"),
+        "{}",
+        text(&out.stderr)
+    );
 }
