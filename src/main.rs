@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use mainstay::config::Config;
 use mainstay::clock::{Jitter, SystemClock};
-use mainstay::time::{parse_duration, show};
-use mainstay::deploy::status::{self, Report, State};
-use mainstay::deploy::{self, Secrets, Verdict};
+use mainstay::config::Config;
+use mainstay::deploy::status;
+use mainstay::deploy::{self, Secrets};
 use mainstay::doctor;
 use mainstay::git::Git;
 use mainstay::text::printable;
+use mainstay::time::{parse_duration, show};
 
 /// Keeps a shared main safe: push policy, deploy monitor, ledger merges.
 #[derive(Parser)]
@@ -245,7 +245,6 @@ fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
 }
 
 fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
-    let log = deploy::log_path(worktree, &args.sha);
     let result = Config::load(worktree)
         .map_err(anyhow::Error::from)
         .and_then(|config| {
@@ -263,49 +262,22 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
                 jitter: Jitter::from_entropy(),
                 contains: &contains,
             };
-            // Detached, stdout is the status log itself: echoing there would print each line twice.
-            if same_file(Path::new("/proc/self/fd/1"), &log) {
-                Ok(deploy::monitor(
-                    &args.sha,
-                    &options,
-                    cx,
-                    &mut std::io::sink(),
-                )?)
-            } else {
-                Ok(deploy::monitor(
-                    &args.sha,
-                    &options,
-                    cx,
-                    &mut std::io::stdout().lock(),
-                )?)
-            }
+            let mut stdout = std::io::stdout().lock();
+            Ok(deploy::monitor::detached(
+                &args.sha,
+                &options,
+                cx,
+                &mut stdout,
+            )?)
         });
-    match result {
-        Ok(_) => Ok(Exit::Success),
-        Err(e) => {
-            // Detached, stderr is nobody's: the status log is where this must be read.
-            let unsafe_files = e
-                .downcast_ref::<deploy::Error>()
-                .is_some_and(|e| matches!(e, deploy::Error::Unsafe(_)));
-            if deploy::validate_sha(&args.sha).is_ok() && !unsafe_files {
-                let line = format!("{} error: {e:#}", mainstay::time::now());
-                let _ = deploy::files::append_line(&log, &line);
-            }
-            Err(e)
-        }
+    if let Err(e) = &result {
+        deploy::monitor::log_error(worktree, &args.sha, &format!("{e:#}"));
     }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+    result.map(|_| Exit::Success)
 }
 
 fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
-    let sha = resolve(worktree, &args.rev)?;
+    let sha = status::resolve(worktree, &args.rev)?;
     let report = match args.wait {
         None => status::inquire(worktree, &sha)?,
         Some(secs) => {
@@ -319,12 +291,9 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
                 &clock,
                 &mut |r| {
                     if live {
-                        let _ = write!(
-                            progress,
-                            "\r\x1b[K{} ({})",
-                            printable(&summary(r)),
-                            show(clock_elapsed(&clock))
-                        );
+                        let elapsed = show(mainstay::clock::Clock::elapsed(&clock));
+                        let line = printable(&status::summary(r)).into_owned();
+                        let _ = write!(progress, "\r\x1b[K{line} ({elapsed})");
                         let _ = progress.flush();
                     }
                 },
@@ -335,94 +304,15 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
             report
         }
     };
-    let exit = match report.state {
-        State::Done(Verdict::Success) => Exit::Success,
-        State::Done(_) | State::Died => Exit::NotSuccess,
-        State::InProgress => Exit::InProgress,
-        State::NotFollowed | State::NotFound => Exit::NotFound,
+    let exit = match report.exit_code() {
+        0 => Exit::Success,
+        1 => Exit::NotSuccess,
+        2 => Exit::InProgress,
+        _ => Exit::NotFound,
     };
     // The exit code is the answer: a reader that went away does not change it.
-    let _ = print_status(&report, exit, args.json);
+    let _ = status::write(&mut std::io::stdout().lock(), &report, args.json);
     Ok(exit)
-}
-
-fn print_status(report: &Report, exit: Exit, json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        let mut json = serde_json::to_value(report)?;
-        json["exit_code"] = (exit as u8).into();
-        writeln!(out, "{json}")?;
-        return Ok(());
-    }
-    // Records and logs hold what servers answered: no control character reaches the terminal.
-    writeln!(out, "{}", printable(&summary(report)))?;
-    if exit == Exit::NotSuccess {
-        for line in &report.log_tail {
-            writeln!(out, "  {}", printable(line))?;
-        }
-    }
-    Ok(())
-}
-
-fn clock_elapsed(clock: &SystemClock) -> Duration {
-    use mainstay::clock::Clock;
-    clock.elapsed()
-}
-
-/// One line: `abc1234: failed: <reason>`.
-fn summary(report: &Report) -> String {
-    let sha7 = deploy::sha7(&report.sha);
-    let record = report.record.as_ref();
-    match report.state {
-        State::Done(verdict) => {
-            let detail = record.and_then(|r| match (&r.error, r.live_after_ms) {
-                (Some(error), _) => Some(error.clone()),
-                (None, Some(ms)) => Some(format!(
-                    "live after {} via {}{}",
-                    show(Duration::from_millis(ms)),
-                    r.source.as_deref().unwrap_or("?"),
-                    r.ready_after_ms
-                        .map(|ms| format!(", ready after {}", show(Duration::from_millis(ms))))
-                        .unwrap_or_default()
-                )),
-                (None, None) => None,
-            });
-            match detail {
-                Some(detail) => format!("{sha7}: {verdict}: {detail}"),
-                None => format!("{sha7}: {verdict}"),
-            }
-        }
-        State::InProgress => {
-            let phase = record.and_then(|r| r.phases.last());
-            match phase {
-                Some(p) => format!("{sha7}: in progress ({}: {})", p.source, p.phase),
-                None => format!("{sha7}: in progress"),
-            }
-        }
-        State::NotFollowed => format!("{sha7}: not followed: no deployment source is configured"),
-        State::Died | State::NotFound => format!("{sha7}: {}", report.state.describe()),
-    }
-}
-
-/// A revision to a sha; a hex id git does not know (not fetched here) is taken as given.
-fn resolve(worktree: &Path, rev: &str) -> anyhow::Result<String> {
-    if rev.starts_with('-') {
-        bail!("{rev:?} is not a revision");
-    }
-    let git = Git::new(worktree);
-    let output = git.output([
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        &format!("{rev}^{{commit}}"),
-    ])?;
-    if output.status.success() {
-        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
-    }
-    if rev.len() >= 7 && deploy::validate_sha(rev).is_ok() {
-        return Ok(rev.to_ascii_lowercase());
-    }
-    bail!("{rev:?} is not a commit in {}", worktree.display())
 }
 
 fn worktree() -> anyhow::Result<PathBuf> {

@@ -268,5 +268,8 @@ fn log_conflicts(
             keys: c.keys.clone(),
         })
         .collect();
-    Ok(crate::state::log_conflicts(Path::new(&common_dir), &records)?)
+    Ok(crate::state::log_conflicts(
+        Path::new(&common_dir),
+        &records,
+    )?)
 }

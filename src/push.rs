@@ -13,9 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::clock::{Clock, Jitter};
-use crate::time::{duration, show};
 use crate::git::{self, Git};
 use crate::policy;
+use crate::time::{duration, show};
 
 /// `[sync]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]

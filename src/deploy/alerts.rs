@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::clock::Clock;
 use super::http::Client;
 use super::record::Verdict;
+use crate::clock::Clock;
 use crate::time::duration;
 
 /// `[alerts]` in `.mainstay.toml`.
@@ -44,6 +44,52 @@ pub struct Error {
     host: String,
     attempts: u32,
     last: String,
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    pub sha: &'a str,
+    pub branch: &'a str,
+    pub verdict: Verdict,
+    /// Why it is not success.
+    pub error: Option<&'a str>,
+}
+
+/// What became of an alert.
+#[derive(Debug)]
+pub enum Notice {
+    Sent,
+    /// `MAINSTAY_WEBHOOK_URL` is not set.
+    NoWebhook,
+    Failed(Error),
+}
+
+/// `Deployment of 3f2a9c1 on main ended: failed (<why>)`.
+pub fn message(about: &About<'_>) -> String {
+    format!(
+        "Deployment of {} on {} ended: {}{}",
+        super::sha7(about.sha),
+        about.branch,
+        about.verdict,
+        about.error.map(|e| format!(" ({e})")).unwrap_or_default()
+    )
+}
+
+/// Sends the alert about a verdict to the webhook, if there is one.
+pub fn notify(
+    settings: &Settings,
+    webhook: Option<&str>,
+    about: &About<'_>,
+    clock: &dyn Clock,
+) -> Notice {
+    let Some(webhook) = webhook else {
+        return Notice::NoWebhook;
+    };
+    match send(settings, webhook, &message(about), clock) {
+        Ok(()) => Notice::Sent,
+        Err(e) => Notice::Failed(e),
+    }
 }
 
 /// Sends `text` to `webhook`, retrying 5xx, 429 and network errors with a short pause.

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::clock::{Clock, Jitter};
 use super::http::{self, Client};
+use crate::clock::{Clock, Jitter};
 use crate::time::show;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

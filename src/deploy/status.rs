@@ -9,10 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::clock::Clock;
 use super::files::{self, log_path, read_if_exists, record_path, result_path};
 use super::lock;
 use super::record::{Record, Verdict};
+use crate::clock::Clock;
+use crate::text::printable;
+use crate::time::show;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,6 +25,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{rev:?} is not a commit in {}", worktree.display())]
+    NoSuchCommit { rev: String, worktree: PathBuf },
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
     #[error("cannot remove {}: {source}", path.display())]
     Remove {
         path: PathBuf,
@@ -115,6 +121,98 @@ pub fn inquire(worktree: &Path, sha: &str) -> Result<Report, Error> {
         record,
         log_tail,
     })
+}
+
+impl Report {
+    /// `mainstay status`'s exit code: 0 success, 1 not (failed, timed out, superseded, not ready,
+    /// or its monitor died), 2 in progress, 3 not found here.
+    pub fn exit_code(&self) -> u8 {
+        match self.state {
+            State::Done(Verdict::Success) => 0,
+            State::Done(_) | State::Died => 1,
+            State::InProgress => 2,
+            State::NotFollowed | State::NotFound => 3,
+        }
+    }
+}
+
+/// One line: `abc1234: failed: <reason>`.
+pub fn summary(report: &Report) -> String {
+    let sha7 = files::sha7(&report.sha);
+    let record = report.record.as_ref();
+    match report.state {
+        State::Done(verdict) => {
+            let detail = record.and_then(|r| match (&r.error, r.live_after_ms) {
+                (Some(error), _) => Some(error.clone()),
+                (None, Some(ms)) => Some(format!(
+                    "live after {} via {}{}",
+                    show(Duration::from_millis(ms)),
+                    r.source.as_deref().unwrap_or("?"),
+                    r.ready_after_ms
+                        .map(|ms| format!(", ready after {}", show(Duration::from_millis(ms))))
+                        .unwrap_or_default()
+                )),
+                (None, None) => None,
+            });
+            match detail {
+                Some(detail) => format!("{sha7}: {verdict}: {detail}"),
+                None => format!("{sha7}: {verdict}"),
+            }
+        }
+        State::InProgress => {
+            let phase = record.and_then(|r| r.phases.last());
+            match phase {
+                Some(p) => format!("{sha7}: in progress ({}: {})", p.source, p.phase),
+                None => format!("{sha7}: in progress"),
+            }
+        }
+        State::NotFollowed => format!("{sha7}: not followed: no deployment source is configured"),
+        State::Died | State::NotFound => format!("{sha7}: {}", report.state.describe()),
+    }
+}
+
+/// What `status` prints: the summary (and the log's tail when it is not a success), or the
+/// report as one JSON object with its `exit_code`. Records and logs hold what servers
+/// answered: no control character reaches the terminal.
+pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std::io::Result<()> {
+    let exit = report.exit_code();
+    if json {
+        let mut value = serde_json::to_value(report).map_err(std::io::Error::other)?;
+        value["exit_code"] = exit.into();
+        return writeln!(out, "{value}");
+    }
+    writeln!(out, "{}", printable(&summary(report)))?;
+    if exit == 1 {
+        for line in &report.log_tail {
+            writeln!(out, "  {}", printable(line))?;
+        }
+    }
+    Ok(())
+}
+
+/// A revision to a sha; a hex id git does not know (not fetched here) is taken as given.
+pub fn resolve(worktree: &Path, rev: &str) -> Result<String, Error> {
+    let missing = || Error::NoSuchCommit {
+        rev: rev.to_owned(),
+        worktree: worktree.to_owned(),
+    };
+    if rev.starts_with('-') {
+        return Err(missing());
+    }
+    let git = crate::git::Git::new(worktree);
+    let output = git.output([
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    if rev.len() >= 7 && super::validate_sha(rev).is_ok() {
+        return Ok(rev.to_ascii_lowercase());
+    }
+    Err(missing())
 }
 
 /// Inquires until the state is final or `limit` has passed, calling `tick` after each look.

@@ -7,8 +7,8 @@
 
 use super::Options;
 use super::ids::{Key, Recognisers, number};
-use super::table::{cells, split_cells};
 pub(crate) use super::table::{Header, Row, Table};
+use super::table::{cells, split_cells};
 
 #[derive(Debug)]
 pub(crate) struct Doc<'a> {

@@ -189,4 +189,3 @@ fn a_detached_program_that_cannot_run_is_an_error_at_once() {
         .unwrap_err();
     assert!(err.to_string().contains("not an executable file"), "{err}");
 }
-

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::clock::Clock;
 use super::http;
 use super::secrets::Secrets;
 use super::settings::Settings;
+use crate::clock::Clock;
 
 pub mod app;
 pub mod digitalocean;

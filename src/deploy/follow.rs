@@ -1,0 +1,194 @@
+//! Polling the sources on a schedule until one of them decides: live, failed, superseded, or
+//! the schedule runs out. Says each new phase and each new problem once, through [`Progress`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::record::{self, Phase};
+use super::schedule::{self, Schedule};
+use super::sources::{Observation, PollContext, Source};
+use crate::time::show;
+
+/// What following the sources decided, before readiness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Live {
+        source: &'static str,
+    },
+    Failed {
+        source: &'static str,
+        reason: String,
+    },
+    Superseded {
+        source: &'static str,
+        reason: String,
+    },
+    Timeout {
+        reason: String,
+    },
+    /// Every source failed for good (bad token, no connection settings).
+    NoSource {
+        reason: String,
+    },
+}
+
+/// The sources' story of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Followed {
+    pub decision: Decision,
+    pub polls: u32,
+    pub phases: Vec<Phase>,
+    /// When the decision was made, on the clock.
+    pub at: Duration,
+    /// The poll before the deciding one: the deployment ended between it and `at`.
+    pub last_pending: Option<Duration>,
+}
+
+/// Past durations: the sources' own (shared by every machine that pushes) when they have
+/// enough, else this work tree's run records.
+pub(super) fn history(
+    sources: &mut [Box<dyn Source>],
+    worktree: &Path,
+    cx: &PollContext<'_>,
+) -> Vec<Duration> {
+    for source in sources.iter_mut() {
+        let past = source.history(cx);
+        if past.len() >= schedule::MIN_HISTORY {
+            return past;
+        }
+    }
+    record::local_history(worktree, 20)
+}
+
+/// Where [`follow`] reports as it goes.
+pub trait Progress {
+    /// One line for the status log.
+    fn say(&mut self, text: &str) -> std::io::Result<()>;
+    /// The phases seen so far, after a new one appeared.
+    fn phases(&mut self, _phases: &[Phase]) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Polls `sources` on `schedule` until one of them decides or the schedule runs out. Says each
+/// new phase and each new problem once.
+pub fn follow(
+    sources: &mut Vec<Box<dyn Source>>,
+    sha: &str,
+    schedule: &Schedule,
+    cx: &PollContext<'_>,
+    progress: &mut dyn Progress,
+) -> std::io::Result<Followed> {
+    let mut polls = 0;
+    let mut phases: Vec<Phase> = Vec::new();
+    let mut last_said: Vec<(&'static str, String)> = Vec::new();
+    let mut planned = Duration::ZERO;
+    let mut last_pending = None;
+    loop {
+        let now = cx.clock.elapsed();
+        if planned > now {
+            cx.clock.sleep(planned - now);
+        }
+        polls += 1;
+        let at = cx.clock.elapsed();
+        let mut dropped = Vec::new();
+        for (index, source) in sources.iter_mut().enumerate() {
+            let name = source.name();
+            let decided = |decision| Followed {
+                decision,
+                polls,
+                phases: phases.clone(),
+                at,
+                last_pending,
+            };
+            let news = match source.poll(sha, cx) {
+                Ok(Observation::Pending(phase)) => {
+                    if !phases.iter().any(|p| p.source == name && p.phase == phase) {
+                        phases.push(Phase {
+                            source: name.to_owned(),
+                            phase: phase.clone(),
+                            at_ms: at.as_millis() as u64,
+                        });
+                        progress.phases(&phases)?;
+                    }
+                    phase
+                }
+                Ok(Observation::Live) => {
+                    progress.say(&format!("{name}: live"))?;
+                    return Ok(decided(Decision::Live { source: name }));
+                }
+                Ok(Observation::Failed { reason, details }) => {
+                    progress.say(&format!("{name}: failed: {reason}"))?;
+                    for detail in &details {
+                        progress.say(&format!("{name}:   {detail}"))?;
+                    }
+                    return Ok(decided(Decision::Failed {
+                        source: name,
+                        reason,
+                    }));
+                }
+                Ok(Observation::Superseded { reason }) => {
+                    progress.say(&format!("{name}: {reason}"))?;
+                    return Ok(decided(Decision::Superseded {
+                        source: name,
+                        reason,
+                    }));
+                }
+                Err(e) if e.is_fatal() => {
+                    progress.say(&format!("{e}; {name} is no longer asked"))?;
+                    dropped.push((index, e.to_string()));
+                    continue;
+                }
+                Err(e) => e.to_string(),
+            };
+            let said = last_said.iter_mut().find(|(n, _)| *n == name);
+            match said {
+                Some((_, text)) if *text == news => {}
+                Some((_, text)) => {
+                    progress.say(&format!("{name}: {news}"))?;
+                    *text = news;
+                }
+                None => {
+                    progress.say(&format!("{name}: {news}"))?;
+                    last_said.push((name, news));
+                }
+            }
+        }
+        last_pending = Some(at);
+        for (index, _) in dropped.iter().rev() {
+            sources.remove(*index);
+        }
+        if sources.is_empty() {
+            let reasons: Vec<String> = dropped.into_iter().map(|(_, e)| e).collect();
+            return Ok(Followed {
+                decision: Decision::NoSource {
+                    reason: reasons.join("; "),
+                },
+                polls,
+                phases,
+                at,
+                last_pending,
+            });
+        }
+        match schedule.next(planned) {
+            Some(next) => planned = next,
+            None => {
+                let last: Vec<String> =
+                    last_said.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+                return Ok(Followed {
+                    decision: Decision::Timeout {
+                        reason: format!(
+                            "no verdict within {}; last seen: {}",
+                            show(schedule.max_wait()),
+                            last.join("; ")
+                        ),
+                    },
+                    polls,
+                    phases,
+                    at,
+                    last_pending,
+                });
+            }
+        }
+    }
+}
