@@ -140,7 +140,7 @@ fn roadmap(c: &mut Criterion) {
         write_inputs(&Path::new(&out).join("roadmap"), &sides);
     }
     let prepared = Prepared::new(&Options::default()).expect("default options compile");
-    let context = Context::new(Kind::Roadmap);
+    let context = Context::new(Kind::ROADMAP);
     let [base, ours, theirs] = &sides;
     let outcome = prepared.merge(
         base.as_bytes(),
@@ -181,7 +181,7 @@ fn roadmap(c: &mut Criterion) {
 
 fn synthetic_sizes(c: &mut Criterion) {
     let prepared = Prepared::new(&Options::default()).expect("default options compile");
-    let context = Context::new(Kind::Roadmap);
+    let context = Context::new(Kind::ROADMAP);
     let mut group = c.benchmark_group("synthetic");
     group.sample_size(10);
     for entries in [10_000, 100_000] {

@@ -17,7 +17,7 @@ use mainstay::merge_driver::{self as driver, Environment, Request};
 #[derive(Debug, Parser)]
 #[command(name = "merge-driver", version)]
 struct Args {
-    /// Ledger kind: `roadmap` or `sessions`.
+    /// The ledger kind: `roadmap`, `sessions` or `markdown` (see `mainstay::ledger::KINDS`).
     #[arg(value_parser = |s: &str| s.parse::<Kind>())]
     kind: Kind,
     /// Print the merge on stdout instead of overwriting OURS.

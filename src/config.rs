@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::ledger::Kind;
+
 /// The file name looked up at the top of the work tree.
 pub const FILE_NAME: &str = ".mainstay.toml";
 
@@ -44,33 +46,28 @@ pub struct Config {
     pub stats: crate::stats::Settings,
 }
 
-/// `[ledgers]`: which files are merged as records, by kind.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// `[ledgers]`: which files are merged as records, by kind: `<kind> = [".gitattributes
+/// patterns"]` for each of [`crate::ledger::KINDS`], each defaulting to the kind's own patterns.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct Ledgers {
-    /// `.gitattributes` patterns routed to `merge-driver roadmap`.
-    pub roadmap: Vec<String>,
-    /// `.gitattributes` patterns routed to `merge-driver sessions`.
-    pub sessions: Vec<String>,
     /// `[ledgers.merge]`: how the merge driver recognises and merges entries.
     pub merge: crate::ledger::Options,
-}
-
-impl Default for Ledgers {
-    fn default() -> Self {
-        Ledgers {
-            roadmap: strings(&["docs/roadmaps/*ROADMAP*.md", "**/ROADMAP.md"]),
-            sessions: strings(&["docs/ACTIVE_SESSIONS.md", "docs/sessions/**/*.md"]),
-            merge: crate::ledger::Options::default(),
-        }
-    }
+    /// The patterns set per kind name; a kind not named keeps its defaults.
+    #[serde(flatten)]
+    pub kinds: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Ledgers {
-    /// Every (kind, pattern) pair, roadmap first.
-    pub fn patterns(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let roadmap = self.roadmap.iter().map(|p| ("roadmap", p.as_str()));
-        roadmap.chain(self.sessions.iter().map(|p| ("sessions", p.as_str())))
+    /// Every (kind, pattern) pair, in kind order.
+    pub fn patterns(&self) -> impl Iterator<Item = (Kind, &str)> {
+        Kind::all().flat_map(move |kind| {
+            let patterns: Vec<&str> = match self.kinds.get(kind.name()) {
+                Some(set) => set.iter().map(String::as_str).collect(),
+                None => kind.spec().patterns.to_vec(),
+            };
+            patterns.into_iter().map(move |p| (kind, p))
+        })
     }
 }
 
@@ -111,6 +108,20 @@ impl Config {
         self.deploy.validate()?;
         self.sync.validate()?;
         self.stats.validate()?;
+        if let Some(unknown) = self
+            .ledgers
+            .kinds
+            .keys()
+            .find(|k| k.parse::<Kind>().is_err())
+        {
+            return Err((
+                format!("ledgers.{unknown}"),
+                format!(
+                    "not a ledger kind; the kinds are {}",
+                    crate::ledger::kind_names()
+                ),
+            ));
+        }
         for (kind, pattern) in self.ledgers.patterns() {
             if pattern.trim().is_empty() || pattern.contains(char::is_whitespace) {
                 return Err((
@@ -127,10 +138,6 @@ impl Config {
 /// True when the kill switch `MAINSTAY=0` is set in the environment.
 pub fn disabled() -> bool {
     std::env::var_os(KILL_SWITCH).is_some_and(|v| v == "0")
-}
-
-pub(crate) fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn one_line(message: &str) -> String {
@@ -176,6 +183,28 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("key `ledgers.merge.task_id`"), "{text}");
         assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn ledger_kinds_come_from_the_kinds_list() {
+        let config = parse("[ledgers]\nmarkdown = [\"docs/DECISIONS.md\"]\n").expect("valid");
+        let pairs: Vec<(String, &str)> = config
+            .ledgers
+            .patterns()
+            .map(|(k, p)| (k.name().to_owned(), p))
+            .collect();
+        assert!(pairs.contains(&("markdown".to_owned(), "docs/DECISIONS.md")));
+        assert!(
+            pairs.contains(&("roadmap".to_owned(), "**/ROADMAP.md")),
+            "defaults kept"
+        );
+        assert!(!pairs.iter().any(|(_, p)| *p == "CHANGELOG.md"), "replaced");
+        let err = parse("[ledgers]\nroadmaps = [\"x.md\"]\n").expect_err("a typo");
+        let text = err.to_string();
+        assert!(
+            text.contains("key `ledgers.roadmaps`") && text.contains("roadmap, sessions, markdown"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -25,9 +25,6 @@ use crate::pre_push::LOCAL_SUFFIX;
 /// started by it (`post-push`, which starts `mainstay monitor`) or by merges (`merge-driver`).
 pub const EXECUTABLES: [&str; 4] = ["pre-push", "post-push", "merge-driver", "mainstay"];
 
-/// The ledger kinds, each registered as merge driver `mainstay-<kind>`.
-pub const LEDGER_KINDS: [&str; 2] = ["roadmap", "sessions"];
-
 /// Status files the monitor writes into the work tree; never to be committed.
 pub const EXCLUDES: [&str; 2] = [".deployment-status-*", ".deployment-monitor-*"];
 
@@ -204,8 +201,7 @@ impl Target {
     /// The config values install sets: a name and a driver command per ledger kind.
     fn driver_config(&self) -> Vec<(String, String)> {
         let program = shell_quote(&self.paths.hooks.join("merge-driver"));
-        LEDGER_KINDS
-            .iter()
+        crate::ledger::Kind::all()
             .flat_map(|kind| {
                 [
                     (

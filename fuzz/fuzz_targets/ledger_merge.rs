@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let len_b = usize::from(u16::from_le_bytes([b[0], b[1]])).min(rest.len());
     let (ours, theirs) = rest.split_at(len_b);
 
-    let kind = if settings & 1 == 0 { Kind::Roadmap } else { Kind::Sessions };
+    let kind = if settings & 1 == 0 { Kind::ROADMAP } else { Kind::SESSIONS };
     let receiving = if settings & 2 == 0 { Side::Ours } else { Side::Theirs };
     for text in [base, ours, theirs] {
         if let Ok(text) = std::str::from_utf8(text) {

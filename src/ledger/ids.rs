@@ -6,55 +6,68 @@ use regex::Regex;
 
 use super::hash::Map;
 
-use super::{Error, Kind, Options};
+use super::{Error, Ids, Kind, Options};
 
-/// The compiled ID patterns, in the order a kind prefers them.
-#[derive(Debug)]
-pub(crate) struct Recognisers {
-    /// The kind's own IDs: task IDs for `roadmap`, session IDs for `sessions`.
-    primary: Regex,
-    secondary: Regex,
+/// The ID patterns of `[ledgers.merge]`, compiled once.
+pub(crate) struct Patterns {
+    task: Regex,
+    session: Regex,
 }
 
-impl Recognisers {
-    pub(crate) fn new(kind: Kind, options: &Options) -> Result<Self, Error> {
+impl Patterns {
+    pub(crate) fn new(options: &Options) -> Result<Self, Error> {
         let compile = |name: &'static str, pattern: &str| {
             Regex::new(pattern).map_err(|source| Error::Pattern {
                 name,
                 source: Box::new(source),
             })
         };
-        let task = compile("task_id", &options.task_id)?;
-        let session = compile("session_id", &options.session_id)?;
-        Ok(match kind {
-            Kind::Roadmap => Self {
-                primary: task,
-                secondary: session,
-            },
-            Kind::Sessions => Self {
-                primary: session,
-                secondary: task,
-            },
+        Ok(Self {
+            task: compile("task_id", &options.task_id)?,
+            session: compile("session_id", &options.session_id)?,
         })
     }
 
-    /// The same patterns in the other kind's order; cheap, compiled regexes are shared.
-    pub(crate) fn swapped(&self) -> Self {
-        Self {
-            primary: self.secondary.clone(),
-            secondary: self.primary.clone(),
+    /// The patterns in the order `kind` prefers them; cheap, compiled regexes are shared.
+    pub(crate) fn for_kind(&self, kind: Kind) -> Recognisers {
+        let (primary, secondary) = match kind.spec().ids {
+            Ids::TasksFirst => (Some(&self.task), Some(&self.session)),
+            Ids::SessionsFirst => (Some(&self.session), Some(&self.task)),
+            Ids::Text => (None, None),
+        };
+        Recognisers {
+            primary: primary.cloned(),
+            secondary: secondary.cloned(),
+            pairs_edits: kind.spec().pairs_edits,
         }
+    }
+}
+
+/// The compiled ID patterns, in the order a kind prefers them.
+#[derive(Debug)]
+pub(crate) struct Recognisers {
+    /// The kind's own IDs: task IDs for `roadmap`, session IDs for `sessions`; none for text-keyed kinds.
+    primary: Option<Regex>,
+    secondary: Option<Regex>,
+    /// See [`super::Spec::pairs_edits`].
+    pub(crate) pairs_edits: bool,
+}
+
+impl Recognisers {
+    #[cfg(test)]
+    pub(crate) fn new(kind: Kind, options: &Options) -> Result<Self, Error> {
+        Ok(Patterns::new(options)?.for_kind(kind))
     }
 
     /// The first ID of the kind's own sort in `text`.
     pub(crate) fn primary<'t>(&self, text: &'t str) -> Option<&'t str> {
-        self.primary.find(text).map(|m| m.as_str())
+        self.primary.as_ref()?.find(text).map(|m| m.as_str())
     }
 
     /// The first ID in `text`, preferring the kind's own sort.
     pub(crate) fn any<'t>(&self, text: &'t str) -> Option<&'t str> {
         self.primary(text)
-            .or_else(|| self.secondary.find(text).map(|m| m.as_str()))
+            .or_else(|| self.secondary.as_ref()?.find(text).map(|m| m.as_str()))
     }
 }
 
@@ -122,7 +135,7 @@ mod tests {
 
     #[test]
     fn default_task_ids_match_the_issue_examples() {
-        let r = ids(Kind::Roadmap);
+        let r = ids(Kind::ROADMAP);
         for id in [
             "ST-005",
             "BUG-131",
@@ -139,7 +152,7 @@ mod tests {
 
     #[test]
     fn default_session_ids_match_the_issue_examples() {
-        let r = ids(Kind::Sessions);
+        let r = ids(Kind::SESSIONS);
         for id in [
             "Session-20260205-TASK-ID-695146",
             "20251114-calendar-events-428937",

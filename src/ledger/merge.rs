@@ -12,7 +12,7 @@ use std::hash::Hash;
 
 use super::align::{Triple, align};
 use super::fields;
-use super::hash::Map;
+use super::hash::{Map, Set};
 use super::ids::{Key, Recognisers};
 use super::lines::{self, Markers, end_line, split_lines};
 use super::model::{Block, Doc, List, Row, Section, Table};
@@ -67,6 +67,7 @@ pub(crate) fn merge(
     };
     let mut merger = Merger {
         options,
+        pairs_edits: ids.pairs_edits,
         receiving: context.receiving,
         markers,
         // Room for both sides' additions: growing a large result would copy it.
@@ -281,6 +282,8 @@ fn rows_once(docs: &[Doc; 3], merged: &Doc) -> bool {
 
 struct Merger<'o> {
     options: &'o Options,
+    /// See [`super::Spec::pairs_edits`].
+    pairs_edits: bool,
     receiving: Side,
     markers: Markers,
     out: Vec<u8>,
@@ -477,16 +480,17 @@ impl Merger<'_> {
     }
 
     fn list(&mut self, base: &List, ours: &List, theirs: &List) {
+        let (kb, mut ko, mut kt) = (item_keys(base), item_keys(ours), item_keys(theirs));
+        if self.pairs_edits {
+            pair_edits(&kb, &mut ko);
+            pair_edits(&kb, &mut kt);
+        }
         for Triple {
             base: b,
             ours: o,
             theirs: t,
-        } in align(
-            &item_keys(base),
-            &item_keys(ours),
-            &item_keys(theirs),
-            self.receiving,
-        ) {
+        } in align(&kb, &ko, &kt, self.receiving)
+        {
             let b = b.map(|i| &base.items[i]);
             let o = o.map(|i| &ours.items[i]);
             let t = t.map(|i| &theirs.items[i]);
@@ -718,6 +722,41 @@ fn item_keys<'s>(list: &'s List) -> Vec<&'s Key<'s>> {
     list.items.iter().map(|i| &i.key).collect()
 }
 
+/// For kinds keyed by text, where an edit changes the key: between two entries a side kept (in
+/// base order), as many new entries as base entries it dropped are taken for those entries,
+/// edited, and given their keys. So one edit is an edit, and two different edits of one entry
+/// are a conflict rather than two entries.
+fn pair_edits<'s>(base: &[&'s Key<'s>], side: &mut [&'s Key<'s>]) {
+    let in_side: Set<&Key> = side.iter().copied().collect();
+    let base_at: Map<&Key, usize> = base.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    // Kept entries, as (base index, side index); the side must keep base order for pairing.
+    let kept: Vec<(usize, usize)> = side
+        .iter()
+        .enumerate()
+        .filter_map(|(s, k)| Some((*base_at.get(k)?, s)))
+        .collect();
+    if kept.windows(2).any(|w| w[0].0 > w[1].0) {
+        return;
+    }
+    let mut from = (0, 0);
+    for (b, s) in kept.into_iter().chain([(base.len(), side.len())]) {
+        let dropped: Vec<&'s Key<'s>> = base[from.0..b]
+            .iter()
+            .copied()
+            .filter(|k| !in_side.contains(k))
+            .collect();
+        let added: Vec<usize> = (from.1..s)
+            .filter(|&i| !base_at.contains_key(side[i]))
+            .collect();
+        if !dropped.is_empty() && dropped.len() == added.len() {
+            for (i, key) in added.into_iter().zip(dropped) {
+                side[i] = key;
+            }
+        }
+        from = (b + 1, s + 1);
+    }
+}
+
 fn row_keys<'s>(table: &'s Table) -> Vec<&'s Key<'s>> {
     table.rows.iter().map(|r| &r.key).collect()
 }
@@ -765,7 +804,7 @@ mod tests {
     /// `keeps_every_entry` for base, ours, theirs and a candidate result.
     fn check(base: &str, ours: &str, theirs: &str, out: &str) -> bool {
         let options = Options::default();
-        let ids = Recognisers::new(Kind::Roadmap, &options).unwrap();
+        let ids = Recognisers::new(Kind::ROADMAP, &options).unwrap();
         let docs = [base, ours, theirs].map(|t| Doc::parse(t, &options, &ids));
         keeps_every_entry(&docs, &Doc::parse(out, &options, &ids))
     }

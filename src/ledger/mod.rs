@@ -24,25 +24,104 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-/// Which ledger a file is; it decides which IDs key list items first.
+/// A kind of ledger: how its entries are told apart. Everything that deals in kinds (the driver's
+/// argument, `[ledgers]` in the configuration, the drivers `install-hooks` registers and the
+/// attributes it writes, the fixture tests) iterates [`KINDS`]: a new kind is one entry there.
+#[derive(Debug)]
+pub struct Spec {
+    /// The driver's argument, the `[ledgers]` key and the driver's name (`mainstay-<name>`).
+    pub name: &'static str,
+    /// What it is for, in a line.
+    pub about: &'static str,
+    /// Which IDs key entries, in order of preference.
+    pub ids: Ids,
+    /// Entries are keyed by their own text, so an edit looks like a deletion and an addition:
+    /// an entry each side replaced at the same place is taken for one entry edited on both sides
+    /// (a conflict when the edits differ), not for two new entries.
+    pub pairs_edits: bool,
+    /// The `.gitattributes` patterns routed to this kind when `[ledgers]` names none.
+    pub patterns: &'static [&'static str],
+}
+
+/// Which IDs key a kind's entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Roadmaps: entries are keyed by task IDs (`ST-005`, `REL-001`).
-    Roadmap,
-    /// Session registries and notes: entries are keyed by session IDs.
-    Sessions,
+pub enum Ids {
+    /// Task IDs (`ST-005`), then session IDs.
+    TasksFirst,
+    /// Session IDs (`Session-20260205-…`), then task IDs.
+    SessionsFirst,
+    /// None: headings and entries are keyed by their text.
+    Text,
+}
+
+/// Every ledger kind.
+pub const KINDS: &[Spec] = &[
+    Spec {
+        name: "roadmap",
+        about: "roadmaps: entries keyed by task IDs (ST-005, REL-001)",
+        ids: Ids::TasksFirst,
+        pairs_edits: false,
+        patterns: &["docs/roadmaps/*ROADMAP*.md", "**/ROADMAP.md"],
+    },
+    Spec {
+        name: "sessions",
+        about: "session registries and notes: entries keyed by session IDs",
+        ids: Ids::SessionsFirst,
+        pairs_edits: false,
+        patterns: &["docs/ACTIVE_SESSIONS.md", "docs/sessions/**/*.md"],
+    },
+    Spec {
+        name: "markdown",
+        about: "keyed Markdown without IDs (a Keep a Changelog CHANGELOG.md, TODO lists, decision \
+                logs): entries keyed by their text under their headings",
+        ids: Ids::Text,
+        pairs_edits: true,
+        patterns: &["CHANGELOG.md"],
+    },
+];
+
+/// Which ledger a file is: one of [`KINDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind(usize);
+
+impl Kind {
+    pub const ROADMAP: Kind = Kind(0);
+    pub const SESSIONS: Kind = Kind(1);
+    pub const MARKDOWN: Kind = Kind(2);
+
+    /// Every kind, in [`KINDS`] order.
+    pub fn all() -> impl Iterator<Item = Kind> {
+        (0..KINDS.len()).map(Kind)
+    }
+
+    pub fn spec(self) -> &'static Spec {
+        &KINDS[self.0]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
 }
 
 impl FromStr for Kind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "roadmap" => Ok(Self::Roadmap),
-            "sessions" => Ok(Self::Sessions),
-            _ => Err(Error::Kind(s.to_owned())),
-        }
+        Kind::all()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| Error::Kind { name: s.to_owned() })
     }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kinds' names, `roadmap, sessions, markdown`, for messages.
+pub fn kind_names() -> String {
+    KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
 }
 
 /// One side of the merge, as git names them to a merge driver: ours is `%A`, theirs is `%B`.
@@ -183,8 +262,8 @@ impl Outcome {
 /// line merge). Reading and writing files is the driver's ([`crate::merge_driver`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown ledger kind {0:?}: expected `roadmap` or `sessions`")]
-    Kind(String),
+    #[error("unknown ledger kind {name:?}: the kinds are {}", kind_names())]
+    Kind { name: String },
     #[error("ledgers.merge.{name} is not a valid regular expression: {source}")]
     Pattern {
         name: &'static str,
@@ -207,25 +286,21 @@ pub fn merge(
 #[derive(Debug)]
 pub struct Prepared {
     options: Options,
-    roadmap: ids::Recognisers,
-    sessions: ids::Recognisers,
+    /// One per kind, in [`KINDS`] order; the compiled patterns are shared.
+    ids: Vec<ids::Recognisers>,
 }
 
 impl Prepared {
     pub fn new(options: &Options) -> Result<Self, Error> {
-        let roadmap = ids::Recognisers::new(Kind::Roadmap, options)?;
+        let compiled = ids::Patterns::new(options)?;
         Ok(Self {
             options: options.clone(),
-            sessions: roadmap.swapped(),
-            roadmap,
+            ids: Kind::all().map(|k| compiled.for_kind(k)).collect(),
         })
     }
 
     fn ids(&self, kind: Kind) -> &ids::Recognisers {
-        match kind {
-            Kind::Roadmap => &self.roadmap,
-            Kind::Sessions => &self.sessions,
-        }
+        &self.ids[kind.0]
     }
 
     /// Like [`merge`], without compiling the options again.

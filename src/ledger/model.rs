@@ -491,7 +491,7 @@ mod tests {
 
     fn parse(text: &str) -> Doc<'_> {
         let options = Options::default();
-        let ids = Box::leak(Box::new(Recognisers::new(Kind::Roadmap, &options).unwrap()));
+        let ids = Box::leak(Box::new(Recognisers::new(Kind::ROADMAP, &options).unwrap()));
         Doc::parse(text, Box::leak(Box::new(options)), ids)
     }
 

@@ -3,7 +3,10 @@
 //! `%B` receiving (what `git pull` hands the driver), which must give the same file. Beside each case,
 //! `git-merge-file.md` shows what a plain line merge makes of it.
 //!
-//! `LEDGER_BLESS=1` rewrites `expected.md` from the current result; review the diff before
+//! A known gap keeps `expected-currently.md` (what the merge gives today, checked) beside
+//! `expected-ideally.md` (what it should give, documented), rather than an ignored test.
+//!
+//! `LEDGER_BLESS=1` rewrites the expected file from the current result; review the diff before
 //! committing it.
 
 use std::path::{Path, PathBuf};
@@ -34,10 +37,19 @@ fn run(case: &str) {
     )
     .unwrap();
     let got = String::from_utf8(outcome.text.clone()).unwrap();
+    let expected_name = if dir.join("expected-currently.md").exists() {
+        assert!(
+            dir.join("expected-ideally.md").exists(),
+            "{case}: the ideal is documented"
+        );
+        "expected-currently.md"
+    } else {
+        "expected.md"
+    };
     if std::env::var_os("LEDGER_BLESS").is_some() {
-        std::fs::write(dir.join("expected.md"), &got).unwrap();
+        std::fs::write(dir.join(expected_name), &got).unwrap();
     }
-    let expected = read("expected.md");
+    let expected = read(expected_name);
     assert!(
         got == expected,
         "{case}: merge differs from expected.md:\n{got}"
@@ -116,12 +128,18 @@ cases! {
     sessions_two_agents_register_sessions: "sessions/two-agents-register-sessions",
     sessions_notes_status_and_progress: "sessions/notes-status-and-progress",
     sessions_pull_and_pull_rebase: "sessions/pull-and-pull-rebase",
+    markdown_both_add_under_one_heading: "markdown/both-add-under-one-heading",
+    markdown_both_edit_one_entry: "markdown/both-edit-one-entry",
+    markdown_cut_a_release_while_another_adds: "markdown/cut-a-release-while-another-adds",
+    markdown_tick_a_todo_and_add_one: "markdown/tick-a-todo-and-add-one",
+    markdown_edit_on_one_side_delete_on_the_other:
+        "markdown/edit-on-one-side-delete-on-the-other",
 }
 
 #[test]
 fn every_case_directory_has_a_test() {
     let mut found = Vec::new();
-    for kind in ["roadmap", "sessions"] {
+    for kind in Kind::all().map(Kind::name) {
         for entry in std::fs::read_dir(dir(kind)).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             found.push(format!("{kind}/{name}"));

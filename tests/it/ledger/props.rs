@@ -285,7 +285,7 @@ fn entries(text: &str) -> BTreeMap<String, usize> {
 
 fn run(base: &str, ours: &str, theirs: &str, receiving: Side) -> (String, bool) {
     let context = Context {
-        kind: Kind::Roadmap,
+        kind: Kind::ROADMAP,
         receiving,
         marker_size: 7,
     };

@@ -27,7 +27,7 @@ fn real_files() -> Vec<(String, String)> {
 fn every_real_ledger_round_trips_byte_for_byte() {
     let prepared = Prepared::new(&Options::default()).unwrap();
     for (name, text) in real_files() {
-        for kind in [Kind::Roadmap, Kind::Sessions] {
+        for kind in [Kind::ROADMAP, Kind::SESSIONS] {
             let back = prepared.round_trip(&text, kind);
             assert!(back == text, "{name} ({kind:?}) does not round-trip");
         }
@@ -39,7 +39,7 @@ fn crlf_ledgers_round_trip_byte_for_byte() {
     let prepared = Prepared::new(&Options::default()).unwrap();
     for (name, text) in real_files() {
         let crlf = text.replace('\n', "\r\n");
-        let back = prepared.round_trip(&crlf, Kind::Roadmap);
+        let back = prepared.round_trip(&crlf, Kind::ROADMAP);
         assert!(back == crlf, "{name} with CRLF does not round-trip");
     }
 }

@@ -7,7 +7,7 @@ fn run(base: &[u8], ours: &[u8], theirs: &[u8]) -> Outcome {
         base,
         ours,
         theirs,
-        &Context::new(Kind::Roadmap),
+        &Context::new(Kind::ROADMAP),
         &Options::default(),
     )
     .unwrap()
@@ -85,7 +85,7 @@ fn a_missing_final_newline_never_glues_two_entries() {
         base.as_bytes(),
         ours.as_bytes(),
         theirs.as_bytes(),
-        &Context::new(Kind::Sessions),
+        &Context::new(Kind::SESSIONS),
         &Options::default(),
     )
     .unwrap();
