@@ -81,3 +81,12 @@ fn run(
     };
     Ok(post_push::run(git, &worktree, &mainstay, &handoff)?)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Args::command().debug_assert();
+    }
+}

@@ -42,7 +42,9 @@ fn run(args: &Args, err: &mut impl Write) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir()?;
     let git_args: Vec<String> = args.remote.iter().chain(&args.url).cloned().collect();
     let reason = std::env::var(mainstay::policy::OVERRIDE_VAR).ok();
+    let location = mainstay::repo::Location::from_env();
     let hook = PrePush {
+        location: &location,
         cwd: &cwd,
         hooks_dir,
         args: &git_args,
@@ -50,4 +52,13 @@ fn run(args: &Args, err: &mut impl Write) -> anyhow::Result<Outcome> {
         override_reason: reason.as_deref(),
     };
     Ok(pre_push::run(&hook, err)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Args::command().debug_assert();
+    }
 }

@@ -71,16 +71,57 @@ impl Ledgers {
     }
 }
 
+/// A `[section]` of the file, for the executables that read only some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Push,
+    Deploy,
+    Ledgers,
+    Alerts,
+    Sync,
+    Stats,
+}
+
 impl Config {
-    /// Loads `.mainstay.toml` from `worktree`, or the defaults when there is none. It is
+    /// Loads `.mainstay.toml` from `worktree`, every section validated, or the defaults when there
+    /// is none: for `doctor` and `install-hooks --check`, which judge the whole file. It is
     /// committed, so untrusted: only a regular file of at most 1 MiB is read, never a link.
     pub fn load(worktree: &Path) -> Result<Config, Error> {
-        let path = worktree.join(FILE_NAME);
-        match crate::file::read_text(&path, crate::file::SMALL) {
-            Ok(Some(text)) => Config::parse(&text, &path),
-            Ok(None) => Ok(Config::default()),
-            Err(source) => Err(Error::Read { path, source }),
+        match read(worktree)? {
+            Some((text, path)) => Config::parse(&text, &path),
+            None => Ok(Config::default()),
         }
+    }
+
+    /// Loads and validates only `sections`; the others keep their defaults, and a mistake in one
+    /// of them stops nothing here. Each executable reads what it uses: a typo in `[stats]` must
+    /// not refuse every push.
+    pub fn load_only(worktree: &Path, sections: &[Section]) -> Result<Config, Error> {
+        let Some((text, path)) = read(worktree)? else {
+            return Ok(Config::default());
+        };
+        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::Syntax {
+            path: path.clone(),
+            message: one_line(e.message()),
+        })?;
+        let mut config = Config::default();
+        for section in sections {
+            let invalid = |(key, message)| Error::Invalid {
+                path: path.clone(),
+                key,
+                message,
+            };
+            match section {
+                Section::Push => config.push = part(&table, "push", &path)?,
+                Section::Deploy => config.deploy = part(&table, "deploy", &path)?,
+                Section::Ledgers => config.ledgers = part(&table, "ledgers", &path)?,
+                Section::Alerts => config.alerts = part(&table, "alerts", &path)?,
+                Section::Sync => config.sync = part(&table, "sync", &path)?,
+                Section::Stats => config.stats = part(&table, "stats", &path)?,
+            }
+            config.validate_section(*section).map_err(invalid)?;
+        }
+        Ok(config)
     }
 
     /// Parses the text of a configuration file; `path` only names it in errors.
@@ -95,25 +136,40 @@ impl Config {
                 key: e.path().to_string(),
                 message: one_line(e.inner().message()),
             })?;
-        config.validate().map_err(|(key, message)| Error::Invalid {
-            path: path.to_owned(),
-            key,
-            message,
-        })?;
+        for section in [
+            Section::Push,
+            Section::Deploy,
+            Section::Sync,
+            Section::Stats,
+            Section::Ledgers,
+            Section::Alerts,
+        ] {
+            config
+                .validate_section(section)
+                .map_err(|(key, message)| Error::Invalid {
+                    path: path.to_owned(),
+                    key,
+                    message,
+                })?;
+        }
         Ok(config)
     }
 
+    fn validate_section(&self, section: Section) -> Result<(), (String, String)> {
+        match section {
+            Section::Push => self.push.validate(),
+            Section::Deploy => self.deploy.validate(),
+            Section::Sync => self.sync.validate(),
+            Section::Stats => self.stats.validate(),
+            Section::Alerts => Ok(()),
+            Section::Ledgers => self.ledgers.validate(),
+        }
+    }
+}
+
+impl Ledgers {
     fn validate(&self) -> Result<(), (String, String)> {
-        self.push.validate()?;
-        self.deploy.validate()?;
-        self.sync.validate()?;
-        self.stats.validate()?;
-        if let Some(unknown) = self
-            .ledgers
-            .kinds
-            .keys()
-            .find(|k| k.parse::<Kind>().is_err())
-        {
+        if let Some(unknown) = self.kinds.keys().find(|k| k.parse::<Kind>().is_err()) {
             return Err((
                 format!("ledgers.{unknown}"),
                 format!(
@@ -122,7 +178,7 @@ impl Config {
                 ),
             ));
         }
-        for (kind, pattern) in self.ledgers.patterns() {
+        for (kind, pattern) in self.patterns() {
             if pattern.trim().is_empty() || pattern.contains(char::is_whitespace) {
                 return Err((
                     format!("ledgers.{kind}"),
@@ -130,9 +186,36 @@ impl Config {
                 ));
             }
         }
-        self.ledgers.merge.validate()?;
-        Ok(())
+        self.merge.validate()
     }
+}
+
+/// The file's text and path; `None` when there is no file.
+fn read(worktree: &Path) -> Result<Option<(String, PathBuf)>, Error> {
+    let path = worktree.join(FILE_NAME);
+    match crate::file::read_text(&path, crate::file::SMALL) {
+        Ok(Some(text)) => Ok(Some((text, path))),
+        Ok(None) => Ok(None),
+        Err(source) => Err(Error::Read { path, source }),
+    }
+}
+
+/// One section of the file, its errors keyed from the file's top (`stats.target`).
+fn part<T: serde::de::DeserializeOwned + Default>(
+    table: &toml::Table,
+    name: &str,
+    path: &Path,
+) -> Result<T, Error> {
+    let Some(value) = table.get(name) else {
+        return Ok(T::default());
+    };
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| Error::Invalid {
+        path: path.to_owned(),
+        key: format!("{name}.{}", e.path())
+            .trim_end_matches(".")
+            .to_owned(),
+        message: one_line(e.inner().message()),
+    })
 }
 
 /// True when the kill switch `MAINSTAY=0` is set in the environment.

@@ -126,6 +126,44 @@ impl Git {
         })
     }
 
+    /// Like [`Git::run`], with `input` on git's stdin.
+    pub fn run_with_input<I, S>(&self, args: I, input: &[u8]) -> Result<String, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write;
+        let args: Vec<_> = args.into_iter().collect();
+        let spawn_error = |source| Error::Spawn {
+            command: command_line(&args),
+            dir: self.dir.clone(),
+            source,
+        };
+        let mut child = self
+            .command(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_error)?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let input = input.to_vec();
+        // Fed from a thread: git may fill its stdout before it has read all of its stdin.
+        let feeder = std::thread::spawn(move || stdin.write_all(&input));
+        let output = child.wait_with_output().map_err(spawn_error)?;
+        let _ = feeder.join();
+        if !output.status.success() {
+            return Err(Error::Failed {
+                command: command_line(&args),
+                status: output.status,
+                stderr: trimmed(&output.stderr),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned())
+    }
+
     /// Runs git, requires success, and returns stdout without its trailing newline.
     pub fn run<I, S>(&self, args: I) -> Result<String, Error>
     where

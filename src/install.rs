@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, Section};
 use crate::file;
 use crate::git::{self, Git};
 use crate::pre_push::LOCAL_SUFFIX;
@@ -45,6 +45,8 @@ pub enum Error {
     },
     #[error("{} is a symbolic link, so hooks written into {} would land elsewhere; remove the link (it came with a commit?), then run install-hooks again", link.display(), hooks.display())]
     LinkedHooks { link: PathBuf, hooks: PathBuf },
+    #[error("{} is a bare repository, which no one pushes from; for the push policy on a remote, run `install-hooks --server --repo {}`", repo.display(), repo.display())]
+    Bare { repo: PathBuf },
     #[error("{}: not a manifest written by install-hooks ({message}); delete it to start over", path.display())]
     Manifest { path: PathBuf, message: String },
 }
@@ -99,6 +101,16 @@ struct Manifest {
 struct InstalledFile {
     name: String,
     backup: Option<String>,
+    /// The directory it is in; absent in manifests from before worktrees had their own, where
+    /// it is `hooks_dir`.
+    #[serde(default)]
+    dir: Option<PathBuf>,
+}
+
+impl InstalledFile {
+    fn dir<'m>(&'m self, manifest: &'m Manifest) -> &'m Path {
+        self.dir.as_deref().unwrap_or(&manifest.hooks_dir)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,8 +141,12 @@ impl Target {
         let git = Git::new(&options.repo);
         let paths = git.paths()?;
         let config = match &paths.worktree {
-            Some(worktree) => Config::load(worktree)?,
-            None => Config::default(),
+            Some(worktree) => Config::load_only(worktree, &[Section::Ledgers])?,
+            None => {
+                return Err(Error::Bare {
+                    repo: paths.common_dir.clone(),
+                });
+            }
         };
         Ok(Target { git, paths, config })
     }
@@ -169,22 +185,21 @@ impl Target {
     /// Refuses, before anything is changed, to write where a commit has put a link: at
     /// `.gitattributes`, or on the way down to a hooks directory inside the work tree (husky's
     /// `.husky/_`).
-    fn refuse_links(&self) -> Result<(), Error> {
+    fn refuse_links(&self, worktree: &Path) -> Result<(), Error> {
         if let Some(path) = self.attributes_path() {
             file::refuse_non_regular(&path).map_err(|source| Error::Io { path, source })?;
         }
         // git resolves the hooks directory through links; a relative `core.hooksPath` (husky's
         // `.husky/_`) is walked as written, from the work tree down.
-        let Some(worktree) = &self.paths.worktree else {
+        let hooks_path = self.git.config_get("core.hooksPath")?;
+        let Some(relative) = hooks_path
+            .as_deref()
+            .map(Path::new)
+            .filter(|p| p.is_relative() && !p.starts_with("~"))
+        else {
             return Ok(());
         };
-        let hooks_path = self.git.config_get("core.hooksPath")?;
-        let written = match hooks_path.as_deref().map(Path::new) {
-            Some(relative) if relative.is_relative() && !relative.starts_with("~") => {
-                worktree.join(relative)
-            }
-            _ => self.paths.hooks.clone(),
-        };
+        let written = worktree.join(relative);
         match file::linked_dir(worktree, &written) {
             Some(link) => Err(Error::LinkedHooks {
                 link,
@@ -194,13 +209,58 @@ impl Target {
         }
     }
 
+    /// Where every worktree of the clone reads its hooks, this one's first: one directory unless
+    /// a relative `core.hooksPath` (husky's `.husky/_`) gives each worktree its own. Each with
+    /// the worktree it belongs to.
+    fn hooks_dirs(&self) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+        let mut dirs = Vec::new();
+        if let Some(worktree) = &self.paths.worktree {
+            dirs.push((self.paths.hooks.clone(), worktree.clone()));
+        }
+        let listing = self.git.run(["worktree", "list", "--porcelain"])?;
+        for block in listing.split("\n\n") {
+            let mut lines = block.lines();
+            let Some(path) = lines.next().and_then(|l| l.strip_prefix("worktree ")) else {
+                continue;
+            };
+            let path = PathBuf::from(path);
+            if block
+                .lines()
+                .any(|l| l == "bare" || l.starts_with("prunable"))
+                || !path.is_dir()
+            {
+                continue;
+            }
+            let hooks = Git::new(&path).run([
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-path",
+                "hooks",
+            ])?;
+            let hooks = PathBuf::from(hooks);
+            if !dirs.iter().any(|(d, _)| *d == hooks) {
+                dirs.push((hooks, path));
+            }
+        }
+        if dirs.is_empty() {
+            dirs.push((self.paths.hooks.clone(), self.paths.common_dir.clone()));
+        }
+        Ok(dirs)
+    }
+
+    /// Where the merge driver lives, shared by every worktree: the drivers are registered in the
+    /// clone's config, which all worktrees read.
+    fn driver_dir(&self) -> PathBuf {
+        crate::state::dir(&self.paths.common_dir).join("bin")
+    }
+
     fn exclude_path(&self) -> PathBuf {
         self.paths.common_dir.join("info").join("exclude")
     }
 
     /// The config values install sets: a name and a driver command per ledger kind.
     fn driver_config(&self) -> Vec<(String, String)> {
-        let program = shell_quote(&self.paths.hooks.join("merge-driver"));
+        let program = shell_quote(&self.driver_dir().join("merge-driver"));
         crate::ledger::Kind::all()
             .flat_map(|kind| {
                 [
@@ -231,21 +291,46 @@ pub fn install(options: &Options) -> Result<Report, Error> {
     let target = Target::open(options)?;
     let mut manifest = target.load_manifest()?.unwrap_or_default();
     let mut report = Report::default();
-    let hooks = &target.paths.hooks;
-    if !manifest.hooks_dir.as_os_str().is_empty() && manifest.hooks_dir != *hooks {
-        // git now reads hooks elsewhere (e.g. husky set core.hooksPath): move the install there.
-        let old = uninstall_files(&manifest, &mut report)?;
-        manifest.files.retain(|f| !old.contains(&f.name));
+    let dirs = target.hooks_dirs()?;
+    let driver_dir = target.driver_dir();
+    let legacy = manifest.hooks_dir.clone();
+    for file in &mut manifest.files {
+        file.dir.get_or_insert_with(|| legacy.clone());
     }
-    target.refuse_links()?;
-    manifest.hooks_dir = hooks.clone();
-    fs::create_dir_all(hooks).map_err(|source| Error::Io {
-        path: hooks.clone(),
-        source,
-    })?;
-    for name in EXECUTABLES {
-        install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+    // git reads hooks elsewhere now (husky set core.hooksPath, a worktree went): move them there.
+    let stale: Vec<InstalledFile> = manifest
+        .files
+        .iter()
+        .filter(|f| {
+            let dir = f.dir(&manifest);
+            dir != driver_dir && !dirs.iter().any(|(d, _)| d == dir)
+        })
+        .cloned()
+        .collect();
+    uninstall_files(&manifest, &stale, &mut report)?;
+    manifest
+        .files
+        .retain(|f| !stale.iter().any(|s| s.name == f.name && s.dir == f.dir));
+    for (_, worktree) in &dirs {
+        target.refuse_links(worktree)?;
     }
+    manifest.hooks_dir = target.paths.hooks.clone();
+    for (hooks, _) in &dirs {
+        fs::create_dir_all(hooks).map_err(|source| Error::Io {
+            path: hooks.clone(),
+            source,
+        })?;
+        for name in EXECUTABLES {
+            install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+        }
+    }
+    install_file(
+        &options.source_dir,
+        &driver_dir,
+        "merge-driver",
+        &mut manifest,
+        &mut report,
+    )?;
     for (key, value) in target.driver_config() {
         let current = target.git.config_get(&key)?;
         if current.as_deref() == Some(value.as_str()) {
@@ -289,7 +374,10 @@ fn install_file(
         path: source.clone(),
     })?;
     let dest = hooks.join(name);
-    let ours = manifest.files.iter().any(|f| f.name == name);
+    let ours = manifest
+        .files
+        .iter()
+        .any(|f| f.name == name && f.dir(manifest) == hooks);
     match installed(&dest, &bytes)? {
         Some(true) if ours => return Ok(()),
         Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
@@ -311,6 +399,7 @@ fn install_file(
             manifest.files.push(InstalledFile {
                 name: name.to_owned(),
                 backup: Some(format!("{name}{LOCAL_SUFFIX}")),
+                dir: Some(hooks.to_owned()),
             });
         }
         None => {
@@ -318,6 +407,7 @@ fn install_file(
                 manifest.files.push(InstalledFile {
                     name: name.to_owned(),
                     backup: None,
+                    dir: Some(hooks.to_owned()),
                 });
             }
             report.changes.push(format!("installed {}", dest.display()));
@@ -400,7 +490,7 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     let Some(manifest) = target.load_manifest()? else {
         return Ok(report);
     };
-    uninstall_files(&manifest, &mut report)?;
+    uninstall_files(&manifest, &manifest.files, &mut report)?;
     for entry in manifest.config.iter().rev() {
         match &entry.previous {
             Some(value) => target.git.run(["config", "--local", &entry.key, value])?,
@@ -429,11 +519,14 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// Removes installed executables and puts the moved-aside hooks back; returns the names handled.
-fn uninstall_files(manifest: &Manifest, report: &mut Report) -> Result<Vec<String>, Error> {
-    let hooks = &manifest.hooks_dir;
-    let mut done = Vec::new();
-    for file in &manifest.files {
+/// Removes installed executables and puts the moved-aside hooks back.
+fn uninstall_files(
+    manifest: &Manifest,
+    files: &[InstalledFile],
+    report: &mut Report,
+) -> Result<(), Error> {
+    for file in files {
+        let hooks = file.dir(manifest);
         let dest = hooks.join(&file.name);
         match fs::remove_file(&dest) {
             Ok(()) => report.changes.push(format!("removed {}", dest.display())),
@@ -450,9 +543,8 @@ fn uninstall_files(manifest: &Manifest, report: &mut Report) -> Result<Vec<Strin
                 report.changes.push(format!("restored {}", dest.display()));
             }
         }
-        done.push(file.name.clone());
     }
-    Ok(done)
+    Ok(())
 }
 
 fn remove_lines(added: &AddedLines, report: &mut Report) -> Result<(), Error> {
@@ -494,9 +586,31 @@ fn remove_lines(added: &AddedLines, report: &mut Report) -> Result<(), Error> {
 pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let target = Target::open(options)?;
     let mut problems = Vec::new();
+    // Every section, not only the ledgers install reads: each executable reads its own.
+    if let Some(worktree) = &target.paths.worktree
+        && let Err(e) = Config::load(worktree)
+    {
+        problems.push(Problem(format!(
+            "{e}; fix it, every hook that reads that section refuses until then"
+        )));
+    }
+    let exclude = read_text(&target.exclude_path())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for line in EXCLUDES {
+        if !exclude.lines().any(|l| l.trim() == line) {
+            problems.push(Problem(format!(
+                "{} lacks `{line}`, so status files show as untracked: {FIX}",
+                target.exclude_path().display()
+            )));
+        }
+    }
     let hooks = &target.paths.hooks;
     let manifest = target.load_manifest()?;
+    let dirs = target.hooks_dirs()?;
     if let Some(m) = &manifest
+        && m.files.iter().any(|f| *f.dir(m) == *hooks)
         && m.hooks_dir != *hooks
     {
         problems.push(Problem(format!(
@@ -505,8 +619,25 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             hooks.display()
         )));
     }
-    for name in EXECUTABLES {
-        let dest = hooks.join(name);
+    let mut wanted: Vec<(PathBuf, &str, Option<&Path>)> = Vec::new();
+    for (dir, worktree) in &dirs {
+        let other = (*dir != *hooks).then_some(worktree.as_path());
+        wanted.extend(
+            EXECUTABLES
+                .iter()
+                .map(|name| (dir.join(name), *name, other)),
+        );
+    }
+    wanted.push((
+        target.driver_dir().join("merge-driver"),
+        "merge-driver",
+        None,
+    ));
+    for (dest, name, worktree) in wanted {
+        // Each worktree reads its own hooks directory: name the one left unprotected.
+        let whose = worktree
+            .map(|w| format!("worktree {}: ", w.display()))
+            .unwrap_or_default();
         let source = options.source_dir.join(name);
         let built = file::read(&source, HOOK_LIMIT).ok().flatten();
         let same = match &built {
@@ -514,9 +645,12 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             None => fs::symlink_metadata(&dest).ok().map(|_| true),
         };
         match (same, built) {
-            (None, _) => problems.push(Problem(format!("{} is missing: {FIX}", dest.display()))),
+            (None, _) => problems.push(Problem(format!(
+                "{whose}{} is missing: {FIX}",
+                dest.display()
+            ))),
             (Some(false), Some(_)) => problems.push(Problem(format!(
-                "{} is not the version beside install-hooks (older or replaced): {FIX}",
+                "{whose}{} is not the version beside install-hooks (older or replaced): {FIX}",
                 dest.display()
             ))),
             (Some(_), _) => {
@@ -524,7 +658,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
                     fs::metadata(&dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
                 if !executable {
                     problems.push(Problem(format!(
-                        "{} is not executable: {FIX}",
+                        "{whose}{} is not executable: {FIX}",
                         dest.display()
                     )));
                 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use mainstay::clock::{Jitter, SystemClock};
-use mainstay::config::Config;
+use mainstay::config::{Config, Section};
 use mainstay::deploy::status;
 use mainstay::deploy::{self, Secrets};
 use mainstay::doctor;
@@ -170,7 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
-    let config = Config::load(worktree)?;
+    let config = Config::load_only(worktree, &[Section::Sync, Section::Push])?;
     let options = mainstay::push::Options {
         remote: args.remote,
         branch: args.branch,
@@ -187,6 +187,8 @@ fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
             let _ = writeln!(std::io::stderr(), "mainstay push: {e}");
             Ok(if e.is_transient() {
                 Exit::TryAgain
+            } else if e.is_usage() {
+                Exit::Error
             } else {
                 Exit::NotSuccess
             })
@@ -221,7 +223,7 @@ fn period(text: &str) -> Result<Duration, String> {
 /// No data is an answer, not an error: it exits 0 and says so.
 fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
     use mainstay::stats;
-    let config = Config::load(worktree)?;
+    let config = Config::load_only(worktree, &[Section::Deploy, Section::Stats])?;
     let options = stats::Options {
         since: args.since,
         branch: args.branch,
@@ -245,7 +247,7 @@ fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
 }
 
 fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
-    let result = Config::load(worktree)
+    let result = Config::load_only(worktree, &[Section::Deploy, Section::Alerts])
         .map_err(anyhow::Error::from)
         .and_then(|config| {
             let options = deploy::Options {
@@ -304,6 +306,10 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
             report
         }
     };
+    if report.state == status::State::NotFound {
+        // Nothing here may be because the monitor could not read its settings: say so.
+        Config::load_only(worktree, &[Section::Deploy, Section::Alerts])?;
+    }
     let exit = match report.exit_code() {
         0 => Exit::Success,
         1 => Exit::NotSuccess,

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::config::Config;
+use crate::config::{Config, Section};
 use crate::git::Git;
 use crate::ledger::{Conflict, Context, Kind, Options, Prepared, Side};
 
@@ -186,7 +186,7 @@ fn settings(dir: &Path) -> Result<Options, crate::config::Error> {
         .ancestors()
         .find(|d| d.join(".git").exists())
         .unwrap_or(dir);
-    Ok(Config::load(top)?.ledgers.merge)
+    Ok(Config::load_only(top, &[Section::Ledgers])?.ledgers.merge)
 }
 
 /// Which side is receiving: `GIT_REFLOG_ACTION` names a pull, and a rebase directory in the git

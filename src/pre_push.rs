@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, Section};
 use crate::policy::{self, PushContext};
 use crate::post_push::{self, Handoff, PushedRef};
 use crate::{deploy, repo};
@@ -50,6 +50,8 @@ pub struct PrePush<'a> {
     pub stdin: &'a [u8],
     /// `MAINSTAY_OVERRIDE`, if set.
     pub override_reason: Option<&'a str>,
+    /// The repository git names in the hook's environment.
+    pub location: &'a repo::Location,
 }
 
 /// How `pre-push` ended.
@@ -73,17 +75,18 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     if config::disabled() {
         return Ok(Outcome::Allowed { followed: None });
     }
-    let repo = repo::open(hook.cwd)?;
+    let repo = repo::open(hook.cwd, hook.location)?;
     let worktree = repo
         .workdir()
         .map(Path::to_owned)
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
-    let config = Config::load(&worktree)?;
+    let config = Config::load_only(&worktree, &[Section::Push, Section::Deploy])?;
     let text = String::from_utf8_lossy(hook.stdin);
     let updates = policy::parse_updates(&text)?;
     let remote = hook.args.first().map(String::as_str).unwrap_or("origin");
     let push = PushContext {
         remote,
+        deploy_branch: &config.deploy.branch,
         updates: &updates,
         override_reason: hook.override_reason.filter(|r| !r.trim().is_empty()),
     };
@@ -120,7 +123,21 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         return Ok(Outcome::Allowed { followed: None });
     };
     let followed = first.sha.clone();
-    let process = crate::process::find_push_process();
+    // A fork, a mirror, a backup, `git push . x:main`: nothing deploys from those.
+    let url = hook.args.get(1).map(String::as_str);
+    if !is_deploy_remote(&repo, remote, url, &config.deploy.remote) {
+        let line = format!(
+            "{} {followed} pushed to `{}`, not to the deploy remote `{}`: not followed\n",
+            crate::time::now(),
+            crate::text::without_credentials(remote),
+            config.deploy.remote
+        );
+        let _ = crate::file::open_append(&crate::state::post_push_log(repo.common_dir()))
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        return Ok(Outcome::Allowed { followed: None });
+    }
+    let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
+    let process = crate::process::find_push_process(&alias);
     if process.is_some_and(|p| p.dry_run) {
         return Ok(Outcome::Allowed { followed: None });
     }
@@ -144,6 +161,17 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     Ok(Outcome::Allowed {
         followed: Some(followed),
     })
+}
+
+/// Whether a push to `remote` (a name, or a URL) at `url` goes to the deploy remote: by name,
+/// or by the deploy remote's configured URL.
+fn is_deploy_remote(repo: &repo::Repo, remote: &str, url: Option<&str>, deploy: &str) -> bool {
+    if remote == deploy {
+        return true;
+    }
+    // Read only off the common path: the configuration costs more than the rest of the hook.
+    let configured = repo::remote_url(repo, deploy);
+    configured.is_some_and(|c| Some(c.as_str()) == url || c == remote)
 }
 
 /// Runs `<hooks dir>/<name>.local`, the hook that was there before mainstay, with git's

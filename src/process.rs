@@ -13,14 +13,16 @@ pub struct PushProcess {
     pub dry_run: bool,
 }
 
-/// Finds the `git push` process this hook runs under: the nearest ancestor whose command line is
-/// a git push. Wrappers (husky's shell scripts, `sh -c`) may sit in between.
-pub fn find_push_process() -> Option<PushProcess> {
+/// Finds the `git push` process this hook runs under: the nearest `git` ancestor (only a push
+/// runs `pre-push`, whatever its command line says: an alias, `git -C dir push`). Wrappers
+/// (husky's shell scripts, `sh -c`) may sit in between. `alias` expands a git alias's name
+/// (`git config alias.<name>`), asked only for a command line that does not say `push`.
+pub fn find_push_process(alias: &dyn Fn(&str) -> Option<String>) -> Option<PushProcess> {
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..32 {
         let argv = command_line(pid);
-        if is_git_push(&argv) {
-            let dry_run = is_dry_run(&argv);
+        if is_git(&argv) {
+            let dry_run = push_arguments(&argv, alias).is_some_and(|args| is_dry_run(&args));
             return Some(PushProcess { pid, dry_run });
         }
         pid = parent_of(pid).filter(|p| *p > 1)?;
@@ -28,7 +30,7 @@ pub fn find_push_process() -> Option<PushProcess> {
     None
 }
 
-fn is_git_push(argv: &[String]) -> bool {
+fn is_git(argv: &[String]) -> bool {
     let Some(program) = argv.first() else {
         return false;
     };
@@ -36,23 +38,88 @@ fn is_git_push(argv: &[String]) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    match name {
-        "git-push" => true,
-        "git" => argv[1..].iter().any(|a| a == "push"),
-        _ => false,
-    }
+    matches!(name, "git" | "git-push")
 }
 
-/// `--dry-run`, or `-n` alone or in a cluster of git push's flag letters (`-fn`), before `--`.
-fn is_dry_run(argv: &[String]) -> bool {
-    argv.iter().take_while(|a| *a != "--").any(|a| {
-        a == "--dry-run"
-            || a.strip_prefix('-').is_some_and(|flags| {
-                !flags.starts_with('-')
-                    && flags.contains('n')
-                    && flags.chars().all(|c| "vqfnu46".contains(c))
-            })
-    })
+/// git's global options that take a value as the next argument.
+const GLOBAL_WITH_VALUE: [&str; 6] = [
+    "-C",
+    "-c",
+    "--git-dir",
+    "--work-tree",
+    "--namespace",
+    "--config-env",
+];
+
+/// The arguments after `push` in a git command line read by git's grammar: global options (and
+/// their values) skipped, an alias expanded. `None` when it is not a push git can tell us of (a
+/// shell alias).
+fn push_arguments(argv: &[String], alias: &dyn Fn(&str) -> Option<String>) -> Option<Vec<String>> {
+    let program = Path::new(argv.first()?).file_name()?.to_str()?;
+    if program == "git-push" {
+        return Some(argv[1..].to_vec());
+    }
+    let mut rest = argv[1..].iter();
+    while let Some(arg) = rest.next() {
+        if GLOBAL_WITH_VALUE.contains(&arg.as_str()) {
+            rest.next();
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        let tail: Vec<String> = rest.cloned().collect();
+        if arg == "push" {
+            return Some(tail);
+        }
+        // An alias of push (`alias.p = push -n`); a shell alias (`!…`) cannot be read here.
+        let expansion = alias(arg)?;
+        let mut words = expansion.split_whitespace().map(str::to_owned);
+        if words.next().as_deref() != Some("push") {
+            return None;
+        }
+        return Some(words.chain(tail).collect());
+    }
+    None
+}
+
+/// git push's options that take a value as the next argument.
+const PUSH_WITH_VALUE: [&str; 5] = ["-o", "--push-option", "--repo", "--receive-pack", "--exec"];
+
+/// Whether push's arguments make it a dry run: the last of `--dry-run`, `-n` (alone or in a
+/// cluster such as `-fn`) and `--no-dry-run` wins; option values (`-o -n`) and everything after
+/// `--` are not options.
+fn is_dry_run(args: &[String]) -> bool {
+    let mut dry = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--" => break,
+            "--dry-run" => dry = true,
+            "--no-dry-run" => dry = false,
+            a if PUSH_WITH_VALUE.contains(&a) => {
+                rest.next();
+            }
+            a if a.starts_with("--") => {}
+            a if a.starts_with('-') && a.len() > 1 => {
+                for (i, c) in a[1..].char_indices() {
+                    match c {
+                        'n' => dry = true,
+                        // `-o` takes the rest of the cluster, or the next argument.
+                        'o' => {
+                            if i + 2 == a.len() {
+                                rest.next();
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    dry
 }
 
 /// True while `pid` exists and is not a zombie.
@@ -91,16 +158,36 @@ pub fn command_line(pid: u32) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    fn dry(line: &str) -> bool {
+        let alias = |name: &str| (name == "pn").then(|| "push -n".to_owned());
+        push_arguments(&argv(line), &alias).is_some_and(|a| is_dry_run(&a))
+    }
+
     #[test]
-    fn recognises_git_push_command_lines() {
-        let argv = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
-        assert!(is_git_push(&argv("git push origin main")));
-        assert!(is_git_push(&argv("/usr/bin/git -c a=b push")));
-        assert!(!is_git_push(&argv("git fetch")));
-        assert!(!is_git_push(&argv("sh -c git push")));
-        assert!(is_dry_run(&argv("git push --dry-run origin main")));
-        assert!(is_dry_run(&argv("git push -fn origin main")));
-        assert!(!is_dry_run(&argv("git push origin -- -n")));
-        assert!(!is_dry_run(&argv("git push -o ci.skip origin main")));
+    fn reads_git_push_command_lines_by_gits_grammar() {
+        assert!(is_git(&argv("/usr/bin/git -c a=b push")));
+        assert!(!is_git(&argv("sh -c git push")));
+        assert!(dry("git push --dry-run origin main"));
+        assert!(dry("git push -fn origin main"));
+        assert!(dry("git -C push push -n origin main"));
+        assert!(dry("git pn origin main"));
+        assert!(!dry("git push origin -- -n"));
+        assert!(!dry("git push -o ci.skip origin main"));
+        assert!(!dry("git push -o -n origin main"), "-n is -o's value");
+        assert!(
+            !dry("git push -n --no-dry-run origin main"),
+            "the last one wins"
+        );
+        assert!(dry("git push --no-dry-run --dry-run origin main"));
+        assert!(!dry("git push -fo-n origin main"));
+        assert!(!dry("git -c push.n=1 push origin main"));
+        assert!(
+            !dry("git p origin main"),
+            "an unknown alias is no push git can tell of"
+        );
     }
 }

@@ -68,6 +68,22 @@ pub struct Options {
 pub enum Error {
     #[error("HEAD is not on a branch; switch to the branch to push")]
     Detached,
+    #[error(
+        "`{branch}` is not the branch checked out here (`{current}`): mainstay push never lands one branch's commits on another; switch to it (`git switch {branch}`), or push this one (`mainstay push {remote} {current}`)"
+    )]
+    OtherBranch {
+        branch: String,
+        current: String,
+        remote: String,
+    },
+    #[error("`{remote}` is not a remote of this clone (`git remote -v` lists them) nor a URL")]
+    NoSuchRemote { remote: String },
+    #[error("refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it or force again", &sha[..sha.len().min(7)])]
+    NotIntegrated {
+        remote: String,
+        branch: String,
+        sha: String,
+    },
     #[error("a rebase or merge is in progress; finish or abort it first")]
     InProgress,
     #[error("uncommitted changes in {}; commit or stash them first (mainstay never adds files for you)", files.join(", "))]
@@ -103,6 +119,11 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::RetriesExhausted { .. })
     }
+
+    /// True when the command was asked something it cannot do as asked: a bad argument.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::NoSuchRemote { .. } | Error::OtherBranch { .. })
+    }
 }
 
 /// What a successful push did.
@@ -136,6 +157,26 @@ pub fn run(
         .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
         .map_err(|_| Error::Detached)?;
     let branch = options.branch.clone().unwrap_or_else(|| local.clone());
+    // `git push origin main` pushes local `main`: so does this, and only from where it is.
+    if branch != local {
+        return Err(Error::OtherBranch {
+            branch,
+            current: local,
+            remote: crate::text::without_credentials(&options.remote).into_owned(),
+        });
+    }
+    let is_url = options.remote.contains("://")
+        || options.remote.contains(':')
+        || options.remote.starts_with(['/', '.']);
+    if !is_url
+        && git
+            .config_get(&format!("remote.{}.url", options.remote))?
+            .is_none()
+    {
+        return Err(Error::NoSuchRemote {
+            remote: options.remote.clone(),
+        });
+    }
     check_clean(git)?;
     if options.force {
         if policy.is_protected(&branch) {
@@ -152,26 +193,41 @@ pub fn run(
     let remote = remote.as_str();
     let shown = crate::text::without_credentials(&options.remote).into_owned();
     let shown = shown.as_str();
-    // The lease is what this clone saw before this command fetched anything.
-    let tracking = format!("refs/remotes/{remote}/{branch}");
-    let lease = git
-        .run(["rev-parse", "--verify", "--quiet", &tracking])
-        .unwrap_or_default();
     let attempts = options.settings.retries + 1;
     let mut waited = Duration::ZERO;
     for attempt in 1..=attempts {
-        let upstream = fetch(git, remote, shown, &branch)?;
-        if !options.force
-            && let Some(upstream) = &upstream
-        {
-            rebase(git, shown, &branch, upstream)?;
+        let upstream = fetch(git, remote, shown, &branch, clock, jitter)?;
+        let head = git.run(["rev-parse", "HEAD"])?;
+        if upstream.as_deref() == Some(head.as_str()) {
+            let _ = writeln!(
+                out,
+                "nothing to push: {shown}/{branch} is already at {}",
+                &head[..head.len().min(7)]
+            );
+            return Ok(Outcome {
+                sha: head,
+                attempts: attempt,
+                waited,
+            });
         }
-        match push_once(
-            git,
-            (remote, shown),
-            &branch,
-            options.force.then_some(lease.as_str()),
-        )? {
+        // A force push leases on exactly what it fetched, and only once this clone has had that
+        // commit on the branch: `--force-if-includes` does nothing beside an explicit lease.
+        let lease = match (&upstream, options.force) {
+            (Some(sha), true) if !integrated(git, &local, sha)? => {
+                return Err(Error::NotIntegrated {
+                    remote: shown.to_owned(),
+                    branch,
+                    sha: sha.clone(),
+                });
+            }
+            (_, true) => Some(upstream.clone().unwrap_or_default()),
+            (Some(upstream), false) => {
+                rebase(git, shown, &branch, upstream)?;
+                None
+            }
+            (None, false) => None,
+        };
+        match push_once(git, (remote, shown), &branch, lease.as_deref())? {
             PushResult::Pushed(notes) => {
                 let sha = git.run(["rev-parse", "HEAD"])?;
                 let _ = writeln!(
@@ -239,9 +295,43 @@ fn check_clean(git: &Git) -> Result<(), Error> {
     }
 }
 
-/// Fetches the remote branch; its sha, or `None` when the remote has no such branch yet.
-fn fetch(git: &Git, remote: &str, shown: &str, branch: &str) -> Result<Option<String>, Error> {
-    let output = git.output(["fetch", "--quiet", "--no-tags", remote, branch])?;
+/// Whether `sha` was ever on local branch `branch`: reachable from an entry of its reflog.
+fn integrated(git: &Git, branch: &str, sha: &str) -> Result<bool, Error> {
+    let reflog = git.output([
+        "reflog",
+        "show",
+        "--format=%H",
+        &format!("refs/heads/{branch}"),
+    ])?;
+    let mut input = format!("{sha}\n");
+    for entry in String::from_utf8_lossy(&reflog.stdout).lines() {
+        input.push('^');
+        input.push_str(entry.trim());
+        input.push('\n');
+    }
+    // `rev-list <sha> --not <every reflog entry>` lists nothing when one of them holds it.
+    let listed = git.run_with_input(["rev-list", "--stdin", "-n", "1"], input.as_bytes())?;
+    Ok(listed.trim().is_empty())
+}
+
+/// Fetches the remote branch; its sha, or `None` when the remote has no such branch yet. A
+/// local lock race (another worktree of this clone fetching the same ref) is tried again.
+fn fetch(
+    git: &Git,
+    remote: &str,
+    shown: &str,
+    branch: &str,
+    clock: &dyn Clock,
+    jitter: &mut Jitter,
+) -> Result<Option<String>, Error> {
+    let mut output = git.output(["fetch", "--quiet", "--no-tags", remote, branch])?;
+    for _ in 0..LOCAL_RETRIES {
+        if output.status.success() || !is_local_lock_race(&output.stderr) {
+            break;
+        }
+        clock.sleep(jitter.up_to(Duration::from_millis(100)));
+        output = git.output(["fetch", "--quiet", "--no-tags", remote, branch])?;
+    }
     if output.status.success() {
         return Ok(Some(git.run(["rev-parse", "FETCH_HEAD"])?));
     }
@@ -255,6 +345,16 @@ fn fetch(git: &Git, remote: &str, shown: &str, branch: &str) -> Result<Option<St
             detail: stderr,
         }),
     )
+}
+
+/// How often a local lock race is tried again before it counts as a failure.
+const LOCAL_RETRIES: u32 = 20;
+
+/// git's words for a ref lock another process of this clone holds: a passing, local race.
+fn is_local_lock_race(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    text.contains("cannot lock ref")
+        || (text.contains("Unable to create") && text.contains(".lock"))
 }
 
 fn rebase(git: &Git, remote: &str, branch: &str, upstream: &str) -> Result<(), Error> {
@@ -308,12 +408,18 @@ fn push_once(
     let refspec = format!("HEAD:refs/heads/{branch}");
     let mut args = vec!["push".to_owned(), "--porcelain".to_owned()];
     if let Some(lease) = lease {
+        // An empty lease: the branch must not exist on the remote.
         args.push(format!("--force-with-lease=refs/heads/{branch}:{lease}"));
-        args.push("--force-if-includes".to_owned());
     }
     args.extend([remote.to_owned(), refspec]);
     let output = git.output(&args)?;
-    if output.status.success() {
+    // The remote took it even when updating the local tracking ref then lost a lock race.
+    let landed = String::from_utf8_lossy(&output.stdout).lines().any(|l| {
+        l.ends_with(&format!(":refs/heads/{branch}\t[new branch]"))
+            || (l.contains(&format!(":refs/heads/{branch}\t"))
+                && matches!(l.chars().next(), Some(' ' | '+' | '*')))
+    });
+    if output.status.success() || landed {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let notes = stderr.lines().filter(|l| l.starts_with("mainstay: "));
         return Ok(PushResult::Pushed(notes.map(str::to_owned).collect()));

@@ -1,16 +1,19 @@
 //! Reading the repository with gix: ancestry and the files a push changes.
 //!
 //! `pre-push` runs on every push, so the repository is opened light: its object database and
-//! references, found the way git finds them (the `.git` dir or file above the hook's directory,
-//! `commondir` for a linked worktree). A full gix open also loads and merges every configuration
-//! source, which the hook does not need; the configuration is read only in the rare case that
-//! needs it ([`identity`]).
+//! references, found the way git finds them (the `GIT_DIR` git hands its hooks, else the `.git`
+//! dir or file above the hook's directory; `commondir` for a linked worktree), in the object
+//! format the repository declares (SHA-1 or SHA-256). A full gix open also loads and merges every
+//! configuration source, which the hook does not need; the configuration is read only in the rare
+//! case that needs it ([`identity`]).
+//!
+//! An object missing from a partial clone (`--filter=blob:none`) is read through `git cat-file`,
+//! which fetches it from the promisor remote, as git itself would.
 
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 use gix::bstr::{BString, ByteSlice, ByteVec};
-use gix::objs::FindExt;
 use gix::refs::file::ReferenceExt;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,7 @@ pub struct Repo {
     git_dir: PathBuf,
     common_dir: PathBuf,
     workdir: Option<PathBuf>,
+    hash: gix::hash::Kind,
 }
 
 impl Repo {
@@ -48,32 +52,87 @@ impl Repo {
     pub fn common_dir(&self) -> &Path {
         &self.common_dir
     }
+
+    /// This worktree's own git dir.
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    /// SHA-1 or SHA-256.
+    pub fn object_format(&self) -> gix::hash::Kind {
+        self.hash
+    }
+
+    /// Parses a full hex id in this repository's format.
+    pub fn parse_id(&self, hex: &str) -> Option<ObjectId> {
+        (hex.len() == self.hash.len_in_hex())
+            .then(|| ObjectId::from_hex(hex.as_bytes()).ok())
+            .flatten()
+    }
 }
 
-/// Opens the repository git is working in: the hook's current directory or the nearest one above.
-pub fn open(dir: &Path) -> Result<Repo, Error> {
+/// What git tells a hook about the repository, through its environment.
+#[derive(Debug, Clone, Default)]
+pub struct Location {
+    /// `GIT_DIR`, which git sets for a hook when the repository is not found from the working
+    /// directory alone (`git --git-dir=… push`, `GIT_DIR=… git push`, a linked worktree).
+    pub git_dir: Option<PathBuf>,
+    /// `GIT_WORK_TREE`.
+    pub work_tree: Option<PathBuf>,
+}
+
+impl Location {
+    /// From the process environment.
+    pub fn from_env() -> Location {
+        let var = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Location {
+            git_dir: var("GIT_DIR"),
+            work_tree: var("GIT_WORK_TREE"),
+        }
+    }
+}
+
+/// Opens the repository git is working in: the one `at` names, else the hook's current
+/// directory or the nearest one above it.
+pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
     let fail = |message: String| Error::Open {
         path: dir.display().to_string(),
         message,
     };
-    let (path, _trust) = gix::discover::upwards(dir).map_err(|e| fail(e.to_string()))?;
-    let (git_dir, workdir) = path.into_repository_and_work_tree_directories();
-    let git_dir = absolute(dir, git_dir);
+    let (git_dir, workdir) = match &at.git_dir {
+        Some(git_dir) => {
+            let git_dir = absolute(dir, git_dir.clone());
+            let workdir = match &at.work_tree {
+                Some(tree) => Some(absolute(dir, tree.clone())),
+                None => work_tree_of(&git_dir).or_else(|| Some(dir.to_owned())),
+            };
+            (git_dir, workdir)
+        }
+        None => {
+            let (path, _trust) = gix::discover::upwards(dir).map_err(|e| fail(e.to_string()))?;
+            let (git_dir, workdir) = path.into_repository_and_work_tree_directories();
+            let workdir = at.work_tree.clone().or(workdir);
+            (absolute(dir, git_dir), workdir.map(|w| absolute(dir, w)))
+        }
+    };
     let linked = gix::discover::path::from_plain_file(&git_dir.join("commondir"))
         .transpose()
         .map_err(|e| fail(e.to_string()))?;
     let common_dir = linked.map(|common| absolute(&git_dir, common));
+    let hash = object_format(common_dir.as_deref().unwrap_or(&git_dir)).map_err(fail)?;
     let refs = match &common_dir {
-        Some(common) => gix::refs::file::Store::for_linked_worktree(
-            git_dir.clone(),
-            common.clone(),
-            gix::hash::Kind::Sha1,
-        ),
-        None => gix::refs::file::Store::at(git_dir.clone(), gix::hash::Kind::Sha1),
+        Some(common) => {
+            gix::refs::file::Store::for_linked_worktree(git_dir.clone(), common.clone(), hash)
+        }
+        None => gix::refs::file::Store::at(git_dir.clone(), hash),
     };
     let common_dir = common_dir.unwrap_or_else(|| git_dir.clone());
-    let mut objects = gix::odb::at(common_dir.join("objects"), gix::hash::Kind::Sha1)
-        .map_err(|e| fail(e.to_string()))?;
+    let mut objects =
+        gix::odb::at(common_dir.join("objects"), hash).map_err(|e| fail(e.to_string()))?;
     // The checks read the pushed commits more than once (ancestry, then their trees): decode each
     // once.
     objects.set_object_cache(|| {
@@ -86,8 +145,48 @@ pub fn open(dir: &Path) -> Result<Repo, Error> {
         refs,
         git_dir,
         common_dir,
-        workdir: workdir.map(|w| absolute(dir, w)),
+        workdir,
+        hash,
     })
+}
+
+/// The work tree of a git dir named without one: a linked worktree's (its `gitdir` file names
+/// the worktree's `.git`), or the directory holding a `.git`.
+fn work_tree_of(git_dir: &Path) -> Option<PathBuf> {
+    if let Ok(Some(dot_git)) =
+        gix::discover::path::from_plain_file(&git_dir.join("gitdir")).transpose()
+    {
+        return dot_git.parent().map(Path::to_owned);
+    }
+    (git_dir.file_name()? == ".git").then(|| git_dir.parent().map(Path::to_owned))?
+}
+
+/// The repository's object format: `extensions.objectFormat` in its config, SHA-1 without it.
+/// Read from the file directly: a full configuration load costs more than the rest of the hook.
+fn object_format(common_dir: &Path) -> Result<gix::hash::Kind, String> {
+    let text = std::fs::read_to_string(common_dir.join("config")).unwrap_or_default();
+    let mut in_extensions = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_extensions = line
+                .trim_matches(['[', ']'])
+                .trim()
+                .eq_ignore_ascii_case("extensions");
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if in_extensions && key.trim().eq_ignore_ascii_case("objectformat") {
+            let value = value.trim().trim_matches('"');
+            return match value.to_ascii_lowercase().as_str() {
+                "sha1" => Ok(gix::hash::Kind::Sha1),
+                "sha256" => Ok(gix::hash::Kind::Sha256),
+                other => Err(format!("unknown object format {other:?}")),
+            };
+        }
+    }
+    Ok(gix::hash::Kind::Sha1)
 }
 
 /// Room for the commits and trees of a typical push.
@@ -111,9 +210,86 @@ pub fn identity(repo: &Repo) -> (Option<String>, Option<String>) {
     (get("user.name"), get("user.email"))
 }
 
+/// The URL configured for remote `name` (`remote.<name>.url`), if any.
+pub fn remote_url(repo: &Repo, name: &str) -> Option<String> {
+    config_string(repo, &format!("remote.{name}.url"))
+}
+
+/// One value of git's configuration, from every source; for the rare paths that need one.
+pub fn config_string(repo: &Repo, key: &str) -> Option<String> {
+    let full = gix::open(&repo.git_dir).ok()?;
+    let config = full.config_snapshot();
+    config.string(key).map(|v| v.to_string())
+}
+
 pub fn has_object(repo: &Repo, id: ObjectId) -> bool {
     use gix::objs::Exists;
     repo.objects.exists(&id)
+}
+
+/// An object's kind and content, in `buf`: from the object database, or, when a partial clone
+/// lacks it, from `git cat-file`, which fetches it from the promisor remote.
+fn read<'b>(
+    repo: &Repo,
+    id: ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<(gix::objs::Kind, &'b [u8]), Error> {
+    use gix::objs::{Exists, Find};
+    if !repo.objects.exists(&id) {
+        let (kind, data) = fetch_missing(repo, id)?;
+        *buf = data;
+        return Ok((kind, buf));
+    }
+    let data = repo
+        .objects
+        .try_find(&id, buf)
+        .map_err(|e| object_error(id, e))?
+        .ok_or_else(|| object_error(id, "not found"))?;
+    Ok((data.kind, data.data))
+}
+
+/// `git cat-file` for an object this clone lacks: only partial clones get here.
+fn fetch_missing(repo: &Repo, id: ObjectId) -> Result<(gix::objs::Kind, Vec<u8>), Error> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&repo.git_dir)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| object_error(id, e))
+    };
+    let hex = id.to_string();
+    let kind = git(&["cat-file", "-t", &hex])?;
+    if !kind.status.success() {
+        return Err(object_error(id, crate::git::trimmed(&kind.stderr)));
+    }
+    let kind = String::from_utf8_lossy(&kind.stdout).trim().to_owned();
+    let kind = gix::objs::Kind::from_bytes(kind.as_bytes()).map_err(|e| object_error(id, e))?;
+    let content = git(&["cat-file", kind.as_bytes().to_str_lossy().as_ref(), &hex])?;
+    if !content.status.success() {
+        return Err(object_error(id, crate::git::trimmed(&content.stderr)));
+    }
+    Ok((kind, content.stdout))
+}
+
+/// The commit `id` names, through annotated tags; `None` when it names a tree or a blob.
+pub fn peel_to_commit(repo: &Repo, mut id: ObjectId) -> Result<Option<ObjectId>, Error> {
+    let mut buf = Vec::new();
+    for _ in 0..32 {
+        let (kind, data) = read(repo, id, &mut buf)?;
+        match kind {
+            gix::objs::Kind::Commit => return Ok(Some(id)),
+            gix::objs::Kind::Tag => {
+                id = gix::objs::TagRefIter::from_bytes(data, repo.hash)
+                    .target_id()
+                    .map_err(|e| object_error(id, e))?;
+            }
+            _ => return Ok(None),
+        }
+    }
+    Err(object_error(id, "a chain of more than 32 tags"))
 }
 
 /// True when `ancestor` is reachable from `descendant` (a fast-forward from one to the other).
@@ -123,10 +299,11 @@ pub fn is_ancestor(repo: &Repo, ancestor: ObjectId, descendant: ObjectId) -> boo
     }
     // The common push puts commits straight on top of the remote's: no walk needed.
     let mut buf = Vec::new();
-    let parents = repo
-        .objects
-        .find_commit_iter(&descendant, &mut buf)
-        .map(|commit| commit.parent_ids().any(|p| p == ancestor));
+    let parents = read(repo, descendant, &mut buf).map(|(_, data)| {
+        gix::objs::CommitRefIter::from_bytes(data, repo.hash)
+            .parent_ids()
+            .any(|p| p == ancestor)
+    });
     if parents.unwrap_or(false) {
         return true;
     }
@@ -153,42 +330,54 @@ pub fn resolve_ref(repo: &Repo, name: &str) -> Option<ObjectId> {
         .ok()
 }
 
-/// Blobs added or changed from commit `old` (or nothing, for `None`) to commit `new`.
-/// Symlinks and submodules carry no text of ours and are skipped.
-pub fn changed_files(
-    repo: &Repo,
-    old: Option<ObjectId>,
-    new: ObjectId,
-) -> Result<Vec<Change>, Error> {
+/// The reference a symbolic reference points at (`refs/remotes/origin/HEAD` ->
+/// `refs/remotes/origin/main`); `None` for a plain reference or none.
+pub fn symbolic_target(repo: &Repo, name: &str) -> Option<String> {
+    let reference = repo.refs.try_find(name).ok()??;
+    match reference.target {
+        gix::refs::Target::Symbolic(target) => Some(target.as_bstr().to_string()),
+        gix::refs::Target::Object(_) => None,
+    }
+}
+
+/// What a push changes between two commits: blobs added or changed, and blobs removed (where a
+/// renamed file came from). Symlinks and submodules carry no text of ours and are skipped.
+#[derive(Debug, Default)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub removed: Vec<(BString, ObjectId)>,
+}
+
+/// The blobs added, changed and removed from commit `old` (or nothing, for `None`) to commit
+/// `new`.
+pub fn diff(repo: &Repo, old: Option<ObjectId>, new: ObjectId) -> Result<Diff, Error> {
     let old_tree = old.map(|id| tree_of(repo, id)).transpose()?;
     let new_tree = tree_of(repo, new)?;
-    let mut changes = Vec::new();
+    let mut diff = Diff::default();
     diff_trees(
         repo,
         old_tree,
-        new_tree,
+        Some(new_tree),
         &mut BString::default(),
-        &mut changes,
+        &mut diff,
     )?;
-    Ok(changes)
+    Ok(diff)
 }
 
-/// The raw content of a blob.
-pub fn blob(repo: &Repo, id: ObjectId) -> Result<Vec<u8>, Error> {
-    let mut buf = Vec::new();
-    repo.objects
-        .find_blob(&id, &mut buf)
-        .map_err(|e| object_error(id, e))?;
-    Ok(buf)
+/// The raw content of a blob, read into `buf`.
+pub fn blob<'b>(repo: &Repo, id: ObjectId, buf: &'b mut Vec<u8>) -> Result<&'b [u8], Error> {
+    match read(repo, id, buf)? {
+        (gix::objs::Kind::Blob, data) => Ok(data),
+        (kind, _) => Err(object_error(id, format!("a {kind}, not a blob"))),
+    }
 }
 
 fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId, Error> {
     let mut buf = Vec::new();
-    let mut iter = repo
-        .objects
-        .find_commit_iter(&commit, &mut buf)
-        .map_err(|e| object_error(commit, e))?;
-    iter.tree_id().map_err(|e| object_error(commit, e))
+    let (_, data) = read(repo, commit, &mut buf)?;
+    gix::objs::CommitRefIter::from_bytes(data, repo.hash)
+        .tree_id()
+        .map_err(|e| object_error(commit, e))
 }
 
 /// One tree entry we care about: its kind and id.
@@ -200,10 +389,9 @@ enum Entry {
 
 fn entries(repo: &Repo, tree: ObjectId) -> Result<Vec<(BString, Entry)>, Error> {
     let mut buf = Vec::new();
-    let decoded = repo
-        .objects
-        .find_tree(&tree, &mut buf)
-        .map_err(|e| object_error(tree, e))?;
+    let (_, data) = read(repo, tree, &mut buf)?;
+    let decoded =
+        gix::objs::TreeRef::from_bytes(data, repo.hash).map_err(|e| object_error(tree, e))?;
     Ok(decoded
         .entries
         .iter()
@@ -223,42 +411,42 @@ fn entries(repo: &Repo, tree: ObjectId) -> Result<Vec<(BString, Entry)>, Error> 
 fn diff_trees(
     repo: &Repo,
     old: Option<ObjectId>,
-    new: ObjectId,
+    new: Option<ObjectId>,
     prefix: &mut BString,
-    out: &mut Vec<Change>,
+    out: &mut Diff,
 ) -> Result<(), Error> {
-    if old == Some(new) {
+    if old == new {
         return Ok(());
     }
     let before = match old {
         Some(id) => entries(repo, id)?,
         None => Vec::new(),
     };
-    for (name, entry) in entries(repo, new)? {
-        let previous = before.iter().find(|(n, _)| *n == name).map(|(_, e)| e);
-        let len = prefix.len();
-        if !prefix.is_empty() {
-            prefix.push_byte(b'/');
-        }
-        prefix.push_str(&name);
+    let after = match new {
+        Some(id) => entries(repo, id)?,
+        None => Vec::new(),
+    };
+    for (name, entry) in &after {
+        let previous = before.iter().find(|(n, _)| n == name).map(|(_, e)| e);
+        let len = push_name(prefix, name);
         match entry {
             Entry::Tree(id) => {
                 let old_tree = match previous {
                     Some(Entry::Tree(old)) => Some(*old),
                     _ => None,
                 };
-                diff_trees(repo, old_tree, id, prefix, out)?;
+                diff_trees(repo, old_tree, Some(*id), prefix, out)?;
             }
             Entry::Blob(id) => {
                 let old_blob = match previous {
                     Some(Entry::Blob(old)) => Some(*old),
                     _ => None,
                 };
-                if old_blob != Some(id) {
-                    out.push(Change {
+                if old_blob != Some(*id) {
+                    out.changes.push(Change {
                         path: prefix.clone(),
                         old: old_blob,
-                        new: id,
+                        new: *id,
                     });
                 }
             }
@@ -266,7 +454,32 @@ fn diff_trees(
         }
         prefix.truncate(len);
     }
+    // What went away: where a renamed file came from.
+    for (name, entry) in &before {
+        let now = after.iter().find(|(n, _)| n == name).map(|(_, e)| e);
+        let len = push_name(prefix, name);
+        match (entry, now) {
+            (Entry::Blob(id), None | Some(Entry::Tree(_) | Entry::Other)) => {
+                out.removed.push((prefix.clone(), *id));
+            }
+            (Entry::Tree(id), None | Some(Entry::Blob(_) | Entry::Other)) => {
+                diff_trees(repo, Some(*id), None, prefix, out)?;
+            }
+            _ => {}
+        }
+        prefix.truncate(len);
+    }
     Ok(())
+}
+
+/// Appends `/name` (or `name`) to `prefix`; returns the length to truncate back to.
+fn push_name(prefix: &mut BString, name: &BString) -> usize {
+    let len = prefix.len();
+    if !prefix.is_empty() {
+        prefix.push_byte(b'/');
+    }
+    prefix.push_str(name);
+    len
 }
 
 fn object_error(id: ObjectId, e: impl std::fmt::Display) -> Error {

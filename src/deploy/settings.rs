@@ -14,6 +14,9 @@ use super::sources::{app, digitalocean, mysql};
 pub struct Settings {
     /// The branch whose pushes are deployed and followed.
     pub branch: String,
+    /// The remote deploys come from: only pushes of `branch` to it (by name, or by its URL) are
+    /// followed, not those to a fork, a mirror or a backup.
+    pub remote: String,
     /// Give up (verdict `timeout`) this long after the monitor started.
     #[serde(deserialize_with = "duration")]
     pub max_wait: Duration,
@@ -46,6 +49,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             branch: "main".to_owned(),
+            remote: "origin".to_owned(),
             max_wait: Duration::from_secs(8 * 60),
             poll_initial: Duration::from_secs(5),
             poll_later: Duration::from_secs(15),
@@ -64,6 +68,9 @@ impl Settings {
         let invalid = |key: &str, message: &str| Err((format!("deploy.{key}"), message.to_owned()));
         if self.branch.is_empty() || self.branch.contains(char::is_whitespace) {
             return invalid("branch", "must be a branch name");
+        }
+        if self.remote.is_empty() || self.remote.contains(char::is_whitespace) {
+            return invalid("remote", "must be a remote's name");
         }
         for (key, value) in [
             ("max_wait", self.max_wait),

@@ -40,15 +40,22 @@ impl Record {
         }
     }
 
-    pub(super) fn overridden(remote: &str, refusal: &Refusal, reason: &str) -> Record {
+    /// An update refused by `refusal` and let through by `MAINSTAY_OVERRIDE`, with its ref and
+    /// both of its ids.
+    pub(super) fn overridden(
+        remote: &str,
+        update: &Update,
+        refusal: &Refusal,
+        reason: &str,
+    ) -> Record {
         Record {
             time: crate::time::now(),
             event: "override",
             user: String::new(),
             remote: crate::text::without_credentials(remote).into_owned(),
-            reference: String::new(),
-            old: None,
-            new: None,
+            reference: update.remote_ref.clone(),
+            old: update.remote.map(|id| id.to_string()),
+            new: update.local.map(|id| id.to_string()),
             reason: Some(reason.to_owned()),
             refused: Some(refusal.to_string()),
         }

@@ -1,8 +1,11 @@
-//! Conflict blocks in text: a line starting `<<<<<<<` followed by a later line starting `>>>>>>>`.
+//! Conflict blocks in text: an opening marker line followed by a later closing one. A marker is
+//! what git writes and `git diff --check` finds: exactly `size` `<` (or `>`) at the start of a
+//! line, then whitespace or the line's end; `size` is 7 unless the file's `conflict-marker-size`
+//! attribute says otherwise.
 //!
 //! A push must never add one. "Add" is judged per block, not per line: a block of the new text
-//! whose exact lines already formed a block of the old text (a file moved or edited elsewhere) was
-//! not added by this push.
+//! whose exact lines already formed a block of an old text (the file before, or the file a rename
+//! came from) was not added by this push.
 
 use std::collections::HashMap;
 
@@ -13,8 +16,27 @@ pub struct Block<'a> {
     pub text: &'a [u8],
 }
 
-/// Every conflict block in `text`, in order. Binary data (a NUL byte) has none.
-pub fn blocks(text: &[u8]) -> Vec<Block<'_>> {
+/// git's marker length without a `conflict-marker-size` attribute.
+pub const DEFAULT_SIZE: usize = 7;
+
+/// A quick look before the real one: could `text` hold a block of any usual marker size?
+pub fn may_hold_blocks(text: &[u8]) -> bool {
+    memchr_run(text, b"<<<<<<<")
+}
+
+fn memchr_run(text: &[u8], run: &[u8]) -> bool {
+    text.windows(run.len()).any(|w| w == run)
+}
+
+/// Whether `line` is a marker of `size` characters `c`.
+fn is_marker(line: &[u8], c: u8, size: usize) -> bool {
+    line.len() > size && line[..size].iter().all(|&b| b == c) && line[size].is_ascii_whitespace()
+        || line.len() == size && line.iter().all(|&b| b == c)
+}
+
+/// Every conflict block in `text` with markers of `size`, in order. Binary data (a NUL byte) has
+/// none.
+pub fn blocks(text: &[u8], size: usize) -> Vec<Block<'_>> {
     if text.contains(&0) {
         return Vec::new();
     }
@@ -22,9 +44,9 @@ pub fn blocks(text: &[u8]) -> Vec<Block<'_>> {
     let mut open: Option<(usize, usize)> = None;
     let mut offset = 0;
     for (index, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
-        if line.starts_with(b"<<<<<<<") && open.is_none() {
+        if is_marker(line, b'<', size) && open.is_none() {
             open = Some((index + 1, offset));
-        } else if line.starts_with(b">>>>>>>")
+        } else if is_marker(line, b'>', size)
             && let Some((start_line, start)) = open.take()
         {
             found.push(Block {
@@ -37,13 +59,13 @@ pub fn blocks(text: &[u8]) -> Vec<Block<'_>> {
     found
 }
 
-/// The first block of `new` that `old` did not already have, by line number.
-pub fn first_added(old: &[u8], new: &[u8]) -> Option<usize> {
+/// The first block of `new` that none of `old` already had, by line number.
+pub fn first_added(old: &[&[u8]], new: &[u8], size: usize) -> Option<usize> {
     let mut before: HashMap<&[u8], usize> = HashMap::new();
-    for block in blocks(old) {
+    for block in old.iter().flat_map(|o| blocks(o, size)) {
         *before.entry(block.text).or_default() += 1;
     }
-    blocks(new)
+    blocks(new, size)
         .into_iter()
         .find_map(|block| match before.get_mut(block.text) {
             Some(count) if *count > 0 => {
@@ -62,27 +84,46 @@ mod tests {
 
     #[test]
     fn finds_a_block_and_its_line() {
-        assert_eq!(first_added(b"a\nb\n", CONFLICT.as_bytes()), Some(2));
+        assert_eq!(first_added(&[b"a\nb\n"], CONFLICT.as_bytes(), 7), Some(2));
     }
 
     #[test]
     fn an_opening_line_alone_is_not_a_block() {
-        assert_eq!(first_added(b"", b"<<<<<<< just text\nmore\n"), None);
-        assert_eq!(first_added(b"", b">>>>>>> quote\n<<<<<<< x\n"), None);
+        assert_eq!(first_added(&[], b"<<<<<<< just text\nmore\n", 7), None);
+        assert_eq!(first_added(&[], b">>>>>>> quote\n<<<<<<< x\n", 7), None);
     }
 
     #[test]
     fn a_block_already_there_was_not_added() {
         let moved = format!("header\n{CONFLICT}");
-        assert_eq!(first_added(CONFLICT.as_bytes(), moved.as_bytes()), None);
+        assert_eq!(
+            first_added(&[CONFLICT.as_bytes()], moved.as_bytes(), 7),
+            None
+        );
         let twice = format!("{CONFLICT}{CONFLICT}");
-        assert_eq!(first_added(CONFLICT.as_bytes(), twice.as_bytes()), Some(9));
+        assert_eq!(
+            first_added(&[CONFLICT.as_bytes()], twice.as_bytes(), 7),
+            Some(9)
+        );
+        assert_eq!(
+            first_added(&[b"x", CONFLICT.as_bytes()], moved.as_bytes(), 7),
+            None
+        );
+    }
+
+    #[test]
+    fn markers_have_the_files_own_length() {
+        let long = "<<<<<<<<<< ours\na\n==========\nb\n>>>>>>>>>> theirs\n";
+        assert_eq!(first_added(&[], long.as_bytes(), 10), Some(1));
+        assert_eq!(first_added(&[], long.as_bytes(), 7), None);
+        assert_eq!(first_added(&[], CONFLICT.as_bytes(), 10), None);
+        assert_eq!(first_added(&[], b"<<<<<<<\n>>>>>>>\n", 7), Some(1));
     }
 
     #[test]
     fn binary_has_no_blocks() {
         let mut data = CONFLICT.as_bytes().to_vec();
         data.push(0);
-        assert!(blocks(&data).is_empty());
+        assert!(blocks(&data, 7).is_empty());
     }
 }

@@ -35,6 +35,9 @@ pub struct Settings {
     pub protected: Vec<String>,
     /// Branch globs where agents may force-push; each force push is logged.
     pub agent: Vec<String>,
+    /// Path globs (as in `.gitattributes`) whose files hold conflict markers as data, such as
+    /// test fixtures: no block in them is refused.
+    pub markers_allowed: Vec<String>,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             agent: ["agent/*", "claude/*", "codex/*", "cursor/*", "manus/*"]
                 .map(String::from)
                 .into(),
+            markers_allowed: Vec::new(),
         }
     }
 }
@@ -53,15 +57,13 @@ impl Settings {
         for (key, globs) in [
             ("push.protected", &self.protected),
             ("push.agent", &self.agent),
+            ("push.markers_allowed", &self.markers_allowed),
         ] {
             if let Some(bad) = globs
                 .iter()
                 .find(|g| g.is_empty() || g.contains(char::is_whitespace))
             {
-                return Err((
-                    key.to_owned(),
-                    format!("{bad:?} is not a branch name or glob"),
-                ));
+                return Err((key.to_owned(), format!("{bad:?} is not a name or glob")));
             }
         }
         Ok(())
@@ -155,6 +157,8 @@ fn parse_id(hex: &str) -> Option<Option<ObjectId>> {
 pub struct PushContext<'a> {
     /// The remote's name, or its URL when the push named no configured remote.
     pub remote: &'a str,
+    /// `[deploy] branch`: a new branch's changes are measured from its fork point off this one.
+    pub deploy_branch: &'a str,
     pub updates: &'a [Update],
     /// The reason given in `MAINSTAY_OVERRIDE`, if any.
     pub override_reason: Option<&'a str>,
@@ -243,91 +247,188 @@ impl Verdict {
 /// Applies the rules to every update of a push.
 pub fn check(repo: &Repo, push: &PushContext<'_>, settings: &Settings) -> Verdict {
     let mut verdict = Verdict::default();
+    let mut refused: Vec<(Refusal, &Update)> = Vec::new();
     for update in push.updates {
-        check_update(repo, push, update, settings, &mut verdict);
+        let mut refusals = Vec::new();
+        check_update(
+            repo,
+            push,
+            update,
+            settings,
+            &mut refusals,
+            &mut verdict.audit,
+        );
+        refused.extend(refusals.into_iter().map(|r| (r, update)));
     }
-    if let Some(reason) = push.override_reason {
-        let overridden = std::mem::take(&mut verdict.refusals);
-        for refusal in overridden {
-            verdict
-                .audit
-                .push(audit::Record::overridden(push.remote, &refusal, reason));
+    match push.override_reason {
+        Some(reason) => {
+            for (refusal, update) in refused {
+                let record = audit::Record::overridden(push.remote, update, &refusal, reason);
+                verdict.audit.push(record);
+            }
         }
+        None => verdict.refusals = refused.into_iter().map(|(r, _)| r).collect(),
     }
     verdict
 }
 
+/// The rules for one ref. Only branches have rules: a tag, a note or any other ref outside
+/// `refs/heads/` goes through (git itself refuses to move an existing tag without `--force`).
 fn check_update(
     repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
     settings: &Settings,
-    verdict: &mut Verdict,
+    refusals: &mut Vec<Refusal>,
+    audit: &mut Vec<audit::Record>,
 ) {
-    let branch = update.branch();
-    let protected = branch.is_some_and(|b| settings.is_protected(b));
+    let Some(pushed) = update.branch() else {
+        return;
+    };
+    // A branch the clone knows as an alias of another (`refs/remotes/origin/HEAD` -> main) is
+    // judged as the branch it stands for.
+    let branch = alias_of(repo, push.remote, pushed).unwrap_or_else(|| pushed.to_owned());
+    let protected = settings.is_protected(&branch);
     let Some(local) = update.local else {
         if protected {
-            let branch = branch.unwrap_or_default().to_owned();
-            verdict.refusals.push(Refusal::Deletion { branch });
+            refusals.push(Refusal::Deletion { branch });
         }
         return;
     };
-    if let (Some(remote), Some(name)) = (update.remote, branch) {
+    // What is pushed to a branch is a commit, or a tag of one (`git push origin v1^{}:main`
+    // aside, git peels nothing itself).
+    let local = match repo::peel_to_commit(repo, local) {
+        Ok(Some(commit)) => commit,
+        Ok(None) => {
+            let reason = format!("{} is not a commit", short(&local));
+            let reference = update.remote_ref.clone();
+            refusals.push(Refusal::Unreadable { reference, reason });
+            return;
+        }
+        Err(e) => {
+            let reference = update.remote_ref.clone();
+            let reason = e.to_string();
+            refusals.push(Refusal::Unreadable { reference, reason });
+            return;
+        }
+    };
+    if let Some(remote) = update.remote {
         let known = repo::has_object(repo, remote);
-        let fast_forward = known && repo::is_ancestor(repo, remote, local);
+        let remote_commit = known
+            .then(|| repo::peel_to_commit(repo, remote).ok().flatten())
+            .flatten();
+        let fast_forward = remote_commit.is_some_and(|r| repo::is_ancestor(repo, r, local));
         if protected && !known {
-            let branch = name.to_owned();
-            verdict
-                .refusals
-                .push(Refusal::RemoteUnknown { branch, remote });
+            refusals.push(Refusal::RemoteUnknown {
+                branch: branch.clone(),
+                remote,
+            });
         } else if protected && !fast_forward {
-            let branch = name.to_owned();
-            verdict
-                .refusals
-                .push(Refusal::NotFastForward { branch, remote });
-        } else if !fast_forward && settings.is_agent(name) {
-            verdict
-                .audit
-                .push(audit::Record::force_push(push.remote, update));
+            refusals.push(Refusal::NotFastForward {
+                branch: branch.clone(),
+                remote,
+            });
+        } else if !fast_forward && settings.is_agent(&branch) {
+            audit.push(audit::Record::force_push(push.remote, update));
         }
     }
-    if let Err(reason) = check_markers(repo, push, update, local, &mut verdict.refusals) {
+    if let Err(reason) = check_markers(repo, push, update, local, settings, refusals) {
         let reference = update.remote_ref.clone();
-        verdict
-            .refusals
-            .push(Refusal::Unreadable { reference, reason });
+        refusals.push(Refusal::Unreadable { reference, reason });
     }
 }
 
-/// Refuses the update if its net change adds a conflict block to any text file.
+/// The branch `refs/remotes/<remote>/<branch>` is a symbolic alias of, if it is one.
+fn alias_of(repo: &Repo, remote: &str, branch: &str) -> Option<String> {
+    let target = repo::symbolic_target(repo, &format!("refs/remotes/{remote}/{branch}"))?;
+    target
+        .strip_prefix(&format!("refs/remotes/{remote}/"))
+        .map(str::to_owned)
+}
+
+/// Refuses the update if its net change adds a conflict block to any text file: a block the old
+/// side of that file did not hold, nor, for a new file, any file the same change removed (a
+/// rename). Paths in `[push] markers_allowed` hold markers as data; a file's marker length is
+/// git's `conflict-marker-size` attribute.
 fn check_markers(
     repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
     local: ObjectId,
+    settings: &Settings,
     refusals: &mut Vec<Refusal>,
 ) -> Result<(), String> {
     let base = net_base(repo, push, update, local);
-    let changes = repo::changed_files(repo, base, local).map_err(|e| e.to_string())?;
-    for change in changes {
-        let new = repo::blob(repo, change.new).map_err(|e| e.to_string())?;
-        if !new.windows(7).any(|w| w == b"<<<<<<<") {
+    let diff = repo::diff(repo, base, local).map_err(|e| e.to_string())?;
+    let mut new_buf = Vec::new();
+    let mut removed: Option<Vec<Vec<u8>>> = None;
+    for change in &diff.changes {
+        let new = repo::blob(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?;
+        // The quick look: no run of seven `<` (git's shortest usual marker), no block.
+        if !markers::may_hold_blocks(new) {
             continue;
         }
+        let path = repo::display_path(&change.path);
+        if settings
+            .markers_allowed
+            .iter()
+            .any(|g| path_glob_match(g, &path))
+        {
+            continue;
+        }
+        let size = marker_size(repo, local, &path);
         let old = match change.old {
-            Some(id) => repo::blob(repo, id).map_err(|e| e.to_string())?,
-            None => Vec::new(),
+            Some(id) => vec![
+                repo::blob(repo, id, &mut Vec::new())
+                    .map_err(|e| e.to_string())?
+                    .to_vec(),
+            ],
+            None => match &removed {
+                Some(files) => files.clone(),
+                None => {
+                    let mut files = Vec::new();
+                    for (_, id) in &diff.removed {
+                        let mut buf = Vec::new();
+                        let blob = repo::blob(repo, *id, &mut buf).map_err(|e| e.to_string())?;
+                        if markers::may_hold_blocks(blob) {
+                            files.push(blob.to_vec());
+                        }
+                    }
+                    removed.insert(files).clone()
+                }
+            },
         };
-        if let Some(line) = markers::first_added(&old, &new) {
+        let old: Vec<&[u8]> = old.iter().map(Vec::as_slice).collect();
+        if let Some(line) = markers::first_added(&old, new, size) {
             refusals.push(Refusal::ConflictMarkers {
                 reference: update.remote_ref.clone(),
-                path: repo::display_path(&change.path),
+                path,
                 line,
             });
         }
     }
     Ok(())
+}
+
+/// git's `conflict-marker-size` for `path` as committed in `commit` (7 when unset).
+fn marker_size(repo: &Repo, commit: ObjectId, path: &str) -> usize {
+    let output = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.git_dir())
+        .args(["check-attr", "-z"])
+        .arg(format!("--source={commit}"))
+        .args(["conflict-marker-size", "--", path])
+        .stdin(std::process::Stdio::null())
+        .output();
+    output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.split('\0').nth(2).and_then(|v| v.trim().parse().ok())
+        })
+        .filter(|&n: &usize| (1..=1024).contains(&n))
+        .unwrap_or(markers::DEFAULT_SIZE)
 }
 
 /// What the remote already has, to measure the push's net change from: the remote's commit, or
@@ -338,15 +439,46 @@ fn net_base(
     update: &Update,
     local: ObjectId,
 ) -> Option<ObjectId> {
-    if let Some(remote) = update.remote.filter(|id| repo::has_object(repo, *id)) {
+    if let Some(remote) = update
+        .remote
+        .filter(|id| repo::has_object(repo, *id))
+        .and_then(|id| repo::peel_to_commit(repo, id).ok().flatten())
+    {
         return Some(remote);
     }
     let branch = update.branch()?;
-    ["main", branch]
+    [push.deploy_branch, branch]
         .iter()
         .rev()
         .filter_map(|b| repo::resolve_ref(repo, &format!("refs/remotes/{}/{b}", push.remote)))
+        .filter_map(|tip| repo::peel_to_commit(repo, tip).ok().flatten())
         .find_map(|tip| repo::merge_base(repo, tip, local))
+}
+
+/// Matches a repository path against a glob as `.gitattributes` would: `**` spans directories,
+/// `*` and `?` stay within one; a glob without a `/` matches the file name at any depth.
+pub fn path_glob_match(glob: &str, path: &str) -> bool {
+    fn go(g: &[u8], p: &[u8]) -> bool {
+        match g {
+            [] => p.is_empty(),
+            [b'*', b'*', b'/', rest @ ..] => {
+                go(rest, p) || (0..p.len()).any(|i| p[i] == b'/' && go(rest, &p[i + 1..]))
+            }
+            [b'*', b'*', rest @ ..] => (0..=p.len()).any(|i| go(rest, &p[i..])),
+            [b'*', rest @ ..] => (0..=p.len())
+                .take_while(|&i| i == 0 || p[i - 1] != b'/')
+                .any(|i| go(rest, &p[i..])),
+            [b'?', rest @ ..] => p.first().is_some_and(|&c| c != b'/') && go(rest, &p[1..]),
+            [c, rest @ ..] => p.first() == Some(c) && go(rest, &p[1..]),
+        }
+    }
+    let glob = glob.trim_start_matches('/');
+    if glob.contains('/') {
+        go(glob.as_bytes(), path.as_bytes())
+    } else {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        go(glob.as_bytes(), name.as_bytes())
+    }
 }
 
 fn short(id: &ObjectId) -> String {
@@ -395,6 +527,23 @@ mod tests {
         );
         let err = parse_updates(&format!("a {A} refs/heads/main xyz\n")).unwrap_err();
         assert!(err.to_string().contains("remote id"), "{err}");
+    }
+
+    #[test]
+    fn path_globs_work_like_gitattributes() {
+        assert!(path_glob_match(
+            "tests/fixtures/**",
+            "tests/fixtures/ledger/a/base.md"
+        ));
+        assert!(path_glob_match("**/expected.md", "tests/x/expected.md"));
+        assert!(path_glob_match("expected.md", "tests/x/expected.md"));
+        assert!(path_glob_match("*.orig", "a/b/c.orig"));
+        assert!(!path_glob_match("tests/*.md", "tests/x/a.md"));
+        assert!(path_glob_match("tests/*.md", "tests/a.md"));
+        assert!(!path_glob_match(
+            "tests/fixtures/**",
+            "src/tests/fixtures/a"
+        ));
     }
 
     #[test]
