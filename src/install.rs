@@ -609,13 +609,17 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let hooks = &target.paths.hooks;
     let manifest = target.load_manifest()?;
     let dirs = target.hooks_dirs()?;
+    let driver_dir = target.driver_dir();
     if let Some(m) = &manifest
-        && m.files.iter().any(|f| *f.dir(m) == *hooks)
-        && m.hooks_dir != *hooks
+        && let Some(elsewhere) = m
+            .files
+            .iter()
+            .map(|f| f.dir(m))
+            .find(|d| *d != driver_dir && !dirs.iter().any(|(h, _)| h == d))
     {
         problems.push(Problem(format!(
             "mainstay is installed in {}, but git reads hooks from {}: {FIX}",
-            m.hooks_dir.display(),
+            elsewhere.display(),
             hooks.display()
         )));
     }

@@ -157,8 +157,16 @@ pub fn run(
         .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
         .map_err(|_| Error::Detached)?;
     let branch = options.branch.clone().unwrap_or_else(|| local.clone());
-    // `git push origin main` pushes local `main`: so does this, and only from where it is.
-    if branch != local {
+    // `git push origin main` pushes local `main`: so does this, and only from where it is; or
+    // the branch checked out here, when it tracks that very branch (`git switch -c wt1 --track
+    // origin/main`, a worktree per agent), as `push.default=upstream` would.
+    let tracks = || -> Result<bool, Error> {
+        let remote = git.config_get(&format!("branch.{local}.remote"))?;
+        let merge = git.config_get(&format!("branch.{local}.merge"))?;
+        Ok(remote.as_deref() == Some(options.remote.as_str())
+            && merge.as_deref() == Some(format!("refs/heads/{branch}").as_str()))
+    };
+    if branch != local && !tracks()? {
         return Err(Error::OtherBranch {
             branch,
             current: local,

@@ -4,7 +4,7 @@
 //! crafted ledger collide every key and make each merge quadratic, in every clone. foldhash with
 //! a random seed per map costs about what the earlier multiply-rotate hash did, and collisions
 //! cannot be prepared without seeing the seed. The driver also bounds the time a merge may take
-//! (see [`super::driver`]), for whatever else a crafted file could find.
+//! (see [`crate::merge_driver`]), for whatever else a crafted file could find.
 
 use std::collections::{HashMap, HashSet};
 

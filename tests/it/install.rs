@@ -87,7 +87,9 @@ fn install_puts_everything_in_place() {
         driver,
         format!(
             "'{}' roadmap -- %O %A %B %L %P",
-            hooks.join("merge-driver").display()
+            sb.common_dir(&work)
+                .join("mainstay/bin/merge-driver")
+                .display()
         )
     );
     assert!(

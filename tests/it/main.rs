@@ -1,6 +1,7 @@
 //! Integration tests: the real executables against real temporary repositories.
 
 mod doctor;
+mod edges;
 mod http;
 mod install;
 mod ledger;

@@ -149,7 +149,7 @@ fn force_is_a_lease_on_agent_branches_only() {
         sb.git(&remote, &["rev-parse", "claude/task"]),
         sb.git(&ours, &["rev-parse", "HEAD"])
     );
-    // Someone else pushes to the branch; a lease taken before seeing it refuses to overwrite it.
+    // Someone else pushes to the branch; a force push that never had it refuses to overwrite it.
     sb.git(&theirs, &["fetch", "-q"]);
     sb.git(&theirs, &["switch", "-q", "claude/task"]);
     sb.commit(&theirs, "other.txt", "x\n", "someone else");
@@ -163,7 +163,7 @@ fn force_is_a_lease_on_agent_branches_only() {
         describe("mainstay push --force", &ours, &out)
     );
     assert!(
-        text(&out.stderr).contains("lease refused"),
+        text(&out.stderr).contains("was never on this branch here"),
         "{}",
         text(&out.stderr)
     );

@@ -352,6 +352,16 @@ fn a_repushed_sha_is_in_progress_from_the_moment_git_push_returns() {
     // The same sha again, while the app still serves another commit: never the old verdict, not
     // even while the push is still going on (held at the remote's gate) and no monitor runs yet.
     *app.commit.lock().expect("commit") = "6666666666666666666666666666666666666666".to_owned();
+    // Only pushes to the deploy remote are followed: the mirror is it now.
+    let deploy_from = |remote: &str| {
+        let config = app.config(None, "1s").replacen(
+            "[deploy]\n",
+            &format!("[deploy]\nremote = \"{remote}\"\n"),
+            1,
+        );
+        write(&work.join(".mainstay.toml"), &config);
+    };
+    deploy_from("mirror");
     let gate = Gate(sb.path().join("gate"));
     let hook = sb.path().join("mirror.git/hooks/pre-receive");
     let wait = format!(
@@ -380,6 +390,7 @@ fn a_repushed_sha_is_in_progress_from_the_moment_git_push_returns() {
     assert_eq!(log.matches("monitoring deployment of").count(), 2, "{log}");
 
     // A push of it that does not land starts nothing and leaves the last verdict standing.
+    deploy_from("closed");
     let refused = sb.git_output(&work, &["push", "-q", "closed", "main"]);
     assert!(!refused.status.success());
     let post_push = sb.common_dir(&work).join("mainstay/post-push.log");

@@ -414,6 +414,8 @@ fn a_password_in_a_remote_url_reaches_no_argv_log_or_record() {
     // git's own trace records the command line of every git process, ours included.
     let argv = sb.path().join("trace.log");
     let url = server.url_with_password("agent", PASSWORD, "remote.git");
+    // The deploy remote, as people paste it: with the password in its URL.
+    sb.git(&work, &["remote", "set-url", "origin", &url]);
     let sha = sb.commit(&work, "app.txt", "v2\n", "change");
     let push = |args: &[&str]| {
         sb.command("git", &work)

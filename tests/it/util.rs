@@ -89,6 +89,32 @@ impl Sandbox {
         String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
     }
 
+    /// Runs git with `input` on its stdin, panicking as [`Sandbox::git`] does.
+    pub fn git_with_input(&self, dir: &Path, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .command("git", dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run git");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write git's input");
+        let out = child.wait_with_output().expect("wait for git");
+        assert!(
+            out.status.success(),
+            "{}",
+            describe(&format!("git {}", args.join(" ")), dir, &out)
+        );
+        String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+    }
+
     /// Runs git and returns its output whatever the status.
     pub fn git_output(&self, dir: &Path, args: &[&str]) -> Output {
         self.command("git", dir)

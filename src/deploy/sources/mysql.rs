@@ -355,16 +355,17 @@ impl Mysql {
                 // Asking again will not make the server offer TLS.
                 mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
                     Error::Fatal(format!(
-                        "mysql {}: the server does not offer TLS, which [deploy.mysql] tls requires \
-                         (the default for hosts other than loopback); set tls = \"disabled\" only \
-                         on a trusted network",
+                        "mysql {}: the server does not offer TLS, which is required for hosts \
+                         other than loopback; on a trusted network only, turn it off in the \
+                         environment ({TLS_VAR}=disabled)",
                         self.target
                     ))
                 }
                 // Full `caching_sha2_password` authentication without TLS needs the server's key,
                 // which is never fetched from the server.
-                mysql::Error::IoError(e) if self.opts.get_ssl_opts().is_none()
-                    && matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ENOENT)) =>
+                mysql::Error::IoError(e)
+                    if self.opts.get_ssl_opts().is_none()
+                        && matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ENOENT)) =>
                 {
                     Error::Fatal(format!(
                         "mysql {}: the server asks for full caching_sha2_password authentication, \

@@ -140,7 +140,7 @@ fn clean_merge_and_rebase_commit_the_same_ledger() {
     let path = ledger_path(case);
     let repo = ledger_repo(&sandbox, &[(path.clone(), case_files(case))]);
     let driver = sandbox.git(&repo, &["config", "merge.mainstay-roadmap.driver"]);
-    let hooks = sandbox.common_dir(&repo).join("hooks/merge-driver");
+    let hooks = sandbox.common_dir(&repo).join("mainstay/bin/merge-driver");
     assert_eq!(
         driver,
         format!("'{}' roadmap -- %O %A %B %L %P", hooks.display())
