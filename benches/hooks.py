@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Times the real executables side by side with plain git, in one run.
 
-Usage: python3 benches/hooks.py [--runs N]   (builds the release executables first)
+Usage: python3 benches/hooks.py [--runs N] [--baseline-rev REV | --baseline DIR]
+       (builds the release executables first)
+
+With a baseline (another build's release directory, or a revision this script builds in a
+worktree of its own under target/), every push figure is also taken with that build, in the same
+run and alternating with the others, so two builds are compared on the same machine state.
 
 Prints, with medians over N runs:
   - `git commit` with mainstay installed vs without (no hook of ours runs on commit);
@@ -42,7 +47,17 @@ def timed(args, cwd, environ, stdin=None):
     return (time.perf_counter_ns() - start) / 1e6
 
 
-def setup(base, environ):
+def build_baseline(rev):
+    """Builds `rev` in a worktree under target/; returns its release directory."""
+    tree = ROOT / "target" / "bench-baseline" / rev
+    if not tree.exists():
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--locked"], cwd=tree, check=True)
+    return tree / "target" / "x86_64-unknown-linux-gnu" / "release"
+
+
+def setup(base, environ, baseline):
     seed = base / "seed"
     seed.mkdir()
     run(["git", "init", "-q", "-b", "main"], seed, environ)
@@ -50,7 +65,8 @@ def setup(base, environ):
     run(["git", "add", "-A"], seed, environ)
     run(["git", "commit", "-q", "-m", "initial"], seed, environ)
     clones = {}
-    for name in ("plain", "noop", "mainstay"):
+    names = ["plain", "noop", "mainstay"] + (["baseline"] if baseline else [])
+    for name in names:
         bare = base / f"{name}.git"
         run(["git", "clone", "-q", "--bare", str(seed), str(bare)], base, environ)
         work = base / name
@@ -59,10 +75,14 @@ def setup(base, environ):
     # git's own price for running any pre-push hook: one that does nothing.
     noop = clones["noop"] / ".git" / "hooks" / "pre-push"
     shutil.copy("/bin/true", noop)
-    run([str(RELEASE / "install-hooks"), "--repo", str(clones["mainstay"])], base, environ)
-    run(["git", "add", ".gitattributes"], clones["mainstay"], environ)
-    run(["git", "commit", "-q", "-m", "route ledgers"], clones["mainstay"], environ)
-    run(["git", "push", "-q", "origin", "main"], clones["mainstay"], environ)
+    builds = {"mainstay": RELEASE}
+    if baseline:
+        builds["baseline"] = baseline
+    for name, release in builds.items():
+        run([str(release / "install-hooks"), "--repo", str(clones[name])], base, environ)
+        run(["git", "add", ".gitattributes"], clones[name], environ)
+        run(["git", "commit", "-q", "-m", "route ledgers"], clones[name], environ)
+        run(["git", "push", "-q", "origin", "main"], clones[name], environ)
     return clones
 
 
@@ -86,8 +106,12 @@ def first_line_time(log):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100)
-    runs = parser.parse_args().runs
+    parser.add_argument("--baseline", type=Path, help="another build's release directory")
+    parser.add_argument("--baseline-rev", help="a revision to build and compare against")
+    args = parser.parse_args()
+    runs = args.runs
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    baseline = args.baseline or (build_baseline(args.baseline_rev) if args.baseline_rev else None)
     base = Path(tempfile.mkdtemp(prefix="mainstay-bench-"))
     try:
         home = base / "home"
@@ -95,7 +119,7 @@ def main():
         (home / ".gitconfig").write_text(
             "[user]\n\tname = Bench\n\temail = bench@example.com\n[commit]\n\tgpgSign = false\n")
         environ = env(home)
-        clones = setup(base, environ)
+        clones = setup(base, environ, baseline)
 
         def commit(name):
             return lambda i: timed(["git", "commit", "-q", "--allow-empty", "-m", f"c{i}"],
@@ -114,13 +138,13 @@ def main():
                                      check=True, capture_output=True, text=True).stdout.strip()
                 took = timed(["git", "push", "-q", "origin", "main"], work, environ)
                 exited = time.time()
-                if name == "mainstay":
+                if name in ("mainstay", "baseline"):
                     log = work / f".deployment-status-{sha[:7]}.log"
                     deadline = time.time() + 10
                     while first_line_time(log) is None and time.time() < deadline:
                         time.sleep(0.001)
                     stamp = first_line_time(log)
-                    if stamp is not None:
+                    if stamp is not None and name == "mainstay":
                         delays.append(max(0.0, (stamp - exited) * 1000))
                 return took
             return one
@@ -128,23 +152,15 @@ def main():
         for name in clones:
             (clones[name] / "file.txt").write_text("")
             run(["git", "add", "file.txt"], clones[name], environ)
-        p_plain, p_noop, p_ours = medians(runs, push("plain"), push("noop"), push("mainstay"))
+        sides = [push("plain"), push("noop"), push("mainstay")]
+        if baseline:
+            sides.append(push("baseline"))
+        p_plain, p_noop, p_ours, *p_base = medians(runs, *sides)
 
         # pre-push on 1,000 new commits: run the installed hook as git would, on a side branch so
         # only the policy is measured (no deploy follows a side branch).
-        work = clones["mainstay"]
-        old = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, env=environ, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        stream = ["reset refs/heads/bulk", f"from {old}", ""]
-        for i in range(1000):
-            stream += [f"commit refs/heads/bulk", f"committer B <b@example.com> {1700000000 + i} +0000",
-                       "data 2", "c", f"M 644 inline bulk/{i % 50}.txt", f"data {len(str(i)) + 1}", str(i), ""]
-        run(["git", "fast-import", "--quiet"], work, environ, ("\n".join(stream) + "\n").encode())
-        new = subprocess.run(["git", "rev-parse", "bulk"], cwd=work, env=environ, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        line = f"refs/heads/bulk {new} refs/heads/bulk {old}\n".encode()
-        hook = work / ".git" / "hooks" / "pre-push"
-        pre = [timed([str(hook), "origin", "url"], work, environ, line) for _ in range(runs)]
+        pre = bulk_pre_push(clones["mainstay"], environ, runs)
+        pre_base = bulk_pre_push(clones["baseline"], environ, runs) if baseline else None
 
         print(f"runs per figure: {runs} (commits: {runs * 5})")
         print(f"{'measure':<44}{'without':>10}{'with':>10}{'ratio':>8}")
@@ -152,13 +168,35 @@ def main():
         print(f"{'git push to a local bare remote (ms, median)':<44}{p_plain:>10.2f}{p_ours:>10.2f}{p_ours / p_plain:>8.3f}")
         print(f"{'  same, a pre-push that does nothing':<44}{p_plain:>10.2f}{p_noop:>10.2f}{p_noop / p_plain:>8.3f}")
         print(f"{'  mainstay against that no-op hook':<44}{p_noop:>10.2f}{p_ours:>10.2f}{p_ours / p_noop:>8.3f}")
+        if baseline:
+            b = p_base[0]
+            print(f"{'  the baseline build':<44}{p_plain:>10.2f}{b:>10.2f}{b / p_plain:>8.3f}")
+            print(f"{'  this build against the baseline':<44}{b:>10.2f}{p_ours:>10.2f}{p_ours / b:>8.3f}")
         if delays:
             print(f"push exit -> monitor's first log line (ms): median {statistics.median(delays):.1f}, "
                   f"max {max(delays):.1f} over {len(delays)} pushes")
         print(f"pre-push on 1,000 new commits (ms): median {statistics.median(pre):.2f}, max {max(pre):.2f}")
+        if pre_base:
+            print(f"  the baseline build (ms): median {statistics.median(pre_base):.2f}, max {max(pre_base):.2f}")
     finally:
         time.sleep(0.5)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def bulk_pre_push(work, environ, runs):
+    """The installed pre-push on a push of 1,000 new commits, timed `runs` times."""
+    old = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, env=environ, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    stream = ["reset refs/heads/bulk", f"from {old}", ""]
+    for i in range(1000):
+        stream += [f"commit refs/heads/bulk", f"committer B <b@example.com> {1700000000 + i} +0000",
+                   "data 2", "c", f"M 644 inline bulk/{i % 50}.txt", f"data {len(str(i)) + 1}", str(i), ""]
+    run(["git", "fast-import", "--quiet"], work, environ, ("\n".join(stream) + "\n").encode())
+    new = subprocess.run(["git", "rev-parse", "bulk"], cwd=work, env=environ, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    line = f"refs/heads/bulk {new} refs/heads/bulk {old}\n".encode()
+    hook = work / ".git" / "hooks" / "pre-push"
+    return [timed([str(hook), "origin", "url"], work, environ, line) for _ in range(runs)]
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     let push = PushContext {
         remote,
         deploy_branch: &config.deploy.branch,
+        remote_refs: format!("refs/remotes/{remote}/"),
         updates: &updates,
         override_reason: hook.override_reason.filter(|r| !r.trim().is_empty()),
     };

@@ -34,7 +34,7 @@ pub struct Change {
 
 /// A repository opened for reading objects and references.
 pub struct Repo {
-    objects: gix::odb::Handle,
+    objects: Objects,
     refs: gix::refs::file::Store,
     git_dir: PathBuf,
     common_dir: PathBuf,
@@ -75,10 +75,14 @@ impl Repo {
 #[derive(Debug, Clone, Default)]
 pub struct Location {
     /// `GIT_DIR`, which git sets for a hook when the repository is not found from the working
-    /// directory alone (`git --git-dir=… push`, `GIT_DIR=… git push`, a linked worktree).
+    /// directory alone (`git --git-dir=… push`, `GIT_DIR=… git push`, a linked worktree, and
+    /// always on the remote).
     pub git_dir: Option<PathBuf>,
     /// `GIT_WORK_TREE`.
     pub work_tree: Option<PathBuf>,
+    /// `GIT_QUARANTINE_PATH`: while `pre-receive` runs, the pushed objects wait here, in front
+    /// of the repository's own.
+    pub quarantine: Option<PathBuf>,
 }
 
 impl Location {
@@ -92,7 +96,36 @@ impl Location {
         Location {
             git_dir: var("GIT_DIR"),
             work_tree: var("GIT_WORK_TREE"),
+            quarantine: var("GIT_QUARANTINE_PATH"),
         }
+    }
+}
+
+/// The object database, with a quarantine in front of it while `pre-receive` runs.
+pub(crate) struct Objects {
+    main: gix::odb::Handle,
+    quarantine: Option<gix::odb::Handle>,
+}
+
+impl gix::objs::Exists for Objects {
+    fn exists(&self, id: &gix::hash::oid) -> bool {
+        self.quarantine.as_ref().is_some_and(|q| q.exists(id)) || self.main.exists(id)
+    }
+}
+
+impl gix::objs::Find for Objects {
+    fn try_find<'a>(
+        &self,
+        id: &gix::hash::oid,
+        buffer: &'a mut Vec<u8>,
+    ) -> gix::Result<Option<gix::objs::Data<'a>>> {
+        use gix::objs::Exists;
+        if let Some(q) = &self.quarantine
+            && q.exists(id)
+        {
+            return q.try_find(id, buffer);
+        }
+        self.main.try_find(id, buffer)
     }
 }
 
@@ -133,6 +166,12 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
     let common_dir = common_dir.unwrap_or_else(|| git_dir.clone());
     let mut objects =
         gix::odb::at(common_dir.join("objects"), hash).map_err(|e| fail(e.to_string()))?;
+    let quarantine = at
+        .quarantine
+        .as_ref()
+        .map(|q| gix::odb::at(absolute(dir, q.clone()), hash))
+        .transpose()
+        .map_err(|e| fail(e.to_string()))?;
     // The checks read the pushed commits more than once (ancestry, then their trees): decode each
     // once.
     objects.set_object_cache(|| {
@@ -141,7 +180,10 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
         ))
     });
     Ok(Repo {
-        objects,
+        objects: Objects {
+            main: objects,
+            quarantine,
+        },
         refs,
         git_dir,
         common_dir,

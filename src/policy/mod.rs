@@ -159,6 +159,9 @@ pub struct PushContext<'a> {
     pub remote: &'a str,
     /// `[deploy] branch`: a new branch's changes are measured from its fork point off this one.
     pub deploy_branch: &'a str,
+    /// Where this repository keeps the remote's copy of its branches: `refs/remotes/<remote>/`
+    /// in a clone (`pre-push`), `refs/heads/` on the remote itself (`pre-receive`).
+    pub remote_refs: String,
     pub updates: &'a [Update],
     /// The reason given in `MAINSTAY_OVERRIDE`, if any.
     pub override_reason: Option<&'a str>,
@@ -287,7 +290,7 @@ fn check_update(
     };
     // A branch the clone knows as an alias of another (`refs/remotes/origin/HEAD` -> main) is
     // judged as the branch it stands for.
-    let branch = alias_of(repo, push.remote, pushed).unwrap_or_else(|| pushed.to_owned());
+    let branch = alias_of(repo, &push.remote_refs, pushed).unwrap_or_else(|| pushed.to_owned());
     let protected = settings.is_protected(&branch);
     let Some(local) = update.local else {
         if protected {
@@ -338,12 +341,11 @@ fn check_update(
     }
 }
 
-/// The branch `refs/remotes/<remote>/<branch>` is a symbolic alias of, if it is one.
-fn alias_of(repo: &Repo, remote: &str, branch: &str) -> Option<String> {
-    let target = repo::symbolic_target(repo, &format!("refs/remotes/{remote}/{branch}"))?;
-    target
-        .strip_prefix(&format!("refs/remotes/{remote}/"))
-        .map(str::to_owned)
+/// The branch the remote's copy of `branch` is a symbolic alias of, if it is one: on the remote
+/// itself, every alias; in a clone, those it knows (`refs/remotes/origin/HEAD`).
+fn alias_of(repo: &Repo, remote_refs: &str, branch: &str) -> Option<String> {
+    let target = repo::symbolic_target(repo, &format!("{remote_refs}{branch}"))?;
+    target.strip_prefix(remote_refs).map(str::to_owned)
 }
 
 /// Refuses the update if its net change adds a conflict block to any text file: a block the old
@@ -450,7 +452,7 @@ fn net_base(
     [push.deploy_branch, branch]
         .iter()
         .rev()
-        .filter_map(|b| repo::resolve_ref(repo, &format!("refs/remotes/{}/{b}", push.remote)))
+        .filter_map(|b| repo::resolve_ref(repo, &format!("{}{b}", push.remote_refs)))
         .filter_map(|tip| repo::peel_to_commit(repo, tip).ok().flatten())
         .find_map(|tip| repo::merge_base(repo, tip, local))
 }
