@@ -1,19 +1,26 @@
-//! `install-hooks [--repo PATH] [--check] [--uninstall]`: the one-time setup of a clone.
+//! `install-hooks [--repo PATH] [--global | --server] [--check | --uninstall]`: the one-time
+//! setup of a clone, of every clone on the machine (`--global`), or of a remote (`--server`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mainstay::install::{self, Options};
+use mainstay::install::{self, Options, Problem, Report, global, server};
 
-/// Installs mainstay's hooks and merge drivers into a clone (idempotent).
+/// Installs mainstay's hooks and merge drivers (idempotent).
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Any directory inside the repository.
+    /// Any directory inside the repository (for `--server`, the bare repository).
     #[arg(long, default_value = ".")]
     repo: PathBuf,
+    /// For every clone on this machine, made now or later: git's global `core.hooksPath`.
+    #[arg(long, conflicts_with = "server")]
+    global: bool,
+    /// For a bare repository on a server: the policy in its `pre-receive`.
+    #[arg(long)]
+    server: bool,
     /// Change nothing; exit 1 naming each problem.
     #[arg(long, conflicts_with = "uninstall")]
     check: bool,
@@ -22,6 +29,10 @@ struct Args {
     uninstall: bool,
 }
 
+/// Exit codes: 0 done (or, with `--check`, all well), 1 `--check` found a problem, 2 it could not
+/// be done (not a repository, a file it will not write, a missing executable).
+const EXIT_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let mut out = std::io::stdout().lock();
@@ -29,48 +40,74 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "install-hooks: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
 fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
+    let place = global::Place::new(
+        std::env::var_os("HOME").map(PathBuf::from),
+        std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from),
+    );
     let options = Options {
         repo: args.repo.clone(),
         source_dir: exe
             .parent()
             .expect("an executable lives in a directory")
             .to_owned(),
+        global: place.clone(),
+    };
+    let need_place = || {
+        place
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--global needs HOME set to an absolute path"))
     };
     if args.check {
-        let problems = install::check(&options)?;
-        for problem in &problems {
-            writeln!(out, "problem: {}", problem.0)?;
-        }
-        if problems.is_empty() {
-            writeln!(out, "ok: mainstay is installed and up to date")?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        return Ok(ExitCode::FAILURE);
+        let problems = match (args.global, args.server) {
+            (true, _) => global::check(&options, &need_place()?)?,
+            (_, true) => server::check(&options)?,
+            _ => install::check(&options)?,
+        };
+        return Ok(report_problems(&problems, out)?);
     }
-    let report = if args.uninstall {
-        install::uninstall(&options)?
-    } else {
-        install::install(&options)?
+    let report = match (args.global, args.server, args.uninstall) {
+        (true, _, true) => global::uninstall(&need_place()?)?,
+        (true, _, false) => global::install(&options, &need_place()?)?,
+        (_, true, true) => server::uninstall(&options)?,
+        (_, true, false) => server::install(&options)?,
+        (_, _, true) => install::uninstall(&options)?,
+        _ => install::install(&options)?,
     };
+    write_report(&report, args.uninstall, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_problems(problems: &[Problem], out: &mut impl Write) -> std::io::Result<ExitCode> {
+    for problem in problems {
+        writeln!(out, "problem: {}", problem.0)?;
+    }
+    if problems.is_empty() {
+        writeln!(out, "ok: mainstay is installed and up to date")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+fn write_report(report: &Report, uninstall: bool, out: &mut impl Write) -> std::io::Result<()> {
     for change in &report.changes {
         writeln!(out, "{change}")?;
     }
     if report.changes.is_empty() {
-        let state = if args.uninstall {
+        let state = if uninstall {
             "not installed"
         } else {
             "already installed"
         };
         writeln!(out, "mainstay is {state}; nothing changed")?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 #[cfg(test)]

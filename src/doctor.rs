@@ -42,16 +42,19 @@ pub struct Options {
     pub source_dir: PathBuf,
     /// The longest one network check may take.
     pub timeout: Duration,
+    /// Where `install-hooks --global` installs, from the environment.
+    pub global: Option<install::global::Place>,
 }
 
 impl Options {
     /// Checks `worktree` against the executables beside `exe` (normally this one), with
     /// [`TIMEOUT`].
-    pub fn new(worktree: &Path, exe: &Path) -> Options {
+    pub fn new(worktree: &Path, exe: &Path, global: Option<install::global::Place>) -> Options {
         Options {
             worktree: worktree.to_owned(),
             source_dir: exe.parent().unwrap_or(Path::new(".")).to_owned(),
             timeout: TIMEOUT,
+            global,
         }
     }
 }
@@ -249,6 +252,7 @@ fn installation(options: &Options) -> Vec<Check> {
     let install = install::Options {
         repo: options.worktree.clone(),
         source_dir: options.source_dir.clone(),
+        global: options.global.clone(),
     };
     match install::check(&install) {
         Ok(problems) if problems.is_empty() => vec![Check::ok(

@@ -219,12 +219,22 @@ impl Git {
 
     /// `git config --get KEY`, `None` when unset.
     pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
-        let output = self.output(["config", "--get", key])?;
+        self.config_get_in("--get", key)
+    }
+
+    /// `git config <scope> --get KEY` (`--local`, `--global`), `None` when unset.
+    pub fn config_get_in(&self, scope: &str, key: &str) -> Result<Option<String>, Error> {
+        let args: Vec<&str> = if scope == "--get" {
+            vec!["config", "--get", key]
+        } else {
+            vec!["config", scope, "--get", key]
+        };
+        let output = self.output(&args)?;
         match output.status.code() {
             Some(0) => Ok(Some(trimmed(&output.stdout))),
             Some(1) => Ok(None),
             _ => Err(Error::Failed {
-                command: command_line(&["config", "--get", key]),
+                command: command_line(&args),
                 status: output.status,
                 stderr: trimmed(&output.stderr),
             }),

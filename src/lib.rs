@@ -5,7 +5,7 @@
 //! result to an exit code. The library never prints; output goes through `impl Write` arguments.
 //!
 //! The modules, from what users run down to what everything shares:
-//! - the parts users name: [`pre_push`], [`post_push`], [`merge_driver`], [`push`], [`install`],
+//! - the parts users name: [`pre_push`], [`pre_receive`], [`post_push`], [`merge_driver`], [`push`], [`install`],
 //!   [`deploy`] (the monitor and `status`), [`stats`], [`doctor`];
 //! - what they are made of: [`policy`] (the push rules), [`ledger`] (the merge engine, pure),
 //!   [`config`];
@@ -39,6 +39,8 @@ pub mod policy;
 pub mod post_push;
 /// `pre-push` end to end: the project's own hook, the policy, the audit log, post-push's start.
 pub mod pre_push;
+/// `pre-receive` on the remote: the same policy for every client, hooks or not.
+pub mod pre_receive;
 /// The processes around a hook: the `git push` that runs it, `/proc`.
 pub mod process;
 /// `mainstay push`: fetch, rebase, push, retry with backoff; fail fast on what retries cannot fix.

@@ -197,7 +197,11 @@ fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
 }
 
 fn diagnose(worktree: &Path) -> anyhow::Result<Exit> {
-    let options = doctor::Options::new(worktree, &std::env::current_exe()?);
+    let global = mainstay::install::global::Place::new(
+        std::env::var_os("HOME").map(PathBuf::from),
+        std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from),
+    );
+    let options = doctor::Options::new(worktree, &std::env::current_exe()?, global);
     let secrets = Secrets::from_env();
     let disabled = mainstay::config::disabled();
     let cx = doctor::Context {

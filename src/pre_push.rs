@@ -237,7 +237,7 @@ fn local_command(path: &Path, original: &Path) -> std::io::Result<Command> {
 }
 
 /// Who pushes, for the audit log: git's `user.name <user.email>`, else the login name.
-fn user(repo: &repo::Repo) -> String {
+pub(crate) fn user(repo: &repo::Repo) -> String {
     match repo::identity(repo) {
         (Some(name), Some(email)) => format!("{name} <{email}>"),
         (Some(name), None) => name,

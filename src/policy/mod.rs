@@ -80,8 +80,10 @@ impl Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("pre-push input line {line}: {reason}: {text:?}")]
+    #[error("{hook} input line {line}: {reason}: {text:?}")]
     Input {
+        /// `pre-push` or `pre-receive`.
+        hook: &'static str,
         line: usize,
         reason: &'static str,
         text: String,
@@ -110,12 +112,14 @@ impl Update {
 
 /// Parses git's pre-push stdin. Ids are 40 (SHA-1) or 64 (SHA-256) hex digits.
 pub fn parse_updates(input: &str) -> Result<Vec<Update>, Error> {
+    const HOOK: &str = "pre-push";
     let mut updates = Vec::new();
     for (index, text) in input.lines().enumerate() {
         if text.trim().is_empty() {
             continue;
         }
         let bad = |reason| Error::Input {
+            hook: HOOK,
             line: index + 1,
             reason,
             text: text.to_owned(),
@@ -135,6 +139,38 @@ pub fn parse_updates(input: &str) -> Result<Vec<Update>, Error> {
             remote_ref: remote_ref.to_owned(),
             remote: parse_id(remote)
                 .ok_or_else(|| bad("the remote id is not 40 or 64 hex digits"))?,
+        });
+    }
+    Ok(updates)
+}
+
+/// Parses git's pre-receive stdin, `<old> <new> <ref>` per line, as the updates pre-push would
+/// see: the remote's side is the repository's own (`old`), the pushed side `new`.
+pub fn parse_received(input: &str) -> Result<Vec<Update>, Error> {
+    const HOOK: &str = "pre-receive";
+    let mut updates = Vec::new();
+    for (index, text) in input.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason| Error::Input {
+            hook: HOOK,
+            line: index + 1,
+            reason,
+            text: text.to_owned(),
+        };
+        let fields: Vec<&str> = text.split(' ').collect();
+        let [old, new, reference] = fields[..] else {
+            return Err(bad("expected `<old sha> <new sha> <ref>`"));
+        };
+        if !reference.starts_with("refs/") {
+            return Err(bad("the ref is not a full ref name"));
+        }
+        updates.push(Update {
+            local_ref: reference.to_owned(),
+            local: parse_id(new).ok_or_else(|| bad("the new id is not 40 or 64 hex digits"))?,
+            remote_ref: reference.to_owned(),
+            remote: parse_id(old).ok_or_else(|| bad("the old id is not 40 or 64 hex digits"))?,
         });
     }
     Ok(updates)

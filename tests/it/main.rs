@@ -2,6 +2,7 @@
 
 mod doctor;
 mod edges;
+mod global;
 mod http;
 mod install;
 mod ledger;
@@ -13,6 +14,7 @@ mod monitor_processes;
 mod post_push;
 mod pre_push;
 mod push;
+mod server;
 mod smart_http;
 mod stats;
 mod status;

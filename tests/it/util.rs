@@ -13,6 +13,7 @@ use tempfile::TempDir;
 pub fn bin(name: &str) -> PathBuf {
     let path = match name {
         "pre-push" => env!("CARGO_BIN_EXE_pre-push"),
+        "pre-receive" => env!("CARGO_BIN_EXE_pre-receive"),
         "post-push" => env!("CARGO_BIN_EXE_post-push"),
         "merge-driver" => env!("CARGO_BIN_EXE_merge-driver"),
         "install-hooks" => env!("CARGO_BIN_EXE_install-hooks"),

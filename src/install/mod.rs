@@ -21,6 +21,9 @@ use crate::file;
 use crate::git::{self, Git};
 use crate::pre_push::LOCAL_SUFFIX;
 
+pub mod global;
+pub mod server;
+
 /// The executables installed into the hooks directory. Git runs only `pre-push`; the others are
 /// started by it (`post-push`, which starts `mainstay monitor`) or by merges (`merge-driver`).
 pub const EXECUTABLES: [&str; 4] = ["pre-push", "post-push", "merge-driver", "mainstay"];
@@ -47,6 +50,8 @@ pub enum Error {
     LinkedHooks { link: PathBuf, hooks: PathBuf },
     #[error("{} is a bare repository, which no one pushes from; for the push policy on a remote, run `install-hooks --server --repo {}`", repo.display(), repo.display())]
     Bare { repo: PathBuf },
+    #[error("{} is a work tree, not a bare repository: `--server` is for the remote; for a clone, run install-hooks without it", repo.display())]
+    NotBare { repo: PathBuf },
     #[error("{}: not a manifest written by install-hooks ({message}); delete it to start over", path.display())]
     Manifest { path: PathBuf, message: String },
 }
@@ -58,6 +63,8 @@ pub struct Options {
     pub repo: PathBuf,
     /// The directory holding the built executables (normally beside `install-hooks`).
     pub source_dir: PathBuf,
+    /// Where `--global` installs, so that a clone's check knows a global install covers it.
+    pub global: Option<global::Place>,
 }
 
 /// What a run changed, one line per change, for the user.
@@ -95,6 +102,11 @@ struct Manifest {
     attributes: AddedLines,
     /// Lines added to `info/exclude`.
     exclude: AddedLines,
+    /// `--global`: the global config file, and whether it existed before the first install.
+    #[serde(default)]
+    global_config: Option<PathBuf>,
+    #[serde(default)]
+    global_config_existed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,23 +168,11 @@ impl Target {
     }
 
     fn load_manifest(&self) -> Result<Option<Manifest>, Error> {
-        let path = self.manifest_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| Error::Manifest {
-                    path,
-                    message: e.to_string(),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Io { path, source }),
-        }
+        load_manifest(&self.manifest_path())
     }
 
     fn save_manifest(&self, manifest: &Manifest) -> Result<(), Error> {
-        let path = self.manifest_path();
-        let text = serde_json::to_string_pretty(manifest).expect("a manifest always serializes");
-        write_atomic(&path, text.as_bytes(), 0o644)
+        save_manifest(&self.manifest_path(), manifest)
     }
 
     fn attributes_path(&self) -> Option<PathBuf> {
@@ -254,27 +254,56 @@ impl Target {
         crate::state::dir(&self.paths.common_dir).join("bin")
     }
 
+    /// Files routed to a merge driver this clone does not register, and attribute lines install
+    /// would add.
+    fn attribute_problems(&self, lacking: bool) -> Result<Vec<Problem>, Error> {
+        let mut problems = Vec::new();
+        let mut attribute_files = vec![self.paths.common_dir.join("info").join("attributes")];
+        attribute_files.extend(self.attributes_path());
+        for path in &attribute_files {
+            let text = match read_text(path) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(e) => {
+                    problems.push(Problem(format!("{e}: {FIX}")));
+                    continue;
+                }
+            };
+            for (pattern, driver) in merge_drivers(&text) {
+                if self
+                    .git
+                    .config_get(&format!("merge.{driver}.driver"))?
+                    .is_none()
+                {
+                    problems.push(Problem(format!(
+                        "{} routes {pattern} to merge driver `{driver}`, which this clone does not \
+                         register, so git silently falls back to a line merge: {FIX}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        if let Some(path) = self.attributes_path().filter(|_| lacking) {
+            let text = read_text(&path).ok().flatten().unwrap_or_default();
+            let have: Vec<&str> = text.lines().map(str::trim).collect();
+            for line in self
+                .attribute_lines()
+                .iter()
+                .filter(|l| !have.contains(&l.as_str()))
+            {
+                problems.push(Problem(format!("{} lacks `{line}`: {FIX}", path.display())));
+            }
+        }
+        Ok(problems)
+    }
+
     fn exclude_path(&self) -> PathBuf {
         self.paths.common_dir.join("info").join("exclude")
     }
 
     /// The config values install sets: a name and a driver command per ledger kind.
     fn driver_config(&self) -> Vec<(String, String)> {
-        let program = shell_quote(&self.driver_dir().join("merge-driver"));
-        crate::ledger::Kind::all()
-            .flat_map(|kind| {
-                [
-                    (
-                        format!("merge.mainstay-{kind}.name"),
-                        format!("mainstay {kind} ledger merge"),
-                    ),
-                    (
-                        format!("merge.mainstay-{kind}.driver"),
-                        format!("{program} {kind} -- %O %A %B %L %P"),
-                    ),
-                ]
-            })
-            .collect()
+        driver_lines(&self.driver_dir().join("merge-driver"))
     }
 
     fn attribute_lines(&self) -> Vec<String> {
@@ -284,6 +313,99 @@ impl Target {
             .map(|(kind, pattern)| format!("{pattern} merge=mainstay-{kind}"))
             .collect()
     }
+}
+
+/// A name and a driver command per ledger kind, for the driver at `program`.
+fn driver_lines(program: &Path) -> Vec<(String, String)> {
+    let program = shell_quote(program);
+    crate::ledger::Kind::all()
+        .flat_map(|kind| {
+            [
+                (
+                    format!("merge.mainstay-{kind}.name"),
+                    format!("mainstay {kind} ledger merge"),
+                ),
+                (
+                    format!("merge.mainstay-{kind}.driver"),
+                    format!("{program} {kind} -- %O %A %B %L %P"),
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// The manifest at `path`, if there is one.
+fn load_manifest(path: &Path) -> Result<Option<Manifest>, Error> {
+    match fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Manifest {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn save_manifest(path: &Path, manifest: &Manifest) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(manifest).expect("a manifest always serializes");
+    write_atomic(path, text.as_bytes(), 0o644)
+}
+
+/// Sets git config `key` to `value` in `scope` (`--local`, `--global`), remembering in
+/// `manifest` what it was before the first time; `true` when it changed.
+fn set_config(
+    git: &Git,
+    scope: &str,
+    key: &str,
+    value: &str,
+    manifest: &mut Manifest,
+) -> Result<bool, Error> {
+    let current = git.config_get_in(scope, key)?;
+    if current.as_deref() == Some(value) {
+        return Ok(false);
+    }
+    if !manifest.config.iter().any(|c| c.key == key) {
+        manifest.config.push(ConfigEntry {
+            key: key.to_owned(),
+            previous: current,
+        });
+    }
+    git.run(["config", scope, key, value])?;
+    Ok(true)
+}
+
+/// Puts back every config value `manifest` recorded, in `scope`, newest first.
+fn restore_config(
+    git: &Git,
+    scope: &str,
+    manifest: &Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    for entry in manifest.config.iter().rev() {
+        match &entry.previous {
+            Some(value) => git.run(["config", scope, &entry.key, value])?,
+            None => git
+                .run(["config", scope, "--unset-all", &entry.key])
+                .or_else(|e| {
+                    // Exit 5: the key is already gone, which is what we want.
+                    match &e {
+                        git::Error::Failed { status, .. } if status.code() == Some(5) => {
+                            Ok(String::new())
+                        }
+                        _ => Err(e),
+                    }
+                })?,
+        };
+        report
+            .changes
+            .push(format!("restored git config {}", entry.key));
+    }
+    Ok(())
 }
 
 /// Installs, or brings an installation up to date. A second run reports no changes.
@@ -332,18 +454,9 @@ pub fn install(options: &Options) -> Result<Report, Error> {
         &mut report,
     )?;
     for (key, value) in target.driver_config() {
-        let current = target.git.config_get(&key)?;
-        if current.as_deref() == Some(value.as_str()) {
-            continue;
+        if set_config(&target.git, "--local", &key, &value, &mut manifest)? {
+            report.changes.push(format!("set git config {key}"));
         }
-        if !manifest.config.iter().any(|c| c.key == key) {
-            manifest.config.push(ConfigEntry {
-                key: key.clone(),
-                previous: current,
-            });
-        }
-        target.git.run(["config", "--local", &key, &value])?;
-        report.changes.push(format!("set git config {key}"));
     }
     if let Some(path) = target.attributes_path() {
         let wanted = target.attribute_lines();
@@ -491,26 +604,7 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
         return Ok(report);
     };
     uninstall_files(&manifest, &manifest.files, &mut report)?;
-    for entry in manifest.config.iter().rev() {
-        match &entry.previous {
-            Some(value) => target.git.run(["config", "--local", &entry.key, value])?,
-            None => target
-                .git
-                .run(["config", "--local", "--unset-all", &entry.key])
-                .or_else(|e| {
-                    // Exit 5: the key is already gone, which is what we want.
-                    match &e {
-                        git::Error::Failed { status, .. } if status.code() == Some(5) => {
-                            Ok(String::new())
-                        }
-                        _ => Err(e),
-                    }
-                })?,
-        };
-        report
-            .changes
-            .push(format!("restored git config {}", entry.key));
-    }
+    restore_config(&target.git, "--local", &manifest, &mut report)?;
     for added in [&manifest.attributes, &manifest.exclude] {
         remove_lines(added, &mut report)?;
     }
@@ -594,6 +688,34 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             "{e}; fix it, every hook that reads that section refuses until then"
         )));
     }
+    let hooks = &target.paths.hooks;
+    let manifest = target.load_manifest()?;
+    // A global install covers a clone that has none of its own, unless the clone reads its
+    // hooks elsewhere (husky's `core.hooksPath`), which overrides the global one.
+    let global = match &options.global {
+        Some(place)
+            if global::hooks_path(&target.git)?.as_deref().map(Path::new)
+                == Some(place.hooks.as_path()) =>
+        {
+            Some(place)
+        }
+        _ => None,
+    };
+    if let (Some(place), None) = (global, &manifest) {
+        if *hooks == place.hooks {
+            problems.extend(global::check(options, place)?);
+        } else {
+            problems.push(Problem(format!(
+                "this clone reads its hooks from {} (its own core.hooksPath), which overrides \
+                 mainstay's global hooks in {}, so nothing of mainstay runs here: {FIX} in this clone",
+                hooks.display(),
+                place.hooks.display()
+            )));
+        }
+        // The project routes its ledgers in its committed `.gitattributes`; no line is ours here.
+        problems.extend(target.attribute_problems(false)?);
+        return Ok(problems);
+    }
     let exclude = read_text(&target.exclude_path())
         .ok()
         .flatten()
@@ -606,8 +728,6 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             )));
         }
     }
-    let hooks = &target.paths.hooks;
-    let manifest = target.load_manifest()?;
     let dirs = target.hooks_dirs()?;
     let driver_dir = target.driver_dir();
     if let Some(m) = &manifest
@@ -643,31 +763,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             .map(|w| format!("worktree {}: ", w.display()))
             .unwrap_or_default();
         let source = options.source_dir.join(name);
-        let built = file::read(&source, HOOK_LIMIT).ok().flatten();
-        let same = match &built {
-            Some(built) => installed(&dest, built)?,
-            None => fs::symlink_metadata(&dest).ok().map(|_| true),
-        };
-        match (same, built) {
-            (None, _) => problems.push(Problem(format!(
-                "{whose}{} is missing: {FIX}",
-                dest.display()
-            ))),
-            (Some(false), Some(_)) => problems.push(Problem(format!(
-                "{whose}{} is not the version beside install-hooks (older or replaced): {FIX}",
-                dest.display()
-            ))),
-            (Some(_), _) => {
-                let executable =
-                    fs::metadata(&dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-                if !executable {
-                    problems.push(Problem(format!(
-                        "{whose}{} is not executable: {FIX}",
-                        dest.display()
-                    )));
-                }
-            }
-        }
+        problems.extend(check_file(&dest, &source, &whose)?);
     }
     for (key, value) in target.driver_config() {
         match target.git.config_get(&key)? {
@@ -679,43 +775,37 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             None => {}
         }
     }
-    let mut attribute_files = vec![target.paths.common_dir.join("info").join("attributes")];
-    attribute_files.extend(target.attributes_path());
-    for path in &attribute_files {
-        let text = match read_text(path) {
-            Ok(Some(text)) => text,
-            Ok(None) => continue,
-            Err(e) => {
-                problems.push(Problem(format!("{e}: {FIX}")));
-                continue;
-            }
-        };
-        for (pattern, driver) in merge_drivers(&text) {
-            if target
-                .git
-                .config_get(&format!("merge.{driver}.driver"))?
-                .is_none()
-            {
-                problems.push(Problem(format!(
-                    "{} routes {pattern} to merge driver `{driver}`, which this clone does not \
-                     register, so git silently falls back to a line merge: {FIX}",
-                    path.display()
-                )));
-            }
-        }
-    }
-    if let Some(path) = target.attributes_path() {
-        let text = read_text(&path).ok().flatten().unwrap_or_default();
-        let have: Vec<&str> = text.lines().map(str::trim).collect();
-        for line in target
-            .attribute_lines()
-            .iter()
-            .filter(|l| !have.contains(&l.as_str()))
-        {
-            problems.push(Problem(format!("{} lacks `{line}`: {FIX}", path.display())));
-        }
-    }
+    problems.extend(target.attribute_problems(true)?);
     Ok(problems)
+}
+
+/// What is wrong with the installed copy `dest` of `source`, if anything; `whose` goes first
+/// (the worktree it belongs to).
+fn check_file(dest: &Path, source: &Path, whose: &str) -> Result<Option<Problem>, Error> {
+    let built = file::read(source, HOOK_LIMIT).ok().flatten();
+    let same = match &built {
+        Some(built) => installed(dest, built)?,
+        None => fs::symlink_metadata(dest).ok().map(|_| true),
+    };
+    Ok(match (same, built) {
+        (None, _) => Some(Problem(format!(
+            "{whose}{} is missing: {FIX}",
+            dest.display()
+        ))),
+        (Some(false), Some(_)) => Some(Problem(format!(
+            "{whose}{} is not the version beside install-hooks (older or replaced): {FIX}",
+            dest.display()
+        ))),
+        (Some(_), _) => {
+            let executable = fs::metadata(dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            (!executable).then(|| {
+                Problem(format!(
+                    "{whose}{} is not executable: {FIX}",
+                    dest.display()
+                ))
+            })
+        }
+    })
 }
 
 /// `(pattern, driver)` for each `merge=<driver>` attribute naming a custom driver.

@@ -1,0 +1,100 @@
+//! `pre-receive` on the remote: the push policy for every client, with hooks or without, and
+//! whatever `--no-verify` says. Installed by `install-hooks --server` into a bare repository (a
+//! server of one's own, Gitea, Forgejo, GitLab server hooks: all run git's `pre-receive`).
+//!
+//! The rules are `pre-push`'s ([`crate::policy`]), applied to each `<old> <new> <ref>` line,
+//! with the repository's own branches as "the remote's copy" (so every alias of a protected
+//! branch is one) and the pushed objects read from git's quarantine. The settings are the
+//! `[push]` and `[deploy]` sections of `.mainstay.toml` in the bare repository's own directory,
+//! which only the server's administrator writes: a pushed commit cannot loosen them. An override
+//! comes as a push option, `git push -o mainstay-override="<why>"`, and is logged like any.
+//! Nothing is started after the push: the monitor and its status files live in a work tree.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::config::{self, Config, Section};
+use crate::policy::{self, PushContext};
+use crate::pre_push::{self, Outcome};
+use crate::repo;
+
+/// The push option that lets a refused push through, naming why.
+pub const OVERRIDE_OPTION: &str = "mainstay-override";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Local(#[from] pre_push::Error),
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    #[error(transparent)]
+    Policy(#[from] policy::Error),
+    #[error(transparent)]
+    Repo(#[from] repo::Error),
+    #[error(transparent)]
+    Audit(#[from] crate::state::Error),
+}
+
+/// Everything `pre-receive` is given.
+#[derive(Debug, Clone)]
+pub struct PreReceive<'a> {
+    /// Where git runs the hook: the bare repository.
+    pub cwd: &'a Path,
+    /// The directory our executable is installed in.
+    pub hooks_dir: &'a Path,
+    /// git's stdin, one `<old> <new> <ref>` line per ref.
+    pub stdin: &'a [u8],
+    /// The push options the client sent (`GIT_PUSH_OPTION_<n>`).
+    pub push_options: &'a [String],
+    /// Who pushes, as the server names them (`GL_USERNAME`, `GITEA_PUSHER_NAME`, `REMOTE_USER`).
+    pub pusher: Option<&'a str>,
+    /// The repository and quarantine git names in the hook's environment.
+    pub location: &'a repo::Location,
+}
+
+/// Runs the whole hook; what the pusher should read goes to `err` (git shows it as `remote: …`).
+pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
+    if let Some(status) = pre_push::run_local(hook.hooks_dir, "pre-receive", &[], hook.stdin)?
+        && !status.success()
+    {
+        return Ok(Outcome::LocalFailed(status.code().unwrap_or(1)));
+    }
+    if config::disabled() {
+        return Ok(Outcome::Allowed { followed: None });
+    }
+    let repo = repo::open(hook.cwd, hook.location)?;
+    let config = Config::load_only(repo.common_dir(), &[Section::Push, Section::Deploy])?;
+    let updates = policy::parse_received(&String::from_utf8_lossy(hook.stdin))?;
+    let reason = hook.push_options.iter().find_map(|o| {
+        o.strip_prefix(OVERRIDE_OPTION)?
+            .strip_prefix('=')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    });
+    let push = PushContext {
+        remote: "(received)",
+        deploy_branch: &config.deploy.branch,
+        remote_refs: "refs/heads/".to_owned(),
+        updates: &updates,
+        override_reason: reason,
+    };
+    let verdict = policy::check(&repo, &push, &config.push);
+    if !verdict.audit.is_empty() {
+        let user = match hook.pusher {
+            Some(name) => name.to_owned(),
+            None => pre_push::user(&repo),
+        };
+        policy::audit::append(repo.common_dir(), &user, &verdict.audit)?;
+    }
+    for record in verdict.audit.iter().filter(|r| r.event == "override") {
+        let refused = record.refused.as_deref().unwrap_or_default();
+        let _ = writeln!(err, "mainstay: override used, and logged: {refused}");
+    }
+    if !verdict.allowed() {
+        for refusal in &verdict.refusals {
+            let _ = writeln!(err, "mainstay: {refusal}");
+        }
+        return Ok(Outcome::Refused);
+    }
+    Ok(Outcome::Allowed { followed: None })
+}

@@ -1,0 +1,282 @@
+//! `install-hooks --server`: the push policy in a real bare repository's `pre-receive`, against
+//! clients with no hooks, with `--no-verify`, over a local path and over git's smart HTTP.
+//!
+//! See: the every-clone-protected issue.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::smart_http::{GitHttp, root_of};
+use crate::util::{Sandbox, bin, describe, read, write};
+
+const MARKERS: &str = "a\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\nb\n";
+
+/// A bare remote with the server hooks, and a clone of it with no hooks at all.
+fn served(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let remote = sb.remote("remote");
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--repo", remote.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install-hooks --server", &remote, &out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hooks/pre-receive"));
+    let work = sb.clone_repo(&remote, "work");
+    (remote, work)
+}
+
+fn refused(out: &Output, what: &str, dir: &Path) -> String {
+    assert!(!out.status.success(), "{}", describe(what, dir, out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_remote_refuses_what_pre_push_would_whoever_pushes() {
+    let sb = Sandbox::new();
+    let (remote, work) = served(&sb);
+    assert!(
+        !work.join(".git/hooks/pre-push").exists(),
+        "the client has no hooks"
+    );
+    let before = sb.git(&remote, &["rev-parse", "main"]);
+    sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.git(&work, &["reset", "-q", "--hard", &before]);
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "--force", "origin", "main"]),
+        "force",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push protected branch `main`"),
+        "{said}"
+    );
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", ":main"]),
+        "delete",
+        &work,
+    );
+    assert!(
+        said.contains("refusing to delete protected branch `main`"),
+        "{said}"
+    );
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    sb.commit(&work, "conflict.txt", MARKERS, "markers");
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main"]),
+        "markers",
+        &work,
+    );
+    assert!(
+        said.contains("conflict.txt:2 adds a conflict block"),
+        "{said}"
+    );
+    sb.git(&work, &["reset", "-q", "--hard", "HEAD~1"]);
+    // A client with mainstay's own hooks, skipping them, is refused all the same.
+    sb.install(&work);
+    sb.git(&work, &["reset", "-q", "--hard", &before]);
+    let out = sb.git_output(
+        &work,
+        &["push", "-q", "--no-verify", "--force", "origin", "main"],
+    );
+    let said = refused(&out, "push --no-verify", &work);
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push"),
+        "{said}"
+    );
+    // Agent branches take force pushes, each one in the remote's own audit log.
+    sb.git(&work, &["checkout", "-q", "-b", "agent/x"]);
+    sb.commit(&work, "b.txt", "1\n", "start");
+    sb.git(&work, &["push", "-q", "--no-verify", "origin", "agent/x"]);
+    sb.git(&work, &["commit", "-q", "--amend", "-m", "start, reworded"]);
+    sb.git(
+        &work,
+        &["push", "-q", "--no-verify", "--force", "origin", "agent/x"],
+    );
+    let audit = read(&remote.join("mainstay/audit.jsonl"));
+    assert!(
+        audit.contains("\"event\":\"force-push\"") && audit.contains("refs/heads/agent/x"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn over_smart_http_the_same_and_the_pusher_is_named() {
+    let sb = Sandbox::new();
+    let (remote, _) = served(&sb);
+    let server = GitHttp::refusing(&root_of(&remote), sb.env(), |_| None);
+    let url = server.url_with_password("agent", "pw", "remote.git");
+    let work = sb.path().join("http-clone");
+    sb.git(
+        sb.path(),
+        &["clone", "-q", &url, work.to_str().expect("utf-8")],
+    );
+    let first = sb.git(&work, &["rev-parse", "HEAD"]);
+    sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.git(&work, &["reset", "-q", "--hard", &first]);
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "--force", "origin", "main"]),
+        "force",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push"),
+        "{said}"
+    );
+    sb.git(&work, &["checkout", "-q", "-b", "agent/web"]);
+    sb.git(&work, &["push", "-q", "origin", "agent/web"]);
+    sb.commit(&work, "c.txt", "c\n", "more");
+    sb.git(&work, &["push", "-q", "origin", "agent/web"]);
+    sb.git(
+        &work,
+        &["push", "-q", "--force", "origin", "agent/web~1:agent/web"],
+    );
+    let audit = read(&remote.join("mainstay/audit.jsonl"));
+    assert!(audit.contains("\"user\":\"agent\""), "{audit}");
+}
+
+#[test]
+fn an_alias_the_remote_keeps_is_judged_as_its_target() {
+    let sb = Sandbox::new();
+    let (remote, work) = served(&sb);
+    sb.git(
+        &remote,
+        &["symbolic-ref", "refs/heads/master", "refs/heads/main"],
+    );
+    let first = sb.git(&work, &["rev-parse", "HEAD"]);
+    sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    let out = sb.git_output(
+        &work,
+        &[
+            "push",
+            "-q",
+            "--force",
+            "origin",
+            &format!("{first}:refs/heads/master"),
+        ],
+    );
+    let said = refused(&out, "force through the alias", &work);
+    assert!(said.contains("protected branch `main`"), "{said}");
+    assert_ne!(sb.git(&remote, &["rev-parse", "main"]), first);
+}
+
+#[test]
+fn an_override_comes_as_a_push_option_and_is_logged() {
+    let sb = Sandbox::new();
+    let (remote, work) = served(&sb);
+    sb.git(&remote, &["config", "receive.advertisePushOptions", "true"]);
+    let first = sb.git(&work, &["rev-parse", "HEAD"]);
+    let second = sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.git(&work, &["reset", "-q", "--hard", &first]);
+    let out = sb.git_output(
+        &work,
+        &[
+            "push",
+            "-q",
+            "--force",
+            "-o",
+            "mainstay-override=rollback of a bad deploy",
+            "origin",
+            "main",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("override", &work, &out)
+    );
+    let audit = read(&remote.join("mainstay/audit.jsonl"));
+    let record: serde_json::Value =
+        serde_json::from_str(audit.lines().last().expect("a line")).expect("JSON");
+    assert_eq!(record["event"], "override");
+    assert_eq!(record["reason"], "rollback of a bad deploy");
+    assert_eq!(record["ref"], "refs/heads/main");
+    assert_eq!(record["old"], second.as_str());
+    assert_eq!(record["new"], first.as_str());
+}
+
+#[test]
+fn the_remotes_own_pre_receive_still_runs_and_blocks_and_comes_back() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let own = remote.join("hooks/pre-receive");
+    let script = "#!/bin/sh\nwhile read old new ref; do [ \"$ref\" = refs/heads/frozen ] && { echo frozen >&2; exit 3; }; done\nexit 0\n";
+    write(&own, script);
+    std::fs::set_permissions(&own, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let repo = remote.to_str().expect("utf-8");
+    let out = sb.run("install-hooks", sb.path(), &["--server", "--repo", repo]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install", &remote, &out)
+    );
+    assert_eq!(read(&remote.join("hooks/pre-receive.local")), script);
+    let work = sb.clone_repo(&remote, "work");
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main:frozen"]),
+        "frozen",
+        &work,
+    );
+    assert!(said.contains("remote: frozen"), "{said}");
+    let check = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--check", "--repo", repo],
+    );
+    assert!(
+        check.status.success(),
+        "{}",
+        describe("--check", &remote, &check)
+    );
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--uninstall", "--repo", repo],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("uninstall", &remote, &out)
+    );
+    assert_eq!(read(&own), script);
+    assert!(!remote.join("hooks/pre-receive.local").exists());
+}
+
+#[test]
+fn bad_input_refuses_the_push_with_one_line() {
+    let sb = Sandbox::new();
+    let (remote, _) = served(&sb);
+    let mut cmd = sb.command(bin("pre-receive"), &remote);
+    cmd.env("GIT_DIR", ".")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("run pre-receive");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"only-two fields\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    assert!(
+        said.contains("pre-receive input line 1") && said.contains("<old sha> <new sha> <ref>"),
+        "{said}"
+    );
+    // A work tree is no place for it.
+    let clone = sb.clone_repo(&remote, "clone");
+    let out = sb.run("install-hooks", &clone, &["--server"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a bare repository"));
+}
