@@ -166,12 +166,18 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
     let common_dir = common_dir.unwrap_or_else(|| git_dir.clone());
     let mut objects =
         gix::odb::at(common_dir.join("objects"), hash).map_err(|e| fail(e.to_string()))?;
-    let quarantine = at
+    let mut quarantine = at
         .quarantine
         .as_ref()
         .map(|q| gix::odb::at(absolute(dir, q.clone()), hash))
         .transpose()
         .map_err(|e| fail(e.to_string()))?;
+    // Nothing is added to either store while a hook runs, and every miss (each object that is
+    // in the other store) would otherwise look on disk for new packs again.
+    objects.refresh_never();
+    if let Some(q) = &mut quarantine {
+        q.refresh_never();
+    }
     // The checks read the pushed commits more than once (ancestry, then their trees): decode each
     // once.
     objects.set_object_cache(|| {
@@ -349,8 +355,32 @@ pub fn is_ancestor(repo: &Repo, ancestor: ObjectId, descendant: ObjectId) -> boo
     if parents.unwrap_or(false) {
         return true;
     }
-    merge_base(repo, ancestor, descendant) == Some(ancestor)
+    // A fast-forward of many commits: walk back from the pushed tip, which reaches the old one
+    // after the pushed commits alone. A merge-base search would also walk the old tip's history,
+    // which grows with the repository.
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = std::collections::VecDeque::from([descendant]);
+    while let Some(id) = queue.pop_front() {
+        if seen.len() >= WALK_LIMIT {
+            return merge_base(repo, ancestor, descendant) == Some(ancestor);
+        }
+        let Ok((_, data)) = read(repo, id, &mut buf) else {
+            return merge_base(repo, ancestor, descendant) == Some(ancestor);
+        };
+        for parent in gix::objs::CommitRefIter::from_bytes(data, repo.hash).parent_ids() {
+            if parent == ancestor {
+                return true;
+            }
+            if seen.insert(parent) {
+                queue.push_back(parent);
+            }
+        }
+    }
+    false
 }
+
+/// How many commits the walk back from a pushed tip visits before the exact search takes over.
+const WALK_LIMIT: usize = 100_000;
 
 /// The best common ancestor of two commits, if they share history.
 pub fn merge_base(repo: &Repo, one: ObjectId, two: ObjectId) -> Option<ObjectId> {
