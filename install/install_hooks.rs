@@ -27,6 +27,10 @@ struct Args {
     /// Put back everything as it was before install.
     #[arg(long)]
     uninstall: bool,
+    /// Bring every clone, remote and machine-wide install on this machine up to date with the
+    /// executables beside this one (`install/install.sh` runs it).
+    #[arg(long, conflicts_with_all = ["check", "uninstall", "global", "server"])]
+    upgrade: bool,
 }
 
 /// Exit codes: 0 done (or, with `--check`, all well), 1 `--check` found a problem, 2 it could not
@@ -71,6 +75,16 @@ fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<ExitCode> {
             _ => install::check(&options)?,
         };
         return Ok(report_problems(&problems, out)?);
+    }
+    if args.upgrade {
+        let report = install::upgrade(&options)?;
+        for change in &report.changes {
+            writeln!(out, "{change}")?;
+        }
+        if report.changes.is_empty() {
+            writeln!(out, "every install on this machine is up to date")?;
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let report = match (args.global, args.server, args.uninstall) {
         (true, _, true) => global::uninstall(&need_place()?)?,

@@ -52,8 +52,15 @@ struct StatusArgs {
     /// A full or short sha, or any revision.
     #[arg(default_value = "HEAD")]
     rev: String,
-    /// Wait for a verdict, up to SECS seconds.
-    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "30")]
+    /// Wait for a verdict, up to SECS seconds (`--wait` alone: 30). The time is written
+    /// `--wait=SECS`, so that `--wait <rev>` waits on that revision.
+    #[arg(
+        long,
+        value_name = "SECS",
+        num_args = 0..=1,
+        default_missing_value = "30",
+        require_equals = true
+    )]
     wait: Option<u64>,
     /// Print the run record as JSON.
     #[arg(long)]

@@ -22,6 +22,7 @@ use crate::git::{self, Git};
 use crate::pre_push::LOCAL_SUFFIX;
 
 pub mod global;
+mod registry;
 pub mod server;
 
 /// The executables installed into the hooks directory. Git runs only `pre-push`; the others are
@@ -472,6 +473,66 @@ pub fn install(options: &Options) -> Result<Report, Error> {
     if !report.changes.is_empty() {
         target.save_manifest(&manifest)?;
     }
+    if let (Some(place), Some(worktree)) = (&options.global, &target.paths.worktree) {
+        registry::add(place, registry::Kind::Clone, worktree)?;
+    }
+    Ok(report)
+}
+
+/// `install-hooks --upgrade`: brings every clone, remote and machine-wide install made from these
+/// executables up to date with them; one line per install that changed or is gone.
+pub fn upgrade(options: &Options) -> Result<Report, Error> {
+    let mut report = Report::default();
+    let Some(place) = &options.global else {
+        return Ok(report);
+    };
+    for (kind, path) in registry::all(place)? {
+        let at = Options {
+            repo: path.clone(),
+            ..options.clone()
+        };
+        let done = match kind {
+            registry::Kind::Clone
+                if Git::new(&path)
+                    .paths()
+                    .is_ok_and(|p| crate::state::install_manifest(&p.common_dir).exists()) =>
+            {
+                install(&at)
+            }
+            registry::Kind::Server if crate::state::install_manifest(&path).exists() => {
+                server::install(&at)
+            }
+            _ => {
+                report
+                    .changes
+                    .push(format!("{} is no longer set up; forgotten", path.display()));
+                registry::remove(place, kind, &path)?;
+                continue;
+            }
+        };
+        match done {
+            Ok(changed) if changed.changes.is_empty() => {}
+            Ok(changed) => report.changes.push(format!(
+                "upgraded {} ({} change(s))",
+                path.display(),
+                changed.changes.len()
+            )),
+            // One install that cannot be upgraded must not stop the others.
+            Err(e) => report
+                .changes
+                .push(format!("could not upgrade {}: {e}", path.display())),
+        }
+    }
+    if place.hooks.with_file_name("install.json").exists() {
+        let changed = global::install(options, place)?;
+        if !changed.changes.is_empty() {
+            report.changes.push(format!(
+                "upgraded the global install in {} ({} change(s))",
+                place.hooks.display(),
+                changed.changes.len()
+            ));
+        }
+    }
     Ok(report)
 }
 
@@ -610,6 +671,9 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     }
     let path = target.manifest_path();
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+    if let (Some(place), Some(worktree)) = (&options.global, &target.paths.worktree) {
+        registry::remove(place, registry::Kind::Clone, worktree)?;
+    }
     Ok(report)
 }
 

@@ -48,6 +48,9 @@ pub fn install(options: &Options) -> Result<Report, Error> {
     if !report.changes.is_empty() {
         super::save_manifest(&bare.manifest_path(), &manifest)?;
     }
+    if let Some(place) = &options.global {
+        super::registry::add(place, super::registry::Kind::Server, &bare.paths.common_dir)?;
+    }
     Ok(report)
 }
 
@@ -81,5 +84,8 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     };
     super::uninstall_files(&manifest, &manifest.files, &mut report)?;
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+    if let Some(place) = &options.global {
+        super::registry::remove(place, super::registry::Kind::Server, &bare.paths.common_dir)?;
+    }
     Ok(report)
 }

@@ -332,7 +332,9 @@ impl Merger<'_> {
                 return self.emit(ours.text);
             }
         }
-        if ours.text == theirs.text {
+        // The same change on both sides is taken once, except where a counter is in it: then
+        // each side's bump counts (see `row`).
+        if ours.text == theirs.text && !self.options.counters {
             return self.emit(ours.text);
         }
         let empty;
@@ -370,7 +372,7 @@ impl Merger<'_> {
     fn body(&mut self, base: &Section, ours: &Section, theirs: &Section) {
         if ours.body == base.body {
             self.emit(theirs.body);
-        } else if theirs.body == base.body || ours.body == theirs.body {
+        } else if theirs.body == base.body || (ours.body == theirs.body && !self.options.counters) {
             self.emit(ours.body);
         } else {
             self.blocks(&base.blocks, &ours.blocks, &theirs.blocks);
@@ -411,7 +413,8 @@ impl Merger<'_> {
         if ours.text() == base.text() {
             return self.emit(theirs.text());
         }
-        if theirs.text() == base.text() || ours.text() == theirs.text() {
+        let counted = self.options.counters && matches!(ours, Block::Table(_));
+        if theirs.text() == base.text() || (ours.text() == theirs.text() && !counted) {
             return self.emit(ours.text());
         }
         match (base, ours, theirs) {
@@ -558,10 +561,16 @@ impl Merger<'_> {
         theirs: &'r Row<'r>,
         style_side: Side,
     ) -> OutRow<'r> {
-        if ours.same_cells(theirs) {
+        let base_line = base.map_or("", |b| b.line);
+        // Both sides bumped a counter alike (each added a row, `TOTAL` 2 -> 3): two changes,
+        // since the sides differ elsewhere (identical sides never get this far).
+        let shared_bump = self.options.counters
+            && base.is_some()
+            && !same_cells(ours.line, base_line)
+            && shared_counter_change(base_line, ours.line, theirs.line);
+        if ours.same_cells(theirs) && !shared_bump {
             return OutRow::Kept(self.pick(style_side, ours, theirs), style_side);
         }
-        let base_line = base.map_or("", |b| b.line);
         if same_cells(ours.line, base_line) {
             return OutRow::Kept(theirs, Side::Theirs);
         }
@@ -582,10 +591,16 @@ impl Merger<'_> {
                 cell(&ours_cells, i),
                 cell(&theirs_cells, i),
             );
-            let value = if o == b || o == t {
+            let value = if o == b {
                 Cow::Borrowed(t)
             } else if t == b {
                 Cow::Borrowed(o)
+            } else if o == t {
+                let style = self.pick(style_side, o, t);
+                match fields::add_counters(b, o, t, style).filter(|_| self.options.counters) {
+                    Some(sum) => Cow::Owned(sum),
+                    None => Cow::Borrowed(t),
+                }
             } else {
                 let style = self.pick(style_side, o, t);
                 match fields::add_counters(b, o, t, style).filter(|_| self.options.counters) {
@@ -755,6 +770,14 @@ fn pair_edits<'s>(base: &[&'s Key<'s>], side: &mut [&'s Key<'s>]) {
         }
         from = (b + 1, s + 1);
     }
+}
+
+/// Whether some number-only cell changed from `base` to the same new number on both sides.
+fn shared_counter_change(base: &str, ours: &str, theirs: &str) -> bool {
+    let (b, o, t) = (split_cells(base), split_cells(ours), split_cells(theirs));
+    (0..b.len().min(o.len()).min(t.len())).any(|i| {
+        o[i] == t[i] && o[i] != b[i] && fields::add_counters(b[i], o[i], t[i], o[i]).is_some()
+    })
 }
 
 fn row_keys<'s>(table: &'s Table) -> Vec<&'s Key<'s>> {

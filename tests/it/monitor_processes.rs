@@ -58,7 +58,7 @@ fn signal(signal: &str, target: &str) -> bool {
 /// The app starts serving `sha`; `status --wait` then ends with success. The status log.
 fn goes_live(sb: &Sandbox, work: &Path, app: &App, sha: &str) -> String {
     *app.commit.lock().expect("commit") = sha.to_owned();
-    let out = status(sb, work, &["--wait", "20"]);
+    let out = status(sb, work, &["--wait=20"]);
     assert_eq!(
         out.status.code(),
         Some(0),

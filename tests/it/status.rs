@@ -103,7 +103,7 @@ fn failure_exits_1_with_the_logs_last_lines() {
         text.contains("  ") && text.contains("verdict: failed"),
         "{text}"
     );
-    let out = deploy.status(&["--wait", "5"]);
+    let out = deploy.status(&["--wait=5"]);
     assert_eq!(code(&out), Some(1));
     assert!(stdout(&out).contains("verdict: failed"), "{}", stdout(&out));
 }
@@ -123,7 +123,7 @@ fn a_killed_monitor_is_reported_dead_not_in_progress() {
     let text = stdout(&out);
     assert!(text.contains("monitor died without a verdict"), "{text}");
     assert!(text.contains("app serves"), "{text}");
-    let out = deploy.status(&["--wait", "20"]);
+    let out = deploy.status(&["--wait=20"]);
     assert_eq!(code(&out), Some(1), "a dead monitor ends the wait too");
 }
 
@@ -133,7 +133,7 @@ fn wait_blocks_until_the_verdict() {
     let deploy = Deploy::new(&app.config(None, "1s"));
     let monitor = running(&deploy);
     let waiter = deploy
-        .command(&["status", "--wait", "60"])
+        .command(&["status", "--wait=60"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start status --wait");
@@ -153,7 +153,7 @@ fn wait_gives_up_in_progress_when_time_is_up() {
     let app = pending_app();
     let deploy = Deploy::new(&app.config(None, "1s"));
     let _monitor = running(&deploy);
-    let out = deploy.status(&["--wait", "1"]);
+    let out = deploy.status(&["--wait=1"]);
     assert_eq!(
         code(&out),
         Some(2),

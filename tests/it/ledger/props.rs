@@ -407,8 +407,9 @@ proptest! {
             let updated = Ledger { updated: ours.updated.max(theirs.updated), ..base.clone() };
             let date = |l: &Ledger| l.render().lines().nth(3).expect("date line").to_owned();
             prop_assert_eq!(format!("**Last Updated:**{}", line("**Last Updated:**")), date(&updated));
-            // Changed identically on both sides counts once; otherwise both changes add up.
-            let total = if ours.total == theirs.total {
+            // Both changes add up, an identical bump included (each side added its own entry);
+            // only two identical sides are one change.
+            let total = if o == t {
                 ours.total
             } else {
                 ours.total + theirs.total - base.total
