@@ -24,6 +24,8 @@ pub enum Error {
         status: std::process::ExitStatus,
         stderr: String,
     },
+    #[error("{} is not inside a git repository (run this in a clone, or give its path)", dir.display())]
+    NotARepository { dir: PathBuf },
     #[error("`{command}` printed something that is not UTF-8")]
     NotUtf8 { command: CommandLine },
 }
@@ -189,14 +191,30 @@ impl Git {
 
     /// Resolves hooks dir, common dir and work tree in one call, as absolute paths.
     pub fn paths(&self) -> Result<Paths, Error> {
-        let out = self.run([
-            "rev-parse",
-            "--path-format=absolute",
-            "--git-path",
-            "hooks",
-            "--git-common-dir",
-            "--is-bare-repository",
-        ])?;
+        let out = self
+            .run([
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-path",
+                "hooks",
+                "--git-common-dir",
+                "--is-bare-repository",
+            ])
+            .map_err(|e| match e {
+                Error::Failed { ref stderr, .. } if stderr.contains("not a git repository") => {
+                    Error::NotARepository {
+                        dir: std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone()),
+                    }
+                }
+                Error::Spawn { ref source, .. }
+                    if source.kind() == std::io::ErrorKind::NotFound && !self.dir.exists() =>
+                {
+                    Error::NotARepository {
+                        dir: std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone()),
+                    }
+                }
+                e => e,
+            })?;
         let mut lines = out.lines();
         let hooks = PathBuf::from(lines.next().unwrap_or_default());
         let common_dir = PathBuf::from(lines.next().unwrap_or_default());

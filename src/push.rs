@@ -98,7 +98,7 @@ pub enum Error {
     Unreachable { remote: String, detail: String },
     #[error("the push was refused: {detail}")]
     Refused { detail: String },
-    #[error("rebasing onto {remote}/{branch} conflicts in {}; nothing was changed here, resolve by hand (listed in the conflict log)", files.join(", "))]
+    #[error("rebasing onto {remote}/{branch} conflicts in {}; nothing was changed here; to resolve: `git pull --rebase {remote} {branch}`, fix those files, `git add` them, `git rebase --continue`, then `mainstay push` again (the files are in the conflict log)", files.join(", "))]
     Conflict {
         remote: String,
         branch: String,

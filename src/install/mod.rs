@@ -548,10 +548,34 @@ fn install_file(
         path: source.clone(),
     })?;
     let dest = hooks.join(name);
-    let ours = manifest
+    let mut ours = manifest
         .files
         .iter()
         .any(|f| f.name == name && f.dir(manifest) == hooks);
+    // Ours are executables; a script in our place is a hook manager's (lefthook, pre-commit,
+    // husky) that overwrote ours: it is theirs, to keep running, not to replace.
+    if ours && is_script(&dest) {
+        let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+        let same = fs::read(&dest).ok() == fs::read(&local).ok();
+        if !same {
+            if local.exists() {
+                return Err(Error::BackupTaken { hook: dest, local });
+            }
+            fs::rename(&dest, &local).map_err(|source| Error::Io {
+                path: dest.clone(),
+                source,
+            })?;
+            report.changes.push(format!(
+                "moved {}, which replaced ours, to {} (it still runs, first)",
+                dest.display(),
+                local.display()
+            ));
+            if let Some(file) = manifest.files.iter_mut().find(|f| f.name == name) {
+                file.backup = Some(format!("{name}{LOCAL_SUFFIX}"));
+            }
+        }
+        ours = true;
+    }
     match installed(&dest, &bytes)? {
         Some(true) if ours => return Ok(()),
         Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
@@ -570,6 +594,7 @@ fn install_file(
                 dest.display(),
                 local.display()
             ));
+            report.changes.push(format!("installed {}", dest.display()));
             manifest.files.push(InstalledFile {
                 name: name.to_owned(),
                 backup: Some(format!("{name}{LOCAL_SUFFIX}")),
@@ -666,11 +691,29 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     };
     uninstall_files(&manifest, &manifest.files, &mut report)?;
     restore_config(&target.git, "--local", &manifest, &mut report)?;
-    for added in [&manifest.attributes, &manifest.exclude] {
-        remove_lines(added, &mut report)?;
+    remove_lines(&manifest.attributes, &mut report)?;
+    // Status files still in the work tree would show up as untracked without these lines.
+    let left = target.paths.worktree.as_deref().map_or(0, status_files_in);
+    if left == 0 {
+        remove_lines(&manifest.exclude, &mut report)?;
+    } else {
+        report.changes.push(format!(
+            "kept the status-file lines in {}: {left} status file(s) remain \
+             (`mainstay cleanup --older-than 0d` removes them, then uninstall again)",
+            target.exclude_path().display()
+        ));
     }
     let path = target.manifest_path();
-    fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+    if left > 0 {
+        // What is left to undo: the exclude lines, for the next `--uninstall`.
+        let rest = Manifest {
+            exclude: manifest.exclude.clone(),
+            ..Manifest::default()
+        };
+        save_manifest(&path, &rest)?;
+    } else {
+        fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+    }
     if let (Some(place), Some(worktree)) = (&options.global, &target.paths.worktree) {
         registry::remove(place, registry::Kind::Clone, worktree)?;
     }
@@ -841,6 +884,32 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     }
     problems.extend(target.attribute_problems(true)?);
     Ok(problems)
+}
+
+/// Whether `path` is a regular file starting with `#!`.
+fn is_script(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 2];
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        && fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok()
+        && head == *b"#!"
+}
+
+/// How many of the monitor's status files are in `worktree`.
+fn status_files_in(worktree: &Path) -> usize {
+    fs::read_dir(worktree).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(crate::deploy::files::sha7_of)
+                    .is_some()
+            })
+            .count()
+    })
 }
 
 /// What is wrong with the installed copy `dest` of `source`, if anything; `whose` goes first

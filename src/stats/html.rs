@@ -286,6 +286,9 @@ fn rate_chart(page: &mut String, report: &Report) {
     );
 }
 
+/// The fewest bins a histogram's axis shows.
+const MIN_BINS: usize = 4;
+
 /// The bin width: the smallest round duration that fits `max` into [`MAX_BINS`] bins.
 fn bin_width(max: u64) -> u64 {
     const SECOND: u64 = 1_000;
@@ -325,7 +328,8 @@ fn histogram(page: &mut String, id: &str, samples: &[u64], spread: &Spread, empt
         return;
     };
     let step = bin_width(max);
-    let bins = (max / step + 1) as usize;
+    // A few bins at least: values all alike would otherwise make one bar as wide as the axis.
+    let bins = ((max / step + 1) as usize).max(MIN_BINS);
     let mut counts = vec![0usize; bins];
     for &s in samples {
         counts[(s / step) as usize] += 1;

@@ -6,6 +6,7 @@ mod global;
 mod http;
 mod install;
 mod ledger;
+mod managers;
 mod mariadb;
 mod monitor;
 mod monitor_digitalocean;
