@@ -45,12 +45,17 @@ pub struct Followed {
 }
 
 /// Past durations: the sources' own (shared by every machine that pushes) when they have
-/// enough, else this work tree's run records.
+/// enough, else this work tree's run records. None for the fixed schedule, which uses none: a
+/// source's history costs requests.
 pub(super) fn history(
     sources: &mut [Box<dyn Source>],
+    settings: &super::Settings,
     worktree: &Path,
     cx: &PollContext<'_>,
 ) -> Vec<Duration> {
+    if settings.schedule == super::settings::ScheduleKind::Fixed {
+        return Vec::new();
+    }
     for source in sources.iter_mut() {
         // A source that cannot say now is asked again by the first poll, which says why.
         let Ok(past) = source.past(Span::Recent, cx) else {

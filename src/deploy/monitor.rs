@@ -65,7 +65,7 @@ pub fn monitor(
         contains: cx.contains,
         once: false,
     };
-    let past = follow::history(&mut sources, cx.worktree, &poll_cx);
+    let past = follow::history(&mut sources, settings, cx.worktree, &poll_cx);
     let schedule = Schedule::choose(settings, &past);
     run.record.schedule = schedule.describe();
     run.say(&format!("schedule: {}", run.record.schedule))?;

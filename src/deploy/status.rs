@@ -324,7 +324,7 @@ pub fn ask(
         once: wait.is_none(),
     };
     let schedule = wait.map(|limit| {
-        let past = super::follow::history(&mut sources, cx.worktree, &poll_cx);
+        let past = super::follow::history(&mut sources, settings, cx.worktree, &poll_cx);
         let mut bounded = settings.clone();
         bounded.max_wait = limit;
         Schedule::choose(&bounded, &past)

@@ -2,12 +2,14 @@
 
 mod doctor;
 mod edges;
+mod github;
 mod http;
 mod install;
 mod ledger;
 mod mariadb;
 mod monitor;
 mod monitor_digitalocean;
+mod monitor_github;
 mod monitor_mysql;
 mod monitor_processes;
 mod post_push;

@@ -601,6 +601,9 @@ pub struct GitHub {
     /// Whether a context was last seen among commit statuses (true) or check runs (false), so
     /// each poll asks only the endpoint that has it.
     seen_in: HashMap<String, bool>,
+    /// Why the history's listing failed for good: the first poll's answer, so a refused token
+    /// costs one request, not two.
+    refused: Option<Error>,
 }
 
 impl GitHub {
@@ -644,6 +647,7 @@ impl GitHub {
             followed: None,
             prefetched: None,
             seen_in: HashMap::new(),
+            refused: None,
         })
     }
 
@@ -839,9 +843,19 @@ impl GitHub {
         } else {
             100
         };
-        let listed: Vec<Deployment> = self
+        let listed = match self
             .api
-            .deployments(None, environment.exact(), per_page, cx)?
+            .deployments(None, environment.exact(), per_page, cx)
+        {
+            Ok(listed) => listed,
+            Err(e) if e.is_fatal() && since.is_none() => {
+                let said = e.to_string();
+                self.refused = Some(e);
+                return Err(Error::Transient(said));
+            }
+            Err(e) => return Err(e),
+        };
+        let listed: Vec<Deployment> = listed
             .into_iter()
             .filter(|d| environment.matches(&d.environment))
             .collect();
@@ -872,6 +886,9 @@ impl Source for GitHub {
         // Validated again here: the sha goes into a URL.
         if crate::deploy::validate_sha(sha).is_err() {
             return Err(Error::Fatal(format!("github: {sha:?} is not a commit id")));
+        }
+        if let Some(refused) = self.refused.take() {
+            return Err(refused);
         }
         match self.target.clone() {
             Target::Deployments(environment) => self.poll_deployment(sha, &environment, cx),
