@@ -116,9 +116,10 @@ impl Source for App {
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {
         let reported = match self.reported_commit() {
             Ok(reported) => reported,
-            // An app being replaced refuses connections for a moment: that is a phase, not news.
+            // An app being replaced refuses connections for a moment: while following, a phase,
+            // not news; asked from another clone, it says nothing of this sha.
             Err(Error::Http(http::Error::Refused { .. })) => {
-                return Ok(Observation::Pending("app unreachable".to_owned()));
+                return Ok(Observation::Unseen("app unreachable".to_owned()));
             }
             Err(e) => return Err(e),
         };

@@ -452,7 +452,7 @@ impl Api {
                 Ok(response) => response,
                 Err(e @ (http::Error::Timeout { .. } | http::Error::Refused { .. })) => {
                     last = e.to_string();
-                    if !cx.once {
+                    if attempt + 1 < attempts {
                         cx.clock.sleep(pause);
                     }
                     continue;
@@ -533,7 +533,7 @@ impl Api {
                 }
                 500..=599 => {
                     last = format!("HTTP {status}");
-                    if !cx.once {
+                    if attempt + 1 < attempts {
                         cx.clock.sleep(pause);
                     }
                 }
