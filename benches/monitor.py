@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
 """The deployment monitor on a scripted four-minute deployment: fixed schedule vs history.
 
-Usage: python3 benches/monitor.py [--runs N] [--seed S] [--scale F]
+Usage: python3 benches/monitor.py [--runs N] [--seed S] [--scale F] [--source app|github]
        (builds the release `mainstay` first; about five minutes at --scale 1)
+
+With --source github the local server plays GitHub's REST API instead of the app: each run's
+repository `acme/<run>` has a deployment of the pushed sha in environment `Production`, listed
+from the start, whose statuses go `queued`, then `in_progress` at a tenth of the way, then
+`success` at the scripted end; every answer carries an `etag`, and a request naming it gets
+`304 Not Modified`. The history runs read 20 past deployments of the environment, from
+creation to success, from the API itself (no run records are written), so the figures include
+what the history costs. It counts the API requests each run made, and how many were answered
+304 (which GitHub does not count against the rate limit).
 
 A local HTTP server plays the app: `/app/<run>/health` reports the old commit until the run's
 scripted end, then the pushed one; `/app/<run>/ready` answers 200. Real deployments of "four
@@ -24,6 +33,7 @@ them at once. For each one it measures:
 """
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -45,6 +55,88 @@ TIME = "/usr/bin/time"
 
 # Scripted ends, by run name: (unix time the app starts reporting the new sha, that sha).
 SCRIPT = {}
+# GitHub mode: the scripted start of each run, its past deployments, and the requests it made.
+STARTS = {}
+PAST = {}
+REQUESTS = {}
+TOKEN = "ghp_benchToken"
+
+
+def iso(t):
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class GitHub(BaseHTTPRequestHandler):
+    """GitHub's deployments, statuses, etag and 304, for /repos/acme/<run>/..."""
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        # /repos/acme/<run>/deployments[/<id>/statuses]
+        if len(parts) < 5 or parts[1] != "repos" or parts[3] not in SCRIPT:
+            return self.answer(404, '{"message":"Not Found"}')
+        if self.headers.get("authorization") != f"Bearer {TOKEN}":
+            return self.answer(401, '{"message":"Bad credentials"}')
+        run = parts[3]
+        REQUESTS.setdefault(run, []).append(None)
+        end, sha = SCRIPT[run]
+        start = STARTS[run]
+        now = time.time()
+        ours = {"id": 1000, "sha": sha, "environment": "Production", "created_at": iso(start)}
+        past = PAST.get(run, [])
+        if parts[4:] == ["deployments"]:
+            params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+            listed = [ours] + [d for d, _ in past]
+            if "sha" in params:
+                listed = [d for d in listed if d["sha"] == params["sha"]]
+            body = json.dumps(listed[:int(params.get("per_page", "30"))])
+        elif len(parts) == 7 and parts[4] == "deployments" and parts[6] == "statuses":
+            ident = int(parts[5])
+            if ident == 1000:
+                statuses = [{"state": "queued", "created_at": iso(start)}]
+                if now >= start + (end - start) / 10:
+                    statuses.insert(0, {"state": "in_progress", "created_at": iso(start)})
+                if now >= end:
+                    statuses.insert(0, {"state": "success", "created_at": iso(end),
+                                        "environment_url": f"https://{run}.example"})
+            else:
+                statuses = next(s for d, s in past if d["id"] == ident)
+            body = json.dumps(statuses)
+        else:
+            return self.answer(404, '{"message":"Not Found"}')
+        etag = 'W/"' + hashlib.sha1(body.encode()).hexdigest() + '"'
+        if self.headers.get("if-none-match") == etag:
+            REQUESTS[run][-1] = 304
+            return self.answer(304, "", etag)
+        REQUESTS[run][-1] = 200
+        return self.answer(200, body, etag)
+
+    def answer(self, status, body, etag=None):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        if etag:
+            self.send_header("etag", etag)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def github_past(name, past):
+    """20 finished deployments of other commits, newest first, that took `past` seconds."""
+    deployments = []
+    for i, seconds in enumerate(past):
+        created = 1_700_000_000 - 3600 * (i + 1)
+        deployment = {"id": i + 1, "sha": f"{i + 1:040x}", "environment": "Production",
+                      "created_at": iso(created)}
+        statuses = [{"state": "inactive", "created_at": iso(created + 1800)},
+                    {"state": "success", "created_at": iso(created + round(seconds))},
+                    {"state": "queued", "created_at": iso(created)}]
+        deployments.append((deployment, statuses))
+    PAST[name] = deployments
 
 
 class App(BaseHTTPRequestHandler):
@@ -90,7 +182,7 @@ def history(seed, count=20):
 
 
 def env(home):
-    drop = ("GIT_", "MAINSTAY", "DB_", "DIGITALOCEAN")
+    drop = ("GIT_", "GITHUB_", "GH_", "MAINSTAY", "DB_", "DIGITALOCEAN")
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(drop) and "proxy" not in k.lower()}
     clean.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1")
@@ -106,7 +198,7 @@ def ms(seconds):
     return f"{max(1, round(seconds * 1000))}ms"
 
 
-def prepare(base, name, schedule, past, scale, port, environ):
+def prepare(base, name, schedule, past, scale, port, environ, source):
     repo = base / name
     repo.mkdir()
     git(["init", "-q", "-b", "main"], repo, environ)
@@ -121,9 +213,18 @@ def prepare(base, name, schedule, past, scale, port, environ):
         f'poll_initial = "{ms(5 * scale)}"\n'
         f'poll_later = "{ms(15 * scale)}"\n'
         f'poll_switch_after = "{ms(120 * scale)}"\n'
-        "[deploy.app]\n"
-        f'version_url = "http://127.0.0.1:{port}/app/{name}/health"\n'
-        f'ready_url = "http://127.0.0.1:{port}/app/{name}/ready"\n')
+        + ("[deploy.app]\n"
+           f'version_url = "http://127.0.0.1:{port}/app/{name}/health"\n'
+           f'ready_url = "http://127.0.0.1:{port}/app/{name}/ready"\n'
+           if source == "app" else
+           "[deploy.github]\n"
+           f'repo = "acme/{name}"\n'
+           'environment = "Production"\n'
+           f'api_base = "http://127.0.0.1:{port}"\n'))
+    if source == "github":
+        if schedule == "history":
+            github_past(name, [seconds * scale for seconds in past])
+        return repo, sha
     if schedule == "history":
         started = datetime(2026, 1, 1, tzinfo=timezone.utc)
         for i, seconds in enumerate(past):
@@ -141,6 +242,7 @@ def prepare(base, name, schedule, past, scale, port, environ):
 
 
 def run_one(mainstay, repo, sha, end, environ, out):
+    STARTS[repo.name] = time.time()
     peak = repo.parent / f"{repo.name}.rss"
     process = subprocess.Popen([TIME, "-f", "%M", "-o", str(peak), str(mainstay), "monitor", sha],
                                cwd=repo, env=environ, stdin=subprocess.DEVNULL,
@@ -155,17 +257,30 @@ def run_one(mainstay, repo, sha, end, environ, out):
         delay=(result.stat().st_mtime_ns / 1e9 - end) if result.exists() else None,
         polls=record["polls"],
         schedule=record["schedule"],
+        requests=len(REQUESTS.get(repo.name, [])),
+        not_modified=REQUESTS.get(repo.name, []).count(304),
         rss_mb=int(peak.read_text().split()[-1]) / 1024,
         cpu_ms=(usage.ru_utime + usage.ru_stime) * 1000,
     )
 
 
-def summary(rows):
+def summary(rows, source):
     polls = [r["polls"] for r in rows]
     delays = [r["delay"] for r in rows]
+    api = {}
+    if source == "github":
+        requests = [r["requests"] for r in rows]
+        counted = [r["requests"] - r["not_modified"] for r in rows]
+        api = {
+            "requests (median)": statistics.median(requests),
+            "requests (max)": max(requests),
+            "counted (median)": statistics.median(counted),
+            "counted (max)": max(counted),
+        }
     return {
         "polls (median)": statistics.median(polls),
         "polls (max)": max(polls),
+        **api,
         "delay (median)": statistics.median(delays),
         "delay (max)": max(delays),
         "peak RSS (max)": max(r["rss_mb"] for r in rows),
@@ -179,6 +294,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1, help="seed of the drawn history")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="time scale (0.05 checks the script in seconds; figures need 1)")
+    parser.add_argument("--source", choices=("app", "github"), default="app",
+                        help="what the local server plays: the app, or GitHub's API")
     args = parser.parse_args()
     if not os.access(TIME, os.X_OK):
         raise SystemExit(f"{TIME} is missing: apt-get install time (GNU time reads the peak RSS)")
@@ -187,7 +304,7 @@ def main():
     mainstay = RELEASE / "mainstay"
     quantile = truncated()
     ends = [LOW, HIGH] + [quantile((i + 0.5) / args.runs) for i in range(args.runs)]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), App if args.source == "app" else GitHub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     with tempfile.TemporaryDirectory(prefix="mainstay-monitor-bench-") as tmp:
@@ -197,15 +314,19 @@ def main():
         (home / ".gitconfig").write_text(
             "[user]\n\tname = Bench\n\temail = bench@example.com\n[commit]\n\tgpgSign = false\n")
         environ = env(home)
+        if args.source == "github":
+            environ.update(GITHUB_TOKEN=TOKEN, MAINSTAY_API_HOSTS=f"127.0.0.1:{port}")
         runs = []
         for schedule in ("fixed", "history"):
             for i, seconds in enumerate(ends):
                 name = f"{schedule}-{i}"
                 past = history(args.seed * 1000 + i)
-                repo, sha = prepare(base, name, schedule, past, args.scale, port, environ)
+                repo, sha = prepare(base, name, schedule, past, args.scale, port, environ,
+                                    args.source)
                 runs.append({"name": name, "schedule_kind": schedule, "seconds": seconds,
                              "repo": repo, "sha": sha})
-        print(f"{len(runs)} monitors at once; each history run reads 20 past runs of its own "
+        print(f"{len(runs)} monitors at once, following {args.source}; each history run reads "
+              f"20 past runs of its own "
               f"(seed {args.seed}); scripted ends: "
               + ", ".join(f"{s:.1f}" for s in ends) + " s", flush=True)
         threads = []
@@ -227,12 +348,14 @@ def main():
     if failed:
         raise SystemExit(f"runs without success: {[(r['name'], r['verdict']) for r in failed]}")
     print(f"\nper run (delay in s, scaled back by 1/{args.scale:g}):")
-    print(f"{'end (s)':>8} | {'fixed polls':>11} {'delay':>6} | {'history polls':>13} {'delay':>6}")
+    print(f"{'end (s)':>8} | {'fixed polls':>11} {'reqs':>5} {'delay':>6} | "
+          f"{'history polls':>13} {'reqs':>5} {'delay':>6}")
     by = {k: [r for r in runs if r["schedule_kind"] == k] for k in ("fixed", "history")}
     for f, h in zip(by["fixed"], by["history"]):
-        print(f"{f['seconds']:8.1f} | {f['polls']:11d} {f['delay'] / args.scale:6.2f} | "
-              f"{h['polls']:13d} {h['delay'] / args.scale:6.2f}")
-    fixed, hist = summary(by["fixed"]), summary(by["history"])
+        print(f"{f['seconds']:8.1f} | {f['polls']:11d} {f['requests']:5d} "
+              f"{f['delay'] / args.scale:6.2f} | "
+              f"{h['polls']:13d} {h['requests']:5d} {h['delay'] / args.scale:6.2f}")
+    fixed, hist = summary(by["fixed"], args.source), summary(by["history"], args.source)
     print(f"\n{'measure':<16} {'fixed':>9} {'history':>9}  goal (history)")
     goals = {"polls (max)": "<= 12", "delay (median)": "<= 3 s", "peak RSS (max)": "<= 10 MB",
              "CPU (max)": "<= 100 ms"}

@@ -1,12 +1,14 @@
 //! `mainstay doctor`: why mainstay is not doing its job in this clone, and what to do about it.
 //!
 //! It checks, in this order: the configuration; the kill switch; the installation (exactly what
-//! `install-hooks --check` checks); that a deployment source is configured; each source (the
-//! app's version URL, the database table and columns, the DigitalOcean token and app); the
-//! readiness URL; the alert webhook. Each check prints one line, `ok`, `problem` or `skip`
-//! (nothing configured to check), and each problem a `fix:` line under it.
+//! `install-hooks --check` checks); that a deployment source is configured; each kind of source
+//! in [`sources::KINDS`]'s order, with the checks the kind contributes (the app's version URL and
+//! readiness URL, the database table and columns, the DigitalOcean token and app, the GitHub
+//! token, repository and environment), or a `skip` line when it is not configured; the alert
+//! webhook. Each check prints one line, `ok`, `problem` or `skip` (nothing configured to check),
+//! and each problem a `fix:` line under it.
 //!
-//! The network checks run side by side, one request each, without retries, each bounded by
+//! The network checks run side by side, a few requests each, without retries, each bounded by
 //! [`Options::timeout`] (and by `deploy.request_timeout` when that is shorter). The webhook is
 //! never contacted. Every line goes through [`Secrets::scrub`] and every URL through
 //! [`http::redact`], so no password, token or webhook URL is ever printed.
@@ -17,12 +19,11 @@ use std::time::Duration;
 
 use crate::config::{self, Config};
 use crate::deploy::Secrets;
-use crate::deploy::http::{self, Client};
 use crate::deploy::settings::Settings;
-use crate::deploy::sources::digitalocean::{Access, DigitalOcean, Refusal};
-use crate::deploy::sources::mysql::{Mysql, Schema};
-use crate::deploy::sources::{self, app};
+use crate::deploy::sources::{self, Setup};
 use crate::install;
+
+pub use crate::deploy::sources::{Check, Status};
 
 /// The longest any one network check may take unless `deploy.request_timeout` is shorter.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,50 +66,6 @@ pub struct Context<'a> {
     pub secrets: &'a Secrets,
     /// The kill switch `MAINSTAY=0` is set.
     pub disabled: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    Problem {
-        fix: String,
-    },
-    /// Nothing is configured for this check to look at.
-    Skipped,
-}
-
-/// One check's verdict: its name, what it found, and for a problem the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    pub name: &'static str,
-    pub status: Status,
-    pub detail: String,
-}
-
-impl Check {
-    fn ok(name: &'static str, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Ok,
-            detail: detail.into(),
-        }
-    }
-
-    fn problem(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Problem { fix: fix.into() },
-            detail: detail.into(),
-        }
-    }
-
-    fn skipped(name: &'static str, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Skipped,
-            detail: detail.into(),
-        }
-    }
 }
 
 /// Every check made, in the order printed.
@@ -157,21 +114,34 @@ pub fn examine(
     };
     report(installation(options), out)?;
     let deploy = &config.deploy;
-    report(vec![source_count(deploy, cx.secrets)], out)?;
+    let configured = sources::configured(deploy, cx.secrets);
+    report(vec![source_count(deploy, &configured)], out)?;
     let timeout = options.timeout.min(deploy.request_timeout);
-    let client = cx.secrets.client(timeout);
-    let network = std::thread::scope(|s| {
-        let app = s.spawn(|| version(deploy.app.as_ref(), &client));
-        let ready = s.spawn(|| readiness(deploy.app.as_ref(), &client));
-        let mysql = s.spawn(|| database(deploy, cx.secrets, timeout));
-        let digitalocean = s.spawn(|| digitalocean(deploy, cx.secrets, &client));
-        let checks = [app, ready, mysql, digitalocean];
-        checks.map(|h| {
-            h.join()
-                .expect("a check returns its problems rather than panicking")
-        })
+    let setup = Setup::new(deploy, cx.secrets, &options.worktree, timeout);
+    let network: Vec<Check> = std::thread::scope(|s| {
+        let checks: Vec<_> = sources::KINDS
+            .iter()
+            .map(|kind| {
+                let mine = configured.iter().find(|c| match c {
+                    Ok(c) => c.name() == kind.name(),
+                    Err(_) => false,
+                });
+                let setup = &setup;
+                s.spawn(move || match mine {
+                    Some(Ok(configured)) => configured.doctor(setup),
+                    _ => kind.absent(),
+                })
+            })
+            .collect();
+        checks
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .expect("a check returns its problems rather than panicking")
+            })
+            .collect()
     });
-    report(network.into(), out)?;
+    report(network, out)?;
     report(vec![webhook(&config, cx.secrets)], out)?;
     finish(outcome, cx.secrets, out)
 }
@@ -271,18 +241,19 @@ fn installation(options: &Options) -> Vec<Check> {
     }
 }
 
-fn source_count(deploy: &Settings, secrets: &Secrets) -> Check {
-    let mut names = Vec::new();
-    if deploy.app.is_some() {
-        names.push("app");
-    }
-    if sources::mysql_settings(deploy, secrets).is_some() {
-        names.push("mysql");
-    }
-    if deploy.digitalocean.is_some() {
-        names.push("digitalocean");
-    }
+fn source_count(
+    deploy: &Settings,
+    configured: &[Result<Box<dyn sources::Configured>, sources::Error>],
+) -> Check {
+    let names: Vec<&str> = configured
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|c| c.name()))
+        .collect();
     if names.is_empty() {
+        let sections: Vec<String> = sources::KINDS
+            .iter()
+            .map(|k| format!("[deploy.{}]", k.name()))
+            .collect();
         return Check::problem(
             "sources",
             format!(
@@ -290,7 +261,8 @@ fn source_count(deploy: &Settings, secrets: &Secrets) -> Check {
                 deploy.branch
             ),
             format!(
-                "add [deploy.app], [deploy.mysql] or [deploy.digitalocean] to {}",
+                "add one of {} to {}",
+                sections.join(", "),
                 config::FILE_NAME
             ),
         );
@@ -305,191 +277,13 @@ fn source_count(deploy: &Settings, secrets: &Secrets) -> Check {
     )
 }
 
-/// The version URL answers with a commit id at the configured pointer.
-fn version(settings: Option<&app::Settings>, client: &Client) -> Check {
-    const NAME: &str = "app";
-    let Some(settings) = settings else {
-        return Check::skipped(NAME, "no [deploy.app]");
-    };
-    let url = http::redact(&settings.version_url);
-    let pointer = &settings.commit_pointer;
-    let source = app::App::new(settings.clone(), client.clone());
-    match source.reported_commit() {
-        Ok(commit) if is_commit(&commit) => {
-            let short: String = commit.chars().take(12).collect();
-            Check::ok(NAME, format!("{url} answers with commit {short}"))
-        }
-        Ok(other) => {
-            let shown: String = other.chars().take(40).collect();
-            Check::problem(
-                NAME,
-                format!("{url} reports {shown:?} at {pointer}, which is not a commit id"),
-                "make the app report the full sha of the commit it runs there",
-            )
-        }
-        Err(e @ sources::Error::Garbage { .. }) => Check::problem(
-            NAME,
-            e.to_string(),
-            format!(
-                "make the app answer JSON holding its commit sha at {pointer}, or correct \
-                 commit_pointer in [deploy.app]"
-            ),
-        ),
-        Err(e) => Check::problem(
-            NAME,
-            e.to_string(),
-            "start the app, or correct version_url in [deploy.app]: it must answer 200",
-        ),
-    }
-}
-
-/// 7 to 64 hex digits: what `same_commit` can match against a pushed sha.
-fn is_commit(text: &str) -> bool {
-    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The readiness URL answers 2xx now. Once: the monitor's retries are for a deploy warming up.
-fn readiness(settings: Option<&app::Settings>, client: &Client) -> Check {
-    const NAME: &str = "readiness";
-    let Some(url) = settings.and_then(|s| s.ready_url.as_deref()) else {
-        return Check::skipped(NAME, "no ready_url in [deploy.app]");
-    };
-    let shown = http::redact(url);
-    let fix = "start the app, or correct ready_url in [deploy.app]: it must answer 2xx when ready";
-    match client.get(url, None) {
-        Ok(r) if (200..300).contains(&r.status) => {
-            Check::ok(NAME, format!("{shown} answers HTTP {}", r.status))
-        }
-        Ok(r) => Check::problem(NAME, format!("{shown} answers HTTP {}", r.status), fix),
-        Err(e) => Check::problem(NAME, e.to_string(), fix),
-    }
-}
-
-/// The database connects and holds the table with every configured column.
-fn database(deploy: &Settings, secrets: &Secrets, timeout: Duration) -> Check {
-    const NAME: &str = "mysql";
-    let Some(settings) = sources::mysql_settings(deploy, secrets) else {
-        return Check::skipped(NAME, "no [deploy.mysql] and no MAINSTAY_DB_URL");
-    };
-    let table = settings.table.clone();
-    let mut source = match Mysql::new(settings, secrets, timeout) {
-        Ok(source) => source,
-        Err(e) => {
-            return Check::problem(
-                NAME,
-                e.to_string(),
-                "set MAINSTAY_DB_URL=mysql://user:password@host:port/database \
-                 (or DB_HOST, DB_PORT, DB_USER, DB_PASS and DB_NAME)",
-            );
-        }
-    };
-    let target = source.target().to_owned();
-    match source.schema() {
-        Ok(Schema::Table { missing }) if missing.is_empty() => Check::ok(
-            NAME,
-            format!("{target}: table `{table}` has every configured column"),
-        ),
-        Ok(Schema::Table { missing }) => {
-            let names: Vec<String> = missing.iter().map(|(_, n)| format!("`{n}`")).collect();
-            let keys: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
-            Check::problem(
-                NAME,
-                format!(
-                    "{target}: table `{table}` has no column {}",
-                    names.join(", ")
-                ),
-                format!(
-                    "add the column, or set {} under [deploy.mysql.columns] to the name the table uses",
-                    keys.join(", ")
-                ),
-            )
-        }
-        Ok(Schema::NoTable { database }) => {
-            let place = match database {
-                Some(db) => format!("in database `{db}`"),
-                None => "(the connection names no database)".to_owned(),
-            };
-            Check::problem(
-                NAME,
-                format!("{target}: no table `{table}` {place}"),
-                "create the table, or set table in [deploy.mysql] (`database.table` names the \
-                 database too)",
-            )
-        }
-        Err(e) => Check::problem(
-            NAME,
-            e.to_string(),
-            "start the database, or correct the host, port, user and password in \
-             MAINSTAY_DB_URL (or DB_HOST, DB_PORT, DB_USER, DB_PASS)",
-        ),
-    }
-}
-
-/// The token is accepted and the app exists: `GET /v2/apps/{app_id}`.
-fn digitalocean(deploy: &Settings, secrets: &Secrets, client: &Client) -> Check {
-    const NAME: &str = "digitalocean";
-    let Some(settings) = &deploy.digitalocean else {
-        return Check::skipped(NAME, "no [deploy.digitalocean]");
-    };
-    let Some(token) = &secrets.digitalocean_token else {
-        return Check::problem(
-            NAME,
-            "DIGITALOCEAN_TOKEN is not set in the environment",
-            "export DIGITALOCEAN_TOKEN, a token with read access to apps",
-        );
-    };
-    let app_id = settings.app_id.clone();
-    let api = http::redact(&settings.api_base);
-    let source = match DigitalOcean::new(settings.clone(), token.clone(), client.clone()) {
-        Ok(source) => source,
-        Err(e) => {
-            return Check::problem(
-                NAME,
-                e.to_string(),
-                format!(
-                    "remove api_base from [deploy.digitalocean], or name its host in {}",
-                    http::API_HOSTS_VAR
-                ),
-            );
-        }
-    };
-    match source.access() {
-        Ok(Access::Granted { name }) => {
-            let named = if name.is_empty() {
-                String::new()
-            } else {
-                format!(" ({name})")
-            };
-            Check::ok(
-                NAME,
-                format!("app {app_id}{named} exists and DIGITALOCEAN_TOKEN is accepted"),
-            )
-        }
-        Ok(Access::Refused(Refusal::Token(status))) => Check::problem(
-            NAME,
-            format!("{api} refuses DIGITALOCEAN_TOKEN (HTTP {status})"),
-            "export a DIGITALOCEAN_TOKEN that is valid and has read access to apps",
-        ),
-        Ok(Access::Refused(Refusal::NoSuchApp)) => Check::problem(
-            NAME,
-            format!("{api} has no app {app_id} for this token (HTTP 404)"),
-            "set app_id in [deploy.digitalocean] to the app's id (`doctl apps list`)",
-        ),
-        Err(e) => Check::problem(
-            NAME,
-            e.to_string(),
-            "correct api_base in [deploy.digitalocean], or try again if the API is down",
-        ),
-    }
-}
-
 /// `MAINSTAY_WEBHOOK_URL` is set and an http(s) URL. Never contacted: that would post an alert.
 fn webhook(config: &Config, secrets: &Secrets) -> Check {
     const NAME: &str = "webhook";
     if config.alerts.on.is_empty() {
         return Check::skipped(NAME, "[alerts] on is empty: no alert is ever sent");
     }
-    let Some(url) = &secrets.webhook_url else {
+    let Some(url) = secrets.webhook_url() else {
         return Check::problem(
             NAME,
             "MAINSTAY_WEBHOOK_URL is not set: deployments that fail alert nobody",
@@ -547,17 +341,8 @@ mod tests {
     }
 
     #[test]
-    fn commit_ids_are_hex_of_seven_to_sixty_four() {
-        assert!(is_commit("0123abc") && is_commit(&"f".repeat(40)));
-        assert!(!is_commit("012345") && !is_commit("unknown") && !is_commit(""));
-    }
-
-    #[test]
     fn problems_print_their_fix_and_no_secret() {
-        let secrets = Secrets {
-            digitalocean_token: Some("dop_v1_secret".to_owned()),
-            ..Secrets::default()
-        };
+        let secrets = Secrets::from_pairs(&[("DIGITALOCEAN_TOKEN", "dop_v1_secret")]);
         let check = Check::problem("digitalocean", "sent dop_v1_secret", "export another");
         let mut out = Vec::new();
         write_check(&check, &secrets, &mut out).expect("writes to memory");

@@ -17,7 +17,8 @@
 pub mod clock;
 /// `.mainstay.toml` and the environment: settings with defaults, validated with clear errors.
 pub mod config;
-/// The deployment monitor: one process per pushed sha, its lock, status files and verdict.
+/// The deployment monitor: one process per pushed sha, its lock, status files and verdict; the
+/// sources as plug-ins (`deploy::sources::KINDS`); `status`, from the files or the sources.
 pub mod deploy;
 /// Starting a process fully detached from the pushing terminal; waiting on a foreign pid.
 pub mod detach;
@@ -49,7 +50,7 @@ pub mod push;
 pub mod repo;
 /// mainstay's own files in the git common dir: their paths, and the append-only logs.
 pub mod state;
-/// `mainstay stats`: deployment figures from the shared table and the local run records.
+/// `mainstay stats`: deployment figures from the sources' shared history and the local run records.
 pub mod stats;
 /// Text from outside made fit to show: no control characters, no credentials in URLs.
 pub mod text;

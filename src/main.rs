@@ -29,6 +29,7 @@ enum Command {
     /// Follow the deployment of one pushed commit to a verdict (started by post-push).
     Monitor(MonitorArgs),
     /// Did the deployment of a commit work? Exit 0 success, 1 not, 2 in progress, 3 not found.
+    /// Where no monitor followed it here, the configured sources are asked.
     Status(StatusArgs),
     /// Remove old status files, never those of a live monitor.
     Cleanup(CleanupArgs),
@@ -291,35 +292,45 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
 
 fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
     let sha = status::resolve(worktree, &args.rev)?;
-    let report = match args.wait {
-        None => status::inquire(worktree, &sha)?,
-        Some(secs) => {
-            let clock = SystemClock::new();
-            let mut progress = std::io::stderr();
-            let live = progress.is_terminal() && !args.json;
-            let report = status::wait(
-                worktree,
-                &sha,
-                Duration::from_secs(secs),
-                &clock,
-                &mut |r| {
-                    if live {
-                        let elapsed = show(mainstay::clock::Clock::elapsed(&clock));
-                        let line = printable(&status::summary(r)).into_owned();
-                        let _ = write!(progress, "\r\x1b[K{line} ({elapsed})");
-                        let _ = progress.flush();
-                    }
-                },
-            )?;
-            if live {
-                let _ = write!(progress, "\r\x1b[K");
-            }
-            report
+    let clock = SystemClock::new();
+    let mut progress = std::io::stderr();
+    let live = progress.is_terminal() && !args.json && args.wait.is_some();
+    let mut tick = |r: &status::Report| {
+        if live {
+            let elapsed = show(mainstay::clock::Clock::elapsed(&clock));
+            let line = printable(&status::summary(r)).into_owned();
+            let _ = write!(progress, "\r\x1b[K{line} ({elapsed})");
+            let _ = progress.flush();
         }
     };
+    let mut report = status::inquire(worktree, &sha)?;
     if report.state == status::State::NotFound {
         // Nothing here may be because the monitor could not read its settings: say so.
-        Config::load_only(worktree, &[Section::Deploy, Section::Alerts])?;
+        let config = Config::load_only(worktree, &[Section::Deploy, Section::Alerts])?;
+        // No monitor ran here (another clone pushed): the sources can still answer.
+        let secrets = Secrets::from_env();
+        let contains = deploy::git_contains(worktree);
+        let cx = status::AskContext {
+            worktree,
+            secrets: &secrets,
+            clock: &clock,
+            contains: &contains,
+        };
+        let wait = args.wait.map(Duration::from_secs);
+        match status::ask(&sha, &config.deploy, &cx, wait, &mut tick)? {
+            Some(asked) => report = asked,
+            None => {
+                if let Some(secs) = args.wait {
+                    report =
+                        status::wait(worktree, &sha, Duration::from_secs(secs), &clock, &mut tick)?;
+                }
+            }
+        }
+    } else if let Some(secs) = args.wait {
+        report = status::wait(worktree, &sha, Duration::from_secs(secs), &clock, &mut tick)?;
+    }
+    if live {
+        let _ = write!(progress, "\r\x1b[K");
     }
     let exit = match report.exit_code() {
         0 => Exit::Success,

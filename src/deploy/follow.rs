@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::record::{self, Phase};
 use super::schedule::{self, Schedule};
-use super::sources::{Observation, PollContext, Source};
+use super::sources::{Observation, Past, PollContext, Source, Span};
 use crate::time::show;
 
 /// What following the sources decided, before readiness.
@@ -45,16 +45,25 @@ pub struct Followed {
 }
 
 /// Past durations: the sources' own (shared by every machine that pushes) when they have
-/// enough, else this work tree's run records.
+/// enough, else this work tree's run records. None for the fixed schedule, which uses none: a
+/// source's history costs requests.
 pub(super) fn history(
     sources: &mut [Box<dyn Source>],
+    settings: &super::Settings,
     worktree: &Path,
     cx: &PollContext<'_>,
 ) -> Vec<Duration> {
+    if settings.schedule == super::settings::ScheduleKind::Fixed {
+        return Vec::new();
+    }
     for source in sources.iter_mut() {
-        let past = source.history(cx);
-        if past.len() >= schedule::MIN_HISTORY {
-            return past;
+        // A source that cannot say now is asked again by the first poll, which says why.
+        let Ok(past) = source.past(Span::Recent, cx) else {
+            continue;
+        };
+        let durations: Vec<Duration> = Past::durations(&past).into_iter().take(20).collect();
+        if durations.len() >= schedule::MIN_HISTORY {
+            return durations;
         }
     }
     record::local_history(worktree, 20)
@@ -102,7 +111,8 @@ pub fn follow(
                 last_pending,
             };
             let news = match source.poll(sha, cx) {
-                Ok(Observation::Pending(phase)) => {
+                // Not seen yet is a phase too while following: right after a push it is one.
+                Ok(Observation::Pending(phase) | Observation::Unseen(phase)) => {
                     if !phases.iter().any(|p| p.source == name && p.phase == phase) {
                         phases.push(Phase {
                             source: name.to_owned(),
@@ -113,8 +123,11 @@ pub fn follow(
                     }
                     phase
                 }
-                Ok(Observation::Live) => {
+                Ok(Observation::Live { details }) => {
                     progress.say(&format!("{name}: live"))?;
+                    for detail in &details {
+                        progress.say(&format!("{name}:   {detail}"))?;
+                    }
                     return Ok(decided(Decision::Live { source: name }));
                 }
                 Ok(Observation::Failed { reason, details }) => {

@@ -51,9 +51,12 @@ pub struct Response {
     pub body: String,
     /// `retry-after`, in seconds.
     pub retry_after: Option<Duration>,
+    /// `ratelimit-remaining`, or GitHub's `x-ratelimit-remaining`.
     pub ratelimit_remaining: Option<u64>,
-    /// `ratelimit-reset`, seconds since the Unix epoch.
+    /// `ratelimit-reset` (or `x-ratelimit-reset`), seconds since the Unix epoch.
     pub ratelimit_reset: Option<u64>,
+    /// `etag`, for a conditional request (`if-none-match`) next time.
+    pub etag: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +142,26 @@ impl Client {
 
     /// GET, with a bearer token when given, which goes only where [`Client::may_send`] allows.
     pub fn get(&self, url: &str, bearer: Option<Bearer<'_>>) -> Result<Response, Error> {
-        let mut request = self.agent.get(url).header("accept", "application/json");
+        self.get_with(url, bearer, &[])
+    }
+
+    /// [`Client::get`] with further request headers (an API's own `accept`, `if-none-match`).
+    pub fn get_with(
+        &self,
+        url: &str,
+        bearer: Option<Bearer<'_>>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, Error> {
+        let mut request = self.agent.get(url);
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            request = request.header("accept", "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(bearer) = bearer {
             self.may_send(url, bearer.home)?;
             request = request.header("authorization", format!("Bearer {}", bearer.token));
@@ -162,16 +184,19 @@ impl Client {
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Response, Error> {
         let mut response = result.map_err(|e| self.error(url, e))?;
-        let header = |name: &str| {
+        let text = |name: &str| {
             response
                 .headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|v| v.trim().to_owned())
         };
-        let retry_after = header("retry-after").map(Duration::from_secs);
-        let ratelimit_remaining = header("ratelimit-remaining");
-        let ratelimit_reset = header("ratelimit-reset");
+        let number = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
+        let retry_after = number("retry-after").map(Duration::from_secs);
+        let ratelimit_remaining =
+            number("ratelimit-remaining").or_else(|| number("x-ratelimit-remaining"));
+        let ratelimit_reset = number("ratelimit-reset").or_else(|| number("x-ratelimit-reset"));
+        let etag = text("etag").filter(|e| !e.is_empty());
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -185,6 +210,7 @@ impl Client {
             retry_after,
             ratelimit_remaining,
             ratelimit_reset,
+            etag,
         })
     }
 

@@ -12,7 +12,7 @@ use super::follow::{self, Decision, Followed, Progress};
 use super::readiness::{self, Readiness};
 use super::record::{Phase, Record, Verdict};
 use super::schedule::Schedule;
-use super::sources::{self, PollContext};
+use super::sources::{self, PollContext, Setup};
 use super::{Context, Error, Options, Outcome, alerts, http, lock, validate_sha};
 use crate::time::show;
 
@@ -37,7 +37,8 @@ pub fn monitor(
     let settings = &options.settings;
     let mut run = Run::start(&sha, settings, &cx, echo)?;
 
-    let (mut sources, problems) = sources::from_settings(settings, cx.secrets);
+    let setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
+    let (mut sources, problems) = sources::open(settings, &setup);
     let names: Vec<&str> = sources.iter().map(|s| s.name()).collect();
     run.say(&format!(
         "monitoring deployment of {sha} (branch {}); sources: {}",
@@ -62,8 +63,9 @@ pub fn monitor(
     let poll_cx = PollContext {
         clock: cx.clock,
         contains: cx.contains,
+        once: false,
     };
-    let past = follow::history(&mut sources, cx.worktree, &poll_cx);
+    let past = follow::history(&mut sources, settings, cx.worktree, &poll_cx);
     let schedule = Schedule::choose(settings, &past);
     run.record.schedule = schedule.describe();
     run.say(&format!("schedule: {}", run.record.schedule))?;
@@ -92,7 +94,7 @@ pub fn monitor(
             verdict,
             error: run.record.error.as_deref(),
         };
-        let webhook = cx.secrets.webhook_url.as_deref();
+        let webhook = cx.secrets.webhook_url();
         match alerts::notify(&options.alerts, webhook, &about, cx.clock) {
             alerts::Notice::Sent => {
                 run.record.alert_sent = true;
@@ -163,13 +165,10 @@ fn decide(
             record.live_after_ms = Some(followed.at.as_millis() as u64);
             run.say(&format!("live after {} ({source})", show(followed.at)))?;
             let settings = &options.settings;
-            let ready = settings
-                .app
-                .as_ref()
-                .and_then(|a| Some((a.ready_url.as_deref()?, a.ready_budget)));
-            let Some((url, budget)) = ready else {
+            let Some((url, budget)) = sources::readiness(settings, cx.secrets) else {
                 return Ok((Verdict::Success, None));
             };
+            let url = url.as_str();
             run.say(&format!(
                 "checking readiness at {} (budget {})",
                 http::redact(url),

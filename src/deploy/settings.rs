@@ -1,16 +1,18 @@
-//! `[deploy]` and its source sections.
+//! `[deploy]`: the monitor's own settings, and one section per source, `[deploy.<name>]`, each
+//! validated by its kind (see [`super::sources::KINDS`]).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::time::duration;
 
-use super::sources::{app, digitalocean, mysql};
+use super::sources;
 
 /// `[deploy]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct Settings {
     /// The branch whose pushes are deployed and followed.
     pub branch: String,
@@ -33,9 +35,11 @@ pub struct Settings {
     /// The longest any one HTTP request may take.
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
-    pub mysql: Option<mysql::Settings>,
-    pub digitalocean: Option<digitalocean::Settings>,
-    pub app: Option<app::Settings>,
+    /// Every other key: the sources' sections by kind name, each parsed by its kind. (A map
+    /// rather than a field per source, so a new source is a file and a line in `KINDS`; serde
+    /// cannot refuse unknown keys beside a flattened map, so [`Settings::validate`] does.)
+    #[serde(flatten)]
+    pub sources: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -56,9 +60,7 @@ impl Default for Settings {
             poll_switch_after: Duration::from_secs(2 * 60),
             schedule: ScheduleKind::History,
             request_timeout: Duration::from_secs(10),
-            mysql: None,
-            digitalocean: None,
-            app: None,
+            sources: BTreeMap::new(),
         }
     }
 }
@@ -82,21 +84,67 @@ impl Settings {
                 return invalid(key, "must be longer than zero");
             }
         }
-        if let Some(mysql) = &self.mysql {
-            mysql
-                .validate()
-                .map_err(|(key, message)| (format!("deploy.mysql.{key}"), message))?;
-        }
-        if let Some(app) = &self.app
-            && app.version_url.trim().is_empty()
-        {
-            return invalid("app.version_url", "must be a URL");
-        }
-        if let Some(digitalocean) = &self.digitalocean
-            && digitalocean.app_id.trim().is_empty()
-        {
-            return invalid("digitalocean.app_id", "must be the App Platform app id");
+        for (name, section) in &self.sources {
+            let Some(kind) = sources::kind(name) else {
+                return Err((
+                    format!("deploy.{name}"),
+                    format!(
+                        "unknown key; [deploy] takes branch, remote, max_wait, poll_initial, \
+                         poll_later, poll_switch_after, schedule, request_timeout and a section \
+                         per source: {}",
+                        sources::kind_names()
+                    ),
+                ));
+            };
+            if !section.is_table() {
+                return invalid(name, "must be a section, [deploy.<source>]");
+            }
+            kind.configure(section).map_err(|(key, message)| {
+                let key = if key.is_empty() {
+                    format!("deploy.{name}")
+                } else {
+                    format!("deploy.{name}.{key}")
+                };
+                (key, message)
+            })?;
         }
         Ok(())
+    }
+
+    /// `[deploy.<name>]`, when the file has it.
+    pub fn section(&self, name: &str) -> Option<&toml::Value> {
+        self.sources.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, (String, String)> {
+        let settings: Settings =
+            toml::from_str(text).map_err(|e| (String::new(), e.to_string()))?;
+        settings.validate().map(|()| settings)
+    }
+
+    #[test]
+    fn each_source_section_is_validated_by_its_kind() {
+        let settings = parse(
+            "branch = \"main\"\n[github]\nrepo = \"acme/web\"\nenvironment = \"Production\"\n",
+        )
+        .expect("valid");
+        assert!(settings.section("github").is_some());
+        let (key, message) = parse("[githb]\nrepo = \"acme/web\"\n").expect_err("a typo");
+        assert_eq!(key, "deploy.githb");
+        assert!(
+            message.contains("app, mysql, digitalocean, github"),
+            "{message}"
+        );
+        let (key, _) = parse("[mysql]\ntls = \"disabled\"\n").expect_err("refused");
+        assert_eq!(key, "deploy.mysql.tls");
+        let (key, _) = parse("[app]\nversion_url = 3\n").expect_err("not a string");
+        assert_eq!(key, "deploy.app.version_url");
+        let (key, _) = parse("brnach = \"main\"\n").expect_err("a typo");
+        assert_eq!(key, "deploy.brnach");
     }
 }

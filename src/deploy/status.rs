@@ -1,8 +1,11 @@
-//! `mainstay status` and `mainstay cleanup`: reading the status files of a sha back.
+//! `mainstay status` and `mainstay cleanup`: reading the status files of a sha back, or, in a
+//! clone where no monitor followed it, asking the sources.
 //!
 //! The lock decides "in progress"; then the `.result` file decides the verdict. A run that left a
 //! log or a record but holds no lock and wrote no result had its monitor die: it is reported as
-//! such, never as in progress.
+//! such, never as in progress. When no monitor ran here at all (another machine pushed), [`ask`]
+//! asks the configured sources once, or follows them for a while like a monitor, without writing
+//! a file or sending an alert; the answer says it came from them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -12,6 +15,10 @@ use serde::Serialize;
 use super::files::{self, log_path, read_if_exists, record_path, result_path};
 use super::lock;
 use super::record::{Record, Verdict};
+use super::schedule::Schedule;
+use super::secrets::Secrets;
+use super::settings::Settings;
+use super::sources::{self, Observation, PollContext, Setup, Source};
 use crate::clock::Clock;
 use crate::text::printable;
 use crate::time::show;
@@ -76,6 +83,19 @@ pub struct Report {
     /// The log's last lines, for failures and dead monitors.
     #[serde(skip)]
     pub log_tail: Vec<String>,
+    /// What the sources said, when no monitor ran here and they were asked instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Asked>,
+}
+
+/// The sources' answer about a sha no monitor followed here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Asked {
+    /// The source whose answer it is; `None` when none knows the sha (`said` has each one's word).
+    pub source: Option<&'static str>,
+    pub said: String,
+    /// Further lines: where it serves, the failure's log.
+    pub details: Vec<String>,
 }
 
 /// Reads the status files of `sha` (a full sha or at least its first seven digits).
@@ -120,6 +140,7 @@ pub fn inquire(worktree: &Path, sha: &str) -> Result<Report, Error> {
         state,
         record,
         log_tail,
+        asked: None,
     })
 }
 
@@ -136,9 +157,24 @@ impl Report {
     }
 }
 
-/// One line: `abc1234: failed: <reason>`.
+/// One line: `abc1234: failed: <reason>`, or from the sources `abc1234: failed (from github:
+/// <reason>)`.
 pub fn summary(report: &Report) -> String {
     let sha7 = files::sha7(&report.sha);
+    if let Some(asked) = &report.asked {
+        return match asked.source {
+            Some(source) => format!(
+                "{sha7}: {} (from {source}: {})",
+                report.state.describe(),
+                asked.said
+            ),
+            None => format!(
+                "{sha7}: {} (no monitor ran here; {})",
+                report.state.describe(),
+                asked.said
+            ),
+        };
+    }
     let record = report.record.as_ref();
     match report.state {
         State::Done(verdict) => {
@@ -182,6 +218,9 @@ pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std:
         return writeln!(out, "{value}");
     }
     writeln!(out, "{}", printable(&summary(report)))?;
+    for line in report.asked.iter().flat_map(|a| &a.details) {
+        writeln!(out, "  {}", printable(line))?;
+    }
     if exit == 1 {
         for line in &report.log_tail {
             writeln!(out, "  {}", printable(line))?;
@@ -244,6 +283,149 @@ pub fn wait(
             return Ok(report);
         }
         clock.sleep(EVERY.min(limit - (now - start)));
+    }
+}
+
+/// What [`ask`] works with.
+pub struct AskContext<'a> {
+    pub worktree: &'a Path,
+    pub secrets: &'a Secrets,
+    pub clock: &'a dyn Clock,
+    /// True when commit `ancestor` is contained in commit `descendant`.
+    pub contains: &'a dyn Fn(&str, &str) -> bool,
+}
+
+/// Where the deployment of `sha` stands according to the sources `[deploy]` configures: for a
+/// clone where no monitor followed it. Without `wait`, each source is asked once, a request at a
+/// time within `request_timeout`, without retries; with it, they are followed on the monitor's
+/// schedule for up to that long, `tick` called after each round. `None` when no source is
+/// configured. Nothing is written and no alert is sent: the pushing clone's monitor does that.
+pub fn ask(
+    sha: &str,
+    settings: &Settings,
+    cx: &AskContext<'_>,
+    wait: Option<Duration>,
+    tick: &mut dyn FnMut(&Report),
+) -> Result<Option<Report>, Error> {
+    let setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
+    let (mut sources, problems) = sources::open(settings, &setup);
+    if sources.is_empty() && problems.is_empty() {
+        return Ok(None);
+    }
+    // A source that cannot be asked at all says why in every answer; warnings are for logs.
+    let unasked: Vec<String> = problems
+        .iter()
+        .filter(|e| e.is_fatal())
+        .map(ToString::to_string)
+        .collect();
+    let poll_cx = PollContext {
+        clock: cx.clock,
+        contains: cx.contains,
+        once: wait.is_none(),
+    };
+    let schedule = wait.map(|limit| {
+        let past = super::follow::history(&mut sources, settings, cx.worktree, &poll_cx);
+        let mut bounded = settings.clone();
+        bounded.max_wait = limit;
+        Schedule::choose(&bounded, &past)
+    });
+    let start = cx.clock.elapsed();
+    let mut planned = Duration::ZERO;
+    loop {
+        let (state, asked) = round(&mut sources, sha, &poll_cx, &unasked);
+        let scrub = |text: &str| cx.secrets.scrub(text);
+        let report = Report {
+            sha: sha.to_owned(),
+            state,
+            record: None,
+            log_tail: Vec::new(),
+            asked: Some(Asked {
+                source: asked.source,
+                said: scrub(&asked.said),
+                details: asked.details.iter().map(|d| scrub(d)).collect(),
+            }),
+        };
+        tick(&report);
+        let next = schedule.as_ref().and_then(|s| s.next(planned));
+        let Some(next) = next.filter(|_| !state.is_final() && !sources.is_empty()) else {
+            return Ok(Some(report));
+        };
+        planned = next;
+        let now = cx.clock.elapsed() - start;
+        if planned > now {
+            cx.clock.sleep(planned - now);
+        }
+    }
+}
+
+/// Asks every source once: the first definitive answer wins, then a deployment under way, else
+/// nobody knows the sha (each source's word, and why any could not be asked). A source that
+/// fails for good is not asked again.
+fn round(
+    sources: &mut Vec<Box<dyn Source>>,
+    sha: &str,
+    cx: &PollContext<'_>,
+    unasked: &[String],
+) -> (State, Asked) {
+    let mut words: Vec<String> = Vec::new();
+    let mut under_way: Option<(&'static str, String)> = None;
+    let mut dropped = Vec::new();
+    for (index, source) in sources.iter_mut().enumerate() {
+        let name = source.name();
+        let decided = |verdict, said: String, details| {
+            let asked = Asked {
+                source: Some(name),
+                said,
+                details,
+            };
+            (State::Done(verdict), asked)
+        };
+        match source.poll(sha, cx) {
+            Ok(Observation::Live { details }) => {
+                return decided(Verdict::Success, "live".to_owned(), details);
+            }
+            Ok(Observation::Failed { reason, details }) => {
+                return decided(Verdict::Failed, reason, details);
+            }
+            Ok(Observation::Superseded { reason }) => {
+                return decided(Verdict::Superseded, reason, Vec::new());
+            }
+            Ok(Observation::Pending(phase)) => {
+                words.push(format!("{name}: {phase}"));
+                under_way.get_or_insert((name, phase));
+            }
+            Ok(Observation::Unseen(what)) => words.push(format!("{name}: {what}")),
+            Err(e) => {
+                words.push(e.to_string());
+                if e.is_fatal() {
+                    dropped.push(index);
+                }
+            }
+        }
+    }
+    for index in dropped.into_iter().rev() {
+        sources.remove(index);
+    }
+    match under_way {
+        Some((name, phase)) => (
+            State::InProgress,
+            Asked {
+                source: Some(name),
+                said: phase,
+                details: Vec::new(),
+            },
+        ),
+        None => {
+            words.extend(unasked.iter().cloned());
+            (
+                State::NotFound,
+                Asked {
+                    source: None,
+                    said: words.join("; "),
+                    details: Vec::new(),
+                },
+            )
+        }
     }
 }
 

@@ -67,10 +67,7 @@ pub fn render(report: &Report) -> String {
         escape(&report.period),
         escape(&title)
     );
-    let table = match report.sources.table_rows {
-        Some(rows) => format!("deployments table ({rows} rows)"),
-        None => "no deployments table".to_owned(),
-    };
+    let table = report.sources.describe_history();
     let _ = writeln!(
         page,
         "<p class=\"muted\">Last {}: {} to {} UTC. Sources: {}, {} local run records. \
@@ -472,7 +469,7 @@ mod tests {
             deploy_branch: "main<x>".to_owned(),
             max_wait: Duration::from_secs(480),
             target: 0.95,
-            table_configured: false,
+            history_sources: Vec::new(),
         };
         compute(&[], records, &cx)
     }

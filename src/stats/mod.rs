@@ -1,14 +1,16 @@
-//! `mainstay stats`: how deployments have been going, from the shared `deployments` table and this
-//! work tree's run records (`.deployment-status-<sha7>.json`, the monitor's local history).
+//! `mainstay stats`: how deployments have been going, from the history the configured sources
+//! share (the `deployments` table, DigitalOcean's and GitHub's deployments: every source whose
+//! kind keeps one, through [`Source::past`](crate::deploy::sources::Source::past)) and this work
+//! tree's run records (`.deployment-status-<sha7>.json`, the monitor's local history).
 //!
-//! [`gather`] reads both sources; [`compute`] is the pure part, rows and records in, [`Report`]
-//! out; [`text`] and [`html`] render a report. A deployment is one commit: the table's newest row
-//! for it and the record of the run that followed it are joined by sha. Where both know a
-//! deployment, the monitor's verdict wins, because it also covers readiness and its own timeout.
+//! [`gather`] reads both; [`compute`] is the pure part, rows and records in, [`Report`] out;
+//! [`text`] and [`html`] render a report. A deployment is one commit: the sources' newest row for
+//! it and the record of the run that followed it are joined by sha. Where both know a deployment,
+//! the monitor's verdict wins, because it also covers readiness and its own timeout.
 //!
-//! The table has no branch column: its rows are taken as deployments of `[deploy].branch`, so for
-//! any other `--branch` only run records (which name the branch they followed) count. Days are
-//! UTC dates of the push (the record's start, else the row's `startedAt`).
+//! The sources' history has no branch column: its rows are taken as deployments of
+//! `[deploy].branch`, so for any other `--branch` only run records (which name the branch they
+//! followed) count. Days are UTC dates of the push (the record's start, else the row's start).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,16 +20,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::deploy::record::{self, Record, Verdict};
 use crate::deploy::secrets::Secrets;
-use crate::deploy::sources::mysql::{Mysql, RowStatus, TableRow};
-use crate::deploy::sources::{self, same_commit};
+use crate::deploy::sources::{self, Past, PastStatus, PollContext, Setup, Span, same_commit};
 
 pub mod html;
 pub mod text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the deployments table cannot be read: {0}")]
-    Table(sources::Error),
+    #[error("the history of {source_name} cannot be read: {error}")]
+    History {
+        source_name: &'static str,
+        error: sources::Error,
+    },
     #[error("--since must be longer than zero")]
     Since,
     #[error("cannot write {}: {source}", path.display())]
@@ -83,13 +87,20 @@ pub struct Context {
     pub since: Duration,
     pub now: SystemTime,
     pub branch: String,
-    /// `[deploy].branch`: the branch the table's rows belong to.
+    /// `[deploy].branch`: the branch the sources' rows belong to.
     pub deploy_branch: String,
     /// `[deploy].max_wait`: a row still pending after this long is a timeout.
     pub max_wait: Duration,
     pub target: f64,
-    /// False when the table is not a source here.
-    pub table_configured: bool,
+    /// The configured sources that keep a history, by name; none when no source does.
+    pub history_sources: Vec<String>,
+}
+
+/// The past deployments one source gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    pub source: String,
+    pub rows: Vec<Past>,
 }
 
 /// How one deployment ended.
@@ -243,11 +254,19 @@ pub struct Day {
     pub figures: Figures,
 }
 
+/// Rows a source's history gave for the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRows {
+    pub source: String,
+    pub rows: usize,
+}
+
 /// Where the figures came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Origin {
-    /// Rows read from the table in the period; `None` when the table is not a source here.
-    pub table_rows: Option<usize>,
+    /// Rows each source's history gave in the period; empty when no source keeping one is
+    /// configured, or when the branch is not the deploy branch (see `notes`).
+    pub history: Vec<HistoryRows>,
     /// Run records in this work tree in the period, on the branch.
     pub local_runs: usize,
     /// Why a source gave nothing, when it is worth saying.
@@ -282,18 +301,41 @@ impl Report {
 
     /// The sentence that says so, naming what was read.
     pub fn no_data(&self) -> String {
-        let table = match self.sources.table_rows {
-            None => "no deployments table is configured".to_owned(),
-            Some(_) => "the deployments table has none".to_owned(),
+        let history = if self.sources.history.is_empty() {
+            "no configured source keeps a history".to_owned()
+        } else {
+            let names: Vec<&str> = self
+                .sources
+                .history
+                .iter()
+                .map(|h| h.source.as_str())
+                .collect();
+            format!("the history of {} has none", names.join(" and "))
         };
         format!(
-            "no deployments of {} in the last {}: {table}, and this work tree has no run records for it",
+            "no deployments of {} in the last {}: {history}, and this work tree has no run records for it",
             self.branch, self.period
         )
     }
 }
 
-/// Reads the table (when it is a source) and the run records in `worktree`, and computes.
+impl Origin {
+    /// `mysql history (8 rows)`, or `no shared history`: what the sources gave.
+    pub fn describe_history(&self) -> String {
+        if self.history.is_empty() {
+            return "no shared history".to_owned();
+        }
+        let parts: Vec<String> = self
+            .history
+            .iter()
+            .map(|h| format!("{} history ({} rows)", h.source, h.rows))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// Reads the history of every configured source that keeps one, and the run records in
+/// `worktree`, and computes.
 pub fn gather(
     worktree: &Path,
     deploy: &crate::deploy::Settings,
@@ -308,6 +350,11 @@ pub fn gather(
         .branch
         .clone()
         .unwrap_or_else(|| deploy.branch.clone());
+    let keeping: Vec<Box<dyn sources::Configured>> = sources::configured(deploy, secrets)
+        .into_iter()
+        .flatten()
+        .filter(|c| c.keeps_history())
+        .collect();
     let cx = Context {
         since: options.since,
         now: options.now,
@@ -315,29 +362,42 @@ pub fn gather(
         deploy_branch: deploy.branch.clone(),
         max_wait: deploy.max_wait,
         target: settings.target,
-        table_configured: sources::mysql_settings(deploy, secrets).is_some(),
+        history_sources: keeping.iter().map(|c| c.name().to_owned()).collect(),
     };
-    let rows = match sources::mysql_settings(deploy, secrets) {
-        Some(table) if cx.branch == cx.deploy_branch => {
-            let mut mysql =
-                Mysql::new(table, secrets, deploy.request_timeout).map_err(Error::Table)?;
-            let start = options
-                .now
-                .checked_sub(options.since)
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            let mut rows = mysql.rows_since(start).map_err(Error::Table)?;
+    let mut history = Vec::new();
+    if cx.branch == cx.deploy_branch {
+        let setup = Setup::new(deploy, secrets, worktree, deploy.request_timeout);
+        let clock = crate::clock::SystemClock::new();
+        let poll_cx = PollContext {
+            clock: &clock,
+            contains: &|_, _| false,
+            once: false,
+        };
+        let start = options
+            .now
+            .checked_sub(options.since)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        for configured in &keeping {
+            let failed = |error| Error::History {
+                source_name: configured.name(),
+                error,
+            };
+            let mut source = configured.open(&setup).map_err(failed)?;
+            let mut rows = source.past(Span::Since(start), &poll_cx).map_err(failed)?;
             for row in &mut rows {
                 row.error_message = row.error_message.as_deref().map(|m| secrets.scrub(m));
             }
-            rows
+            history.push(History {
+                source: configured.name().to_owned(),
+                rows,
+            });
         }
-        _ => Vec::new(),
-    };
-    Ok(compute(&rows, &record::load_all(worktree), &cx))
+    }
+    Ok(compute(&history, &record::load_all(worktree), &cx))
 }
 
 /// The report for these rows and records: the pure heart of `mainstay stats`.
-pub fn compute(rows: &[TableRow], records: &[Record], cx: &Context) -> Report {
+pub fn compute(history: &[History], records: &[Record], cx: &Context) -> Report {
     let start = cx
         .now
         .checked_sub(cx.since)
@@ -345,9 +405,10 @@ pub fn compute(rows: &[TableRow], records: &[Record], cx: &Context) -> Report {
     let in_period = |at: SystemTime| at >= start && at <= cx.now;
     let table_counts = cx.branch == cx.deploy_branch;
     // The newest row per commit, as the monitor reads it.
-    let mut newest: Vec<&TableRow> = Vec::new();
-    let rows: Vec<&TableRow> = rows
+    let mut newest: Vec<&Past> = Vec::new();
+    let rows: Vec<&Past> = history
         .iter()
+        .flat_map(|h| &h.rows)
         .filter(|r| table_counts && in_period(r.started_at))
         .collect();
     for row in &rows {
@@ -396,9 +457,10 @@ pub fn compute(rows: &[TableRow], records: &[Record], cx: &Context) -> Report {
         })
         .collect();
     let mut notes = Vec::new();
-    if cx.table_configured && !table_counts {
+    if !cx.history_sources.is_empty() && !table_counts {
         notes.push(format!(
-            "the deployments table has no branch column; its rows count for {} only",
+            "the history of {} has no branch column; its rows count for {} only",
+            cx.history_sources.join(" and "),
             cx.deploy_branch
         ));
     }
@@ -410,7 +472,17 @@ pub fn compute(rows: &[TableRow], records: &[Record], cx: &Context) -> Report {
         period: period(cx.since),
         target: cx.target,
         sources: Origin {
-            table_rows: (cx.table_configured && table_counts).then_some(rows.len()),
+            history: if table_counts {
+                history
+                    .iter()
+                    .map(|h| HistoryRows {
+                        source: h.source.clone(),
+                        rows: h.rows.iter().filter(|r| in_period(r.started_at)).count(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             local_runs: records.len(),
             notes,
         },
@@ -424,7 +496,7 @@ pub fn compute(rows: &[TableRow], records: &[Record], cx: &Context) -> Report {
 fn from_record(
     record: &Record,
     started_at: SystemTime,
-    row: Option<&TableRow>,
+    row: Option<&Past>,
     cx: &Context,
 ) -> Option<Deployment> {
     let Some(verdict) = record.verdict else {
@@ -462,10 +534,11 @@ fn from_record(
 }
 
 /// A deployment as the table tells it.
-fn from_row(row: &TableRow, started_at: SystemTime, cx: &Context) -> Deployment {
+fn from_row(row: &Past, started_at: SystemTime, cx: &Context) -> Deployment {
     let (outcome, ended) = match &row.status {
-        RowStatus::Success => (Outcome::Success, true),
-        RowStatus::Failed(word) => (
+        PastStatus::Success => (Outcome::Success, true),
+        PastStatus::Superseded => (Outcome::Superseded, true),
+        PastStatus::Failed(word) => (
             Outcome::Failed(short(
                 row.error_message
                     .clone()
@@ -474,12 +547,12 @@ fn from_row(row: &TableRow, started_at: SystemTime, cx: &Context) -> Deployment 
             true,
         ),
         // Still pending after the monitor's whole budget: the monitor would call it a timeout.
-        RowStatus::Pending(_)
+        PastStatus::Pending(_)
             if cx.now.duration_since(row.started_at).unwrap_or_default() > cx.max_wait =>
         {
             (Outcome::Timeout, false)
         }
-        RowStatus::Pending(_) => (Outcome::Pending, false),
+        PastStatus::Pending(_) => (Outcome::Pending, false),
     };
     Deployment {
         sha: row.sha.clone(),
@@ -552,12 +625,19 @@ mod tests {
             deploy_branch: "main".to_owned(),
             max_wait: Duration::from_secs(480),
             target: 0.95,
-            table_configured: true,
+            history_sources: vec!["mysql".to_owned()],
         }
     }
 
-    fn row(sha: &str, status: RowStatus, started: u64, secs: Option<u64>) -> TableRow {
-        TableRow {
+    fn table(rows: &[Past]) -> Vec<History> {
+        vec![History {
+            source: "mysql".to_owned(),
+            rows: rows.to_vec(),
+        }]
+    }
+
+    fn row(sha: &str, status: PastStatus, started: u64, secs: Option<u64>) -> Past {
+        Past {
             sha: sha.to_owned(),
             status,
             started_at: at(started),
@@ -597,40 +677,40 @@ mod tests {
         let sha = |c: char| c.to_string().repeat(40);
         let rows = [
             // The table says success; the monitor found it not ready.
-            row(&sha('a'), RowStatus::Success, now - DAY, Some(100)),
+            row(&sha('a'), PastStatus::Success, now - DAY, Some(100)),
             row(
                 &sha('b'),
-                RowStatus::Pending("building".into()),
+                PastStatus::Pending("building".into()),
                 now - DAY,
                 None,
             ),
             row(
                 &sha('c'),
-                RowStatus::Pending("building".into()),
+                PastStatus::Pending("building".into()),
                 now - 60,
                 None,
             ),
             // Two rows for one commit: the newer decides.
             row(
                 &sha('d'),
-                RowStatus::Failed("failed".into()),
+                PastStatus::Failed("failed".into()),
                 now - DAY,
                 Some(5),
             ),
             row(
                 &sha('d')[..7],
-                RowStatus::Success,
+                PastStatus::Success,
                 now - DAY + 600,
                 Some(50),
             ),
             // Before the period.
-            row(&sha('e'), RowStatus::Success, now - 31 * DAY, Some(1)),
+            row(&sha('e'), PastStatus::Success, now - 31 * DAY, Some(1)),
         ];
         let mut failed = record(&sha('a'), Some(Verdict::Failed), now - DAY - 5, Some(200));
         failed.error = Some("not ready: /ready answered 503".into());
         failed.alert_sent = true;
         let unfollowed = record(&sha('f'), None, now - DAY, Some(0));
-        let report = compute(&rows, &[failed, unfollowed], &cx(now));
+        let report = compute(&table(&rows), &[failed, unfollowed], &cx(now));
         let outcome = |c: char| {
             report
                 .deployments
@@ -653,22 +733,28 @@ mod tests {
         assert_eq!(total.alerts_sent, 1);
         assert_eq!(total.push_to_verdict.count, 2, "a's run and d's newest row");
         assert_eq!(total.push_to_verdict.median_ms, Some(125_000));
-        assert_eq!(report.sources.table_rows, Some(5));
+        assert_eq!(
+            report.sources.history,
+            [HistoryRows {
+                source: "mysql".to_owned(),
+                rows: 5
+            }]
+        );
         assert_eq!(report.days.len(), 2);
     }
 
     #[test]
     fn other_branches_see_only_their_run_records() {
         let now = 100 * DAY;
-        let rows = [row("1234567", RowStatus::Success, now - DAY, Some(10))];
+        let rows = [row("1234567", PastStatus::Success, now - DAY, Some(10))];
         let mut release = record(&"9".repeat(40), Some(Verdict::Success), now - DAY, Some(20));
         release.branch = Some("release".into());
         let old = record(&"8".repeat(40), Some(Verdict::Success), now - DAY, Some(20));
         let mut cx = cx(now);
         cx.branch = "release".into();
-        let report = compute(&rows, &[release, old], &cx);
+        let report = compute(&table(&rows), &[release, old], &cx);
         assert_eq!(report.total.deployments, 1);
-        assert_eq!(report.sources.table_rows, None);
+        assert!(report.sources.history.is_empty());
         assert_eq!(report.sources.notes.len(), 1, "{:?}", report.sources.notes);
     }
 

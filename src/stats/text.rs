@@ -21,10 +21,7 @@ pub fn write(out: &mut impl Write, report: &Report) -> io::Result<()> {
         &report.until[..10],
         percent(report.target)
     )?;
-    let table = match report.sources.table_rows {
-        Some(rows) => format!("deployments table ({rows} rows)"),
-        None => "no deployments table".to_owned(),
-    };
+    let table = report.sources.describe_history();
     writeln!(
         out,
         "sources: {table}, {} local run records",

@@ -1,11 +1,13 @@
-//! `mainstay doctor` in a real clone set up by `install-hooks`, against the real MariaDB, an app
-//! and the DigitalOcean API served on loopback. Each test breaks one thing and checks that the
+//! `mainstay doctor` in a real clone set up by `install-hooks`, against the real MariaDB, an app,
+//! the DigitalOcean API and GitHub's served on loopback. Each test breaks one thing and checks that the
 //! doctor names that one thing, with its fix, and nothing else; none may print a secret.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use crate::github::{self, GitHub};
 use crate::http::{Reply, Server};
 use crate::mariadb::{self, PASSWORD};
 use crate::monitor::FOREIGN;
@@ -27,6 +29,7 @@ struct Clinic {
     version: Arc<Mutex<String>>,
     app: Server,
     api: Server,
+    github: GitHub,
     webhook: Server,
     db: String,
     env: Vec<(&'static str, String)>,
@@ -80,6 +83,9 @@ impl Clinic {
                 ),
             }
         });
+        let github = GitHub::start();
+        github.deploy(1, &sha, github::PREVIEW, Duration::ZERO, Vec::new());
+        github.deploy(2, &sha, github::PRODUCTION, Duration::ZERO, Vec::new());
         let webhook = Server::start(|_| Reply::json(200, "ok"));
         let server = mariadb::server();
         let db = server.database();
@@ -88,7 +94,11 @@ impl Clinic {
             env: vec![
                 ("MAINSTAY_DB_URL", server.url(&db, server.port)),
                 ("DIGITALOCEAN_TOKEN", TOKEN.to_owned()),
-                ("MAINSTAY_API_HOSTS", api.host()),
+                ("GITHUB_TOKEN", github::TOKEN.to_owned()),
+                (
+                    "MAINSTAY_API_HOSTS",
+                    format!("{},{}", api.host(), github.server.host()),
+                ),
                 ("MAINSTAY_WEBHOOK_URL", webhook.url(WEBHOOK_PATH)),
             ],
             sandbox,
@@ -97,6 +107,7 @@ impl Clinic {
             version,
             app,
             api,
+            github,
             webhook,
             db,
         };
@@ -110,9 +121,13 @@ impl Clinic {
             "[deploy]\nrequest_timeout = \"3s\"\n\n\
              [deploy.app]\nversion_url = \"{version_url}\"\nready_url = \"{}\"\n\n\
              [deploy.mysql]\n\n\
-             [deploy.digitalocean]\napp_id = \"app-1\"\napi_base = \"{}\"\n",
+             [deploy.digitalocean]\napp_id = \"app-1\"\napi_base = \"{}\"\n\n\
+             [deploy.github]\nrepo = \"{}\"\nenvironment = \"{}\"\napi_base = \"{}\"\n",
             self.app.url("/ready"),
             self.api.url(""),
+            github::REPO,
+            github::PRODUCTION,
+            self.github.server.url(""),
         );
         write(&self.repo.join(".mainstay.toml"), &config);
     }
@@ -141,7 +156,14 @@ impl Clinic {
             .iter()
             .filter(|(name, _)| !matches!(*name, "MAINSTAY" | "MAINSTAY_API_HOSTS"))
             .map(|(_, v)| v.as_str())
-            .chain([PASSWORD, TOKEN, WRONG_TOKEN, WEBHOOK_PATH, "hookKey9qx2"])
+            .chain([
+                PASSWORD,
+                TOKEN,
+                WRONG_TOKEN,
+                github::TOKEN,
+                WEBHOOK_PATH,
+                "hookKey9qx2",
+            ])
             .collect();
         for secret in secrets {
             assert!(
@@ -205,9 +227,15 @@ impl Doctor {
         let told = fix_line.strip_prefix("        fix: ").unwrap_or_default();
         assert!(lines[at].contains(says), "{}", self.describe());
         assert!(told.contains(fix), "{}", self.describe());
+        let last = lines.last().copied().unwrap_or_default();
+        let checks = lines
+            .iter()
+            .filter(|l| !l.starts_with("        fix: "))
+            .count()
+            - 1;
         assert_eq!(
-            lines.last().copied(),
-            Some("doctor: 1 problem in 9 checks"),
+            last,
+            format!("doctor: 1 problem in {checks} checks"),
             "{}",
             self.describe()
         );
@@ -255,17 +283,70 @@ fn all_ok() {
 ok      config       .mainstay.toml is valid
 ok      switch       MAINSTAY=0 is not set, so the hooks run
 ok      install      hooks, merge drivers and .gitattributes are in place
-ok      sources      pushes to main are followed through app, mysql, digitalocean
+ok      sources      pushes to main are followed through app, mysql, digitalocean, github
 ok      app          http://127.0.0.1:<port>/version answers with commit <sha>
 ok      readiness    http://127.0.0.1:<port>/ready answers HTTP 200
 ok      mysql        127.0.0.1:<port>: table `deployments` has every configured column
 ok      digitalocean app app-1 (sample-app) exists and DIGITALOCEAN_TOKEN is accepted
+ok      github       repository acme/web found and GITHUB_TOKEN is accepted
+ok      github       environment \"Production – web\" is among the 2 most recent deployments'
 ok      webhook      MAINSTAY_WEBHOOK_URL is set: an http URL on 127.0.0.1 (not contacted)
-doctor: all 9 checks ok
+doctor: all 11 checks ok
 "
     );
     assert_eq!(doctor.output.stderr, b"", "{}", doctor.describe());
     assert_eq!(clinic.api.count("/v2/apps/app-1"), 1);
+    assert_eq!(clinic.github.requests().len(), 2, "one request per check");
+}
+
+#[test]
+fn github_refuses_the_token() {
+    let mut clinic = Clinic::new();
+    clinic.set_env("GITHUB_TOKEN", "ghp_revokedDoctorToken55");
+    let doctor = clinic.doctor();
+    doctor.only_problem(
+        "github",
+        "refuses GITHUB_TOKEN (HTTP 401)",
+        "export a GITHUB_TOKEN that is valid",
+    );
+    assert_eq!(clinic.github.requests().len(), 1, "one request, no retries");
+    assert!(!doctor.stdout().contains("ghp_revokedDoctorToken55"));
+}
+
+#[test]
+fn github_has_no_such_repository() {
+    let clinic = Clinic::new();
+    let config = std::fs::read_to_string(clinic.repo.join(".mainstay.toml")).expect("config");
+    write(
+        &clinic.repo.join(".mainstay.toml"),
+        &config.replace("repo = \"acme/web\"", "repo = \"acme/site\""),
+    );
+    let doctor = clinic.doctor();
+    doctor.only_problem(
+        "github",
+        "has no repository acme/site for this token (HTTP 404)",
+        "set repo in [deploy.github] to owner/name",
+    );
+}
+
+#[test]
+fn github_environment_not_among_the_deployments() {
+    let clinic = Clinic::new();
+    let config = std::fs::read_to_string(clinic.repo.join(".mainstay.toml")).expect("config");
+    write(
+        &clinic.repo.join(".mainstay.toml"),
+        &config.replace("Production – web", "production"),
+    );
+    let doctor = clinic.doctor();
+    let what = doctor.only_problem(
+        "github",
+        "environment \"production\" is not among the 2 most recent deployments'",
+        "set environment in [deploy.github] to the name the platform reports",
+    );
+    assert!(
+        what.contains("\"Production – web\", \"Preview – web\""),
+        "the environments seen are named: {what}"
+    );
 }
 
 #[test]
@@ -391,6 +472,7 @@ fn no_secret_is_printed_when_everything_fails() {
     );
     clinic.set_env("MAINSTAY_DB_URL", &url);
     clinic.set_env("DIGITALOCEAN_TOKEN", WRONG_TOKEN);
+    clinic.set_env("GITHUB_TOKEN", "ghp_wrongToken8823x");
     clinic.set_env(
         "MAINSTAY_WEBHOOK_URL",
         "hooks.example/services/T0/B0/plainKey7781",
@@ -399,12 +481,17 @@ fn no_secret_is_printed_when_everything_fails() {
     doctor.assert_exit(1);
     assert_eq!(
         doctor.problems(),
-        ["app", "mysql", "digitalocean", "webhook"],
+        ["app", "mysql", "digitalocean", "github", "webhook"],
         "{}",
         doctor.describe()
     );
     let stdout = doctor.stdout();
-    for secret in ["urlPass5512", "wrongPass8823", "plainKey7781"] {
+    for secret in [
+        "urlPass5512",
+        "wrongPass8823",
+        "plainKey7781",
+        "ghp_wrongToken8823x",
+    ] {
         assert!(!stdout.contains(secret), "{secret} printed:\n{stdout}");
     }
     assert!(stdout.contains("Access denied"), "{stdout}");

@@ -1,5 +1,7 @@
 //! A tiny HTTP/1.1 server on 127.0.0.1 for the sources, readiness and alerts: one thread per
-//! connection, one request per connection, answers from a closure. Stops when dropped.
+//! connection, one request per connection, answers from a closure. Stops when dropped. It
+//! records every request and the status it was answered with, and can answer conditional
+//! requests (`etag`, `if-none-match`, `304 Not Modified`) as HTTP APIs do.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,6 +18,8 @@ pub struct Request {
     pub body: String,
     /// When the request was read.
     pub at: std::time::SystemTime,
+    /// The status it was answered with; `None` while unanswered (or hung up on).
+    pub answered: Option<u16>,
 }
 
 impl Request {
@@ -41,6 +45,29 @@ pub enum Reply {
 impl Reply {
     pub fn json(status: u16, body: impl Into<String>) -> Reply {
         Reply::Full(status, Vec::new(), body.into())
+    }
+
+    /// `body` with an `etag` naming its content, or `304 Not Modified` with no body when the
+    /// request's `if-none-match` names that tag.
+    pub fn conditional(
+        request: &Request,
+        status: u16,
+        mut headers: Vec<(&'static str, String)>,
+        body: String,
+    ) -> Reply {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut hasher);
+        let etag = format!("W/\"{:016x}\"", hasher.finish());
+        let unchanged = request
+            .header("if-none-match")
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
+        headers.push(("etag", etag));
+        if unchanged {
+            Reply::Full(304, headers, String::new())
+        } else {
+            Reply::Full(status, headers, body)
+        }
     }
 }
 
@@ -95,6 +122,14 @@ impl Server {
     pub fn count(&self, path: &str) -> usize {
         self.requests().iter().filter(|r| r.path() == path).count()
     }
+
+    /// Requests answered with `status`.
+    pub fn answered(&self, status: u16) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.answered == Some(status))
+            .count()
+    }
 }
 
 impl Drop for Server {
@@ -137,12 +172,18 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         at: std::time::SystemTime::now(),
+        answered: None,
     };
-    seen.lock().expect("requests lock").push(request.clone());
+    let index = {
+        let mut seen = seen.lock().expect("requests lock");
+        seen.push(request.clone());
+        seen.len() - 1
+    };
     let mut stream = stream;
     match handler(&request) {
         Reply::Hang(how_long) => std::thread::sleep(how_long),
         Reply::Full(status, extra, body) => {
+            seen.lock().expect("requests lock")[index].answered = Some(status);
             let mut head = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
                 body.len()

@@ -2,6 +2,7 @@
 
 mod doctor;
 mod edges;
+mod github;
 mod global;
 mod http;
 mod install;
@@ -10,6 +11,7 @@ mod managers;
 mod mariadb;
 mod monitor;
 mod monitor_digitalocean;
+mod monitor_github;
 mod monitor_mysql;
 mod monitor_processes;
 mod post_push;

@@ -18,6 +18,8 @@ pub const FOREIGN: &[&str] = &[
     "DB_PASS",
     "DB_NAME",
     "DIGITALOCEAN_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
     "http_proxy",
     "https_proxy",
     "HTTP_PROXY",

@@ -277,7 +277,7 @@ fn figures_match_the_seeded_days() {
     assert_eq!(report["period"], "30d");
     close(&report["target"], 0.9);
     assert_eq!(
-        report["sources"]["table_rows"], 8,
+        report["sources"]["history"][0]["rows"], 8,
         "9 rows, one 40 days old"
     );
     assert_eq!(
@@ -388,7 +388,7 @@ fn figures_match_the_seeded_days() {
     // Another branch: the table has no branch column, so only its run record counts.
     let release = json(&seeded.deploy, &["--branch", "release"]);
     assert_eq!(release["total"]["deployments"], 1);
-    assert_eq!(release["sources"]["table_rows"], Json::Null);
+    assert_eq!(release["sources"]["history"], serde_json::json!([]));
     let notes = release["sources"]["notes"].to_string();
     assert!(notes.contains("no branch column"), "{notes}");
 }
@@ -416,7 +416,7 @@ fn the_terminal_gets_an_aligned_table_and_a_bar_per_day() {
     );
     assert_eq!(
         line("sources:"),
-        "sources: deployments table (8 rows), 8 local run records"
+        "sources: mysql history (8 rows), 8 local run records"
     );
     assert_eq!(line("deployments "), "deployments                   11");
     assert_eq!(line("  timeout"), "  timeout                      2");
@@ -485,7 +485,10 @@ fn a_real_monitor_run_is_counted() {
     );
     assert_eq!(total["polls"]["deployments"], 1, "the run's polls: {total}");
     assert_eq!(total["push_to_verdict"]["count"], 1);
-    assert_eq!(report["sources"]["table_rows"], 1);
+    assert_eq!(
+        report["sources"]["history"],
+        serde_json::json!([{"source": "mysql", "rows": 1}])
+    );
     assert_eq!(report["sources"]["local_runs"], 1);
 }
 
@@ -501,7 +504,7 @@ fn no_data_is_said_plainly_and_exits_zero() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(
-            "no deployments of main in the last 30d: no deployments table is configured, \
+            "no deployments of main in the last 30d: no configured source keeps a history, \
              and this work tree has no run records for it"
         ),
         "{text}"
@@ -518,7 +521,7 @@ fn no_data_is_said_plainly_and_exits_zero() {
     );
     let text = String::from_utf8_lossy(&stats(&empty, &[]).stdout).into_owned();
     assert!(
-        text.contains("no deployments of main in the last 30d: the deployments table has none"),
+        text.contains("no deployments of main in the last 30d: the history of mysql has none"),
         "{text}"
     );
 }
@@ -536,7 +539,7 @@ fn bad_input_is_one_line_naming_it() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
-        err.starts_with("mainstay: the deployments table cannot be read: mysql 127.0.0.1:"),
+        err.starts_with("mainstay: the history of mysql cannot be read: mysql 127.0.0.1:"),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");

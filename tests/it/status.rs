@@ -401,3 +401,220 @@ fn a_repushed_sha_is_in_progress_from_the_moment_git_push_returns() {
     let log = read(&work.join(format!(".deployment-status-{}.log", &sha[..7])));
     assert_eq!(log.matches("monitoring deployment of").count(), 2, "{log}");
 }
+
+/// A project whose pushes another machine follows: the pusher commits `[deploy.github]` (with no
+/// `repo`: it comes from the deploy remote's URL) and four commits, and pushes without hooks; a
+/// fresh clone, where no monitor ever ran, asks about them.
+struct Elsewhere {
+    sb: Sandbox,
+    fresh: std::path::PathBuf,
+    github: crate::github::GitHub,
+    shas: Vec<String>,
+}
+
+impl Elsewhere {
+    fn new() -> Elsewhere {
+        use crate::github::{GitHub, REPO};
+        let sb = Sandbox::new();
+        let github = GitHub::start();
+        let remote = sb.remote("remote");
+        let pusher = sb.clone_repo(&remote, "pusher");
+        let config = github
+            .config(crate::monitor::FAST, "")
+            .replace(&format!("repo = \"{REPO}\"\n"), "");
+        write(&pusher.join(".mainstay.toml"), &config);
+        sb.git(&pusher, &["add", ".mainstay.toml"]);
+        sb.git(
+            &pusher,
+            &["commit", "-q", "-m", "follow GitHub deployments"],
+        );
+        let mut shas = vec![sb.git(&pusher, &["rev-parse", "HEAD"])];
+        for name in ["a", "b", "c"] {
+            shas.push(sb.commit(&pusher, name, name, name));
+        }
+        sb.git(&pusher, &["push", "-q", "origin", "main"]);
+        let fresh = sb.clone_repo(&remote, "fresh");
+        sb.git(
+            &fresh,
+            &["remote", "set-url", "origin", "git@github.com:acme/web.git"],
+        );
+        Elsewhere {
+            sb,
+            fresh,
+            github,
+            shas,
+        }
+    }
+
+    fn status(&self, args: &[&str], token: bool) -> std::process::Output {
+        let mut cmd = self.sb.command(crate::util::bin("mainstay"), &self.fresh);
+        for name in crate::monitor::FOREIGN {
+            cmd.env_remove(name);
+        }
+        if token {
+            cmd.env("GITHUB_TOKEN", crate::github::TOKEN);
+        }
+        cmd.env("MAINSTAY_API_HOSTS", self.github.server.host())
+            .arg("status")
+            .args(args)
+            .output()
+            .expect("run mainstay status")
+    }
+}
+
+#[test]
+fn status_in_a_clone_where_no_monitor_ran_asks_github() {
+    use crate::github::{PRODUCTION, status as deployment_status};
+    use serde_json::json;
+    let here = Elsewhere::new();
+    let [failed, live, building, unlisted] = [0, 1, 2, 3].map(|i| here.shas[i].clone());
+    let mut failure = deployment_status("failure", "Build failed: `next build` exited with 1");
+    failure["log_url"] = json!("https://vercel.com/acme/web/Fk3x9");
+    let mut success = deployment_status("success", "");
+    success["environment_url"] = json!("https://web.example");
+    let zero = Duration::ZERO;
+    here.github.deploy(
+        1,
+        &failed,
+        PRODUCTION,
+        zero,
+        vec![
+            (zero, deployment_status("in_progress", "")),
+            (zero, failure),
+        ],
+    );
+    here.github
+        .deploy(2, &live, PRODUCTION, zero, vec![(zero, success)]);
+    here.github.deploy(
+        3,
+        &building,
+        PRODUCTION,
+        zero,
+        vec![(zero, deployment_status("in_progress", "Building"))],
+    );
+
+    let out = here.status(&[&failed], true);
+    assert_eq!(
+        code(&out),
+        Some(1),
+        "{}",
+        describe("status", &here.fresh, &out)
+    );
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{}: failed (from github: Build failed: `next build` exited with 1)\n  \
+             deployment 1: failure: Build failed: `next build` exited with 1\n  \
+             log: https://vercel.com/acme/web/Fk3x9\n",
+            &failed[..7]
+        )
+    );
+    assert_eq!(
+        here.github.requests().len(),
+        2,
+        "asked once: the listing and the statuses"
+    );
+
+    let out = here.status(&[&live[..7]], true);
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}",
+        describe("status", &here.fresh, &out)
+    );
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{}: success (from github: live)\n  environment_url: https://web.example\n",
+            &live[..7]
+        )
+    );
+    let out = here.status(&[&building], true);
+    assert_eq!(code(&out), Some(2));
+    assert!(
+        stdout(&out).contains("in progress (from github: in_progress)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = here.status(&["HEAD"], true);
+    assert_eq!(code(&out), Some(3));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{}: not found (no monitor ran here; github: not listed yet)\n",
+            &unlisted[..7]
+        )
+    );
+    let out = here.status(&[&failed, "--json"], true);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["asked"]["source"], "github");
+    assert_eq!(report["state"], json!({"done": "failed"}));
+
+    // Without a token the source cannot answer, and says why.
+    let out = here.status(&[&live], false);
+    assert_eq!(code(&out), Some(3));
+    assert!(
+        stdout(&out).contains("github: GITHUB_TOKEN (or GH_TOKEN) is not set in the environment"),
+        "{}",
+        stdout(&out)
+    );
+
+    // --wait follows the sources like a monitor until the verdict.
+    let later = here.github.elapsed() + Duration::from_millis(400);
+    here.github.deploy(
+        4,
+        &unlisted,
+        PRODUCTION,
+        later,
+        vec![(later, deployment_status("success", ""))],
+    );
+    let out = here.status(&["--wait", "20"], true);
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}",
+        describe("status --wait", &here.fresh, &out)
+    );
+    assert!(
+        stdout(&out).contains("success (from github: live)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let names: Vec<String> = std::fs::read_dir(&here.fresh)
+        .expect("list the clone")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".deployment-")),
+        "asking writes no status file: {names:?}"
+    );
+    assert!(
+        !crate::util::read(&here.sb.common_dir(&here.fresh).join("config")).contains("ghp_"),
+        "the token is in no file"
+    );
+}
+
+#[test]
+fn asking_the_sources_once_is_bounded_by_request_timeout() {
+    let here = Elsewhere::new();
+    here.github
+        .script(|_, _| Some(crate::http::Reply::Hang(Duration::from_secs(10))));
+    let started = std::time::Instant::now();
+    let out = here.status(&[], true);
+    let took = started.elapsed();
+    assert_eq!(
+        code(&out),
+        Some(3),
+        "{}",
+        describe("status", &here.fresh, &out)
+    );
+    assert!(
+        stdout(&out).contains("no answer within 400ms"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(here.github.requests().len(), 1, "no retry");
+}

@@ -666,3 +666,61 @@ fn what_an_app_answers_cannot_mention_link_or_drive_the_terminal() {
     );
     assert!(!deploy.log().contains('\u{1b}'));
 }
+
+#[test]
+fn a_committed_github_api_base_never_receives_the_token() {
+    const TOKEN: &str = "ghp_victimsGitHubToken77";
+    let evil = Server::start(|_| Reply::json(200, "[]"));
+    let config = format!(
+        "{FAST}\n[deploy.github]\nrepo = \"acme/web\"\nenvironment = \"Production\"\n\
+         api_base = \"{}\"\n",
+        evil.url("")
+    );
+    let deploy = Deploy::new(&config).with_env("GITHUB_TOKEN", TOKEN);
+    assert_eq!(deploy.run(), "failed");
+    let log = deploy.log();
+    assert!(
+        log.contains("api_base in [deploy.github]")
+            && log.contains("not sent: the token goes only to https://api.github.com"),
+        "{log}"
+    );
+    let out = deploy.command(&["doctor"]).output().expect("run doctor");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("api_base in [deploy.github]") && said.contains("MAINSTAY_API_HOSTS"),
+        "{said}"
+    );
+    // Nor does a clone that asks the sources for a status.
+    let out = deploy.status(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the monitor's failed verdict stands"
+    );
+    std::fs::remove_file(
+        deploy
+            .repo
+            .join(format!(".deployment-status-{}.result", &deploy.sha[..7])),
+    )
+    .expect("remove the result");
+    for ext in ["log", "json"] {
+        let _ = std::fs::remove_file(
+            deploy
+                .repo
+                .join(format!(".deployment-status-{}.{ext}", &deploy.sha[..7])),
+        );
+    }
+    let out = deploy.status(&[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("api_base in [deploy.github]"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        evil.requests().is_empty(),
+        "the token's holder was contacted: {:?}",
+        evil.requests()
+    );
+    assert!(!log.contains(TOKEN) && !said.contains(TOKEN));
+}

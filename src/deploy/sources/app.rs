@@ -1,13 +1,46 @@
 //! The application itself: a URL whose JSON names the commit it runs. The deployment of a sha is
-//! live when the app reports that sha. Needs no database and no token.
+//! live when the app reports that sha, or a commit that contains it (a later push went live in
+//! its place). Needs no database and no token, and is sent none. Its section also holds the
+//! readiness check the monitor makes after any live answer.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Error, Observation, PollContext, Source, same_commit};
+use super::{
+    Check, Configured, Error, Invalid, Kind, Observation, PollContext, Setup, Source, same_commit,
+};
 use crate::deploy::http::{self, Client};
 use crate::time::duration;
+
+/// `[deploy.app]`.
+pub const KIND: AppKind = AppKind;
+
+pub struct AppKind;
+
+impl Kind for AppKind {
+    fn name(&self) -> &'static str {
+        "app"
+    }
+
+    fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
+        let settings: Settings = super::section(section)?;
+        if settings.version_url.trim().is_empty() {
+            return Err(("version_url".to_owned(), "must be a URL".to_owned()));
+        }
+        Ok(Box::new(settings))
+    }
+
+    fn absent(&self) -> Vec<Check> {
+        vec![
+            Check::skipped("app", "no [deploy.app]"),
+            Check::skipped(READINESS, "no ready_url in [deploy.app]"),
+        ]
+    }
+}
+
+/// The name of the readiness check in `doctor`.
+const READINESS: &str = "readiness";
 
 /// `[deploy.app]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -36,11 +69,18 @@ fn default_budget() -> Duration {
 pub struct App {
     settings: Settings,
     client: Client,
+    /// The last other commit the app reported, and whether it contains the followed one: git is
+    /// asked once per commit the app serves, not once per poll.
+    checked: Option<(String, bool)>,
 }
 
 impl App {
     pub fn new(settings: Settings, client: Client) -> App {
-        App { settings, client }
+        App {
+            settings,
+            client,
+            checked: None,
+        }
     }
 
     /// Asks the version URL once for the commit it reports, whatever that string is.
@@ -73,20 +113,123 @@ impl Source for App {
         "app"
     }
 
-    fn poll(&mut self, sha: &str, _cx: &PollContext<'_>) -> Result<Observation, Error> {
+    fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {
         let reported = match self.reported_commit() {
             Ok(reported) => reported,
-            // An app being replaced refuses connections for a moment: that is a phase, not news.
+            // An app being replaced refuses connections for a moment: while following, a phase,
+            // not news; asked from another clone, it says nothing of this sha.
             Err(Error::Http(http::Error::Refused { .. })) => {
-                return Ok(Observation::Pending("app unreachable".to_owned()));
+                return Ok(Observation::Unseen("app unreachable".to_owned()));
             }
             Err(e) => return Err(e),
         };
-        if same_commit(&reported, sha) {
-            Ok(Observation::Live)
-        } else {
-            let shown: String = reported.chars().take(12).collect();
-            Ok(Observation::Pending(format!("app serves {shown}")))
+        let reported = reported.trim();
+        let shown: String = reported.chars().take(12).collect();
+        if same_commit(reported, sha) {
+            return Ok(Observation::live());
         }
+        let contains = match &self.checked {
+            Some((commit, contains)) if commit == reported => *contains,
+            _ => {
+                let contains =
+                    crate::deploy::validate_sha(reported).is_ok() && (cx.contains)(sha, reported);
+                self.checked = Some((reported.to_owned(), contains));
+                contains
+            }
+        };
+        if contains {
+            Ok(Observation::Live {
+                details: vec![format!(
+                    "the app serves {shown}, which contains this commit"
+                )],
+            })
+        } else {
+            Ok(Observation::Unseen(format!("app serves {shown}")))
+        }
+    }
+}
+
+impl Configured for Settings {
+    fn name(&self) -> &'static str {
+        KIND.name()
+    }
+
+    fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error> {
+        Ok(Box::new(App::new(self.clone(), setup.client.clone())))
+    }
+
+    fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {
+        vec![version(self, &setup.client), readiness(self, &setup.client)]
+    }
+
+    fn readiness(&self) -> Option<(&str, Duration)> {
+        Some((self.ready_url.as_deref()?, self.ready_budget))
+    }
+}
+
+/// The version URL answers with a commit id at the configured pointer.
+fn version(settings: &Settings, client: &Client) -> Check {
+    const NAME: &str = "app";
+    let url = http::redact(&settings.version_url);
+    let pointer = &settings.commit_pointer;
+    let source = App::new(settings.clone(), client.clone());
+    match source.reported_commit() {
+        Ok(commit) if is_commit(&commit) => {
+            let short: String = commit.chars().take(12).collect();
+            Check::ok(NAME, format!("{url} answers with commit {short}"))
+        }
+        Ok(other) => {
+            let shown: String = other.chars().take(40).collect();
+            Check::problem(
+                NAME,
+                format!("{url} reports {shown:?} at {pointer}, which is not a commit id"),
+                "make the app report the full sha of the commit it runs there",
+            )
+        }
+        Err(e @ Error::Garbage { .. }) => Check::problem(
+            NAME,
+            e.to_string(),
+            format!(
+                "make the app answer JSON holding its commit sha at {pointer}, or correct \
+                 commit_pointer in [deploy.app]"
+            ),
+        ),
+        Err(e) => Check::problem(
+            NAME,
+            e.to_string(),
+            "start the app, or correct version_url in [deploy.app]: it must answer 200",
+        ),
+    }
+}
+
+/// 7 to 64 hex digits: what `same_commit` can match against a pushed sha.
+fn is_commit(text: &str) -> bool {
+    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The readiness URL answers 2xx now. Once: the monitor's retries are for a deploy warming up.
+fn readiness(settings: &Settings, client: &Client) -> Check {
+    let Some(url) = settings.ready_url.as_deref() else {
+        return Check::skipped(READINESS, "no ready_url in [deploy.app]");
+    };
+    let shown = http::redact(url);
+    let fix = "start the app, or correct ready_url in [deploy.app]: it must answer 2xx when ready";
+    match client.get(url, None) {
+        Ok(r) if (200..300).contains(&r.status) => {
+            Check::ok(READINESS, format!("{shown} answers HTTP {}", r.status))
+        }
+        Ok(r) => Check::problem(READINESS, format!("{shown} answers HTTP {}", r.status), fix),
+        Err(e) => Check::problem(READINESS, e.to_string(), fix),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_ids_are_hex_of_seven_to_sixty_four() {
+        assert!(is_commit("0123abc") && is_commit(&"f".repeat(40)));
+        assert!(!is_commit("012345") && !is_commit("unknown") && !is_commit(""));
     }
 }

@@ -12,10 +12,44 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use super::{Error, Observation, PollContext, Source, same_commit};
+use super::{
+    Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
+    Source, Span, same_commit,
+};
 use crate::deploy::files::tail;
 use crate::deploy::http::{self, Bearer, Client};
+use crate::deploy::secrets::Var;
 use crate::time::show;
+
+/// `[deploy.digitalocean]`.
+pub const KIND: DigitalOceanKind = DigitalOceanKind;
+
+pub struct DigitalOceanKind;
+
+/// The App Platform API token (read access to apps).
+pub const TOKEN_VAR: &str = "DIGITALOCEAN_TOKEN";
+
+impl Kind for DigitalOceanKind {
+    fn name(&self) -> &'static str {
+        "digitalocean"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        const VARS: &[Var] = &[Var::secret(TOKEN_VAR)];
+        VARS
+    }
+
+    fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
+        let settings: Settings = super::section(section)?;
+        if settings.app_id.trim().is_empty() {
+            return Err((
+                "app_id".to_owned(),
+                "must be the App Platform app id".to_owned(),
+            ));
+        }
+        Ok(Box::new(settings))
+    }
+}
 
 /// `[deploy.digitalocean]` in `.mainstay.toml`. The token is `DIGITALOCEAN_TOKEN`.
 #[derive(Debug, Clone, Deserialize)]
@@ -314,14 +348,18 @@ impl DigitalOcean {
         })
     }
 
-    /// One API GET with retries: 429 after `retry-after`, 5xx with a growing pause.
+    /// One API GET with retries: 429 after `retry-after`, 5xx with a growing pause (none when
+    /// asked just once).
     fn api_get(&mut self, url: &str, cx: &PollContext<'_>) -> Result<String, Error> {
         let shown = http::redact(url);
         let mut last = String::new();
-        for attempt in 0..4u32 {
+        let attempts = if cx.once { 1 } else { 4 };
+        for attempt in 0..attempts {
             let response = match self.client.get(url, Some(self.bearer())) {
                 Ok(r) => r,
-                Err(e @ http::Error::Timeout { .. }) | Err(e @ http::Error::Refused { .. }) => {
+                Err(e @ http::Error::Timeout { .. }) | Err(e @ http::Error::Refused { .. })
+                    if !cx.once =>
+                {
                     last = e.to_string();
                     cx.clock
                         .sleep(Duration::from_millis(250) * 2u32.pow(attempt));
@@ -347,12 +385,16 @@ impl DigitalOcean {
                 429 => {
                     let wait = response.retry_after.unwrap_or(Duration::from_secs(1));
                     last = format!("HTTP 429, retry after {}", show(wait));
-                    cx.clock.sleep(wait.min(Duration::from_secs(60)));
+                    if !cx.once {
+                        cx.clock.sleep(wait.min(Duration::from_secs(60)));
+                    }
                 }
                 500..=599 => {
                     last = format!("HTTP {}", response.status);
-                    cx.clock
-                        .sleep(Duration::from_millis(250) * 2u32.pow(attempt));
+                    if !cx.once {
+                        cx.clock
+                            .sleep(Duration::from_millis(250) * 2u32.pow(attempt));
+                    }
                 }
                 status => return Err(final_error(status, &shown)),
             }
@@ -362,8 +404,8 @@ impl DigitalOcean {
         )))
     }
 
-    fn list(&mut self, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
-        let url = self.app_url("/deployments?per_page=20");
+    fn list(&mut self, per_page: u32, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
+        let url = self.app_url(&format!("/deployments?per_page={per_page}"));
         let body = self.api_get(&url, cx)?;
         let list: Deployments = serde_json::from_str(&body).map_err(|e| Error::Garbage {
             url: http::redact(&url),
@@ -421,19 +463,19 @@ impl Source for DigitalOcean {
         }
         let deployments = match self.prefetched.take() {
             Some(listed) => listed?,
-            None => self.list(cx)?,
+            None => self.list(20, cx)?,
         };
         let found = match &self.followed {
             Some(id) => deployments.iter().find(|d| &d.id == id),
             None => deployments.iter().find(|d| d.deploys(sha)),
         };
         let Some(deployment) = found.cloned() else {
-            self.last = Observation::Pending("not listed yet".to_owned());
+            self.last = Observation::Unseen("not listed yet".to_owned());
             return Ok(self.last.clone());
         };
         self.followed = Some(deployment.id.clone());
         let observation = match deployment.phase.as_str() {
-            "ACTIVE" => Observation::Live,
+            "ACTIVE" => Observation::live(),
             "ERROR" => {
                 let mut details = deployment.failed_steps();
                 let reason = details
@@ -477,20 +519,133 @@ impl Source for DigitalOcean {
         Ok(observation)
     }
 
-    /// The app's finished deployments in the first listing, which the first poll then reuses.
-    fn history(&mut self, cx: &PollContext<'_>) -> Vec<Duration> {
-        let listed = self.list(cx);
-        let durations = listed.as_ref().map_or_else(
-            |_| Vec::new(),
-            |deployments| {
-                deployments
-                    .iter()
-                    .filter_map(Deployment::duration)
-                    .collect()
-            },
+    /// The app's deployments in one listing, newest first: for the schedule the first poll's
+    /// listing (so it costs no second request), for `stats` up to 100.
+    fn past(&mut self, span: Span, cx: &PollContext<'_>) -> Result<Vec<Past>, Error> {
+        let deployments = match span {
+            Span::Recent => {
+                let listed = self.list(20, cx);
+                let deployments = listed
+                    .as_ref()
+                    .map(Vec::clone)
+                    .map_err(|e| Error::Transient(format!("digitalocean: no history: {e}")));
+                self.prefetched = Some(listed);
+                deployments?
+            }
+            Span::Since(_) => self.list(100, cx)?,
+        };
+        let since = match span {
+            Span::Since(since) => since,
+            Span::Recent => UNIX_EPOCH,
+        };
+        Ok(deployments
+            .iter()
+            .filter_map(|d| d.past())
+            .filter(|p| p.started_at >= since)
+            .collect())
+    }
+}
+
+impl Deployment {
+    /// This deployment as a past one; `None` without a commit or a creation time.
+    fn past(&self) -> Option<Past> {
+        let started_at = crate::time::parse(self.created_at.as_deref()?)?;
+        let duration = self.duration();
+        let status = match self.phase.as_str() {
+            "ACTIVE" => PastStatus::Success,
+            // Replaced after it finished: it was live.
+            "SUPERSEDED" if duration.is_some() => PastStatus::Success,
+            "SUPERSEDED" => PastStatus::Superseded,
+            "ERROR" | "CANCELED" => PastStatus::Failed(self.phase.clone()),
+            other => PastStatus::Pending(other.to_owned()),
+        };
+        let error_message = self.failed_steps().into_iter().next();
+        Some(Past {
+            sha: self.commit()?.trim().to_ascii_lowercase(),
+            status,
+            started_at,
+            duration,
+            error_message,
+        })
+    }
+}
+
+impl Configured for Settings {
+    fn name(&self) -> &'static str {
+        KIND.name()
+    }
+
+    fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error> {
+        let token = setup.secrets.get(TOKEN_VAR).ok_or_else(|| {
+            Error::Fatal(format!(
+                "digitalocean: {TOKEN_VAR} is not set in the environment"
+            ))
+        })?;
+        let source = DigitalOcean::new(self.clone(), token.to_owned(), setup.client.clone())?;
+        Ok(Box::new(source))
+    }
+
+    fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {
+        vec![check(self, setup)]
+    }
+
+    fn keeps_history(&self) -> bool {
+        true
+    }
+}
+
+/// The token is accepted and the app exists: `GET /v2/apps/{app_id}`.
+fn check(settings: &Settings, setup: &Setup<'_>) -> Check {
+    const NAME: &str = "digitalocean";
+    let Some(token) = setup.secrets.get(TOKEN_VAR) else {
+        return Check::problem(
+            NAME,
+            format!("{TOKEN_VAR} is not set in the environment"),
+            format!("export {TOKEN_VAR}, a token with read access to apps"),
         );
-        self.prefetched = Some(listed);
-        durations
+    };
+    let app_id = settings.app_id.clone();
+    let api = http::redact(&settings.api_base);
+    let source = match DigitalOcean::new(settings.clone(), token.to_owned(), setup.client.clone()) {
+        Ok(source) => source,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                e.to_string(),
+                format!(
+                    "remove api_base from [deploy.digitalocean], or name its host in {}",
+                    http::API_HOSTS_VAR
+                ),
+            );
+        }
+    };
+    match source.access() {
+        Ok(Access::Granted { name }) => {
+            let named = if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({name})")
+            };
+            Check::ok(
+                NAME,
+                format!("app {app_id}{named} exists and {TOKEN_VAR} is accepted"),
+            )
+        }
+        Ok(Access::Refused(Refusal::Token(status))) => Check::problem(
+            NAME,
+            format!("{api} refuses {TOKEN_VAR} (HTTP {status})"),
+            format!("export a {TOKEN_VAR} that is valid and has read access to apps"),
+        ),
+        Ok(Access::Refused(Refusal::NoSuchApp)) => Check::problem(
+            NAME,
+            format!("{api} has no app {app_id} for this token (HTTP 404)"),
+            "set app_id in [deploy.digitalocean] to the app's id (`doctl apps list`)",
+        ),
+        Err(e) => Check::problem(
+            NAME,
+            e.to_string(),
+            "correct api_base in [deploy.digitalocean], or try again if the API is down",
+        ),
     }
 }
 

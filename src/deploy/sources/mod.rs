@@ -1,24 +1,46 @@
-//! Where the monitor learns how a deployment goes. Every configured source is asked once per poll
-//! round; the first definitive answer (live, failed, superseded) wins.
+//! Where the monitor learns how a deployment goes: the kinds of source, one file each, and the
+//! one list of them, [`KINDS`].
+//!
+//! Everything else iterates that list: `[deploy]` hands each kind its own `[deploy.<name>]`
+//! section to validate, the secret scrubber removes every variable a kind declares secret, the
+//! monitor and `mainstay status` poll what is configured, `doctor` prints each kind's checks and
+//! `stats` reads each source's past deployments. Adding a source is a file and a line in
+//! [`KINDS`].
+//!
+//! A [`Kind`] parses its section into a [`Configured`] source, which opens a [`Source`] to poll
+//! and checks itself for `doctor`. A source answers each poll with an [`Observation`] and offers
+//! its past deployments ([`Past`]) to the schedule and to `stats` through [`Source::past`]. Each
+//! poll round asks every configured source once, in [`KINDS`]'s order; the first definitive
+//! answer (live, failed, superseded) wins.
 
-use std::time::Duration;
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
-use super::http;
-use super::secrets::Secrets;
+use super::http::{self, Client};
+use super::secrets::{Secrets, Var};
 use super::settings::Settings;
 use crate::clock::Clock;
 
 pub mod app;
 pub mod digitalocean;
+pub mod github;
 pub mod mysql;
+
+/// Every kind of source, in the order a poll round asks them: the app first (cheapest, and the
+/// closest to the truth), then the database, then the APIs.
+pub const KINDS: &[&dyn Kind] = &[&app::KIND, &mysql::KIND, &digitalocean::KIND, &github::KIND];
 
 /// What a source says about the deployment of one sha.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
-    /// Not decided yet; the phase in the source's words (`building`, `not listed yet`, ...).
+    /// The source knows nothing of this sha yet, in its words (`not listed yet`, `no row yet`,
+    /// `app serves 3064e31da7e1`): right after a push a phase, from another clone no answer.
+    Unseen(String),
+    /// A deployment of this sha is under way; the phase in the source's words (`BUILDING`).
     Pending(String),
-    /// This sha is deployed and serving.
-    Live,
+    /// This sha is deployed and serving; `details` (where it serves) go to the status log.
+    Live { details: Vec<String> },
     /// The deployment failed; `details` (error message, log tail) go to the status log.
     Failed {
         reason: String,
@@ -26,6 +48,15 @@ pub enum Observation {
     },
     /// A newer deployment that does not contain this sha replaced it.
     Superseded { reason: String },
+}
+
+impl Observation {
+    /// Live, with nothing more to say.
+    pub fn live() -> Observation {
+        Observation::Live {
+            details: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,62 +86,233 @@ pub struct PollContext<'a> {
     pub clock: &'a dyn Clock,
     /// True when commit `ancestor` is contained in commit `descendant` (git ancestry).
     pub contains: &'a dyn Fn(&str, &str) -> bool,
+    /// One request per question, no retries and no waiting: `mainstay status` asking from a
+    /// clone where no monitor ran, bounded by `request_timeout` per request.
+    pub once: bool,
 }
 
-pub trait Source {
-    /// Short and stable, for log lines and records: `app`, `mysql`, `digitalocean`.
+/// Which past deployments [`Source::past`] is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// The recent ones, for the schedule's history (the source decides how many; 20 or so).
+    Recent,
+    /// Every one started at or after this time, for `mainstay stats` (within the source's limits).
+    Since(SystemTime),
+}
+
+/// A past deployment as a source remembers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Past {
+    /// The commit, lowercased (full or short, as the source spells it).
+    pub sha: String,
+    pub status: PastStatus,
+    pub started_at: SystemTime,
+    /// How long it took, when it ended well and the source says.
+    pub duration: Option<Duration>,
+    /// The first line of its error, when it failed and the source says.
+    pub error_message: Option<String>,
+}
+
+/// How a past deployment ended, as its source tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PastStatus {
+    Success,
+    /// Failed; the source's word for it (`failed`, `ERROR`, `failure`).
+    Failed(String),
+    Superseded,
+    /// Not ended; the source's word for where it is.
+    Pending(String),
+}
+
+impl Past {
+    /// The durations of the successful ones, for the schedule.
+    pub fn durations(past: &[Past]) -> Vec<Duration> {
+        past.iter()
+            .filter(|p| p.status == PastStatus::Success)
+            .filter_map(|p| p.duration.filter(|d| !d.is_zero()))
+            .collect()
+    }
+}
+
+/// A source being polled.
+pub trait Source: Send {
+    /// Its kind's name, for log lines and records: `app`, `mysql`, `digitalocean`, `github`.
     fn name(&self) -> &'static str;
 
     /// Asks once about `sha`.
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error>;
 
-    /// How long past deployments took, if the source knows; asked once, before the first poll.
-    fn history(&mut self, _cx: &PollContext<'_>) -> Vec<Duration> {
-        Vec::new()
+    /// Past deployments, newest first; none from a source that keeps no history (the app).
+    fn past(&mut self, _span: Span, _cx: &PollContext<'_>) -> Result<Vec<Past>, Error> {
+        Ok(Vec::new())
+    }
+
+    /// A note for the log about how it is set up (TLS turned off), said once when it opens.
+    fn warning(&self) -> Option<String> {
+        None
     }
 }
 
-/// The sources `[deploy]` configures, in the order they are asked: the app first (cheapest and
-/// closest to the truth), then the database, then the API. A source that cannot be set up is
-/// returned as an error beside the others, so the run goes on with what it has.
-pub fn from_settings(settings: &Settings, secrets: &Secrets) -> (Vec<Box<dyn Source>>, Vec<Error>) {
-    let client = secrets.client(settings.request_timeout);
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    let mut problems = Vec::new();
-    if let Some(app) = &settings.app {
-        sources.push(Box::new(app::App::new(app.clone(), client.clone())));
+/// `(key under the section, message)`: why a section is refused.
+pub type Invalid = (String, String);
+
+/// A kind of source, as [`KINDS`] lists it.
+pub trait Kind: Sync {
+    /// Its section, `[deploy.<name>]`, and its name in logs, records and `doctor`.
+    fn name(&self) -> &'static str;
+
+    /// The environment variables it reads; the secret ones are scrubbed from every message.
+    fn vars(&self) -> &'static [Var] {
+        &[]
     }
-    if let Some(table) = mysql_settings(settings, secrets) {
-        match mysql::Mysql::new(table, secrets, settings.request_timeout) {
-            Ok(source) => {
-                // Not a problem with the source: a note for the log, which problems go to.
-                problems.extend(source.warning().map(|w| Error::Transient(w.to_owned())));
-                sources.push(Box::new(source));
-            }
-            Err(e) => problems.push(e),
+
+    /// True when the environment alone makes it a source, with its section's defaults (as
+    /// `MAINSTAY_DB_URL` does the table).
+    fn implied(&self, _secrets: &Secrets) -> bool {
+        false
+    }
+
+    /// Parses and validates its section (a TOML table; empty when only implied).
+    fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid>;
+
+    /// `doctor`'s lines when it is not configured.
+    fn absent(&self) -> Vec<Check> {
+        vec![Check::skipped(
+            self.name(),
+            format!("no [deploy.{}]", self.name()),
+        )]
+    }
+}
+
+/// What opening a source and checking it may use.
+pub struct Setup<'a> {
+    pub secrets: &'a Secrets,
+    /// Sends tokens only where [`Client::may_send`] allows; each request within `timeout`.
+    pub client: Client,
+    pub timeout: Duration,
+    /// The work tree, for what a source reads from git (the deploy remote's URL).
+    pub worktree: &'a Path,
+    /// `[deploy] remote`.
+    pub remote: &'a str,
+}
+
+impl<'a> Setup<'a> {
+    /// The setup `[deploy]` asks for in `worktree`, requests bounded by `timeout`.
+    pub fn new(
+        settings: &'a Settings,
+        secrets: &'a Secrets,
+        worktree: &'a Path,
+        timeout: Duration,
+    ) -> Setup<'a> {
+        Setup {
+            secrets,
+            client: secrets.client(timeout),
+            timeout,
+            worktree,
+            remote: &settings.remote,
         }
     }
-    if let Some(digitalocean) = &settings.digitalocean {
-        match &secrets.digitalocean_token {
-            Some(token) => {
-                match digitalocean::DigitalOcean::new(digitalocean.clone(), token.clone(), client) {
-                    Ok(source) => sources.push(Box::new(source)),
-                    Err(e) => problems.push(e),
-                }
+}
+
+/// A source's validated section.
+pub trait Configured: Send + Sync + fmt::Debug {
+    /// Its kind's name.
+    fn name(&self) -> &'static str;
+
+    /// The source, ready to poll; an error naming the fix when it cannot work (no token, an
+    /// address its token may not go to).
+    fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error>;
+
+    /// `doctor`'s checks of it: one request each, no retries.
+    fn doctor(&self, setup: &Setup<'_>) -> Vec<Check>;
+
+    /// True when its source remembers past deployments ([`Source::past`]), which every machine
+    /// then shares: `stats` reads those.
+    fn keeps_history(&self) -> bool {
+        false
+    }
+
+    /// The readiness check it asks for after a live answer: URL and budget.
+    fn readiness(&self) -> Option<(&str, Duration)> {
+        None
+    }
+}
+
+/// Parses a section into its settings type, the error keyed by where in the section it is.
+pub fn section<T: serde::de::DeserializeOwned>(value: &toml::Value) -> Result<T, Invalid> {
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." { String::new() } else { path };
+        let message = e.inner().message().split_whitespace().collect::<Vec<_>>();
+        (key, message.join(" "))
+    })
+}
+
+/// The kind named `name`.
+pub fn kind(name: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+/// The names of every kind, for messages: `app, mysql, digitalocean, github`.
+pub fn kind_names() -> String {
+    KINDS
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The sources `[deploy]` and the environment configure, in [`KINDS`]'s order. A section that
+/// does not parse (settings that were not validated) is an error beside the others.
+pub fn configured(
+    settings: &Settings,
+    secrets: &Secrets,
+) -> Vec<Result<Box<dyn Configured>, Error>> {
+    let empty = toml::Value::Table(toml::Table::new());
+    KINDS
+        .iter()
+        .filter_map(|kind| {
+            let section = match settings.section(kind.name()) {
+                Some(section) => section,
+                None if kind.implied(secrets) => &empty,
+                None => return None,
+            };
+            Some(kind.configure(section).map_err(|(key, message)| {
+                let key = [format!("deploy.{}", kind.name()), key]
+                    .into_iter()
+                    .filter(|k| !k.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                Error::Fatal(format!("{}: key `{key}`: {message}", kind.name()))
+            }))
+        })
+        .collect()
+}
+
+/// Opens every configured source. One that cannot be set up is returned as an error beside the
+/// others, so a run goes on with what it has; a source's warning comes back the same way.
+pub fn open(settings: &Settings, setup: &Setup<'_>) -> (Vec<Box<dyn Source>>, Vec<Error>) {
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut problems = Vec::new();
+    for configured in configured(settings, setup.secrets) {
+        match configured.and_then(|c| c.open(setup)) {
+            Ok(source) => {
+                // Not a problem with the source: a note for the log, which problems go to.
+                problems.extend(source.warning().map(Error::Transient));
+                sources.push(source);
             }
-            None => problems.push(Error::Fatal(
-                "digitalocean: DIGITALOCEAN_TOKEN is not set in the environment".to_owned(),
-            )),
+            Err(e) => problems.push(e),
         }
     }
     (sources, problems)
 }
 
-/// `[deploy.mysql]`, or its defaults when only `MAINSTAY_DB_URL` asks for the database; `None`
-/// when the database is not a source.
-pub fn mysql_settings(settings: &Settings, secrets: &Secrets) -> Option<mysql::Settings> {
-    (settings.mysql.is_some() || secrets.db_url.is_some())
-        .then(|| settings.mysql.clone().unwrap_or_default())
+/// The readiness check the configured sources ask for, if any: URL and budget.
+pub fn readiness(settings: &Settings, secrets: &Secrets) -> Option<(String, Duration)> {
+    configured(settings, secrets)
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.readiness().map(|(url, budget)| (url.to_owned(), budget)))
 }
 
 /// True when a reported commit names `sha` (apps and tables may report the short form).
@@ -118,6 +320,50 @@ pub fn same_commit(reported: &str, sha: &str) -> bool {
     let reported = reported.trim().to_ascii_lowercase();
     let sha = sha.to_ascii_lowercase();
     reported.len() >= 7 && (sha.starts_with(&reported) || reported.starts_with(&sha))
+}
+
+/// One `mainstay doctor` line: what a check found, and for a problem the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Problem {
+        fix: String,
+    },
+    /// Nothing is configured for this check to look at.
+    Skipped,
+}
+
+impl Check {
+    pub fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Ok,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn problem(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Problem { fix: fix.into() },
+            detail: detail.into(),
+        }
+    }
+
+    pub fn skipped(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Skipped,
+            detail: detail.into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -135,5 +381,14 @@ mod tests {
         ));
         assert!(!same_commit("012345", sha));
         assert!(!same_commit("1123456", sha));
+    }
+
+    #[test]
+    fn every_kind_has_its_own_name() {
+        let mut names: Vec<&str> = KINDS.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), KINDS.len(), "{names:?}");
+        assert_eq!(kind_names(), "app, mysql, digitalocean, github");
     }
 }

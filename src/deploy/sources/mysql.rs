@@ -6,8 +6,8 @@
 //! (`MAINSTAY_DB_TLS=disabled`), and is logged as a warning. Without TLS the password never
 //! goes out in a form a server can read: the server's RSA key for `caching_sha2_password` is
 //! taken only from `MAINSTAY_DB_SERVER_KEY`, never fetched from the server. A lost connection is
-//! a passing problem: the next poll connects again. `mainstay stats` reads every
-//! recent row through [`Mysql::rows_since`].
+//! a passing problem: the next poll connects again. The schedule's history and `mainstay stats`
+//! read past rows through [`Source::past`].
 
 use std::time::{Duration, SystemTime};
 
@@ -15,9 +15,61 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, SslOpts, Value};
 use serde::Deserialize;
 
-use super::{Error, Observation, PollContext, Source};
+use super::{
+    Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
+    Source, Span,
+};
 use crate::deploy::files::tail;
-use crate::deploy::secrets::Secrets;
+use crate::deploy::secrets::{Holds, Secrets, Var};
+
+/// `[deploy.mysql]`, or `MAINSTAY_DB_URL` alone.
+pub const KIND: MysqlKind = MysqlKind;
+
+pub struct MysqlKind;
+
+/// `mysql://user:password@host:port/database`: setting it makes the table a source.
+pub const URL_VAR: &str = "MAINSTAY_DB_URL";
+
+const VARS: &[Var] = &[
+    Var {
+        name: URL_VAR,
+        holds: Holds::UrlWithPassword,
+    },
+    Var::setting("DB_HOST"),
+    Var::setting("DB_PORT"),
+    Var::setting("DB_USER"),
+    Var::secret("DB_PASS"),
+    Var::setting("DB_NAME"),
+    Var::setting(TLS_VAR),
+    Var::setting(SERVER_KEY_VAR),
+];
+
+impl Kind for MysqlKind {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn vars(&self) -> &'static [Var] {
+        VARS
+    }
+
+    fn implied(&self, secrets: &Secrets) -> bool {
+        secrets.get(URL_VAR).is_some()
+    }
+
+    fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
+        let settings: Settings = super::section(section)?;
+        settings.validate()?;
+        Ok(Box::new(settings))
+    }
+
+    fn absent(&self) -> Vec<Check> {
+        vec![Check::skipped(
+            "mysql",
+            format!("no [deploy.mysql] and no {URL_VAR}"),
+        )]
+    }
+}
 
 /// `[deploy.mysql]` in `.mainstay.toml`: where the rows are and what their words mean.
 #[derive(Debug, Clone, Deserialize)]
@@ -131,7 +183,7 @@ impl Columns {
 }
 
 impl Settings {
-    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+    fn validate(&self) -> Result<(), Invalid> {
         let columns = self
             .columns
             .named()
@@ -162,28 +214,6 @@ impl Settings {
         }
         Ok(())
     }
-}
-
-/// One row of the table as `mainstay stats` reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableRow {
-    /// As the table spells it, lowercased (full or short).
-    pub sha: String,
-    pub status: RowStatus,
-    pub started_at: SystemTime,
-    /// The `duration` column: how long the deployment took, when it says.
-    pub duration: Option<Duration>,
-    /// The first line of `errorMessage`, when there is one.
-    pub error_message: Option<String>,
-}
-
-/// A row's status word, read through `[deploy.mysql.statuses]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowStatus {
-    Success,
-    Failed(String),
-    /// Any other word: the deployment has not ended.
-    Pending(String),
 }
 
 /// `name` or `db.name` as backquoted identifiers; `None` for anything but plain names, which is
@@ -229,7 +259,8 @@ impl Mysql {
     /// Prepares the connection options; connects on the first poll. `timeout` bounds connecting
     /// and each read and write.
     pub fn new(settings: Settings, secrets: &Secrets, timeout: Duration) -> Result<Mysql, Error> {
-        let base = if let Some(url) = &secrets.db_url {
+        let var = |name: &str| secrets.get(name).map(str::to_owned);
+        let base = if let Some(url) = secrets.get(URL_VAR) {
             let opts = Opts::from_url(url).map_err(|e| {
                 Error::Fatal(format!(
                     "mysql: MAINSTAY_DB_URL is not a mysql:// URL: {}",
@@ -237,19 +268,19 @@ impl Mysql {
                 ))
             })?;
             OptsBuilder::from_opts(opts)
-        } else if let Some(host) = &secrets.db_host {
-            let port = match &secrets.db_port {
+        } else if let Some(host) = var("DB_HOST") {
+            let port = match var("DB_PORT") {
                 Some(p) => p
                     .parse()
                     .map_err(|_| Error::Fatal(format!("mysql: DB_PORT {p:?} is not a port")))?,
                 None => 3306,
             };
             OptsBuilder::new()
-                .ip_or_hostname(Some(host.clone()))
+                .ip_or_hostname(Some(host))
                 .tcp_port(port)
-                .user(secrets.db_user.clone())
-                .pass(secrets.db_pass.clone())
-                .db_name(secrets.db_name.clone())
+                .user(var("DB_USER"))
+                .pass(var("DB_PASS"))
+                .db_name(var("DB_NAME"))
         } else {
             return Err(Error::Fatal(
                 "mysql: no connection: set MAINSTAY_DB_URL or DB_HOST, DB_PORT, DB_USER, DB_PASS and DB_NAME".to_owned(),
@@ -265,7 +296,7 @@ impl Mysql {
         let probe: Opts = base.clone().into();
         let host = probe.get_ip_or_hostname().to_string();
         let target = format!("{host}:{}", probe.get_tcp_port());
-        let tls = match &secrets.db_tls {
+        let tls = match secrets.get(TLS_VAR) {
             None => settings.tls,
             Some(word) => Tls::parse(word).ok_or_else(|| {
                 Error::Fatal(format!(
@@ -274,7 +305,7 @@ impl Mysql {
             })?,
         };
         let encrypted = tls.wanted(&host);
-        let server_key = match &secrets.db_server_key {
+        let server_key = match secrets.get(SERVER_KEY_VAR) {
             Some(path) => std::path::PathBuf::from(path),
             None => std::path::PathBuf::from(NO_SERVER_KEY),
         };
@@ -296,11 +327,6 @@ impl Mysql {
             conn: None,
             warning,
         })
-    }
-
-    /// A warning for the log about how this connection is made, if there is one.
-    pub fn warning(&self) -> Option<&str> {
-        self.warning.as_deref()
     }
 
     /// `host:port` of the database, for messages.
@@ -402,33 +428,49 @@ impl Mysql {
 }
 
 impl Mysql {
-    /// Every row started at or after `since`, oldest first. Rows whose start cannot be read are
-    /// left out: they belong to no day.
-    pub fn rows_since(&mut self, since: SystemTime) -> Result<Vec<TableRow>, Error> {
+    /// The rows `span` asks for, newest first: the 20 newest successful ones with a duration for
+    /// the schedule, or every one started at or after a time for `stats`. Rows whose start cannot
+    /// be read are left out: they belong to no day.
+    fn rows(&mut self, span: Span) -> Result<Vec<Past>, Error> {
         let c = &self.settings.columns;
         let q = |name: &str| quote(name).expect("names are validated with the settings");
-        let sql = format!(
-            "SELECT {}, {}, {}, {}, {} FROM {} WHERE {} >= ? ORDER BY {}",
+        let columns = format!(
+            "{}, {}, {}, {}, {}",
             q(&c.commit_sha),
             q(&c.status),
             q(&c.started_at),
             q(&c.duration),
             q(&c.error_message),
+        );
+        let (filter, params, limit) = match span {
+            Span::Recent => {
+                let words = &self.settings.statuses.success;
+                let marks = vec!["?"; words.len()].join(", ");
+                let params = words.iter().map(|w| Value::from(w.as_str())).collect();
+                let filter = format!("{} IN ({marks}) AND {} > 0", q(&c.status), q(&c.duration));
+                (filter, params, " LIMIT 20")
+            }
+            Span::Since(since) => {
+                let ((year, month, day), (hour, minute, second), micros) =
+                    crate::time::to_civil(since);
+                let since = Value::Date(
+                    u16::try_from(year).unwrap_or(u16::MAX),
+                    month as u8,
+                    day as u8,
+                    hour as u8,
+                    minute as u8,
+                    second as u8,
+                    micros,
+                );
+                (format!("{} >= ?", q(&c.started_at)), vec![since], "")
+            }
+        };
+        let sql = format!(
+            "SELECT {columns} FROM {} WHERE {filter} ORDER BY {} DESC{limit}",
             q(&self.settings.table),
             q(&c.started_at),
-            q(&c.started_at),
         );
-        let ((year, month, day), (hour, minute, second), micros) = crate::time::to_civil(since);
-        let since = Value::Date(
-            u16::try_from(year).unwrap_or(u16::MAX),
-            month as u8,
-            day as u8,
-            hour as u8,
-            minute as u8,
-            second as u8,
-            micros,
-        );
-        let rows = self.query(&sql, vec![since])?;
+        let rows = self.query(&sql, params)?;
         let statuses = &self.settings.statuses;
         Ok(rows
             .into_iter()
@@ -436,11 +478,11 @@ impl Mysql {
                 let started_at = instant(row.take::<Value, usize>(2)?)?;
                 let status = text(&mut row, 1).unwrap_or_default();
                 let status = if statuses.success.contains(&status) {
-                    RowStatus::Success
+                    PastStatus::Success
                 } else if statuses.failed.contains(&status) {
-                    RowStatus::Failed(status)
+                    PastStatus::Failed(status)
                 } else {
-                    RowStatus::Pending(status)
+                    PastStatus::Pending(status)
                 };
                 let duration = text(&mut row, 3)
                     .and_then(|d| d.parse::<f64>().ok())
@@ -450,12 +492,12 @@ impl Mysql {
                     let first = m.lines().map(str::trim).find(|l| !l.is_empty());
                     first.map(str::to_owned)
                 });
-                Some(TableRow {
+                Some(Past {
                     sha: text(&mut row, 0)?.trim().to_ascii_lowercase(),
                     status,
                     started_at,
                     duration,
-                    error_message,
+                    error_message: error_message.map(|m| self.secrets.scrub(&m)),
                 })
             })
             .collect())
@@ -530,12 +572,12 @@ impl Source for Mysql {
         );
         let rows = self.query(&sql, vec![Value::from(sha.to_ascii_lowercase())])?;
         let Some(mut row) = rows.into_iter().next() else {
-            return Ok(Observation::Pending("no row yet".to_owned()));
+            return Ok(Observation::Unseen("no row yet".to_owned()));
         };
         let status = text(&mut row, 0).unwrap_or_default();
         let statuses = &self.settings.statuses;
         if statuses.success.contains(&status) {
-            return Ok(Observation::Live);
+            return Ok(Observation::live());
         }
         if !statuses.failed.contains(&status) {
             return Ok(Observation::Pending(status));
@@ -556,28 +598,91 @@ impl Source for Mysql {
         Ok(Observation::Failed { reason, details })
     }
 
-    fn history(&mut self, _cx: &PollContext<'_>) -> Vec<Duration> {
-        let c = &self.settings.columns;
-        let q = |name: &str| quote(name).expect("names are validated with the settings");
-        let words = &self.settings.statuses.success;
-        let marks = vec!["?"; words.len()].join(", ");
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} IN ({marks}) AND {} > 0 ORDER BY {} DESC LIMIT 20",
-            q(&c.duration),
-            q(&self.settings.table),
-            q(&c.status),
-            q(&c.duration),
-            q(&c.started_at),
-        );
-        let params = words.iter().map(|w| Value::from(w.as_str())).collect();
-        let Ok(rows) = self.query(&sql, params) else {
-            return Vec::new();
-        };
-        rows.into_iter()
-            .filter_map(|mut row| text(&mut row, 0)?.parse::<f64>().ok())
-            .filter(|secs| secs.is_finite() && *secs > 0.0)
-            .map(Duration::from_secs_f64)
-            .collect()
+    fn past(&mut self, span: Span, _cx: &PollContext<'_>) -> Result<Vec<Past>, Error> {
+        self.rows(span)
+    }
+
+    fn warning(&self) -> Option<String> {
+        self.warning.clone()
+    }
+}
+
+impl Configured for Settings {
+    fn name(&self) -> &'static str {
+        KIND.name()
+    }
+
+    fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error> {
+        Ok(Box::new(Mysql::new(
+            self.clone(),
+            setup.secrets,
+            setup.timeout,
+        )?))
+    }
+
+    fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {
+        vec![database(self, setup.secrets, setup.timeout)]
+    }
+
+    fn keeps_history(&self) -> bool {
+        true
+    }
+}
+
+/// The database connects and holds the table with every configured column.
+fn database(settings: &Settings, secrets: &Secrets, timeout: Duration) -> Check {
+    const NAME: &str = "mysql";
+    let table = settings.table.clone();
+    let mut source = match Mysql::new(settings.clone(), secrets, timeout) {
+        Ok(source) => source,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                e.to_string(),
+                "set MAINSTAY_DB_URL=mysql://user:password@host:port/database \
+                 (or DB_HOST, DB_PORT, DB_USER, DB_PASS and DB_NAME)",
+            );
+        }
+    };
+    let target = source.target().to_owned();
+    match source.schema() {
+        Ok(Schema::Table { missing }) if missing.is_empty() => Check::ok(
+            NAME,
+            format!("{target}: table `{table}` has every configured column"),
+        ),
+        Ok(Schema::Table { missing }) => {
+            let names: Vec<String> = missing.iter().map(|(_, n)| format!("`{n}`")).collect();
+            let keys: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
+            Check::problem(
+                NAME,
+                format!(
+                    "{target}: table `{table}` has no column {}",
+                    names.join(", ")
+                ),
+                format!(
+                    "add the column, or set {} under [deploy.mysql.columns] to the name the table uses",
+                    keys.join(", ")
+                ),
+            )
+        }
+        Ok(Schema::NoTable { database }) => {
+            let place = match database {
+                Some(db) => format!("in database `{db}`"),
+                None => "(the connection names no database)".to_owned(),
+            };
+            Check::problem(
+                NAME,
+                format!("{target}: no table `{table}` {place}"),
+                "create the table, or set table in [deploy.mysql] (`database.table` names the \
+                 database too)",
+            )
+        }
+        Err(e) => Check::problem(
+            NAME,
+            e.to_string(),
+            "start the database, or correct the host, port, user and password in \
+             MAINSTAY_DB_URL (or DB_HOST, DB_PORT, DB_USER, DB_PASS)",
+        ),
     }
 }
 
