@@ -57,6 +57,10 @@ pub enum LockFrom<'a> {
 /// error here, it is checked before the fork; the child exits with 127 if exec fails after all.
 /// The caller never waits on the child: it outlives the caller.
 pub fn spawn(cmd: &Command, how: Detach<'_>) -> io::Result<u32> {
+    PORTABLE.store(
+        crate::process::portable(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let exec = Exec::new(cmd, how.lock)?;
     let dev_null = File::options().read(true).write(true).open("/dev/null")?;
     let null = dev_null.as_raw_fd();
@@ -223,7 +227,7 @@ fn take_lock(lock: &ExecLock, create: bool) -> Lock {
     unsafe {
         let fd = libc::open(lock.path.as_ptr(), flags, 0o666);
         if fd < 0 {
-            let missing = *libc::__errno_location() == libc::ENOENT;
+            let missing = io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT);
             return if missing {
                 Lock::Missing
             } else {
@@ -318,7 +322,8 @@ fn close_descriptors_except(keep: Option<RawFd>) {
         }
         // SAFETY: plain syscalls on descriptor numbers; no memory is touched.
         unsafe {
-            if libc::syscall(libc::SYS_close_range, from as u32, to as u32, 0u32) != 0 {
+            if !close_range_syscall(from, to) {
+                // The portable way: every number up to the usual limit.
                 for fd in from..=to.min(1023) {
                     libc::close(fd);
                 }
@@ -334,11 +339,45 @@ fn close_descriptors_except(keep: Option<RawFd>) {
     }
 }
 
-/// Waits for `pid` to exit with a pidfd; false, at once, where there is none to have (no kernel
-/// support, or the process is gone already). Async-signal-safe.
-fn wait_with_pidfd(pid: u32) -> bool {
+/// Linux's `close_range`; false where there is none (other systems, old kernels, or
+/// [`crate::process::PORTABLE_VAR`] set). Async-signal-safe.
+///
+/// # Safety
+/// Closes descriptors: the caller owns every one in the range.
+#[cfg(target_os = "linux")]
+unsafe fn close_range_syscall(from: RawFd, to: RawFd) -> bool {
+    // SAFETY: a plain syscall on descriptor numbers.
+    !PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+        && unsafe { libc::syscall(libc::SYS_close_range, from as u32, to as u32, 0u32) } == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn close_range_syscall(_from: RawFd, _to: RawFd) -> bool {
+    false
+}
+
+/// Set from [`crate::process::PORTABLE_VAR`] before a fork, read in the child (no allocation).
+static PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Linux's `pidfd_open`; -1 where there is none. Async-signal-safe.
+#[cfg(target_os = "linux")]
+fn pidfd_open(pid: u32) -> libc::c_long {
+    if PORTABLE.load(std::sync::atomic::Ordering::Relaxed) {
+        return -1;
+    }
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pidfd_open(_pid: u32) -> libc::c_long {
+    -1
+}
+
+/// Waits for `pid` to exit with a pidfd; false, at once, where there is none to have (no kernel
+/// support, another system, or the process is gone already). Async-signal-safe.
+fn wait_with_pidfd(pid: u32) -> bool {
+    let fd = pidfd_open(pid);
     if fd < 0 {
         return false;
     }
@@ -350,8 +389,8 @@ fn wait_with_pidfd(pid: u32) -> bool {
     loop {
         // SAFETY: one valid pollfd, owned by this frame.
         let ready = unsafe { libc::poll(&mut poll, 1, -1) };
-        // SAFETY: reading errno, as `io::Error::last_os_error` does, without allocating.
-        if ready >= 0 || unsafe { *libc::__errno_location() } != libc::EINTR {
+        // Reading errno allocates nothing.
+        if ready >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             break;
         }
     }
@@ -361,8 +400,12 @@ fn wait_with_pidfd(pid: u32) -> bool {
 }
 
 /// Blocks until process `pid` (not our child) has exited. Uses a pidfd where the kernel has one,
-/// which wakes the moment the process ends; otherwise polls `/proc`.
+/// which wakes the moment the process ends; otherwise polls (see [`crate::process`]).
 pub fn wait_for_exit(pid: u32) {
+    PORTABLE.store(
+        crate::process::portable(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     if wait_with_pidfd(pid) {
         return;
     }

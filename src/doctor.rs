@@ -153,12 +153,27 @@ fn finish(outcome: Outcome, secrets: &Secrets, out: &mut dyn Write) -> Result<Ou
         .iter()
         .filter(|c| c.status == Status::Skipped)
         .count();
-    let line = match outcome.problems() {
+    let warnings = outcome
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Status::Warning { .. }))
+        .count();
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    let mut line = match outcome.problems() {
+        0 if warnings > 0 => format!("doctor: no problem in {total} checks"),
         0 if skipped > 0 => format!("doctor: all {total} checks ok ({skipped} skipped)"),
         0 => format!("doctor: all {total} checks ok"),
-        1 => format!("doctor: 1 problem in {total} checks"),
-        n => format!("doctor: {n} problems in {total} checks"),
+        n => format!("doctor: {} in {total} checks", plural(n, "problem")),
     };
+    if warnings > 0 {
+        line.push_str(&format!(", {}", plural(warnings, "warning")));
+    }
     writeln!(out, "{}", secrets.scrub(&line))?;
     Ok(outcome)
 }
@@ -168,13 +183,14 @@ fn write_check(check: &Check, secrets: &Secrets, out: &mut dyn Write) -> Result<
     let status = match check.status {
         Status::Ok => "ok",
         Status::Problem { .. } => "problem",
+        Status::Warning { .. } => "warning",
         Status::Skipped => "skip",
     };
     let line = format!("{status:<7} {:<12} {}", check.name, check.detail);
     // Details quote servers' answers: without control characters, and without secrets.
     let shown = |text: &str| crate::text::printable(&secrets.scrub(text)).into_owned();
     writeln!(out, "{}", shown(line.trim_end()))?;
-    if let Status::Problem { fix } = &check.status {
+    if let Status::Problem { fix } | Status::Warning { fix } = &check.status {
         writeln!(out, "{:7} fix: {}", "", shown(fix))?;
     }
     Ok(())
@@ -204,7 +220,7 @@ fn config_problem(error: &config::Error) -> Check {
 
 fn switch(disabled: bool) -> Check {
     if disabled {
-        Check::problem(
+        Check::warning(
             "switch",
             format!("{}=0 is set: every hook does nothing", config::KILL_SWITCH),
             format!("unset {}", config::KILL_SWITCH),
@@ -254,7 +270,7 @@ fn source_count(
             .iter()
             .map(|k| format!("[deploy.{}]", k.name()))
             .collect();
-        return Check::problem(
+        return Check::warning(
             "sources",
             format!(
                 "no deployment source is configured: pushes to {} are not followed",
@@ -284,7 +300,7 @@ fn webhook(config: &Config, secrets: &Secrets) -> Check {
         return Check::skipped(NAME, "[alerts] on is empty: no alert is ever sent");
     }
     let Some(url) = secrets.webhook_url() else {
-        return Check::problem(
+        return Check::warning(
             NAME,
             "MAINSTAY_WEBHOOK_URL is not set: deployments that fail alert nobody",
             "export MAINSTAY_WEBHOOK_URL, a Slack-compatible incoming webhook URL",

@@ -28,6 +28,8 @@ pub mod doctor;
 pub mod file;
 /// Running the `git` executable for what gix cannot do, with errors that explain themselves.
 pub mod git;
+/// `mainstay init`: a commented starter `.mainstay.toml` from what the clone shows.
+pub mod init;
 /// `install-hooks`: put the hooks where git reads them, register merge drivers, undo it all.
 pub mod install;
 /// Markdown ledgers (roadmap, session registry, changelog) merged as records: the pure engine.

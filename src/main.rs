@@ -38,8 +38,11 @@ enum Command {
     Push(PushArgs),
     /// Deployment figures per day: success rate, failures by cause, times, polls, alerts.
     Stats(StatsArgs),
-    /// Check the installation, the configuration and every source. Exit 0 all ok, 1 a problem.
+    /// Check the installation, the configuration and every source. Exit 0 no problem (warnings
+    /// aside), 1 a problem.
     Doctor,
+    /// Write a commented starter .mainstay.toml from what this clone shows, and say what next.
+    Init,
 }
 
 #[derive(Args)]
@@ -165,6 +168,19 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Push(args) => push(&worktree, args),
         Command::Stats(args) => stats(&worktree, args),
         Command::Doctor => diagnose(&worktree),
+        Command::Init => {
+            let done = mainstay::init::run(&worktree)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "wrote {}", done.path.display())?;
+            for line in &done.found {
+                writeln!(out, "  found {line}")?;
+            }
+            writeln!(out, "next:")?;
+            for (i, step) in done.next.iter().enumerate() {
+                writeln!(out, "  {}. {step}", i + 1)?;
+            }
+            Ok(Exit::Success)
+        }
         Command::Cleanup(args) => {
             let removed = status::cleanup(&worktree, args.older_than, SystemTime::now())?;
             let mut out = std::io::stdout().lock();

@@ -1,7 +1,9 @@
-//! The processes around a hook: the `git push` that runs it, and what `/proc` says of any pid.
+//! The processes around a hook: the `git push` that runs it, and what the system says of any pid.
 //!
-//! Linux has `/proc`; where it is missing every answer here is "unknown" (an empty command line,
-//! no parent), which the callers treat as "no `git push` found".
+//! On Linux the answers come from `/proc`; elsewhere (macOS, the BSDs), and on Linux with
+//! `MAINSTAY_PORTABLE=1` (how the tests check the portable path), from POSIX `ps`. Where neither
+//! answers, every answer is "unknown" (an empty command line, no parent), which the callers treat
+//! as "no `git push` found".
 
 use std::path::Path;
 
@@ -122,16 +124,43 @@ fn is_dry_run(args: &[String]) -> bool {
     dry
 }
 
+/// The environment variable that makes the portable path (`ps`, polling, closing descriptors
+/// one by one) the one taken on Linux too.
+pub const PORTABLE_VAR: &str = "MAINSTAY_PORTABLE";
+
+/// Whether to take the portable path: not Linux, or [`PORTABLE_VAR`] set to `1`.
+pub fn portable() -> bool {
+    !cfg!(target_os = "linux") || std::env::var_os(PORTABLE_VAR).is_some_and(|v| v == "1")
+}
+
+/// `ps -o <field>= -p <pid>`, trimmed; `None` when `ps` knows no such process.
+fn ps(field: &str, pid: u32) -> Option<String> {
+    let out = std::process::Command::new("ps")
+        .args(["-o", &format!("{field}="), "-p", &pid.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
 /// True while `pid` exists and is not a zombie.
 pub fn is_running(pid: u32) -> bool {
+    if portable() {
+        return ps("stat", pid).is_some_and(|state| !state.starts_with('Z'));
+    }
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat_field(&stat, 0).is_some_and(|state| state != "Z"),
         Err(_) => false,
     }
 }
 
-/// The parent of `pid`, from `/proc/<pid>/stat`.
+/// The parent of `pid`.
 pub fn parent_of(pid: u32) -> Option<u32> {
+    if portable() {
+        return ps("ppid", pid)?.parse().ok();
+    }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat_field(&stat, 1)?.parse().ok()
 }
@@ -142,8 +171,14 @@ fn stat_field(stat: &str, index: usize) -> Option<&str> {
     after.split_whitespace().nth(index)
 }
 
-/// The command line of `pid`, one entry per argument.
+/// The command line of `pid`, one entry per argument (from `ps`, split at spaces: an argument
+/// holding one is split too, which the grammar of `git push` reading it tolerates).
 pub fn command_line(pid: u32) -> Vec<String> {
+    if portable() {
+        return ps("args", pid)
+            .map(|line| line.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+    }
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|raw| {
             raw.split(|b| *b == 0)

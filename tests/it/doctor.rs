@@ -497,15 +497,31 @@ fn no_secret_is_printed_when_everything_fails() {
     assert!(stdout.contains("Access denied"), "{stdout}");
 }
 
+/// What is not set up is a warning, not a problem: doctor still exits 0, so CI can run it.
 #[test]
-fn kill_switch_set() {
+fn kill_switch_set_and_no_webhook_are_warnings() {
     let mut clinic = Clinic::new();
     clinic.set_env("MAINSTAY", "0");
+    clinic
+        .env
+        .retain(|(name, _)| *name != "MAINSTAY_WEBHOOK_URL");
     let doctor = clinic.doctor();
-    doctor.only_problem(
-        "switch",
-        "MAINSTAY=0 is set: every hook does nothing",
-        "unset MAINSTAY",
+    doctor.assert_exit(0);
+    let stdout = doctor.stdout();
+    assert!(doctor.problems().is_empty(), "{}", doctor.describe());
+    assert!(
+        stdout.contains("warning switch       MAINSTAY=0 is set: every hook does nothing"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning webhook      MAINSTAY_WEBHOOK_URL is not set"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fix: unset MAINSTAY"), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("doctor: no problem in ") && last.ends_with(", 2 warnings"),
+        "{stdout}"
     );
 }
 

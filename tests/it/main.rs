@@ -14,6 +14,7 @@ mod monitor_digitalocean;
 mod monitor_github;
 mod monitor_mysql;
 mod monitor_processes;
+mod newcomer;
 mod post_push;
 mod pre_push;
 mod push;

@@ -17,7 +17,13 @@ fn lefthook() -> PathBuf {
     if !bin.is_file() {
         // No install scripts: lefthook's would set up hooks in whatever repository holds `dir`.
         let out = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--prefix",
+            ])
             .arg(&dir)
             .arg("lefthook@1")
             .output()

@@ -189,3 +189,35 @@ fn a_detached_program_that_cannot_run_is_an_error_at_once() {
         .unwrap_err();
     assert!(err.to_string().contains("not an executable file"), "{err}");
 }
+
+/// The path macOS and the BSDs take (`ps` for the process tree, polling for the push's end,
+/// descriptors closed one by one), forced on Linux: a push fires once, a dry run does not.
+#[test]
+fn the_portable_path_fires_once_and_not_for_a_dry_run() {
+    let s = Setup::new();
+    let push = |args: &[&str]| {
+        s.sb.command("git", &s.work)
+            .env("MAINSTAY_PORTABLE", "1")
+            .args(args)
+            .output()
+            .expect("git push")
+    };
+    let dry = s.commit("portable.txt", "dry\n");
+    let out = push(&["push", "-q", "--dry-run", "origin", "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("dry run", &s.work, &out)
+    );
+    let sha = s.commit("portable.txt", "real\n");
+    let out = push(&["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", describe("push", &s.work, &out));
+    assert!(s.wait_for_decision(&sha).contains("landed"));
+    let lines = s.post_push_lines();
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(&sha)).count(),
+        1,
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains(&dry)), "{lines:?}");
+}

@@ -158,7 +158,7 @@ fn wait_gives_up_in_progress_when_time_is_up() {
         code(&out),
         Some(2),
         "{}",
-        describe("status --wait 1", &deploy.repo, &out)
+        describe("status --wait=1", &deploy.repo, &out)
     );
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains('\x1b'),
@@ -173,7 +173,7 @@ fn wait_shows_a_live_progress_line_on_a_terminal() {
     let _monitor = running(&deploy);
     // `script` runs the command on a new pseudo-terminal and copies what it shows.
     let command = format!(
-        "'{}' status --wait 1",
+        "'{}' status --wait=1",
         crate::util::bin("mainstay").display()
     );
     let out = deploy
@@ -569,7 +569,7 @@ fn status_in_a_clone_where_no_monitor_ran_asks_github() {
         later,
         vec![(later, deployment_status("success", ""))],
     );
-    let out = here.status(&["--wait", "20"], true);
+    let out = here.status(&["--wait=20"], true);
     assert_eq!(
         code(&out),
         Some(0),

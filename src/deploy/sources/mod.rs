@@ -333,7 +333,12 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    /// Something will not work.
     Problem {
+        fix: String,
+    },
+    /// Something is not set up (no webhook, no source): all that is there works.
+    Warning {
         fix: String,
     },
     /// Nothing is configured for this check to look at.
@@ -353,6 +358,14 @@ impl Check {
         Check {
             name,
             status: Status::Problem { fix: fix.into() },
+            detail: detail.into(),
+        }
+    }
+
+    pub fn warning(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Warning { fix: fix.into() },
             detail: detail.into(),
         }
     }
