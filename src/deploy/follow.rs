@@ -14,6 +14,8 @@ use crate::time::show;
 pub enum Decision {
     Live {
         source: &'static str,
+        /// The later commit it is live through, when the source serves one that contains it.
+        through: Option<String>,
     },
     Failed {
         source: &'static str,
@@ -128,7 +130,21 @@ pub fn follow(
                     for detail in &details {
                         progress.say(&format!("{name}:   {detail}"))?;
                     }
-                    return Ok(decided(Decision::Live { source: name }));
+                    return Ok(decided(Decision::Live {
+                        source: name,
+                        through: None,
+                    }));
+                }
+                Ok(Observation::LiveThrough { commit, details }) => {
+                    let short: String = commit.chars().take(7).collect();
+                    progress.say(&format!("{name}: live via {short}"))?;
+                    for detail in &details {
+                        progress.say(&format!("{name}:   {detail}"))?;
+                    }
+                    return Ok(decided(Decision::Live {
+                        source: name,
+                        through: Some(commit),
+                    }));
                 }
                 Ok(Observation::Failed { reason, details }) => {
                     progress.say(&format!("{name}: failed: {reason}"))?;

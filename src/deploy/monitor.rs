@@ -160,9 +160,10 @@ fn decide(
     record.phases = followed.phases;
     record.last_pending_ms = followed.last_pending.map(|d| d.as_millis() as u64);
     Ok(match followed.decision {
-        Decision::Live { source } => {
+        Decision::Live { source, through } => {
             record.source = Some(source.to_owned());
             record.live_after_ms = Some(followed.at.as_millis() as u64);
+            record.live_through = through;
             run.say(&format!("live after {} ({source})", show(followed.at)))?;
             let settings = &options.settings;
             let Some((url, budget)) = sources::readiness(settings, cx.secrets) else {

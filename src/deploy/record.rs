@@ -72,6 +72,9 @@ pub struct Record {
     pub phases: Vec<Phase>,
     /// From the start of the run until a source reported this sha live.
     pub live_after_ms: Option<u64>,
+    /// The later commit this one went live through (it contains this one), when not itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_through: Option<String>,
     /// The poll before that one, when the sources still said pending: the deployment went live
     /// between the two.
     #[serde(default)]

@@ -181,9 +181,13 @@ pub fn summary(report: &Report) -> String {
             let detail = record.and_then(|r| match (&r.error, r.live_after_ms) {
                 (Some(error), _) => Some(error.clone()),
                 (None, Some(ms)) => Some(format!(
-                    "live after {} via {}{}",
+                    "live after {} via {}{}{}",
                     show(Duration::from_millis(ms)),
                     r.source.as_deref().unwrap_or("?"),
+                    r.live_through
+                        .as_deref()
+                        .map(|c| format!(" ({}, which contains it)", files::sha7(c)))
+                        .unwrap_or_default(),
                     r.ready_after_ms
                         .map(|ms| format!(", ready after {}", show(Duration::from_millis(ms))))
                         .unwrap_or_default()
@@ -383,6 +387,10 @@ fn round(
         match source.poll(sha, cx) {
             Ok(Observation::Live { details }) => {
                 return decided(Verdict::Success, "live".to_owned(), details);
+            }
+            Ok(Observation::LiveThrough { commit, details }) => {
+                let via = format!("live via {}", files::sha7(&commit));
+                return decided(Verdict::Success, via, details);
             }
             Ok(Observation::Failed { reason, details }) => {
                 return decided(Verdict::Failed, reason, details);

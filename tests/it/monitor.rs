@@ -576,3 +576,37 @@ fn past_runs_recorded_here_pick_the_history_schedule() {
         "{log}"
     );
 }
+
+/// A swarm pushes several commits in a row and the app serves the newest: every earlier one is
+/// live through it, not a timeout. See: the newcomer's-first-hour issue.
+#[test]
+fn an_app_serving_a_later_commit_that_contains_this_one_makes_it_live() {
+    let app = App::start("", vec![200]);
+    let deploy = Deploy::new("");
+    let later = deploy
+        .sandbox
+        .commit(&deploy.repo, "app.txt", "v2\n", "the next push");
+    *app.commit.lock().expect("commit") = later.clone();
+    write(&deploy.repo.join(".mainstay.toml"), &app.config(None, "1s"));
+    assert_eq!(deploy.run(), "success");
+    let log = deploy.log();
+    assert!(
+        log.contains(&format!("app: live via {}", &later[..7])),
+        "{log}"
+    );
+    assert_eq!(deploy.record()["live_through"], later.as_str());
+    let out = deploy.status(&[&deploy.sha]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("({}, which contains it)", &later[..7])),
+        "{said}"
+    );
+    // A commit the app serves that does not contain this one is no answer.
+    let other = Deploy::new("");
+    *app.commit.lock().expect("commit") = "1111111111111111111111111111111111111111".to_owned();
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"");
+    write(&other.repo.join(".mainstay.toml"), &config);
+    assert_eq!(other.run(), "timeout");
+}

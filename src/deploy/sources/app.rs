@@ -138,7 +138,8 @@ impl Source for App {
             }
         };
         if contains {
-            Ok(Observation::Live {
+            Ok(Observation::LiveThrough {
+                commit: reported.to_owned(),
                 details: vec![format!(
                     "the app serves {shown}, which contains this commit"
                 )],

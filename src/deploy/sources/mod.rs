@@ -41,6 +41,12 @@ pub enum Observation {
     Pending(String),
     /// This sha is deployed and serving; `details` (where it serves) go to the status log.
     Live { details: Vec<String> },
+    /// A later commit that contains this one is deployed and serving: this one is live through
+    /// it (a swarm pushed several in a row and the platform deployed the newest).
+    LiveThrough {
+        commit: String,
+        details: Vec<String>,
+    },
     /// The deployment failed; `details` (error message, log tail) go to the status log.
     Failed {
         reason: String,
