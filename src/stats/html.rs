@@ -509,6 +509,23 @@ mod tests {
     }
 
     #[test]
+    fn equal_values_draw_a_bar_narrower_than_the_axis() {
+        let mut page = String::new();
+        histogram(&mut page, "h", &[500, 500, 500], &Spread::default(), "none");
+        let rect = page
+            .split("<rect class=\"mark bin\"")
+            .nth(1)
+            .expect("one bar");
+        let width: f64 = rect
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next()?.parse().ok())
+            .expect("the bar's width");
+        let plot = WIDTH - LEFT - RIGHT;
+        assert!(width <= plot / MIN_BINS as f64, "{width} of {plot}");
+    }
+
+    #[test]
     fn no_data_says_so_and_draws_nothing() {
         let page = render(&report(&[]));
         assert!(

@@ -185,6 +185,31 @@ fn uninstall_puts_back_exactly_what_was_there() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
 }
 
+/// Status files still in the work tree keep their exclude lines, until they are gone.
+#[test]
+fn uninstall_keeps_the_exclude_lines_while_status_files_remain() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    write(&work.join(".deployment-status-abcdef0.log"), "a run\n");
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("uninstall", &work, &out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept the status-file lines"));
+    assert!(
+        sb.git(&work, &["status", "--porcelain"]).is_empty(),
+        "no untracked status file"
+    );
+    std::fs::remove_file(work.join(".deployment-status-abcdef0.log")).expect("remove");
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed the lines mainstay added"));
+    assert!(!read(&work.join(".git/info/exclude")).contains(".deployment-status-*"));
+}
+
 #[test]
 fn check_names_each_problem() {
     let sb = Sandbox::new();

@@ -60,6 +60,10 @@ fn the_install_script_works_from_anywhere_puts_mainstay_on_path_and_upgrades() {
         said.contains("is not on PATH"),
         "says how to put it there: {said}"
     );
+    assert!(
+        said.contains("Finished"),
+        "cargo's own progress is shown: {said}"
+    );
     let installed = |name: &str| prefix.join(name);
     let check = sb
         .command(installed("install-hooks"), &repo)

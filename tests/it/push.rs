@@ -88,6 +88,10 @@ fn a_conflict_leaves_everything_as_it_was() {
     );
     let said = text(&out.stderr);
     assert!(said.contains("conflicts in shared.txt"), "{said}");
+    assert!(
+        said.contains("`git rebase --continue`, then `mainstay push`"),
+        "the next command: {said}"
+    );
     assert_eq!(said.lines().count(), 1, "{said}");
     assert_eq!(state(&sb, &ours), before);
     assert!(!ours.join(".git/rebase-merge").exists());
