@@ -158,7 +158,10 @@ impl Config {
     fn validate_section(&self, section: Section) -> Result<(), (String, String)> {
         match section {
             Section::Push => self.push.validate(),
-            Section::Deploy => self.deploy.validate(),
+            Section::Deploy => {
+                self.deploy.validate()?;
+                crate::deploy::sources::validate(&self.deploy)
+            }
             Section::Sync => self.sync.validate(),
             Section::Stats => self.stats.validate(),
             Section::Alerts => Ok(()),

@@ -117,7 +117,7 @@ pub fn examine(
     let configured = sources::configured(deploy, cx.secrets);
     report(vec![source_count(deploy, &configured)], out)?;
     let timeout = options.timeout.min(deploy.request_timeout);
-    let setup = Setup::new(deploy, cx.secrets, &options.worktree, timeout);
+    let setup = Setup::new(&deploy.remote, cx.secrets, &options.worktree, timeout);
     let network: Vec<Check> = std::thread::scope(|s| {
         let checks: Vec<_> = sources::KINDS
             .iter()
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn problems_print_their_fix_and_no_secret() {
-        let secrets = Secrets::from_pairs(&[("DIGITALOCEAN_TOKEN", "dop_v1_secret")]);
+        let secrets = sources::secrets_from_pairs(&[("DIGITALOCEAN_TOKEN", "dop_v1_secret")]);
         let check = Check::problem("digitalocean", "sent dop_v1_secret", "export another");
         let mut out = Vec::new();
         write_check(&check, &secrets, &mut out).expect("writes to memory");

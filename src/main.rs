@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use mainstay::clock::{Jitter, SystemClock};
 use mainstay::config::{Config, Section};
 use mainstay::deploy::status;
-use mainstay::deploy::{self, Secrets};
+use mainstay::deploy::{self, sources};
 use mainstay::doctor;
 use mainstay::git::Git;
 use mainstay::text::printable;
@@ -226,7 +226,7 @@ fn diagnose(worktree: &Path) -> anyhow::Result<Exit> {
         std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from),
     );
     let options = doctor::Options::new(worktree, &std::env::current_exe()?, global);
-    let secrets = Secrets::from_env();
+    let secrets = sources::secrets_from_env();
     let disabled = mainstay::config::disabled();
     let cx = doctor::Context {
         secrets: &secrets,
@@ -257,7 +257,7 @@ fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
         branch: args.branch,
         now: SystemTime::now(),
     };
-    let secrets = Secrets::from_env();
+    let secrets = sources::secrets_from_env();
     let report = stats::gather(worktree, &config.deploy, &config.stats, &secrets, &options)?;
     if let Some(path) = &args.html {
         stats::html::write(path, &report)?;
@@ -284,7 +284,7 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
             };
             let clock = SystemClock::new();
             let contains = deploy::git_contains(worktree);
-            let secrets = Secrets::from_env();
+            let secrets = sources::secrets_from_env();
             let cx = deploy::Context {
                 worktree,
                 secrets: &secrets,
@@ -324,7 +324,7 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         // Nothing here may be because the monitor could not read its settings: say so.
         let config = Config::load_only(worktree, &[Section::Deploy, Section::Alerts])?;
         // No monitor ran here (another clone pushed): the sources can still answer.
-        let secrets = Secrets::from_env();
+        let secrets = sources::secrets_from_env();
         let contains = deploy::git_contains(worktree);
         let cx = status::AskContext {
             worktree,

@@ -29,7 +29,6 @@ pub use secrets::Secrets;
 pub use settings::Settings;
 
 pub use follow::{Decision, Followed, Progress, follow};
-pub use monitor::monitor;
 
 use crate::clock::{Clock, Jitter};
 

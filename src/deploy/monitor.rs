@@ -37,7 +37,12 @@ pub fn monitor(
     let settings = &options.settings;
     let mut run = Run::start(&sha, settings, &cx, echo)?;
 
-    let setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
+    let setup = Setup::new(
+        &settings.remote,
+        cx.secrets,
+        cx.worktree,
+        settings.request_timeout,
+    );
     let (mut sources, problems) = sources::open(settings, &setup);
     let names: Vec<&str> = sources.iter().map(|s| s.name()).collect();
     run.say(&format!(

@@ -1,5 +1,6 @@
-//! `[deploy]`: the monitor's own settings, and one section per source, `[deploy.<name>]`, each
-//! validated by its kind (see [`super::sources::KINDS`]).
+//! `[deploy]`: the monitor's own settings, and one section per source, `[deploy.<name>]`, kept
+//! as data here: the sources' registry validates each section by its kind
+//! (`deploy::sources::validate`). Plain data, so the sources may read it without a circle.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,8 +8,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::time::duration;
-
-use super::sources;
 
 /// `[deploy]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,7 +36,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Every other key: the sources' sections by kind name, each parsed by its kind. (A map
     /// rather than a field per source, so a new source is a file and a line in `KINDS`; serde
-    /// cannot refuse unknown keys beside a flattened map, so [`Settings::validate`] does.)
+    /// cannot refuse unknown keys beside a flattened map, so `sources::validate` does.)
     #[serde(flatten)]
     pub sources: BTreeMap<String, toml::Value>,
 }
@@ -66,6 +65,7 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Checks `[deploy]`'s own keys; the sources' sections are the registry's to check.
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
         let invalid = |key: &str, message: &str| Err((format!("deploy.{key}"), message.to_owned()));
         if self.branch.is_empty() || self.branch.contains(char::is_whitespace) {
@@ -84,67 +84,11 @@ impl Settings {
                 return invalid(key, "must be longer than zero");
             }
         }
-        for (name, section) in &self.sources {
-            let Some(kind) = sources::kind(name) else {
-                return Err((
-                    format!("deploy.{name}"),
-                    format!(
-                        "unknown key; [deploy] takes branch, remote, max_wait, poll_initial, \
-                         poll_later, poll_switch_after, schedule, request_timeout and a section \
-                         per source: {}",
-                        sources::kind_names()
-                    ),
-                ));
-            };
-            if !section.is_table() {
-                return invalid(name, "must be a section, [deploy.<source>]");
-            }
-            kind.configure(section).map_err(|(key, message)| {
-                let key = if key.is_empty() {
-                    format!("deploy.{name}")
-                } else {
-                    format!("deploy.{name}.{key}")
-                };
-                (key, message)
-            })?;
-        }
         Ok(())
     }
 
     /// `[deploy.<name>]`, when the file has it.
     pub fn section(&self, name: &str) -> Option<&toml::Value> {
         self.sources.get(name)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Settings, (String, String)> {
-        let settings: Settings =
-            toml::from_str(text).map_err(|e| (String::new(), e.to_string()))?;
-        settings.validate().map(|()| settings)
-    }
-
-    #[test]
-    fn each_source_section_is_validated_by_its_kind() {
-        let settings = parse(
-            "branch = \"main\"\n[github]\nrepo = \"acme/web\"\nenvironment = \"Production\"\n",
-        )
-        .expect("valid");
-        assert!(settings.section("github").is_some());
-        let (key, message) = parse("[githb]\nrepo = \"acme/web\"\n").expect_err("a typo");
-        assert_eq!(key, "deploy.githb");
-        assert!(
-            message.contains("app, mysql, digitalocean, github"),
-            "{message}"
-        );
-        let (key, _) = parse("[mysql]\ntls = \"disabled\"\n").expect_err("refused");
-        assert_eq!(key, "deploy.mysql.tls");
-        let (key, _) = parse("[app]\nversion_url = 3\n").expect_err("not a string");
-        assert_eq!(key, "deploy.app.version_url");
-        let (key, _) = parse("brnach = \"main\"\n").expect_err("a typo");
-        assert_eq!(key, "deploy.brnach");
     }
 }

@@ -311,7 +311,12 @@ pub fn ask(
     wait: Option<Duration>,
     tick: &mut dyn FnMut(&Report),
 ) -> Result<Option<Report>, Error> {
-    let setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
+    let setup = Setup::new(
+        &settings.remote,
+        cx.secrets,
+        cx.worktree,
+        settings.request_timeout,
+    );
     let (mut sources, problems) = sources::open(settings, &setup);
     if sources.is_empty() && problems.is_empty() {
         return Ok(None);

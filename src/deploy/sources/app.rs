@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{
+use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, PollContext, Setup, Source, same_commit,
 };
 use crate::deploy::http::{self, Client};
@@ -24,7 +24,7 @@ impl Kind for AppKind {
     }
 
     fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
-        let settings: Settings = super::section(section)?;
+        let settings: Settings = super::kind::section(section)?;
         if settings.version_url.trim().is_empty() {
             return Err(("version_url".to_owned(), "must be a URL".to_owned()));
         }

@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use super::{
+use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span, same_commit,
 };
@@ -40,7 +40,7 @@ impl Kind for DigitalOceanKind {
     }
 
     fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
-        let settings: Settings = super::section(section)?;
+        let settings: Settings = super::kind::section(section)?;
         if settings.app_id.trim().is_empty() {
             return Err((
                 "app_id".to_owned(),

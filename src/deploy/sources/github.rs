@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use super::{
+use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span, same_commit,
 };
@@ -65,7 +65,7 @@ impl Kind for GitHubKind {
     }
 
     fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
-        let settings: Settings = super::section(section)?;
+        let settings: Settings = super::kind::section(section)?;
         settings.validate()?;
         Ok(Box::new(settings))
     }

@@ -1,10 +1,12 @@
 //! Where the monitor learns how a deployment goes: the kinds of source, one file each, and the
-//! one list of them, [`KINDS`].
+//! one list of them, [`KINDS`]. This module is the registry; what a source is (the traits and
+//! the words they answer in) lives in [`kind`], re-exported here.
 //!
 //! Everything else iterates that list: `[deploy]` hands each kind its own `[deploy.<name>]`
-//! section to validate, the secret scrubber removes every variable a kind declares secret, the
-//! monitor and `mainstay status` poll what is configured, `doctor` prints each kind's checks and
-//! `stats` reads each source's past deployments. Adding a source is a file and a line in
+//! section to validate ([`validate`]), the secret scrubber removes every variable a kind declares
+//! secret ([`declared`], [`secrets_from_env`]), the monitor and `mainstay status` poll what is
+//! configured ([`open`]), `doctor` prints each kind's checks, `stats` reads each source's past
+//! deployments and `init` writes each kind's starter. Adding a source is a file and a line in
 //! [`KINDS`].
 //!
 //! A [`Kind`] parses its section into a [`Configured`] source, which opens a [`Source`] to poll
@@ -13,245 +15,73 @@
 //! poll round asks every configured source once, in [`KINDS`]'s order; the first definitive
 //! answer (live, failed, superseded) wins.
 
-use std::fmt;
-use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::http::{self, Client};
-use super::secrets::{Secrets, Var};
+use super::secrets::{self, Secrets, Var};
 use super::settings::Settings;
-use crate::clock::Clock;
 
 pub mod app;
 pub mod digitalocean;
 pub mod github;
+pub mod kind;
 pub mod mysql;
+
+pub use kind::*;
 
 /// Every kind of source, in the order a poll round asks them: the app first (cheapest, and the
 /// closest to the truth), then the database, then the APIs.
 pub const KINDS: &[&dyn Kind] = &[&app::KIND, &mysql::KIND, &digitalocean::KIND, &github::KIND];
 
-/// What a source says about the deployment of one sha.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Observation {
-    /// The source knows nothing of this sha yet, in its words (`not listed yet`, `no row yet`,
-    /// `app serves 3064e31da7e1`): right after a push a phase, from another clone no answer.
-    Unseen(String),
-    /// A deployment of this sha is under way; the phase in the source's words (`BUILDING`).
-    Pending(String),
-    /// This sha is deployed and serving; `details` (where it serves) go to the status log.
-    Live { details: Vec<String> },
-    /// A later commit that contains this one is deployed and serving: this one is live through
-    /// it (a swarm pushed several in a row and the platform deployed the newest).
-    LiveThrough {
-        commit: String,
-        details: Vec<String>,
-    },
-    /// The deployment failed; `details` (error message, log tail) go to the status log.
-    Failed {
-        reason: String,
-        details: Vec<String>,
-    },
-    /// A newer deployment that does not contain this sha replaced it.
-    Superseded { reason: String },
+/// Every environment variable read: mainstay's own ([`secrets::OWN`]), then each kind's.
+pub fn declared() -> impl Iterator<Item = &'static Var> {
+    secrets::OWN
+        .iter()
+        .chain(KINDS.iter().flat_map(|kind| kind.vars().iter()))
 }
 
-impl Observation {
-    /// Live, with nothing more to say.
-    pub fn live() -> Observation {
-        Observation::Live {
-            details: Vec::new(),
+/// Every declared variable that is set in the process environment.
+pub fn secrets_from_env() -> Secrets {
+    Secrets::from_lookup(declared(), |name| std::env::var(name).ok())
+}
+
+/// Every declared variable among these `(name, value)` pairs, as if they were the environment:
+/// for tests.
+pub fn secrets_from_pairs(pairs: &[(&str, &str)]) -> Secrets {
+    Secrets::from_pairs(declared(), pairs)
+}
+
+/// Checks `[deploy]`'s sections, `[deploy.<name>]`, each by its kind; any other key `[deploy]`
+/// does not take is refused here, naming what it does take. Keys are from the file's top
+/// (`deploy.github.repo`).
+pub fn validate(settings: &Settings) -> Result<(), Invalid> {
+    for (name, section) in &settings.sources {
+        let Some(kind) = kind(name) else {
+            return Err((
+                format!("deploy.{name}"),
+                format!(
+                    "unknown key; [deploy] takes branch, remote, max_wait, poll_initial, \
+                     poll_later, poll_switch_after, schedule, request_timeout and a section \
+                     per source: {}",
+                    kind_names()
+                ),
+            ));
+        };
+        if !section.is_table() {
+            return Err((
+                format!("deploy.{name}"),
+                "must be a section, [deploy.<source>]".to_owned(),
+            ));
         }
+        kind.configure(section).map_err(|(key, message)| {
+            let key = if key.is_empty() {
+                format!("deploy.{name}")
+            } else {
+                format!("deploy.{name}.{key}")
+            };
+            (key, message)
+        })?;
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Http(#[from] http::Error),
-    /// An answer that is not what the documented format promises.
-    #[error("{url}: unreadable answer: {message}")]
-    Garbage { url: String, message: String },
-    /// Asking again will not help (bad token, unknown app, missing settings).
-    #[error("{0}")]
-    Fatal(String),
-    /// A problem that may pass (server busy, database down).
-    #[error("{0}")]
-    Transient(String),
-}
-
-impl Error {
-    /// A fatal source is dropped from the run; the others go on.
-    pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::Fatal(_))
-    }
-}
-
-/// What a source may use while polling besides its own state.
-pub struct PollContext<'a> {
-    pub clock: &'a dyn Clock,
-    /// True when commit `ancestor` is contained in commit `descendant` (git ancestry).
-    pub contains: &'a dyn Fn(&str, &str) -> bool,
-    /// One request per question, no retries and no waiting: `mainstay status` asking from a
-    /// clone where no monitor ran, bounded by `request_timeout` per request.
-    pub once: bool,
-}
-
-/// Which past deployments [`Source::past`] is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Span {
-    /// The recent ones, for the schedule's history (the source decides how many; 20 or so).
-    Recent,
-    /// Every one started at or after this time, for `mainstay stats` (within the source's limits).
-    Since(SystemTime),
-}
-
-/// A past deployment as a source remembers it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Past {
-    /// The commit, lowercased (full or short, as the source spells it).
-    pub sha: String,
-    pub status: PastStatus,
-    pub started_at: SystemTime,
-    /// How long it took, when it ended well and the source says.
-    pub duration: Option<Duration>,
-    /// The first line of its error, when it failed and the source says.
-    pub error_message: Option<String>,
-}
-
-/// How a past deployment ended, as its source tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PastStatus {
-    Success,
-    /// Failed; the source's word for it (`failed`, `ERROR`, `failure`).
-    Failed(String),
-    Superseded,
-    /// Not ended; the source's word for where it is.
-    Pending(String),
-}
-
-impl Past {
-    /// The durations of the successful ones, for the schedule.
-    pub fn durations(past: &[Past]) -> Vec<Duration> {
-        past.iter()
-            .filter(|p| p.status == PastStatus::Success)
-            .filter_map(|p| p.duration.filter(|d| !d.is_zero()))
-            .collect()
-    }
-}
-
-/// A source being polled.
-pub trait Source: Send {
-    /// Its kind's name, for log lines and records: `app`, `mysql`, `digitalocean`, `github`.
-    fn name(&self) -> &'static str;
-
-    /// Asks once about `sha`.
-    fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error>;
-
-    /// Past deployments, newest first; none from a source that keeps no history (the app).
-    fn past(&mut self, _span: Span, _cx: &PollContext<'_>) -> Result<Vec<Past>, Error> {
-        Ok(Vec::new())
-    }
-
-    /// A note for the log about how it is set up (TLS turned off), said once when it opens.
-    fn warning(&self) -> Option<String> {
-        None
-    }
-}
-
-/// `(key under the section, message)`: why a section is refused.
-pub type Invalid = (String, String);
-
-/// A kind of source, as [`KINDS`] lists it.
-pub trait Kind: Sync {
-    /// Its section, `[deploy.<name>]`, and its name in logs, records and `doctor`.
-    fn name(&self) -> &'static str;
-
-    /// The environment variables it reads; the secret ones are scrubbed from every message.
-    fn vars(&self) -> &'static [Var] {
-        &[]
-    }
-
-    /// True when the environment alone makes it a source, with its section's defaults (as
-    /// `MAINSTAY_DB_URL` does the table).
-    fn implied(&self, _secrets: &Secrets) -> bool {
-        false
-    }
-
-    /// Parses and validates its section (a TOML table; empty when only implied).
-    fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid>;
-
-    /// `doctor`'s lines when it is not configured.
-    fn absent(&self) -> Vec<Check> {
-        vec![Check::skipped(
-            self.name(),
-            format!("no [deploy.{}]", self.name()),
-        )]
-    }
-}
-
-/// What opening a source and checking it may use.
-pub struct Setup<'a> {
-    pub secrets: &'a Secrets,
-    /// Sends tokens only where [`Client::may_send`] allows; each request within `timeout`.
-    pub client: Client,
-    pub timeout: Duration,
-    /// The work tree, for what a source reads from git (the deploy remote's URL).
-    pub worktree: &'a Path,
-    /// `[deploy] remote`.
-    pub remote: &'a str,
-}
-
-impl<'a> Setup<'a> {
-    /// The setup `[deploy]` asks for in `worktree`, requests bounded by `timeout`.
-    pub fn new(
-        settings: &'a Settings,
-        secrets: &'a Secrets,
-        worktree: &'a Path,
-        timeout: Duration,
-    ) -> Setup<'a> {
-        Setup {
-            secrets,
-            client: secrets.client(timeout),
-            timeout,
-            worktree,
-            remote: &settings.remote,
-        }
-    }
-}
-
-/// A source's validated section.
-pub trait Configured: Send + Sync + fmt::Debug {
-    /// Its kind's name.
-    fn name(&self) -> &'static str;
-
-    /// The source, ready to poll; an error naming the fix when it cannot work (no token, an
-    /// address its token may not go to).
-    fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error>;
-
-    /// `doctor`'s checks of it: one request each, no retries.
-    fn doctor(&self, setup: &Setup<'_>) -> Vec<Check>;
-
-    /// True when its source remembers past deployments ([`Source::past`]), which every machine
-    /// then shares: `stats` reads those.
-    fn keeps_history(&self) -> bool {
-        false
-    }
-
-    /// The readiness check it asks for after a live answer: URL and budget.
-    fn readiness(&self) -> Option<(&str, Duration)> {
-        None
-    }
-}
-
-/// Parses a section into its settings type, the error keyed by where in the section it is.
-pub fn section<T: serde::de::DeserializeOwned>(value: &toml::Value) -> Result<T, Invalid> {
-    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." { String::new() } else { path };
-        let message = e.inner().message().split_whitespace().collect::<Vec<_>>();
-        (key, message.join(" "))
-    })
+    Ok(())
 }
 
 /// The kind named `name`.
@@ -321,73 +151,51 @@ pub fn readiness(settings: &Settings, secrets: &Secrets) -> Option<(String, Dura
         .find_map(|c| c.readiness().map(|(url, budget)| (url.to_owned(), budget)))
 }
 
-/// True when a reported commit names `sha` (apps and tables may report the short form).
-pub fn same_commit(reported: &str, sha: &str) -> bool {
-    let reported = reported.trim().to_ascii_lowercase();
-    let sha = sha.to_ascii_lowercase();
-    reported.len() >= 7 && (sha.starts_with(&reported) || reported.starts_with(&sha))
-}
-
-/// One `mainstay doctor` line: what a check found, and for a problem the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    pub name: &'static str,
-    pub status: Status,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    /// Something will not work.
-    Problem {
-        fix: String,
-    },
-    /// Something is not set up (no webhook, no source): all that is there works.
-    Warning {
-        fix: String,
-    },
-    /// Nothing is configured for this check to look at.
-    Skipped,
-}
-
-impl Check {
-    pub fn ok(name: &'static str, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Ok,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn problem(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Problem { fix: fix.into() },
-            detail: detail.into(),
-        }
-    }
-
-    pub fn warning(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Warning { fix: fix.into() },
-            detail: detail.into(),
-        }
-    }
-
-    pub fn skipped(name: &'static str, detail: impl Into<String>) -> Check {
-        Check {
-            name,
-            status: Status::Skipped,
-            detail: detail.into(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Settings, (String, String)> {
+        let settings: Settings =
+            toml::from_str(text).map_err(|e| (String::new(), e.to_string()))?;
+        settings.validate()?;
+        validate(&settings).map(|()| settings)
+    }
+
+    #[test]
+    fn each_source_section_is_validated_by_its_kind() {
+        let settings = parse(
+            "branch = \"main\"\n[github]\nrepo = \"acme/web\"\nenvironment = \"Production\"\n",
+        )
+        .expect("valid");
+        assert!(settings.section("github").is_some());
+        let (key, message) = parse("[githb]\nrepo = \"acme/web\"\n").expect_err("a typo");
+        assert_eq!(key, "deploy.githb");
+        assert!(
+            message.contains("app, mysql, digitalocean, github"),
+            "{message}"
+        );
+        let (key, _) = parse("[mysql]\ntls = \"disabled\"\n").expect_err("refused");
+        assert_eq!(key, "deploy.mysql.tls");
+        let (key, _) = parse("[app]\nversion_url = 3\n").expect_err("not a string");
+        assert_eq!(key, "deploy.app.version_url");
+        let (key, _) = parse("brnach = \"main\"\n").expect_err("a typo");
+        assert_eq!(key, "deploy.brnach");
+    }
+
+    #[test]
+    fn every_source_declares_where_its_token_comes_from() {
+        let names: Vec<&str> = declared().map(|v| v.name).collect();
+        for name in [
+            "DIGITALOCEAN_TOKEN",
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "DB_PASS",
+            secrets::WEBHOOK_VAR,
+        ] {
+            assert!(names.contains(&name), "{name} is not declared: {names:?}");
+        }
+    }
 
     #[test]
     fn short_and_full_forms_name_the_same_commit() {

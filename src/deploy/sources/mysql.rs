@@ -15,7 +15,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, SslOpts, Value};
 use serde::Deserialize;
 
-use super::{
+use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span,
 };
@@ -58,7 +58,7 @@ impl Kind for MysqlKind {
     }
 
     fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
-        let settings: Settings = super::section(section)?;
+        let settings: Settings = super::kind::section(section)?;
         settings.validate()?;
         Ok(Box::new(settings))
     }
