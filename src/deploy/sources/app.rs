@@ -110,7 +110,7 @@ impl App {
 
 impl Source for App {
     fn name(&self) -> &'static str {
-        "app"
+        KIND.name()
     }
 
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {

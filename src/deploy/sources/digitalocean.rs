@@ -454,7 +454,7 @@ impl DigitalOcean {
 
 impl Source for DigitalOcean {
     fn name(&self) -> &'static str {
-        "digitalocean"
+        KIND.name()
     }
 
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {

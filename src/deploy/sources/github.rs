@@ -879,7 +879,7 @@ impl GitHub {
 
 impl Source for GitHub {
     fn name(&self) -> &'static str {
-        "github"
+        KIND.name()
     }
 
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {

@@ -218,4 +218,29 @@ mod tests {
         assert_eq!(names.len(), KINDS.len(), "{names:?}");
         assert_eq!(kind_names(), "app, mysql, digitalocean, github");
     }
+
+    #[test]
+    fn every_source_is_named_as_its_kind() {
+        let secrets = secrets_from_pairs(&[
+            ("MAINSTAY_DB_URL", "mysql://app:pw@127.0.0.1:3306/deploys"),
+            ("DIGITALOCEAN_TOKEN", "dop_v1_x"),
+            ("GITHUB_TOKEN", "ghp_x"),
+        ]);
+        let dir = std::env::temp_dir();
+        let setup = Setup::new("origin", &secrets, &dir, Duration::from_secs(1));
+        for kind in KINDS {
+            let section = match kind.name() {
+                "app" => "version_url = \"https://app.example/health\"",
+                "mysql" => "",
+                "digitalocean" => "app_id = \"a1\"",
+                "github" => "repo = \"acme/web\"\nenvironment = \"Production\"",
+                other => panic!("give the new kind {other} a minimal section here"),
+            };
+            let section: toml::Value = toml::from_str(section).expect("a table");
+            let configured = kind.configure(&section).expect("a valid section");
+            let source = configured.open(&setup).expect("opens without a request");
+            assert_eq!(configured.name(), kind.name());
+            assert_eq!(source.name(), kind.name());
+        }
+    }
 }

@@ -551,7 +551,7 @@ fn text(row: &mut mysql::Row, index: usize) -> Option<String> {
 
 impl Source for Mysql {
     fn name(&self) -> &'static str {
-        "mysql"
+        KIND.name()
     }
 
     fn poll(&mut self, sha: &str, _cx: &PollContext<'_>) -> Result<Observation, Error> {
