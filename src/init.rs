@@ -1,11 +1,14 @@
-//! `mainstay init`: a commented starter `.mainstay.toml` written from what the clone shows (the
-//! deploy remote's URL, a DigitalOcean `.do/app.yaml`, a `package.json`), and the next steps.
+//! `mainstay init`: a commented starter `.mainstay.toml` written from what the clone shows, and
+//! the next steps. Each kind of deployment source writes its own part
+//! ([`Kind::starter`](crate::deploy::sources::Kind::starter)) from the signs it knows (the deploy
+//! remote's URL, a DigitalOcean `.do/app.yaml`, a `package.json`); this module iterates them.
 //!
 //! Everything it writes is a default made visible or a commented suggestion: the file parses as
 //! written, and changes nothing until a line is uncommented.
 
 use std::path::{Path, PathBuf};
 
+use crate::deploy::sources::{KINDS, Starter, StarterContext};
 use crate::git::Git;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,89 +69,33 @@ pub fn run(worktree: &Path) -> Result<Outcome, Error> {
          branch = \"{branch}\"   # pushes of this branch to `remote` are followed\n\
          remote = \"origin\"\n"
     );
-    let github = url.as_deref().and_then(github_repo);
-    if let Some(repo) = &github {
-        found.push(format!("the deploy remote is on GitHub: {repo}"));
-        text.push_str(&format!(
-            "\n# Deployments GitHub hears of (Vercel, Netlify, Render, GitHub Actions...); the token is\n\
-             # GITHUB_TOKEN in the environment, never here.\n\
-             # [deploy.github]\n\
-             # repo = \"{repo}\"\n\
-             # environment = \"Production\"\n"
-        ));
+    let clone = StarterContext {
+        worktree,
+        remote_url: url.as_deref(),
+    };
+    let starters: Vec<Starter> = KINDS.iter().map(|kind| kind.starter(&clone)).collect();
+    // The kinds this clone shows signs of first, then those offered to any clone.
+    let (signs, others): (Vec<&Starter>, Vec<&Starter>) =
+        starters.iter().partition(|s| !s.found.is_empty());
+    for starter in signs.iter().chain(&others) {
+        found.extend(starter.found.iter().cloned());
+        if let Some(snippet) = &starter.snippet {
+            text.push('\n');
+            text.push_str(snippet);
+        }
     }
-    if worktree.join(".do/app.yaml").is_file()
-        || worktree.join(".do/deploy.template.yaml").is_file()
-    {
-        found.push("a DigitalOcean App Platform spec (.do/)".to_owned());
-        text.push_str(
-            "\n# DigitalOcean App Platform; the token is DIGITALOCEAN_TOKEN in the environment.\n\
-             # [deploy.digitalocean]\n\
-             # app_id = \"\"   # `doctl apps list` shows it\n",
-        );
-    }
-    if worktree.join("package.json").is_file() {
-        found.push("a package.json: an app that can report its commit".to_owned());
-    }
-    text.push_str(
-        "\n# The app itself: a URL whose JSON answer names the commit it runs.\n\
-         # [deploy.app]\n\
-         # version_url = \"https://app.example/health\"\n\
-         # commit_pointer = \"/commit\"\n\
-         # ready_url = \"https://app.example/health/ready\"\n",
-    );
     crate::file::write_atomic(&path, text.as_bytes(), 0o644).map_err(|source| Error::Write {
         path: path.clone(),
         source,
     })?;
-    let mut next = vec![
-        "uncomment the source your deploys report to, in .mainstay.toml".to_owned(),
+    let mut next =
+        vec!["uncomment the source your deploys report to, in .mainstay.toml".to_owned()];
+    next.extend(starters.iter().filter_map(|s| s.next.clone()));
+    next.extend([
         "install-hooks (this clone) or install-hooks --global (every clone on this machine)"
             .to_owned(),
         "git add .mainstay.toml .gitattributes && git commit -m 'mainstay'".to_owned(),
         "mainstay doctor".to_owned(),
-    ];
-    if github.is_some() {
-        next.insert(
-            1,
-            "export GITHUB_TOKEN (read access to deployments)".to_owned(),
-        );
-    }
+    ]);
     Ok(Outcome { path, found, next })
-}
-
-/// `owner/name` of a GitHub remote URL (https or ssh), credentials aside.
-fn github_repo(url: &str) -> Option<String> {
-    let url = crate::text::without_credentials(url);
-    let rest = url
-        .strip_prefix("https://github.com/")
-        .or_else(|| url.strip_prefix("http://github.com/"))
-        .or_else(|| url.strip_prefix("ssh://git@github.com/"))
-        .or_else(|| url.strip_prefix("git@github.com:"))?;
-    let rest = rest.trim_end_matches('/').trim_end_matches(".git");
-    let (owner, name) = rest.split_once('/')?;
-    let plain = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    };
-    (plain(owner) && plain(name)).then(|| format!("{owner}/{name}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_github_remotes() {
-        for url in [
-            "https://github.com/acme/web.git",
-            "git@github.com:acme/web.git",
-            "https://x:tok@github.com/acme/web",
-        ] {
-            assert_eq!(github_repo(url).as_deref(), Some("acme/web"), "{url}");
-        }
-        assert_eq!(github_repo("https://gitlab.com/acme/web.git"), None);
-        assert_eq!(github_repo("https://github.com/acme/we\"b"), None);
-    }
 }

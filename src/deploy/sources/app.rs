@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::kind::{
-    Check, Configured, Error, Invalid, Kind, Observation, PollContext, Setup, Source, same_commit,
+    Check, Configured, Error, Invalid, Kind, Observation, PollContext, Setup, Source, Starter,
+    StarterContext, same_commit,
 };
 use crate::deploy::http::{self, Client};
 use crate::time::duration;
@@ -36,6 +37,27 @@ impl Kind for AppKind {
             Check::skipped("app", "no [deploy.app]"),
             Check::skipped(READINESS, "no ready_url in [deploy.app]"),
         ]
+    }
+
+    /// Offered to every clone: any app can report its commit.
+    fn starter(&self, clone: &StarterContext<'_>) -> Starter {
+        let found = clone
+            .worktree
+            .join("package.json")
+            .is_file()
+            .then(|| "a package.json: an app that can report its commit".to_owned());
+        Starter {
+            found: found.into_iter().collect(),
+            snippet: Some(
+                "# The app itself: a URL whose JSON answer names the commit it runs.\n\
+                 # [deploy.app]\n\
+                 # version_url = \"https://app.example/health\"\n\
+                 # commit_pointer = \"/commit\"\n\
+                 # ready_url = \"https://app.example/health/ready\"\n"
+                    .to_owned(),
+            ),
+            next: None,
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
-    Source, Span, same_commit,
+    Source, Span, Starter, StarterContext, same_commit,
 };
 use crate::deploy::files::tail;
 use crate::deploy::http::{self, Bearer, Client};
@@ -48,6 +48,25 @@ impl Kind for DigitalOceanKind {
             ));
         }
         Ok(Box::new(settings))
+    }
+
+    /// Offered where the clone holds an App Platform spec.
+    fn starter(&self, clone: &StarterContext<'_>) -> Starter {
+        let spec = [".do/app.yaml", ".do/deploy.template.yaml"]
+            .iter()
+            .any(|name| clone.worktree.join(name).is_file());
+        if !spec {
+            return Starter::default();
+        }
+        Starter {
+            found: vec!["a DigitalOcean App Platform spec (.do/)".to_owned()],
+            snippet: Some(format!(
+                "# DigitalOcean App Platform; the token is {TOKEN_VAR} in the environment.\n\
+                 # [deploy.digitalocean]\n\
+                 # app_id = \"\"   # `doctl apps list` shows it\n"
+            )),
+            next: None,
+        }
     }
 }
 

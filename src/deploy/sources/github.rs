@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
-    Source, Span, same_commit,
+    Source, Span, Starter, StarterContext, same_commit,
 };
 use crate::deploy::http::{self, Bearer, Client};
 use crate::deploy::secrets::Var;
@@ -69,6 +69,43 @@ impl Kind for GitHubKind {
         settings.validate()?;
         Ok(Box::new(settings))
     }
+
+    /// Offered where the deploy remote is on github.com.
+    fn starter(&self, clone: &StarterContext<'_>) -> Starter {
+        let Some(repo) = clone
+            .remote_url
+            .filter(|url| on_github(url))
+            .and_then(repo_from_url)
+        else {
+            return Starter::default();
+        };
+        Starter {
+            found: vec![format!("the deploy remote is on GitHub: {repo}")],
+            snippet: Some(format!(
+                "# Deployments GitHub hears of (Vercel, Netlify, Render, GitHub Actions...); the \
+                 token is\n\
+                 # GITHUB_TOKEN in the environment, never here.\n\
+                 # [deploy.github]\n\
+                 # repo = \"{repo}\"\n\
+                 # environment = \"Production\"\n"
+            )),
+            next: Some("export GITHUB_TOKEN (read access to deployments)".to_owned()),
+        }
+    }
+}
+
+/// True when a remote URL's host is github.com (https, ssh, or scp-like `git@github.com:`).
+fn on_github(url: &str) -> bool {
+    let url = url.trim();
+    let authority = match url.split_once("://") {
+        Some((_, rest)) => &rest[..rest.find('/').unwrap_or(rest.len())],
+        None => url.split_once(':').map_or("", |(host, _)| host),
+    };
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = host.split_once(':').map_or(host, |(host, _)| host);
+    host.eq_ignore_ascii_case("github.com")
 }
 
 /// `[deploy.github]` in `.mainstay.toml`. The token is `GITHUB_TOKEN` (or `GH_TOKEN`).
@@ -1122,6 +1159,44 @@ mod tests {
         assert!(parse_repo("acme/web").is_some());
         for bad in ["acme", "acme/web/x", "../web", "acme/we b", "acme/", "a/?x"] {
             assert!(parse_repo(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_starter_reads_github_remotes_only() {
+        let worktree = std::env::temp_dir();
+        let starter = |url: &str| {
+            KIND.starter(&StarterContext {
+                worktree: &worktree,
+                remote_url: Some(url),
+            })
+        };
+        for url in [
+            "https://github.com/acme/web.git",
+            "git@github.com:acme/web.git",
+            "https://x:tok@github.com/acme/web",
+            "ssh://git@github.com:22/acme/web.git",
+        ] {
+            let found = starter(url);
+            assert_eq!(
+                found.found,
+                ["the deploy remote is on GitHub: acme/web"],
+                "{url}"
+            );
+            assert!(
+                found
+                    .snippet
+                    .is_some_and(|s| s.contains("# repo = \"acme/web\"\n")),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://gitlab.com/acme/web.git",
+            "https://github.com/acme/we\"b",
+            "https://github.com.evil.example/acme/web",
+            "/srv/git/web.git",
+        ] {
+            assert_eq!(starter(url), Starter::default(), "{url}");
         }
     }
 

@@ -171,6 +171,32 @@ pub trait Kind: Sync {
             format!("no [deploy.{}]", self.name()),
         )]
     }
+
+    /// Its part of the starter `.mainstay.toml` that `mainstay init` writes for this clone:
+    /// nothing, by default.
+    fn starter(&self, _clone: &StarterContext<'_>) -> Starter {
+        Starter::default()
+    }
+}
+
+/// What `mainstay init` shows each kind of the clone.
+pub struct StarterContext<'a> {
+    /// The top of the work tree, for files that are signs of a platform (`.do/app.yaml`).
+    pub worktree: &'a Path,
+    /// The deploy remote's URL, when it has one.
+    pub remote_url: Option<&'a str>,
+}
+
+/// A kind's part of the starter `.mainstay.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Starter {
+    /// The signs of it the clone shows, a line each (`the deploy remote is on GitHub: acme/web`).
+    pub found: Vec<String>,
+    /// Its section as comments, ending in a newline, to uncomment; `None` when nothing here
+    /// suggests it.
+    pub snippet: Option<String>,
+    /// What to do before it works, beside uncommenting it (`export GITHUB_TOKEN ...`).
+    pub next: Option<String>,
 }
 
 /// What opening a source and checking it may use.
