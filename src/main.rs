@@ -148,7 +148,9 @@ fn main() -> ExitCode {
         // The reader went away (`mainstay stats | head`): what it wanted, it got.
         Err(e) if is_broken_pipe(&e) => Exit::Success.into(),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "mainstay: {e:#}");
+            // Errors may quote what a server or the configuration echoed: a token among it.
+            let said = sources::secrets_from_env().scrub(&format!("{e:#}"));
+            let _ = writeln!(std::io::stderr(), "mainstay: {said}");
             Exit::Error.into()
         }
     }
@@ -275,6 +277,7 @@ fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
 }
 
 fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
+    let secrets = sources::secrets_from_env();
     let result = Config::load_only(worktree, &[Section::Deploy, Section::Alerts])
         .map_err(anyhow::Error::from)
         .and_then(|config| {
@@ -284,7 +287,6 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
             };
             let clock = SystemClock::new();
             let contains = deploy::git_contains(worktree);
-            let secrets = sources::secrets_from_env();
             let cx = deploy::Context {
                 worktree,
                 secrets: &secrets,
@@ -301,7 +303,7 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
             )?)
         });
     if let Err(e) = &result {
-        deploy::monitor::log_error(worktree, &args.sha, &format!("{e:#}"));
+        deploy::monitor::log_error(worktree, &args.sha, &secrets, &format!("{e:#}"));
     }
     result.map(|_| Exit::Success)
 }

@@ -12,6 +12,7 @@ use super::follow::{self, Decision, Followed, Progress};
 use super::readiness::{self, Readiness};
 use super::record::{Phase, Record, Verdict};
 use super::schedule::Schedule;
+use super::secrets::Secrets;
 use super::sources::{self, PollContext, Setup};
 use super::{Context, Error, Options, Outcome, alerts, http, lock, validate_sha};
 use crate::time::show;
@@ -137,9 +138,9 @@ pub fn detached(
     }
 }
 
-/// Appends why a run could not go on to its status log: detached, nobody reads its stderr. Not
-/// for a sha whose status files are unsafe to write, nor for a malformed sha.
-pub fn log_error(worktree: &Path, sha: &str, error: &str) {
+/// Appends why a run could not go on to its status log, without secrets: detached, nobody reads
+/// its stderr. Not for a sha whose status files are unsafe to write, nor for a malformed sha.
+pub fn log_error(worktree: &Path, sha: &str, secrets: &Secrets, error: &str) {
     if validate_sha(sha).is_err() || files::check_safe(worktree, &sha.to_ascii_lowercase()).is_err()
     {
         return;
@@ -147,7 +148,7 @@ pub fn log_error(worktree: &Path, sha: &str, error: &str) {
     let line = format!(
         "{} error: {}",
         crate::time::now(),
-        crate::text::printable(error)
+        crate::text::printable(&secrets.scrub(error))
     );
     let _ = files::append_line(&log_path(worktree, &sha.to_ascii_lowercase()), &line);
 }

@@ -665,3 +665,29 @@ fn past_deployments_pick_the_history_schedule() {
         "the history's listing served the first poll"
     );
 }
+
+#[test]
+fn a_token_quoted_by_an_error_reaches_neither_the_log_nor_stderr() {
+    let github = GitHub::start();
+    // The token pasted into the committed file by mistake: the error that quotes the value
+    // must not spread it further.
+    let deploy = deploy_with(&github, &format!("contexts = \"{TOKEN}\"\n"));
+    let out = deploy.monitor();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
+    let log = deploy.log();
+    assert!(
+        log.contains("error: ") && log.contains("key `deploy.github.contexts`"),
+        "{log}"
+    );
+    assert!(log.contains("invalid type: string \"***\""), "{log}");
+    assert!(!log.contains(TOKEN), "{log}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("key `deploy.github.contexts`"), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    assert!(github.requests().is_empty());
+}

@@ -1,5 +1,6 @@
 //! `mainstay stats` over a real MariaDB `deployments` table and run records in a real work tree,
-//! with every figure computed by hand below; the HTML page rendered in headless Chromium.
+//! with every figure computed by hand below; GitHub's deployments read through the local API
+//! ([`crate::github`]); the HTML page rendered in headless Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -671,4 +672,35 @@ fn the_html_page_draws_its_charts_in_a_real_browser() {
     if let Ok(keep) = std::env::var("MAINSTAY_KEEP_SCREENSHOT") {
         std::fs::copy(&png, keep).expect("keep the screenshot");
     }
+}
+
+/// A repository whose `[deploy.github]` is the local API, with the token in the environment.
+fn github_deploy(github: &crate::github::GitHub) -> Deploy {
+    Deploy::new(&github.config(FAST, ""))
+        .with_env("GITHUB_TOKEN", crate::github::TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host())
+}
+
+#[test]
+fn a_token_quoted_by_a_source_error_is_not_printed() {
+    let github = crate::github::GitHub::start();
+    let deploy = github_deploy(&github);
+    // An answer that is not the documented shape: the parser's message quotes the value, and
+    // this server put the token there.
+    let echo = format!(r#"[{{"id": "{}", "sha": "x"}}]"#, crate::github::TOKEN);
+    github.script(move |_, _| Some(crate::http::Reply::json(200, echo.clone())));
+    let out = stats(&deploy, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        describe("stats", &deploy.repo, &out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the history of github cannot be read")
+            && stderr.contains("invalid type: string \"***\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(crate::github::TOKEN), "{stderr}");
 }
