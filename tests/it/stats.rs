@@ -704,3 +704,109 @@ fn a_token_quoted_by_a_source_error_is_not_printed() {
     );
     assert!(!stderr.contains(crate::github::TOKEN), "{stderr}");
 }
+
+/// GitHub's deployments of the environment, as `stats` reads them through the API: created to
+/// the first success is the time; a Preview deployment and one older than the period do not
+/// count; where a run record names the same commit, the record wins.
+///
+/// | sha | created    | statuses                               | counts as
+/// | 1   | 2 days ago | in_progress, success after 100 s       | success, 100 s
+/// | 2   | 2 days ago | failure "Build failed: exit 1"         | failed, its description the cause
+/// | 3   | yesterday  | success after 200 s, later inactive    | success, 200 s
+/// | 4   | yesterday  | Preview, success                       | not this environment
+/// | 5   | 40 days    | success                                | outside 30d
+/// | 6   | today      | in_progress; a run record: timeout     | timeout (the record wins)
+#[test]
+fn github_history_is_read_through_the_api() {
+    use crate::github::{GitHub, PREVIEW, PRODUCTION, status_at};
+    let github = GitHub::start();
+    let deploy = github_deploy(&github);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs();
+    let at = |secs: u64| mainstay::time::rfc3339(UNIX_EPOCH + Duration::from_secs(secs));
+    let zero = Duration::ZERO;
+    let (two_days, one_day, old, today) = (now - 2 * DAY, now - DAY, now - 40 * DAY, now - 600);
+    let deployments = [
+        (
+            1,
+            two_days,
+            PRODUCTION,
+            vec![("in_progress", "", 0), ("success", "", 100)],
+        ),
+        (
+            2,
+            two_days + 60,
+            PRODUCTION,
+            vec![("failure", "Build failed: exit 1", 50)],
+        ),
+        (
+            3,
+            one_day,
+            PRODUCTION,
+            vec![("success", "", 200), ("inactive", "", 3_600)],
+        ),
+        (4, one_day + 60, PREVIEW, vec![("success", "", 30)]),
+        (5, old, PRODUCTION, vec![("success", "", 90)]),
+        (6, today, PRODUCTION, vec![("in_progress", "", 5)]),
+    ];
+    // GitHub lists the newest first; the local API lists the last added first.
+    let mut deployments = deployments.to_vec();
+    deployments.sort_by_key(|(_, created, _, _)| *created);
+    for (id, created, environment, statuses) in deployments {
+        let statuses = statuses
+            .into_iter()
+            .map(|(state, description, after)| {
+                (zero, status_at(state, description, &at(created + after)))
+            })
+            .collect();
+        github.deploy(
+            id,
+            &sha(char::from(b'0' + id as u8)),
+            environment,
+            zero,
+            statuses,
+        );
+        github.created_at(id, &at(created));
+    }
+    save(
+        &deploy.repo,
+        Run {
+            sha: '6',
+            verdict: Some(Verdict::Timeout),
+            at: today,
+            ran: Some(480),
+            polls: 20,
+            ..RUN
+        },
+    );
+    let report = json(&deploy, &["--since", "30d"]);
+    assert_eq!(
+        report["sources"]["history"],
+        json!([{"source": "github", "rows": 4}]),
+        "{report}"
+    );
+    let total = &report["total"];
+    let counts =
+        ["deployments", "successes", "failures", "timeouts"].map(|k| total[k].as_u64().expect(k));
+    assert_eq!(counts, [4, 2, 2, 1], "{total}");
+    assert_eq!(
+        total["causes"],
+        json!([
+            {"cause": "Build failed: exit 1", "count": 1},
+            {"cause": "timeout", "count": 1},
+        ])
+    );
+    assert_eq!(
+        spread(&total["push_to_verdict"]),
+        (3, Some(200_000), Some(480_000))
+    );
+    assert_eq!(
+        github
+            .server
+            .count("/repos/acme/web/deployments/4/statuses"),
+        0,
+        "the Preview deployment is not read"
+    );
+}
