@@ -138,23 +138,12 @@ fn a_failure_brings_its_description_and_log() {
     );
 }
 
-#[test]
-fn production_is_followed_while_a_preview_of_the_same_sha_fails() {
-    let github = GitHub::start();
-    let deploy = deploy_with(&github, "");
+/// A Preview deployment of the same sha, newer than the Production one so that it is listed
+/// first, fails; the environment followed succeeds.
+fn production_and_a_newer_failing_preview(github: &GitHub, sha: &str) {
     github.deploy(
         1,
-        &deploy.sha,
-        PREVIEW,
-        ms(0),
-        vec![
-            (ms(0), status("in_progress", "")),
-            (ms(20), status("failure", "Preview build failed")),
-        ],
-    );
-    github.deploy(
-        2,
-        &deploy.sha,
+        sha,
         PRODUCTION,
         ms(0),
         vec![
@@ -162,28 +151,93 @@ fn production_is_followed_while_a_preview_of_the_same_sha_fails() {
             (ms(300), status("success", "")),
         ],
     );
+    github.deploy(
+        2,
+        sha,
+        PREVIEW,
+        ms(0),
+        vec![
+            (ms(0), status("in_progress", "")),
+            (ms(20), status("failure", "Preview build failed")),
+        ],
+    );
+}
+
+/// The listings the monitor asked for.
+fn listings(github: &GitHub) -> Vec<String> {
+    github
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == "/repos/acme/web/deployments")
+        .map(|r| r.target)
+        .collect()
+}
+
+#[test]
+fn production_is_followed_while_a_preview_of_the_same_sha_fails() {
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    production_and_a_newer_failing_preview(&github, &deploy.sha);
     assert_eq!(deploy.run(), "success");
     let log = deploy.log();
     assert!(!log.contains("Preview build failed"), "{log}");
     assert_eq!(
         github
             .server
-            .count("/repos/acme/web/deployments/1/statuses"),
+            .count("/repos/acme/web/deployments/2/statuses"),
         0,
         "the Preview deployment is never asked about"
     );
-    let lists: Vec<Request> = github
-        .requests()
-        .into_iter()
-        .filter(|r| r.path() == "/repos/acme/web/deployments")
-        .collect();
+    // By sha alone, the environment matched here: GitHub's environment filter is case-sensitive.
+    let lists = listings(&github);
     assert!(
-        lists.iter().all(|r| r
-            .target
-            .contains("environment=Production%20%E2%80%93%20web")),
-        "{:?}",
-        lists.iter().map(|r| &r.target).collect::<Vec<_>>()
+        !lists.is_empty()
+            && lists.iter().all(|target| {
+                target.contains(&format!("sha={}", deploy.sha)) && !target.contains("environment=")
+            }),
+        "{lists:?}"
     );
+}
+
+#[test]
+fn a_glob_environment_follows_production_past_a_newer_preview() {
+    let github = GitHub::start();
+    let config = github.config(FAST, "").replace(
+        &format!("environment = \"{PRODUCTION}\""),
+        "environment = \"production*\"",
+    );
+    let deploy = Deploy::new(&config)
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    production_and_a_newer_failing_preview(&github, &deploy.sha);
+    assert_eq!(deploy.run(), "success");
+    assert!(
+        !deploy.log().contains("Preview build failed"),
+        "{}",
+        deploy.log()
+    );
+    assert_eq!(
+        github
+            .server
+            .count("/repos/acme/web/deployments/2/statuses"),
+        0
+    );
+}
+
+#[test]
+fn an_exact_environment_is_matched_regardless_of_case() {
+    let github = GitHub::start();
+    // GitHub's `environment=` filter would find nothing for this spelling.
+    let config = github.config(FAST, "").replace(
+        &format!("environment = \"{PRODUCTION}\""),
+        &format!("environment = \"{}\"", PRODUCTION.to_lowercase()),
+    );
+    let deploy = Deploy::new(&config)
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    production_and_a_newer_failing_preview(&github, &deploy.sha);
+    assert_eq!(deploy.run(), "success");
+    assert!(deploy.log().contains("github: live"), "{}", deploy.log());
 }
 
 #[test]

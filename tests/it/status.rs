@@ -618,3 +618,47 @@ fn asking_the_sources_once_is_bounded_by_request_timeout() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert_eq!(here.github.requests().len(), 1, "no retry");
 }
+
+#[test]
+fn a_short_sha_this_clone_lacks_is_matched_among_the_newest_deployments() {
+    use crate::github::{PREVIEW, PRODUCTION, status as deployment_status};
+    let here = Elsewhere::new();
+    // Pushed from elsewhere and never fetched here: git cannot lengthen the short form.
+    let unknown = "3f2a9c1d0e5b7a8f6c4d2e0b9a7c5e3f1d0b8a6c";
+    let zero = Duration::ZERO;
+    here.github.deploy(
+        8,
+        unknown,
+        PRODUCTION,
+        zero,
+        vec![(zero, deployment_status("failure", "Build failed: exit 1"))],
+    );
+    here.github.deploy(
+        9,
+        unknown,
+        PREVIEW,
+        zero,
+        vec![(zero, deployment_status("success", ""))],
+    );
+    here.github.deploy(
+        10,
+        &here.shas[3],
+        PRODUCTION,
+        zero,
+        vec![(zero, deployment_status("success", ""))],
+    );
+    let out = here.status(&[&unknown[..9]], true);
+    assert_eq!(
+        code(&out),
+        Some(1),
+        "{}",
+        describe("status <short sha>", &here.fresh, &out)
+    );
+    assert!(
+        stdout(&out).starts_with("3f2a9c1: failed (from github: Build failed: exit 1)"),
+        "{}",
+        stdout(&out)
+    );
+    let listing = &here.github.requests()[0];
+    assert!(!listing.target.contains("sha="), "{}", listing.target);
+}

@@ -2,9 +2,11 @@
 //! Railway, Heroku, GitHub Actions environments), or, with `contexts`, the commit statuses and
 //! check runs it posts instead.
 //!
-//! Deployments: `GET /repos/{owner}/{repo}/deployments?sha=…&environment=…` (newest first) finds
-//! this commit's deployment in the configured environment, and keeps looking while none is
-//! listed; its statuses (`…/deployments/{id}/statuses`, newest first) decide. `queued`,
+//! Deployments: `GET /repos/{owner}/{repo}/deployments?sha=…` (newest first) finds this commit's
+//! deployment in the configured environment, matched here regardless of case (GitHub's own
+//! `environment=` filter is case-sensitive), and keeps looking while none is listed; a short sha,
+//! which GitHub's filter does not take, is matched by prefix among the newest deployments. Its
+//! statuses (`…/deployments/{id}/statuses`, newest first) decide. `queued`,
 //! `pending` and `in_progress` are phases; `success` is live; `failure` and `error` are failed,
 //! with the status's description and log URL. `inactive` is superseded, except for a skipped
 //! duplicate build: GitHub itself marks a deployment inactive only when a newer one in its
@@ -706,11 +708,7 @@ impl GitHub {
                     .and_then(|list| list.into_iter().find(ours));
                 let found = match prefetched {
                     Some(found) => Some(found),
-                    None => self
-                        .api
-                        .deployments(Some(sha), environment.exact(), 30, cx)?
-                        .into_iter()
-                        .find(ours),
+                    None => self.list_for(sha, cx)?.into_iter().find(ours),
                 };
                 let Some(found) = found else {
                     return Ok(Observation::Unseen("not listed yet".to_owned()));
@@ -727,6 +725,18 @@ impl GitHub {
             Reading::Skipped { details } => Observation::Live { details },
             Reading::Replaced => self.replaced(sha, &deployment, cx)?,
         })
+    }
+
+    /// The deployments `sha` may be among, newest first. By `sha=` alone, the environment
+    /// matched here: GitHub's `environment=` filter is case-sensitive, the setting is not, and a
+    /// commit has a handful of deployments. A short sha GitHub's filter never matches (it takes
+    /// full ids): then the newest deployments of every environment, matched by prefix.
+    fn list_for(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
+        if matches!(sha.len(), 40 | 64) {
+            self.api.deployments(Some(sha), None, 100, cx)
+        } else {
+            self.api.deployments(None, None, 100, cx)
+        }
     }
 
     /// An inactive deployment that had succeeded: the newest deployment of its environment
