@@ -589,6 +589,72 @@ fn an_inactive_deployment_after_success_is_superseded_unless_the_newer_contains_
 }
 
 #[test]
+fn inactive_without_success_then_a_newer_deployment_is_not_a_skipped_build() {
+    // A platform that marks a cancelled build inactive: it never deployed this commit.
+    let cancelled = vec![
+        (ms(0), status("queued", "")),
+        (ms(0), status("inactive", "Canceled")),
+    ];
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    let sha = deploy.sha.clone();
+    github.deploy(7, &sha, PRODUCTION, ms(0), cancelled.clone());
+    let other = "9".repeat(40);
+    github.deploy(
+        8,
+        &other,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("success", ""))],
+    );
+    assert_eq!(deploy.run(), "superseded");
+    assert!(
+        deploy.log().contains(
+            "github: deployment 7 is inactive without a success; superseded by deployment 8 of \
+             9999999, which does not contain this commit"
+        ),
+        "{}",
+        deploy.log()
+    );
+
+    // The newer deployment's commit contains this one: followed, and live through it.
+    let github = GitHub::start();
+    let newer = deploy
+        .sandbox
+        .commit(&deploy.repo, "next.txt", "next\n", "next");
+    github.deploy(7, &sha, PRODUCTION, ms(0), cancelled);
+    github.deploy(
+        8,
+        &newer,
+        PRODUCTION,
+        ms(0),
+        vec![
+            (ms(0), status("in_progress", "")),
+            (ms(200), status("success", "")),
+        ],
+    );
+    configure(&deploy, &github, FAST, "");
+    let deploy = deploy.with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    let out = deploy
+        .command(&["monitor", &sha])
+        .output()
+        .expect("monitor");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
+    assert_eq!(deploy.result(), "success");
+    let log = deploy.log();
+    assert!(
+        log.contains("which contains this commit; following it")
+            && log.contains(&format!("github: live via {}", &newer[..7])),
+        "{log}"
+    );
+    assert_eq!(deploy.record()["live_through"], newer.as_str());
+}
+
+#[test]
 fn commit_statuses_and_check_runs_are_followed_by_name() {
     let github = GitHub::start();
     let deploy = deploy_with(&github, "contexts = [\"ci/deploy\", \"Deploy to Fly\"]\n");

@@ -13,7 +13,10 @@
 //! environment succeeds, and only if it had succeeded, so an `inactive` on a deployment that
 //! never succeeded was posted by the platform, which skipped the build (Vercel's "Skipped – Not
 //! affected"): the environment still serves an earlier deployment of the same content, and that
-//! is live. A superseded deployment whose replacement contains this commit is followed into it.
+//! is live; unless a newer deployment of the environment came after it (a platform may mark a
+//! cancelled build inactive too), which then counts as its replacement. A replaced deployment
+//! whose replacement contains this commit is followed into it, and this commit is live through
+//! it; else it is superseded.
 //!
 //! Every request after the first to a URL is conditional (`if-none-match` with the last `etag`):
 //! GitHub answers `304 Not Modified` without counting it against the rate limit, and the cached
@@ -718,12 +721,42 @@ impl GitHub {
             }
         };
         let statuses = self.api.statuses(deployment.id, cx)?;
+        // A newer deployment followed in place of this commit's own: live through it.
+        let live = |details| {
+            if same_commit(&deployment.sha, sha) {
+                Observation::Live { details }
+            } else {
+                Observation::LiveThrough {
+                    commit: deployment.sha.trim().to_ascii_lowercase(),
+                    details,
+                }
+            }
+        };
         Ok(match read_statuses(deployment.id, &statuses) {
             Reading::Phase(phase) => Observation::Pending(phase),
-            Reading::Live { details } => Observation::Live { details },
+            Reading::Live { details } => live(details),
             Reading::Failed { reason, details } => Observation::Failed { reason, details },
-            Reading::Skipped { details } => Observation::Live { details },
-            Reading::Replaced => self.replaced(sha, &deployment, cx)?,
+            // Inactive without a success: a skipped duplicate build, unless a newer deployment
+            // came after it (a platform may also mark a cancelled build inactive).
+            Reading::Skipped { details } => match self.newer(&deployment, cx)? {
+                Some(newer) => {
+                    let why = format!(
+                        "deployment {} is inactive without a success; ",
+                        deployment.id
+                    );
+                    self.replaced_by(sha, &why, newer, cx)
+                }
+                None => live(details),
+            },
+            Reading::Replaced => match self.newer(&deployment, cx)? {
+                Some(newer) => self.replaced_by(sha, "", newer, cx),
+                None => Observation::Superseded {
+                    reason: format!(
+                        "deployment {} is inactive: a newer deployment replaced it",
+                        deployment.id
+                    ),
+                },
+            },
         })
     }
 
@@ -739,44 +772,44 @@ impl GitHub {
         }
     }
 
-    /// An inactive deployment that had succeeded: the newest deployment of its environment
-    /// replaced it. Followed when its commit contains this one; else superseded.
-    fn replaced(
+    /// The newest deployment of `deployment`'s environment created after it, if any.
+    fn newer(
         &mut self,
-        sha: &str,
         deployment: &Deployment,
         cx: &PollContext<'_>,
-    ) -> Result<Observation, Error> {
+    ) -> Result<Option<Deployment>, Error> {
+        // The environment as GitHub spells it, so its own filter is right here.
         let listed = self
             .api
             .deployments(None, Some(&deployment.environment), 10, cx)?;
-        let newer = listed
-            .into_iter()
-            .find(|d| d.id != deployment.id && d.id > deployment.id);
-        Ok(match newer {
-            Some(newer) if (cx.contains)(sha, &newer.sha) => {
-                let phase = format!(
-                    "superseded by deployment {} of {}, which contains this commit; following it",
-                    newer.id,
-                    crate::deploy::sha7(&newer.sha)
-                );
-                self.followed = Some(newer);
-                Observation::Pending(phase)
+        Ok(listed.into_iter().find(|d| d.id > deployment.id))
+    }
+
+    /// This commit's deployment is inactive and `newer` came after it: followed when its commit
+    /// contains this one (this commit goes live through it); else this one is superseded. `why`
+    /// begins the message.
+    fn replaced_by(
+        &mut self,
+        sha: &str,
+        why: &str,
+        newer: Deployment,
+        cx: &PollContext<'_>,
+    ) -> Observation {
+        let (id, short) = (newer.id, crate::deploy::sha7(&newer.sha).to_owned());
+        if (cx.contains)(sha, &newer.sha) {
+            self.followed = Some(newer);
+            Observation::Pending(format!(
+                "{why}superseded by deployment {id} of {short}, which contains this commit; \
+                 following it"
+            ))
+        } else {
+            Observation::Superseded {
+                reason: format!(
+                    "{why}superseded by deployment {id} of {short}, which does not contain \
+                     this commit"
+                ),
             }
-            Some(newer) => Observation::Superseded {
-                reason: format!(
-                    "superseded by deployment {} of {}, which does not contain this commit",
-                    newer.id,
-                    crate::deploy::sha7(&newer.sha)
-                ),
-            },
-            None => Observation::Superseded {
-                reason: format!(
-                    "deployment {} is inactive: a newer deployment replaced it",
-                    deployment.id
-                ),
-            },
-        })
+        }
     }
 
     fn poll_contexts(
