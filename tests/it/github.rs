@@ -2,7 +2,8 @@
 //! deployments of a repository and their statuses on a timeline, the combined commit status,
 //! check runs, `etag` and `304 Not Modified`, the `x-ratelimit-*` headers of the primary rate
 //! limit (a 200 with `x-ratelimit-remaining: 0`, then 403 until the reset), 401 for any other
-//! token, 404 for any other repository. Scripted answers (secondary rate limits, 5xx) go first.
+//! token, 404 for any other repository, under a path prefix when one is set (GitHub Enterprise
+//! Server's `/api/v3`). Scripted answers (secondary rate limits, 5xx) go first.
 //! The timeline starts at the first request, so it runs from the monitor's start however long
 //! the test took to set up.
 
@@ -45,6 +46,9 @@ pub struct State {
     /// Requests the primary limit allows before it is spent, and when it resets.
     pub remaining: u64,
     pub reset: u64,
+    /// Where the API is under the server's root: empty for api.github.com's layout, `/api/v3`
+    /// for GitHub Enterprise Server's.
+    pub prefix: String,
     /// The first request's time: the timeline's zero.
     started: Option<Instant>,
     calls: usize,
@@ -117,6 +121,7 @@ impl GitHub {
             check_runs: Vec::new(),
             remaining: 5000,
             reset: now_secs() + 3600,
+            prefix: String::new(),
             started: None,
             calls: 0,
             script: None,
@@ -225,7 +230,7 @@ fn answer(state: &mut State, r: &Request) -> Reply {
             r#"{"message":"Not Found","documentation_url":"https://docs.github.com/rest","status":"404"}"#,
         )
     };
-    let base = format!("/repos/{REPO}");
+    let base = format!("{}/repos/{REPO}", state.prefix);
     let Some(rest) = r.path().strip_prefix(&base) else {
         return not_found();
     };

@@ -415,6 +415,112 @@ fn server_errors_are_retried_with_backoff() {
 }
 
 #[test]
+fn a_secondary_rate_limit_without_retry_after_waits_a_minute() {
+    let github = GitHub::start();
+    let config = github
+        .config(FAST, "")
+        .replace("max_wait = \"20s\"", "max_wait = \"1500ms\"");
+    let deploy = Deploy::new(&config)
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    github.script(|_, n| {
+        (n == 1).then(|| {
+            Reply::json(
+                403,
+                r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#,
+            )
+        })
+    });
+    github.deploy(
+        7,
+        &deploy.sha,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("in_progress", ""))],
+    );
+    assert_eq!(deploy.run(), "timeout");
+    let requests = github.requests();
+    assert_eq!(requests.len(), 2, "nothing asked while held");
+    let log = deploy.log();
+    let (_, until) = log
+        .split_once("HTTP 403: rate limited; no request until ")
+        .unwrap_or_else(|| panic!("{log}"));
+    let until = mainstay::time::parse(&until[..24]).expect("a time");
+    let held = until.duration_since(requests[1].at).expect("later");
+    assert!(
+        (Duration::from_secs(59)..=Duration::from_secs(61)).contains(&held),
+        "{held:?}"
+    );
+    assert!(!log.contains("no longer asked"), "{log}");
+}
+
+#[test]
+fn a_403_that_is_no_rate_limit_ends_the_source_with_what_to_fix() {
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    github.script(|r, _| {
+        r.path().ends_with("/statuses").then(|| {
+            Reply::json(
+                403,
+                r#"{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest","status":"403"}"#,
+            )
+        })
+    });
+    github.deploy(
+        7,
+        &deploy.sha,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("success", ""))],
+    );
+    assert_eq!(deploy.run(), "failed");
+    let log = deploy.log();
+    assert!(
+        log.contains(
+            "HTTP 403: GITHUB_TOKEN may not read this (it needs read access to deployments"
+        ) && log.contains("github is no longer asked"),
+        "{log}"
+    );
+    assert_eq!(
+        github
+            .server
+            .count("/repos/acme/web/deployments/7/statuses"),
+        1,
+        "not retried"
+    );
+}
+
+#[test]
+fn an_api_base_with_a_path_prefix_is_followed() {
+    let github = GitHub::start();
+    github.state.lock().expect("state").prefix = "/api/v3".to_owned();
+    let config = github.config(FAST, "").replace(
+        &format!("api_base = \"{}\"", github.server.url("")),
+        &format!("api_base = \"{}/\"", github.server.url("/api/v3")),
+    );
+    let deploy = Deploy::new(&config)
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    github.deploy(
+        7,
+        &deploy.sha,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("success", ""))],
+    );
+    assert_eq!(deploy.run(), "success");
+    let requests = github.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path().starts_with("/api/v3/repos/acme/web/")),
+        "{:?}",
+        requests.iter().map(|r| &r.target).collect::<Vec<_>>()
+    );
+    assert_api_requests(&requests, TOKEN);
+}
+
+#[test]
 fn a_refused_token_ends_the_source_with_what_to_fix() {
     let github = GitHub::start();
     let deploy = Deploy::new(&github.config(FAST, ""))

@@ -1303,6 +1303,79 @@ mod tests {
         );
     }
 
+    /// A loopback server answering every request with `status` and `body`, counting them.
+    fn serve(
+        status: u16,
+        body: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("address").to_string();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (addr, count)
+    }
+
+    #[test]
+    fn secondary_rate_limits_without_retry_after_wait_a_minute_then_twice_as_long() {
+        let (addr, requests) = serve(
+            403,
+            r#"{"message":"You have exceeded a secondary rate limit."}"#,
+        );
+        let client = Client::new(Duration::from_secs(5)).trusting(vec![addr.clone()]);
+        let mut api = Api {
+            client,
+            token: "t0ken".to_owned(),
+            token_var: "GITHUB_TOKEN",
+            base: format!("http://{addr}"),
+            repo: "acme/web".to_owned(),
+            cache: HashMap::new(),
+            held: None,
+            secondary: 0,
+        };
+        use crate::clock::Clock;
+        let clock = crate::clock::SimClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let cx = PollContext {
+            clock: &clock,
+            contains: &|_, _| false,
+            once: false,
+        };
+        let mut waits = Vec::new();
+        for asked in 1..=5 {
+            let said = api.get("/deployments", &cx).expect_err("rate limited");
+            assert!(
+                said.to_string().contains("HTTP 403: rate limited"),
+                "{said}"
+            );
+            let (until, _) = api.held.clone().expect("held");
+            let wait = until - clock.elapsed();
+            waits.push(wait.as_secs());
+            // Held: nothing is sent until then.
+            clock.sleep(wait - Duration::from_secs(1));
+            assert!(api.get("/deployments", &cx).is_err());
+            assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), asked);
+            clock.sleep(Duration::from_secs(1));
+        }
+        assert_eq!(waits, [60, 120, 240, 480, 480]);
+    }
+
     #[test]
     fn the_history_runs_from_creation_to_the_first_success() {
         let deployment = Deployment {
