@@ -5,7 +5,10 @@
 //! - `conflicts.jsonl`: what a person must resolve, from the merge driver and from
 //!   `mainstay push`, one [`Conflict`] per line;
 //! - `post-push.log`: what each post-push decided;
-//! - `install.json`: what `install-hooks` changed, so it can be undone.
+//! - `install.json`: what `install-hooks` changed, so it can be undone;
+//! - `history-<source>.json`: past deployments a deployment source has read and that ended, so
+//!   the next run need not ask again (`history-github.json`, see
+//!   `deploy::sources::github`); a cache, rewritten whole, any run may drop it.
 //!
 //! The logs are appended with one `write` of whole lines to a file opened in append mode, so
 //! hooks and agents writing at the same time never interleave inside a line.
@@ -41,6 +44,11 @@ pub fn post_push_log(common_dir: &Path) -> PathBuf {
 
 pub fn install_manifest(common_dir: &Path) -> PathBuf {
     dir(common_dir).join("install.json")
+}
+
+/// The past deployments `source` (a kind's name) remembers between runs.
+pub fn history_cache(common_dir: &Path, source: &str) -> PathBuf {
+    dir(common_dir).join(format!("history-{source}.json"))
 }
 
 /// One line of `conflicts.jsonl`, whoever found the conflict:

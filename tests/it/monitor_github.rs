@@ -917,3 +917,102 @@ fn a_token_quoted_by_an_error_reaches_neither_the_log_nor_stderr() {
     assert!(!stderr.contains(TOKEN), "{stderr}");
     assert!(github.requests().is_empty());
 }
+
+#[test]
+fn ended_deployments_are_remembered_so_the_next_history_costs_one_request() {
+    let github = GitHub::start();
+    // The platform spells it "Production – web"; GitHub's environment filter is case-sensitive.
+    let history = FAST.replace("schedule = \"fixed\"", "schedule = \"history\"");
+    let config = github.config(&history, "").replace(
+        &format!("environment = \"{PRODUCTION}\""),
+        &format!("environment = \"{}\"", PRODUCTION.to_lowercase()),
+    );
+    let deploy = Deploy::new(&config)
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    let ended = |hour: u32, secs: u32| {
+        vec![
+            (
+                ms(0),
+                status_at("in_progress", "", &format!("2026-12-01T{hour:02}:00:00Z")),
+            ),
+            (
+                ms(0),
+                status_at("success", "", &format!("2026-12-01T{hour:02}:00:0{secs}Z")),
+            ),
+        ]
+    };
+    for (id, secs) in [(1, 2), (2, 3), (3, 2)] {
+        github.deploy(
+            id,
+            &format!("{id}").repeat(40),
+            PRODUCTION,
+            ms(0),
+            ended(9, secs),
+        );
+        github.created_at(id, "2026-12-01T09:00:00Z");
+    }
+    github.deploy(
+        4,
+        &deploy.sha,
+        PRODUCTION,
+        ms(0),
+        vec![
+            (ms(0), status_at("in_progress", "", "2026-12-01T10:00:00Z")),
+            (ms(150), status_at("success", "", "2026-12-01T10:00:04Z")),
+        ],
+    );
+    github.created_at(4, "2026-12-01T10:00:00Z");
+    assert_eq!(deploy.run(), "success");
+    assert!(
+        deploy.log().contains("from 3 past deployments"),
+        "the history is found under the platform's spelling: {}",
+        deploy.log()
+    );
+
+    // The next push: its deployment is the only one whose statuses are not known.
+    let next = deploy
+        .sandbox
+        .commit(&deploy.repo, "next.txt", "next\n", "next");
+    github.deploy(5, &next, PRODUCTION, ms(0), ended(11, 3));
+    github.created_at(5, "2026-12-01T11:00:00Z");
+    let before = github.requests().len();
+    let out = deploy
+        .command(&["monitor", &next])
+        .output()
+        .expect("monitor");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
+    let log = crate::util::read(
+        &deploy
+            .repo
+            .join(format!(".deployment-status-{}.log", &next[..7])),
+    );
+    assert!(log.contains("github: live"), "{log}");
+    // The three, the first run's own (remembered at its end), and this one: it had ended.
+    assert!(log.contains("from 5 past deployments"), "{log}");
+    let asked: Vec<String> = github.requests()[before..]
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            "/repos/acme/web/deployments?per_page=20&environment=Production%20%E2%80%93%20web"
+                .to_owned(),
+            "/repos/acme/web/deployments/5/statuses?per_page=100".to_owned(),
+        ],
+        "the listing, and the new deployment's statuses, which the first poll reads"
+    );
+    let remembered = crate::util::read(
+        &deploy
+            .sandbox
+            .common_dir(&deploy.repo)
+            .join("mainstay/history-github.json"),
+    );
+    assert!(remembered.contains("\"id\":4"), "{remembered}");
+    assert!(!remembered.contains(TOKEN));
+}

@@ -30,17 +30,17 @@
 //! (GitHub Enterprise Server).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span, Starter, StarterContext, same_commit,
 };
 use crate::deploy::http::{self, Bearer, Client};
-use crate::deploy::secrets::Var;
+use crate::deploy::secrets::{Secrets, Var};
 
 /// `[deploy.github]`.
 pub const KIND: GitHubKind = GitHubKind;
@@ -56,8 +56,11 @@ const HOME: &str = "api.github.com";
 /// The REST API version asked for, so answers keep the shapes this file reads.
 const API_VERSION: &str = "2022-11-28";
 
-/// Deployments whose statuses the schedule's history reads: one request each, once per run.
+/// Deployments whose statuses the schedule's history reads: one request each, the first time.
 const HISTORY_DEPLOYMENTS: usize = 10;
+
+/// Past deployments remembered between runs, the newest by id: many runs' history, a small file.
+const REMEMBERED: usize = 200;
 
 impl Kind for GitHubKind {
     fn name(&self) -> &'static str {
@@ -646,6 +649,179 @@ pub struct GitHub {
     /// Why the history's listing failed for good: the first poll's answer, so a refused token
     /// costs one request, not two.
     refused: Option<Error>,
+    /// Statuses the history read, by deployment id: the first poll's answer for the one it
+    /// follows, so reading the history costs that poll nothing.
+    statuses_read: HashMap<u64, Vec<DeploymentStatus>>,
+    /// Ended deployments remembered between runs; none for `doctor`, which reads no history.
+    memory: Option<Memory>,
+}
+
+/// Past deployments that ended, kept between runs in `history-github.json` in the git common
+/// dir ([`crate::state::history_cache`]): an ended deployment does not change, so its statuses
+/// are read once, and the schedule's history costs a run one request, the listing. Also the
+/// platform's spelling of an environment the setting spells otherwise (GitHub's `environment=`
+/// filter is case-sensitive). The file is JSON,
+/// `{"deployments":[{"repo":"https://api.github.com/repos/acme/web","id":7,"sha":"…",
+/// "status":"success","started_at":"…","duration_ms":200000,"error":null}],
+/// "environments":[{"repo":"…","setting":"production","name":"Production"}]}`, `status` being
+/// `success`, `superseded` or `failed:<GitHub's word>`; errors are stored without secrets. It
+/// is a cache: anything unreadable counts as empty, a run that cannot write it asks again next
+/// time, and two runs writing at once keep the last one's.
+struct Memory {
+    worktree: PathBuf,
+    /// The API and repository its entries are of (`https://api.github.com/repos/acme/web`).
+    repo: String,
+    secrets: Secrets,
+    /// The file and what it holds, once read.
+    loaded: Option<(Option<PathBuf>, Remembered)>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Remembered {
+    deployments: Vec<RememberedDeployment>,
+    environments: Vec<Spelling>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RememberedDeployment {
+    repo: String,
+    id: u64,
+    sha: String,
+    status: String,
+    started_at: String,
+    duration_ms: Option<u64>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Spelling {
+    repo: String,
+    setting: String,
+    name: String,
+}
+
+impl Memory {
+    fn new(worktree: &Path, repo: String, secrets: &Secrets) -> Memory {
+        Memory {
+            worktree: worktree.to_owned(),
+            repo,
+            secrets: secrets.clone(),
+            loaded: None,
+        }
+    }
+
+    fn file(&mut self) -> &mut Remembered {
+        let (_, remembered) = self.loaded.get_or_insert_with(|| {
+            let path = crate::git::Git::new(&self.worktree)
+                .paths()
+                .ok()
+                .map(|paths| crate::state::history_cache(&paths.common_dir, KIND.name()));
+            let remembered = path
+                .as_deref()
+                .and_then(|path| crate::file::read_text(path, crate::file::SMALL).ok())
+                .flatten()
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default();
+            (path, remembered)
+        });
+        remembered
+    }
+
+    /// The deployment `id` as remembered.
+    fn past(&mut self, id: u64) -> Option<Past> {
+        let repo = self.repo.clone();
+        let kept = self
+            .file()
+            .deployments
+            .iter()
+            .find(|d| d.id == id && d.repo == repo)?
+            .clone();
+        let status = match kept.status.as_str() {
+            "success" => PastStatus::Success,
+            "superseded" => PastStatus::Superseded,
+            other => PastStatus::Failed(other.strip_prefix("failed:")?.to_owned()),
+        };
+        Some(Past {
+            sha: kept.sha,
+            status,
+            started_at: crate::time::parse(&kept.started_at)?,
+            duration: kept.duration_ms.map(Duration::from_millis),
+            error_message: kept.error,
+        })
+    }
+
+    /// Remembers `past` when it has ended; true when it was not known.
+    fn keep(&mut self, id: u64, past: &Past) -> bool {
+        let status = match &past.status {
+            PastStatus::Success => "success".to_owned(),
+            PastStatus::Superseded => "superseded".to_owned(),
+            PastStatus::Failed(word) => format!("failed:{word}"),
+            PastStatus::Pending(_) => return false,
+        };
+        let error = past.error_message.as_deref().map(|e| self.secrets.scrub(e));
+        let repo = self.repo.clone();
+        let file = self.file();
+        if file
+            .deployments
+            .iter()
+            .any(|d| d.id == id && d.repo == repo)
+        {
+            return false;
+        }
+        file.deployments.push(RememberedDeployment {
+            repo,
+            id,
+            sha: past.sha.clone(),
+            status,
+            started_at: crate::time::rfc3339(past.started_at),
+            duration_ms: past.duration.map(|d| d.as_millis() as u64),
+            error,
+        });
+        true
+    }
+
+    /// The platform's name of the environment `setting` names, when one was seen.
+    fn spelling(&mut self, setting: &str) -> Option<String> {
+        let repo = self.repo.clone();
+        self.file()
+            .environments
+            .iter()
+            .find(|s| s.repo == repo && s.setting == setting)
+            .map(|s| s.name.clone())
+    }
+
+    fn spell(&mut self, setting: &str, name: &str) {
+        let repo = self.repo.clone();
+        let environments = &mut self.file().environments;
+        environments.retain(|s| !(s.repo == repo && s.setting == setting));
+        environments.push(Spelling {
+            repo,
+            setting: setting.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+
+    /// Writes the file: the newest deployments by id, atomically.
+    fn save(&mut self) {
+        self.file();
+        let Some((Some(path), remembered)) = &mut self.loaded else {
+            return;
+        };
+        remembered
+            .deployments
+            .sort_by_key(|d| std::cmp::Reverse(d.id));
+        remembered.deployments.truncate(REMEMBERED);
+        remembered.environments.truncate(REMEMBERED);
+        let Ok(json) = serde_json::to_vec(remembered) else {
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // A cache: a run that cannot write it asks again next time.
+        let _ = crate::file::write_atomic(path, &json, 0o644);
+    }
 }
 
 impl GitHub {
@@ -690,7 +866,16 @@ impl GitHub {
             prefetched: None,
             seen_in: HashMap::new(),
             refused: None,
+            statuses_read: HashMap::new(),
+            memory: None,
         })
+    }
+
+    /// Remembers ended deployments between runs, in `worktree`'s git common dir.
+    fn remembering(mut self, worktree: &Path, secrets: &Secrets) -> GitHub {
+        let repo = http::redact(&self.api.url(""));
+        self.memory = Some(Memory::new(worktree, repo, secrets));
+        self
     }
 
     fn poll_deployment(
@@ -720,7 +905,15 @@ impl GitHub {
                 found
             }
         };
-        let statuses = self.api.statuses(deployment.id, cx)?;
+        // What the history read just before is fresh once, for the first poll.
+        let statuses = match std::mem::take(&mut self.statuses_read).remove(&deployment.id) {
+            Some(statuses) => statuses,
+            None => self.api.statuses(deployment.id, cx)?,
+        };
+        let reading = read_statuses(deployment.id, &statuses);
+        if matches!(reading, Reading::Live { .. } | Reading::Failed { .. }) {
+            self.remember(&deployment, &statuses);
+        }
         // A newer deployment followed in place of this commit's own: live through it.
         let live = |details| {
             if same_commit(&deployment.sha, sha) {
@@ -732,7 +925,7 @@ impl GitHub {
                 }
             }
         };
-        Ok(match read_statuses(deployment.id, &statuses) {
+        Ok(match reading {
             Reading::Phase(phase) => Observation::Pending(phase),
             Reading::Live { details } => live(details),
             Reading::Failed { reason, details } => Observation::Failed { reason, details },
@@ -909,8 +1102,8 @@ impl GitHub {
         )))
     }
 
-    /// The environment's deployments with their statuses, as past ones: `limit` of them at most
-    /// (a request each).
+    /// The environment's deployments with their statuses, as past ones: `limit` of them at most,
+    /// a request each unless remembered from an earlier run.
     fn history(
         &mut self,
         environment: &Pattern,
@@ -923,10 +1116,14 @@ impl GitHub {
         } else {
             100
         };
-        let listed = match self
-            .api
-            .deployments(None, environment.exact(), per_page, cx)
-        {
+        // GitHub's `environment=` filter is case-sensitive: the platform's spelling, once seen.
+        let filter = environment.exact().map(|name| {
+            self.memory
+                .as_mut()
+                .and_then(|m| m.spelling(name))
+                .unwrap_or_else(|| name.to_owned())
+        });
+        let listed = match self.api.deployments(None, filter.as_deref(), per_page, cx) {
             Ok(listed) => listed,
             Err(e) if e.is_fatal() && since.is_none() => {
                 let said = e.to_string();
@@ -935,14 +1132,31 @@ impl GitHub {
             }
             Err(e) => return Err(e),
         };
-        let listed: Vec<Deployment> = listed
+        let mut listed: Vec<Deployment> = listed
             .into_iter()
             .filter(|d| environment.matches(&d.environment))
             .collect();
+        if listed.is_empty()
+            && let Some(name) = environment.exact()
+        {
+            // None under this spelling: perhaps the platform spells it otherwise.
+            listed = self
+                .api
+                .deployments(None, None, 100, cx)?
+                .into_iter()
+                .filter(|d| environment.matches(&d.environment))
+                .collect();
+            if let (Some(first), Some(memory)) = (listed.first(), self.memory.as_mut()) {
+                memory.spell(name, &first.environment);
+                memory.save();
+            }
+        }
         if since.is_none() {
             self.prefetched = Some(listed.clone());
         }
         let mut past = Vec::new();
+        let mut learnt = false;
+        let mut failed = None;
         for deployment in listed.iter().take(limit) {
             let started = crate::time::parse(&deployment.created_at);
             if let (Some(since), Some(started)) = (since, started)
@@ -950,10 +1164,44 @@ impl GitHub {
             {
                 break;
             }
-            let statuses = self.api.statuses(deployment.id, cx)?;
-            past.extend(past_of(deployment, &statuses));
+            if let Some(known) = self.memory.as_mut().and_then(|m| m.past(deployment.id)) {
+                past.push(known);
+                continue;
+            }
+            let statuses = match self.api.statuses(deployment.id, cx) {
+                Ok(statuses) => statuses,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            let Some(one) = past_of(deployment, &statuses) else {
+                continue;
+            };
+            if let Some(memory) = self.memory.as_mut() {
+                learnt |= memory.keep(deployment.id, &one);
+            }
+            if since.is_none() {
+                self.statuses_read.insert(deployment.id, statuses);
+            }
+            past.push(one);
         }
-        Ok(past)
+        if learnt && let Some(memory) = self.memory.as_mut() {
+            memory.save();
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(past),
+        }
+    }
+
+    /// Remembers the deployment followed once it has ended, for the next run's history.
+    fn remember(&mut self, deployment: &Deployment, statuses: &[DeploymentStatus]) {
+        if let (Some(memory), Some(past)) = (self.memory.as_mut(), past_of(deployment, statuses))
+            && memory.keep(deployment.id, &past)
+        {
+            memory.save();
+        }
     }
 }
 
@@ -1027,12 +1275,8 @@ impl Configured for Settings {
     fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error> {
         let token = Settings::token(setup)?;
         let repo = self.repo(setup)?;
-        Ok(Box::new(GitHub::new(
-            self,
-            repo,
-            token,
-            setup.client.clone(),
-        )?))
+        let source = GitHub::new(self, repo, token, setup.client.clone())?;
+        Ok(Box::new(source.remembering(setup.worktree, setup.secrets)))
     }
 
     fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {
