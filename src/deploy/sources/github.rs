@@ -25,6 +25,10 @@
 //! reset, else a minute, doubling); 5xx is retried with a growing pause; 401, 403 and 404 end
 //! the source with what to fix.
 //!
+//! The schedule's history reads the environment's newest deployments and their statuses; an
+//! ended deployment does not change, so what was read of it is remembered between runs
+//! ([`Memory`], `history-github.json` in the git common dir) and not asked again.
+//!
 //! The token (`GITHUB_TOKEN`, else `GH_TOKEN`) goes as `Authorization: Bearer`, only where
 //! [`Client::may_send`] allows: `api.github.com` over https, or a host in `MAINSTAY_API_HOSTS`
 //! (GitHub Enterprise Server).
@@ -884,6 +888,8 @@ impl GitHub {
         environment: &Pattern,
         cx: &PollContext<'_>,
     ) -> Result<Observation, Error> {
+        // What the history read just before is fresh for the first poll only.
+        let mut read = std::mem::take(&mut self.statuses_read);
         let deployment = match &self.followed {
             Some(deployment) => deployment.clone(),
             None => {
@@ -905,8 +911,7 @@ impl GitHub {
                 found
             }
         };
-        // What the history read just before is fresh once, for the first poll.
-        let statuses = match std::mem::take(&mut self.statuses_read).remove(&deployment.id) {
+        let statuses = match read.remove(&deployment.id) {
             Some(statuses) => statuses,
             None => self.api.statuses(deployment.id, cx)?,
         };
