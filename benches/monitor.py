@@ -11,7 +11,10 @@ from the start, whose statuses go `queued`, then `in_progress` at a tenth of the
 `304 Not Modified`. The history runs read 20 past deployments of the environment, from
 creation to success, from the API itself (no run records are written), so the figures include
 what the history costs. It counts the API requests each run made, and how many were answered
-304 (which GitHub does not count against the rate limit).
+304 (which GitHub does not count against the rate limit). Then every clone pushes a second
+commit and the same runs follow its deployment (the same scripted ends), with the first one's
+among the past deployments: what the history costs once ended deployments are remembered
+between runs.
 
 A local HTTP server plays the app: `/app/<run>/health` reports the old commit until the run's
 scripted end, then the pushed one; `/app/<run>/ready` answers 200. Real deployments of "four
@@ -55,8 +58,9 @@ TIME = "/usr/bin/time"
 
 # Scripted ends, by run name: (unix time the app starts reporting the new sha, that sha).
 SCRIPT = {}
-# GitHub mode: the scripted start of each run, its past deployments, and the requests it made.
-STARTS = {}
+# GitHub mode: each run's own deployments, newest first ({"id", "sha", "start", "end"}), its
+# past deployments, and the requests of its current round.
+OWN = {}
 PAST = {}
 REQUESTS = {}
 TOKEN = "ghp_benchToken"
@@ -79,20 +83,22 @@ class GitHub(BaseHTTPRequestHandler):
             return self.answer(401, '{"message":"Bad credentials"}')
         run = parts[3]
         REQUESTS.setdefault(run, []).append(None)
-        end, sha = SCRIPT[run]
-        start = STARTS[run]
         now = time.time()
-        ours = {"id": 1000, "sha": sha, "environment": "Production", "created_at": iso(start)}
+        own = OWN.get(run, [])
+        ours = [{"id": o["id"], "sha": o["sha"], "environment": "Production",
+                 "created_at": iso(o["start"])} for o in own]
         past = PAST.get(run, [])
         if parts[4:] == ["deployments"]:
             params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-            listed = [ours] + [d for d, _ in past]
+            listed = ours + [d for d, _ in past]
             if "sha" in params:
                 listed = [d for d in listed if d["sha"] == params["sha"]]
             body = json.dumps(listed[:int(params.get("per_page", "30"))])
         elif len(parts) == 7 and parts[4] == "deployments" and parts[6] == "statuses":
             ident = int(parts[5])
-            if ident == 1000:
+            mine = next((o for o in own if o["id"] == ident), None)
+            if mine:
+                start, end = mine["start"], mine["end"]
                 statuses = [{"state": "queued", "created_at": iso(start)}]
                 if now >= start + (end - start) / 10:
                     statuses.insert(0, {"state": "in_progress", "created_at": iso(start)})
@@ -242,7 +248,8 @@ def prepare(base, name, schedule, past, scale, port, environ, source):
 
 
 def run_one(mainstay, repo, sha, end, environ, out):
-    STARTS[repo.name] = time.time()
+    own = OWN.setdefault(repo.name, [])
+    own.insert(0, {"id": 1000 + len(own), "sha": sha, "start": time.time(), "end": end})
     peak = repo.parent / f"{repo.name}.rss"
     process = subprocess.Popen([TIME, "-f", "%M", "-o", str(peak), str(mainstay), "monitor", sha],
                                cwd=repo, env=environ, stdin=subprocess.DEVNULL,
@@ -329,24 +336,47 @@ def main():
               f"20 past runs of its own "
               f"(seed {args.seed}); scripted ends: "
               + ", ".join(f"{s:.1f}" for s in ends) + " s", flush=True)
-        threads = []
-        start = time.time()
-        for run in runs:
-            end = time.time() + run["seconds"] * args.scale
-            SCRIPT[run["name"]] = (end, run["sha"])
-            run["end"] = end
-            t = threading.Thread(target=run_one, args=(mainstay, run["repo"], run["sha"], end,
-                                                       environ, run))
-            t.start()
-            threads.append(t)
-        for t in threads:
-            t.join()
+        wall = run_round(runs, mainstay, environ, args.scale)
+        second = []
+        if args.source == "github":
+            # The next push in every clone: its deployment follows the first one's.
+            for run in runs:
+                git(["commit", "-q", "--allow-empty", "-m", "second"], run["repo"], environ)
+                second.append({**run, "sha": git(["rev-parse", "HEAD"], run["repo"], environ)})
+                REQUESTS[run["name"]] = []
+            print("the second deployment in the same clones", flush=True)
+            wall += run_round(second, mainstay, environ, args.scale)
         server.shutdown()
-        wall = time.time() - start
 
+    report(runs, args, "first deployment" if second else "")
+    if second:
+        report(second, args, "second deployment, ended ones remembered")
+    print(f"wall time {wall:.0f} s")
+
+
+def run_round(runs, mainstay, environ, scale):
+    """Every run's monitor at once; the round's wall time."""
+    threads = []
+    start = time.time()
+    for run in runs:
+        end = time.time() + run["seconds"] * scale
+        SCRIPT[run["name"]] = (end, run["sha"])
+        run["end"] = end
+        t = threading.Thread(target=run_one, args=(mainstay, run["repo"], run["sha"], end,
+                                                   environ, run))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    return time.time() - start
+
+
+def report(runs, args, title):
     failed = [r for r in runs if r["verdict"] != "success" or r["exit"] != 0]
     if failed:
         raise SystemExit(f"runs without success: {[(r['name'], r['verdict']) for r in failed]}")
+    if title:
+        print(f"\n== {title}")
     print(f"\nper run (delay in s, scaled back by 1/{args.scale:g}):")
     print(f"{'end (s)':>8} | {'fixed polls':>11} {'reqs':>5} {'delay':>6} | "
           f"{'history polls':>13} {'reqs':>5} {'delay':>6}")
@@ -367,7 +397,6 @@ def main():
         print(f"{key:<16} {fixed[key] / scale:>7.1f}{unit:<2} {hist[key] / scale:>7.1f}{unit:<2}"
               f"  {goals.get(key, '')}")
     print(f"\nhistory schedule of the first run: {by['history'][0]['schedule']}")
-    print(f"wall time {wall:.0f} s")
 
 
 if __name__ == "__main__":
