@@ -6,7 +6,7 @@
 //!
 //! The modules, from what users run down to what everything shares:
 //! - the parts users name: [`pre_push`], [`pre_receive`], [`post_push`], [`merge_driver`], [`push`], [`install`],
-//!   [`deploy`] (the monitor and `status`), [`stats`], [`doctor`];
+//!   [`deploy`] (the monitor and `status`), [`stats`], [`doctor`], [`init`];
 //! - what they are made of: [`policy`] (the push rules), [`ledger`] (the merge engine, pure),
 //!   [`config`];
 //! - what all of them share: [`git`], [`repo`], [`state`], [`file`], [`text`], [`process`],
