@@ -5,7 +5,9 @@
 //! - `conflicts.jsonl`: what a person must resolve, from the merge driver and from
 //!   `mainstay push`, one [`Conflict`] per line;
 //! - `post-push.log`: what each post-push decided;
-//! - `install.json`: what `install-hooks` changed, so it can be undone.
+//! - `install.json`: what `install-hooks` changed, so it can be undone;
+//! - `park-salt`: random, made once per clone: what makes `mainstay push`'s parked change ids
+//!   differ between clones (see `push::park`).
 //!
 //! The logs are appended with one `write` of whole lines to a file opened in append mode, so
 //! hooks and agents writing at the same time never interleave inside a line.
@@ -41,6 +43,10 @@ pub fn post_push_log(common_dir: &Path) -> PathBuf {
 
 pub fn install_manifest(common_dir: &Path) -> PathBuf {
     dir(common_dir).join("install.json")
+}
+
+pub fn park_salt(common_dir: &Path) -> PathBuf {
+    dir(common_dir).join("park-salt")
 }
 
 /// One line of `conflicts.jsonl`, whoever found the conflict:

@@ -224,6 +224,8 @@ pub fn run(
         name: &name,
         shown: &shown,
     };
+    let id = park::own_id(git, &branch)?;
+    let orig = git.run(["rev-parse", "HEAD"])?;
     let mut run = Run {
         refs: Refs::new(&branch),
         remote,
@@ -232,19 +234,53 @@ pub fn run(
         settings: &options.settings,
         clock,
         jitter,
-        id: park::new_id(),
+        id,
         parked: None,
         park: options.settings.park && !options.force,
         attempts: 0,
         waited: Duration::ZERO,
         cycle: Duration::ZERO,
     };
-    if options.force {
+    let result = if options.force {
         run.force(out)
     } else {
         run.land(out)
+    };
+    let Err(error) = result else {
+        return result;
+    };
+    // Never leave a change parked behind an error: take it back, or learn that it landed.
+    let name = run.parked.as_ref().map(|p| run.refs.remote(&p.id));
+    match run.unpark() {
+        Ok(Some(landed)) => {
+            if let Ok(seen) = run.fetch() {
+                let upstream = seen.upstream.unwrap_or_else(|| landed.clone());
+                return run.carried(landed, &upstream, out);
+            }
+        }
+        Ok(None) => {}
+        Err(_) => {
+            if let Some(name) = name {
+                let _ = writeln!(
+                    out,
+                    "the change is still parked on the remote as {name} and may yet land; \
+                     `mainstay push` here again follows it"
+                );
+            }
+        }
     }
+    // The clone as it was before the command: the branch where it was.
+    if git
+        .run(["rev-parse", "HEAD"])
+        .is_ok_and(|head| head != orig)
+    {
+        let _ = git.run(["reset", "--quiet", "--keep", &orig]);
+    }
+    Err(error)
 }
+
+/// How long a remote may stay unreachable (refused, reset, hung up) before that is final.
+const NETWORK_WINDOW: Duration = Duration::from_secs(30);
 
 /// One `mainstay push` under way.
 struct Run<'a> {
@@ -273,10 +309,27 @@ impl Run<'_> {
         self.remote.git
     }
 
+    /// Fetches the branch and what is parked on it; a connection refused, reset or dropped is
+    /// tried again for [`NETWORK_WINDOW`], inside the budget.
     fn fetch(&mut self) -> Result<Seen, Error> {
         let specs = self.refs.refspecs(self.park);
-        let found = remote::fetch(&self.remote, &specs, self.clock, self.jitter)?;
-        Ok(self.refs.seen(self.git(), found)?)
+        let mut down_since = None;
+        loop {
+            match remote::fetch(&self.remote, &specs, self.clock, self.jitter) {
+                Ok(found) => return Ok(self.refs.seen(self.git(), found)?),
+                Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
+                    let since = *down_since.get_or_insert(self.clock.elapsed());
+                    let pause =
+                        self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
+                    if self.clock.elapsed().saturating_sub(since) >= NETWORK_WINDOW
+                        || !self.pause(pause)
+                    {
+                        return Err(Error::Unreachable { remote, detail });
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Lands this branch's commits: fetch, then either attempt (rebase, carry, push), or, while
@@ -286,8 +339,15 @@ impl Run<'_> {
         let mut quiet_since = self.clock.elapsed();
         let mut losses = 0u32;
         let mut unconfirmed = 0;
+        let mut first = true;
         loop {
             let seen = self.fetch()?;
+            if first {
+                first = false;
+                if let Some(outcome) = self.resume(&seen, out)? {
+                    return Ok(outcome);
+                }
+            }
             if seen.upstream != last_upstream {
                 quiet_since = self.clock.elapsed();
                 last_upstream.clone_from(&seen.upstream);
@@ -313,10 +373,27 @@ impl Run<'_> {
                 self.parked = None;
             }
             unconfirmed = 0;
+            // A queue is waiting: join it rather than race it; whoever lands next carries it.
+            if let Some(upstream) = &seen.upstream
+                && self.park
+                && self.parked.is_none()
+                && seen.parked.iter().any(|(id, _)| *id != self.id)
+                && self.ahead_of(upstream)?
+            {
+                let head = self.git().run(["rev-parse", "HEAD"])?;
+                if self.park_here(&head, upstream)? {
+                    let _ = writeln!(
+                        out,
+                        "parked on the remote behind {} other change(s), for the next push to land",
+                        seen.parked.len()
+                    );
+                    continue;
+                }
+            }
             if let (Some(upstream), Some(_)) = (&seen.upstream, &self.parked) {
                 let quiet = self.clock.elapsed().saturating_sub(quiet_since)
-                    >= self.cycle.mul_f64(3.0).max(self.settings.backoff * 4);
-                if !quiet && !self.first_in_line(&seen, upstream)? {
+                    >= (self.cycle * 3).max(self.settings.backoff * 10);
+                if !quiet && !self.my_turn(&seen, upstream)? {
                     // Someone is landing; poll no faster than the remote can bear.
                     let crowd = (seen.parked.len() / 4).clamp(1, 8) as u32;
                     let pause = self.settings.backoff * crowd / 2
@@ -342,11 +419,41 @@ impl Run<'_> {
         }
     }
 
-    /// Whether this run's parked change is among the first in line, so that its owner lands
-    /// the queue rather than waiting for another push (two, in case one owner is gone).
-    fn first_in_line(&self, seen: &Seen, upstream: &str) -> Result<bool, Error> {
+    /// Picks up where an earlier run from here ended: its change still parked (adopted), or
+    /// already carried onto the branch by another push (then this branch follows the remote's).
+    fn resume(&mut self, seen: &Seen, out: &mut impl Write) -> Result<Option<Outcome>, Error> {
+        let Some(upstream) = &seen.upstream else {
+            return Ok(None);
+        };
+        if let Some((_, sha)) = seen.parked.iter().find(|(id, _)| *id == self.id) {
+            let base = self.git().run(["merge-base", sha, upstream])?;
+            self.parked = Some(Parked::new(self.git(), self.id.clone(), sha.clone(), base)?);
+            return Ok(None);
+        }
+        if self.ahead_of(upstream)?
+            && let Some(landed) = park::carried_already(self.git(), upstream)?
+        {
+            return self.carried(landed, upstream, out).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Whether this run lands the queue now: its parked change is among the first two in line
+    /// (two, in case one owner is gone), or one others would not carry.
+    fn my_turn(&self, seen: &Seen, upstream: &str) -> Result<bool, Error> {
         let chains = park::chains(self.git(), &seen.parked, upstream)?;
-        Ok(chains.iter().take(2).any(|c| c.id == self.id))
+        Ok(chains
+            .iter()
+            .position(|c| c.id == self.id)
+            .is_none_or(|i| i < 2))
+    }
+
+    /// Whether `HEAD` holds commits `upstream` does not.
+    fn ahead_of(&self, upstream: &str) -> Result<bool, Error> {
+        let output = self
+            .git()
+            .output(["merge-base", "--is-ancestor", "HEAD", upstream])?;
+        Ok(!output.status.success())
     }
 
     /// One round: rebase onto what was fetched, carry parked changes, push. `None`: the remote
@@ -492,12 +599,8 @@ impl Run<'_> {
         };
         match remote::push(&self.remote, &name, &[update], flags)? {
             Pushed::Yes(_) => {
-                let parked = Parked::new(
-                    self.git(),
-                    self.id.clone(),
-                    head.to_owned(),
-                    upstream.to_owned(),
-                )?;
+                let base = self.git().run(["merge-base", head, upstream])?;
+                let parked = Parked::new(self.git(), self.id.clone(), head.to_owned(), base)?;
                 self.parked = Some(parked);
                 Ok(true)
             }
@@ -545,13 +648,16 @@ impl Run<'_> {
     ) -> Result<Outcome, Error> {
         self.parked = None;
         self.git().run(["reset", "--quiet", "--keep", upstream])?;
+        let tried = match self.attempts {
+            0 => "parked".to_owned(),
+            n => format!("attempt {n}"),
+        };
         let _ = writeln!(
             out,
-            "landed in {} on {}/{}, carried by another agent's push (attempt {}, waited {}); {} is now at {}",
+            "landed in {} on {}/{}, carried by another agent's push ({tried}, waited {}); {} is now at {}",
             short(&landed),
             self.remote.shown,
             self.branch,
-            self.attempts,
             show(self.waited),
             self.local,
             short(upstream),

@@ -3,7 +3,9 @@
 //!
 //! The contract every `mainstay push` keeps (only the remote is shared, no server, no lock):
 //! - A parked change is the ref `refs/mainstay/parked/<branch>/<id>` on the remote: a linear
-//!   chain of one agent's commits on top of a commit of the branch. `<id>` is random per run.
+//!   chain of one agent's commits on top of a commit of the branch. `<id>` is the same for every
+//!   run from one worktree and branch, and differs between clones (a random salt kept in the
+//!   clone), so a run that ended with its change still parked is picked up by the next one.
 //! - A chain lands only in an atomic push that also deletes its parked ref, with a lease on the
 //!   very sha that was landed. So it lands whole and once, or not at all; an owner that took it
 //!   back, or another push that landed it first, makes that push fail instead.
@@ -101,8 +103,53 @@ impl Refs {
     }
 }
 
-/// A random id for this run's parked change: random across processes and machines.
-pub(super) fn new_id() -> String {
+/// The id of this worktree's parked change for `branch`: stable across runs, distinct across
+/// clones (from a random salt made once per clone) and worktrees.
+pub(super) fn own_id(git: &Git, branch: &str) -> Result<String, git::Error> {
+    let dirs = git.run([
+        "rev-parse",
+        "--path-format=absolute",
+        "--git-common-dir",
+        "--git-dir",
+    ])?;
+    let mut lines = dirs.lines();
+    let common = std::path::Path::new(lines.next().unwrap_or_default());
+    let salt = salt(common).unwrap_or_else(|_| random());
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    // FNV-1a: stable across builds, so an upgrade in between still finds the change.
+    for byte in [salt.as_str(), lines.next().unwrap_or_default(), branch]
+        .join("\0")
+        .bytes()
+    {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Ok(format!("{hash:016x}"))
+}
+
+/// The clone's salt, made on first use; two worktrees making it at once agree on one.
+fn salt(common: &std::path::Path) -> std::io::Result<String> {
+    let path = crate::state::park_salt(common);
+    if let Some(salt) = crate::file::read_text(&path, 64)? {
+        return Ok(salt.trim().to_owned());
+    }
+    std::fs::create_dir_all(crate::state::dir(common))?;
+    let temp = path.with_file_name(format!(".park-salt.{}", random()));
+    crate::file::write_atomic(&temp, random().as_bytes(), 0o644)?;
+    // A hard link never replaces an existing file: the first one made wins.
+    let linked = std::fs::hard_link(&temp, &path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    crate::file::read_text(&path, 64)?
+        .map(|s| s.trim().to_owned())
+        .ok_or_else(|| std::io::Error::other("the salt vanished"))
+}
+
+/// 64 random bits, as hex.
+fn random() -> String {
     let a = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();
@@ -266,17 +313,41 @@ impl Parked {
     /// The commit of `upstream` that holds this change's last commit, once every one of its
     /// commits is there, in order.
     pub fn landed_in(&self, git: &Git, upstream: &str) -> Result<Option<String>, git::Error> {
-        let on_branch = identities(git, &format!("{}..{upstream}", self.base))?;
-        let mut wanted = self.own.iter().peekable();
-        let mut last = None;
-        for (sha, identity) in on_branch {
-            if wanted.peek() == Some(&&identity) {
-                wanted.next();
-                last = Some(sha);
-            }
-        }
-        Ok(last.filter(|_| wanted.peek().is_none()))
+        found_in(git, &self.own, &self.base, upstream)
     }
+}
+
+/// Where `HEAD`'s own commits (those `upstream` lacks) already are on `upstream`, carried there
+/// by another push: the commit holding the last of them.
+pub(super) fn carried_already(git: &Git, upstream: &str) -> Result<Option<String>, git::Error> {
+    let base = git.run(["merge-base", "HEAD", upstream])?;
+    let own: Vec<String> = identities(git, &format!("{base}..HEAD"))?
+        .into_iter()
+        .map(|(_, identity)| identity)
+        .collect();
+    found_in(git, &own, &base, upstream)
+}
+
+/// The commit of `base..upstream` matching the last of `own`, once all of `own` match in order.
+fn found_in(
+    git: &Git,
+    own: &[String],
+    base: &str,
+    upstream: &str,
+) -> Result<Option<String>, git::Error> {
+    if own.is_empty() {
+        return Ok(None);
+    }
+    let on_branch = identities(git, &format!("{base}..{upstream}"))?;
+    let mut wanted = own.iter().peekable();
+    let mut last = None;
+    for (sha, identity) in on_branch {
+        if wanted.peek() == Some(&&identity) {
+            wanted.next();
+            last = Some(sha);
+        }
+    }
+    Ok(last.filter(|_| wanted.peek().is_none()))
 }
 
 /// `(sha, author, author date and message)` of each commit of `range`, oldest first.
@@ -311,8 +382,8 @@ mod tests {
     }
 
     #[test]
-    fn ids_differ() {
-        assert_ne!(new_id(), new_id());
-        assert_eq!(new_id().len(), 16);
+    fn random_ids_differ() {
+        assert_ne!(random(), random());
+        assert_eq!(random().len(), 16);
     }
 }

@@ -261,10 +261,40 @@ fn classify(remote: &str, said: &str) -> Pushed {
         // Our pre-push saw a remote commit this clone never fetched: the remote moved meanwhile.
         return Pushed::Race("the remote moved (a commit not fetched yet)".to_owned());
     }
-    if let Some(error) = classify_failure(remote, said) {
-        return Pushed::Failed(error);
+    match classify_failure(remote, said) {
+        // The connection failed on the way: another round finds out whether the push landed.
+        Some(Error::Unreachable { detail, .. }) if transient(&detail) => {
+            Pushed::Race(format!("the connection failed ({detail})"))
+        }
+        Some(error) => Pushed::Failed(error),
+        None => Pushed::Failed(Error::Refused { detail }),
     }
-    Pushed::Failed(Error::Refused { detail })
+}
+
+/// Whether a failure to reach the remote may pass (a refused, reset or dropped connection, a
+/// server restarting) rather than stay (no such repository or host, no access).
+pub(super) fn transient(detail: &str) -> bool {
+    const LASTING: [&str; 6] = [
+        "does not appear to be a git repository",
+        "not found",
+        "Could not resolve host",
+        "access denied",
+        "not exported",
+        "No such file or directory",
+    ];
+    const PASSING: [&str; 10] = [
+        "Connection refused",
+        "Connection reset",
+        "Connection timed out",
+        "hung up unexpectedly",
+        "early EOF",
+        "Broken pipe",
+        "unexpected disconnect",
+        "Network is unreachable",
+        "No route to host",
+        "RPC failed",
+    ];
+    !LASTING.iter().any(|p| detail.contains(p)) && PASSING.iter().any(|p| detail.contains(p))
 }
 
 /// Authentication and connection failures, from what git prints.
@@ -277,13 +307,18 @@ fn classify_failure(remote: &str, said: &str) -> Option<Error> {
         "The requested URL returned error: 401",
         "The requested URL returned error: 403",
     ];
-    const UNREACHABLE: [&str; 6] = [
+    const UNREACHABLE: [&str; 11] = [
         "Could not resolve host",
         "Connection refused",
+        "Connection reset",
         "Connection timed out",
         "does not appear to be a git repository",
         "Could not read from remote repository",
         "unable to access",
+        "hung up unexpectedly",
+        "early EOF",
+        "unexpected disconnect",
+        "Network is unreachable",
     ];
     let detail = git::trimmed(said.as_bytes());
     let remote = remote.to_owned();
@@ -349,10 +384,20 @@ mod tests {
             classify("origin", said),
             Pushed::Failed(Error::Auth { .. })
         ));
-        let said = "fatal: '/nope' does not appear to be a git repository";
+        let said = "fatal: '/nope' does not appear to be a git repository\n\
+                    fatal: Could not read from remote repository.";
         assert!(matches!(
             classify("origin", said),
             Pushed::Failed(Error::Unreachable { .. })
         ));
+    }
+
+    #[test]
+    fn a_dropped_connection_is_another_round() {
+        let said = "fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "fatal: the remote end hung up unexpectedly";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        assert!(!transient("fatal: Could not resolve host: nowhere.example"));
     }
 }
