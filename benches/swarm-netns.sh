@@ -19,7 +19,10 @@ done
 [ "$agents" -le 250 ] || { echo "swarm-netns.sh: at most 250 agents" >&2; exit 2; }
 
 # Built before any namespace exists, so a build failure leaves nothing behind.
-cargo bench --bench swarm --no-run
+# SWARM_BENCH=<executable> runs an already built benchmark instead (a debug build, say).
+if [ -z "${SWARM_BENCH:-}" ]; then
+    cargo bench --bench swarm --no-run
+fi
 
 prefix="ms$$"
 server="$prefix-srv"
@@ -47,4 +50,8 @@ for ((i = 0; i < agents; i++)); do
     ip -n "$ns" link set lo up
 done
 
-cargo bench --bench swarm -- --netns "$prefix" "$@"
+if [ -n "${SWARM_BENCH:-}" ]; then
+    "$SWARM_BENCH" --netns "$prefix" "$@"
+else
+    cargo bench --bench swarm -- --netns "$prefix" "$@"
+fi

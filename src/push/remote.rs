@@ -38,14 +38,18 @@ pub(super) struct Update {
 
 /// Refuses tracked changes and unfinished operations; untracked files are the agent's own.
 pub(super) fn check_clean(git: &Git) -> Result<(), Error> {
-    for state in [
+    let states = [
         "rebase-merge",
         "rebase-apply",
         "MERGE_HEAD",
         "CHERRY_PICK_HEAD",
-    ] {
-        let path = git.run(["rev-parse", "--path-format=absolute", "--git-path", state])?;
-        if std::path::Path::new(&path).exists() {
+    ];
+    let mut args = vec!["rev-parse", "--path-format=absolute"];
+    for state in states {
+        args.extend(["--git-path", state]);
+    }
+    for path in git.run(args)?.lines() {
+        if std::path::Path::new(path).exists() {
             return Err(Error::InProgress);
         }
     }
@@ -90,7 +94,18 @@ pub(super) fn fetch(
     clock: &dyn Clock,
     jitter: &mut Jitter,
 ) -> Result<bool, Error> {
-    let mut args = vec!["fetch", "--quiet", "--no-tags", "--prune", remote.name];
+    // Nothing else runs on the way: no maintenance, no FETCH_HEAD (the refs are read instead), no
+    // forced-update check; this fetch may run many times a minute.
+    let mut args = vec![
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--prune",
+        "--no-auto-maintenance",
+        "--no-write-fetch-head",
+        "--no-show-forced-updates",
+        remote.name,
+    ];
     args.extend(refspecs.iter().map(String::as_str));
     let mut output = remote.git.output(&args)?;
     for _ in 0..LOCAL_RETRIES {
