@@ -341,7 +341,7 @@ impl Run<'_> {
         let mut unconfirmed = 0;
         let mut first = true;
         loop {
-            let seen = self.fetch()?;
+            let mut seen = self.fetch()?;
             if first {
                 first = false;
                 if let Some(outcome) = self.resume(&seen, out)? {
@@ -387,7 +387,7 @@ impl Run<'_> {
                         "parked on the remote behind {} other change(s), for the next push to land",
                         seen.parked.len()
                     );
-                    continue;
+                    seen.parked.push((self.id.clone(), head));
                 }
             }
             if let (Some(upstream), Some(_)) = (&seen.upstream, &self.parked) {
@@ -428,14 +428,37 @@ impl Run<'_> {
         if let Some((_, sha)) = seen.parked.iter().find(|(id, _)| *id == self.id) {
             let base = self.git().run(["merge-base", sha, upstream])?;
             self.parked = Some(Parked::new(self.git(), self.id.clone(), sha.clone(), base)?);
+            if park::same_change(self.git(), sha, "HEAD", upstream)? {
+                return Ok(None);
+            }
+            // The branch moved on since: take the old change back, and push what is here now.
+            if self.unpark()?.is_none() {
+                return Ok(None);
+            }
+        }
+        if !self.ahead_of(upstream)? {
             return Ok(None);
         }
-        if self.ahead_of(upstream)?
-            && let Some(landed) = park::carried_already(self.git(), upstream)?
-        {
-            return self.carried(landed, upstream, out).map(Some);
+        let carried = park::carried(self.git(), upstream)?;
+        match (carried.count, carried.landed) {
+            (0, _) | (_, None) => Ok(None),
+            (n, Some(landed)) if n == carried.own.len() => {
+                self.carried(landed, upstream, out).map(Some)
+            }
+            (n, Some(landed)) => {
+                // The first commits landed already: only the rest are this run's to push.
+                let _ = writeln!(
+                    out,
+                    "{n} of the {} commits here already landed in {}, carried by another push; \
+                     pushing the rest",
+                    carried.own.len(),
+                    short(&landed)
+                );
+                let after = Some(carried.own[n - 1].as_str());
+                remote::rebase(self.git(), self.remote.shown, self.branch, upstream, after)?;
+                Ok(None)
+            }
         }
-        Ok(None)
     }
 
     /// Whether this run lands the queue now: its parked change is among the first two in line
@@ -462,7 +485,8 @@ impl Run<'_> {
         let started = self.clock.elapsed();
         self.attempts += 1;
         if let Some(upstream) = &seen.upstream
-            && let Err(e) = remote::rebase(self.git(), self.remote.shown, self.branch, upstream)
+            && let Err(e) =
+                remote::rebase(self.git(), self.remote.shown, self.branch, upstream, None)
         {
             return match self.unpark()? {
                 Some(landed) => self.carried(landed, upstream, out).map(Some),

@@ -317,15 +317,35 @@ impl Parked {
     }
 }
 
-/// Where `HEAD`'s own commits (those `upstream` lacks) already are on `upstream`, carried there
-/// by another push: the commit holding the last of them.
-pub(super) fn carried_already(git: &Git, upstream: &str) -> Result<Option<String>, git::Error> {
+/// `HEAD`'s own commits (those `upstream` lacks), oldest first, and how many of them, from the
+/// oldest, another push already carried onto `upstream`, with the commit holding the last of
+/// those.
+pub(super) struct Carried {
+    pub own: Vec<String>,
+    pub count: usize,
+    pub landed: Option<String>,
+}
+
+pub(super) fn carried(git: &Git, upstream: &str) -> Result<Carried, git::Error> {
     let base = git.run(["merge-base", "HEAD", upstream])?;
-    let own: Vec<String> = identities(git, &format!("{base}..HEAD"))?
-        .into_iter()
-        .map(|(_, identity)| identity)
-        .collect();
-    found_in(git, &own, &base, upstream)
+    let (own, identities_own): (Vec<String>, Vec<String>) =
+        identities(git, &format!("{base}..HEAD"))?
+            .into_iter()
+            .unzip();
+    let (count, landed) = matched(git, &identities_own, &base, upstream)?;
+    Ok(Carried { own, count, landed })
+}
+
+/// Whether `a` and `b` hold the same commits by identity (one rebased from the other).
+pub(super) fn same_change(git: &Git, a: &str, b: &str, upstream: &str) -> Result<bool, git::Error> {
+    let list = |tip: &str| -> Result<Vec<String>, git::Error> {
+        let base = git.run(["merge-base", tip, upstream])?;
+        Ok(identities(git, &format!("{base}..{tip}"))?
+            .into_iter()
+            .map(|(_, identity)| identity)
+            .collect())
+    };
+    Ok(list(a)? == list(b)?)
 }
 
 /// The commit of `base..upstream` matching the last of `own`, once all of `own` match in order.
@@ -335,19 +355,29 @@ fn found_in(
     base: &str,
     upstream: &str,
 ) -> Result<Option<String>, git::Error> {
+    let (count, landed) = matched(git, own, base, upstream)?;
+    Ok(landed.filter(|_| count == own.len()))
+}
+
+/// How many of `own`, from the first, are on `base..upstream` in order, and where the last is.
+fn matched(
+    git: &Git,
+    own: &[String],
+    base: &str,
+    upstream: &str,
+) -> Result<(usize, Option<String>), git::Error> {
     if own.is_empty() {
-        return Ok(None);
+        return Ok((0, None));
     }
     let on_branch = identities(git, &format!("{base}..{upstream}"))?;
-    let mut wanted = own.iter().peekable();
-    let mut last = None;
+    let (mut count, mut last) = (0, None);
     for (sha, identity) in on_branch {
-        if wanted.peek() == Some(&&identity) {
-            wanted.next();
+        if own.get(count) == Some(&identity) {
+            count += 1;
             last = Some(sha);
         }
     }
-    Ok(last.filter(|_| wanted.peek().is_none()))
+    Ok((count, last))
 }
 
 /// `(sha, author, author date and message)` of each commit of `range`, oldest first.

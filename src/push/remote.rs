@@ -140,17 +140,28 @@ fn is_local_lock_race(stderr: &[u8]) -> bool {
         || (text.contains("Unable to create") && text.contains(".lock"))
 }
 
-/// Rebases the local commits onto `upstream`; a conflict aborts it and is logged.
-pub(super) fn rebase(git: &Git, remote: &str, branch: &str, upstream: &str) -> Result<(), Error> {
+/// Rebases the local commits (those after `after`, when given) onto `upstream`; a conflict
+/// aborts it and is logged.
+pub(super) fn rebase(
+    git: &Git,
+    remote: &str,
+    branch: &str,
+    upstream: &str,
+    after: Option<&str>,
+) -> Result<(), Error> {
     // No editor may open: an agent has no terminal.
-    let output = git.output([
+    let mut args = vec![
         "-c",
         "core.editor=true",
         "rebase",
         "--quiet",
         "--no-autostash",
-        upstream,
-    ])?;
+    ];
+    match after {
+        Some(after) => args.extend(["--onto", upstream, after]),
+        None => args.push(upstream),
+    }
+    let output = git.output(&args)?;
     if output.status.success() {
         return Ok(());
     }

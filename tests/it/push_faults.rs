@@ -187,19 +187,19 @@ fn a_remote_gone_for_good_is_unreachable_and_the_clone_is_as_it_was() {
     );
 }
 
-#[test]
-fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
-    let (sb, mut daemon, remote, ours, theirs) = served();
+/// A run that parks and then cannot reach the remote again: it ends with its change parked.
+/// The server is back afterwards.
+fn leave_parked(sb: &Sandbox, daemon: &mut Daemon, remote: &Path, ours: &Path) {
     write(
         &ours.join(".mainstay.toml"),
         "[sync]\nbackoff = \"50ms\"\nbudget = \"3s\"\n",
     );
-    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    sb.commit(ours, "mine.txt", "mine\n", "mine");
     // Main moves under our first push, so we park; parking takes the server down, so the run
     // cannot take its change back.
     let moved = remote.join("moved");
     hook(
-        &remote,
+        remote,
         &format!(
             "read old new ref\n\
              if [ \"$ref\" = refs/heads/main ] && [ ! -e '{m}' ]; then touch '{m}'\n\
@@ -212,28 +212,35 @@ fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
             daemon = daemon.pid()
         ),
     );
-    let out = sb.run("mainstay", &ours, &["push"]);
+    let out = sb.run("mainstay", ours, &["push"]);
     assert_eq!(
         out.status.code(),
         Some(1),
         "{}",
-        describe("mainstay push", &ours, &out)
+        describe("mainstay push", ours, &out)
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("still parked on the remote"), "{said}");
-    assert_eq!(
-        sb.git(
-            &remote,
-            &["for-each-ref", "--format=%(refname)", "refs/mainstay/"]
-        )
-        .lines()
-        .count(),
-        1
-    );
-    // The server is back; the next push from elsewhere carries the parked change.
+    assert_eq!(parked(sb, remote), 1);
     daemon.stop();
     daemon.resume();
-    hook(&remote, "exit 0\n");
+    hook(remote, "exit 0\n");
+}
+
+fn parked(sb: &Sandbox, remote: &Path) -> usize {
+    sb.git(
+        remote,
+        &["for-each-ref", "--format=%(refname)", "refs/mainstay/"],
+    )
+    .lines()
+    .count()
+}
+
+#[test]
+fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
+    let (sb, mut daemon, remote, ours, theirs) = served();
+    leave_parked(&sb, &mut daemon, &remote, &ours);
+    // The next push from elsewhere carries the parked change.
     sb.commit(&theirs, "theirs.txt", "theirs\n", "theirs");
     let out = sb.run("mainstay", &theirs, &["push"]);
     assert!(
@@ -261,5 +268,50 @@ fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
         sb.git(&ours, &["rev-parse", "HEAD"]),
         sb.git(&remote, &["rev-parse", "main"])
     );
-    assert_eq!(sb.git(&remote, &["for-each-ref", "refs/mainstay/"]), "");
+    assert_eq!(parked(&sb, &remote), 0);
+}
+
+#[test]
+fn the_next_run_lands_a_change_its_predecessor_left_parked() {
+    let (sb, mut daemon, remote, ours, _) = served();
+    leave_parked(&sb, &mut daemon, &remote, &ours);
+    let out = sb.run("mainstay", &ours, &["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    let log = subjects(&sb, &remote);
+    assert_eq!(log.matches("mine").count(), 1, "{log}");
+    assert_eq!(
+        parked(&sb, &remote),
+        0,
+        "the parked change was taken off as it landed"
+    );
+}
+
+#[test]
+fn commits_made_after_a_change_was_left_parked_land_once_each() {
+    let (sb, mut daemon, remote, ours, theirs) = served();
+    leave_parked(&sb, &mut daemon, &remote, &ours);
+    sb.commit(&ours, "more.txt", "more\n", "more");
+    // Carried while we were away ...
+    sb.commit(&theirs, "theirs.txt", "theirs\n", "theirs");
+    assert!(sb.run("mainstay", &theirs, &["push"]).status.success());
+    // ... so only the newer commit is ours to push.
+    let out = sb.run("mainstay", &ours, &["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("1 of the 2 commits here already landed"),
+        "{said}"
+    );
+    let log = subjects(&sb, &remote);
+    assert_eq!(log.matches("mine").count(), 1, "{log}");
+    assert_eq!(log.matches("more").count(), 1, "{log}");
+    assert!(log.starts_with("more\n"), "{log}");
 }
