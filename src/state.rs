@@ -8,7 +8,9 @@
 //! - `install.json`: what `install-hooks` changed, so it can be undone;
 //! - `history-<source>.json`: past deployments a deployment source has read and that ended, so
 //!   the next run need not ask again (`history-github.json`, see
-//!   `deploy::sources::github`); a cache, rewritten whole, any run may drop it.
+//!   `deploy::sources::github`); a cache, rewritten whole, any run may drop it;
+//! - `park-salt`: random, made once per clone: what makes `mainstay push`'s parked change ids
+//!   differ between clones (see `push::park`).
 //!
 //! The logs are appended with one `write` of whole lines to a file opened in append mode, so
 //! hooks and agents writing at the same time never interleave inside a line.
@@ -49,6 +51,10 @@ pub fn install_manifest(common_dir: &Path) -> PathBuf {
 /// The past deployments `source` (a kind's name) remembers between runs.
 pub fn history_cache(common_dir: &Path, source: &str) -> PathBuf {
     dir(common_dir).join(format!("history-{source}.json"))
+}
+
+pub fn park_salt(common_dir: &Path) -> PathBuf {
+    dir(common_dir).join("park-salt")
 }
 
 /// One line of `conflicts.jsonl`, whoever found the conflict:

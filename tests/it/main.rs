@@ -18,6 +18,7 @@ mod newcomer;
 mod post_push;
 mod pre_push;
 mod push;
+mod push_faults;
 mod server;
 mod smart_http;
 mod stats;

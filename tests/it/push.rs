@@ -183,8 +183,8 @@ fn remote_hook(remote: &Path, name: &str, body: &str) {
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
-/// A pre-receive hook that moves main under the push, as a concurrent pusher would, while a
-/// counter file allows it.
+/// A pre-receive hook that moves main under a push to main, as a concurrent pusher would, while
+/// a counter file allows it.
 fn move_main_while(remote: &Path, times: u32) {
     let counter = remote.join("moves-left");
     write(&counter, &format!("{times}\n"));
@@ -192,7 +192,8 @@ fn move_main_while(remote: &Path, times: u32) {
         remote,
         "pre-receive",
         &format!(
-            "left=$(cat '{c}')\n[ \"$left\" -gt 0 ] || exit 0\necho $((left - 1)) > '{c}'\n\
+            "grep -q ' refs/heads/main$' || exit 0\n\
+             left=$(cat '{c}')\n[ \"$left\" -gt 0 ] || exit 0\necho $((left - 1)) > '{c}'\n\
              unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
              tip=$(git rev-parse refs/heads/main)\n\
              git update-ref refs/heads/main $(git commit-tree -p $tip -m concurrent $tip^{{tree}})\n",
@@ -222,8 +223,14 @@ fn retries_when_the_remote_moves_under_the_push() {
 #[test]
 fn a_remote_that_keeps_moving_exhausts_the_budget_and_leaves_the_clone_intact() {
     let (sb, remote, ours, _) = behind();
+    sb.commit(
+        &ours,
+        ".mainstay.toml",
+        "[sync]\nbackoff = \"1ms\"\nbudget = \"2s\"\n",
+        "a short budget",
+    );
     sb.commit(&ours, "mine.txt", "mine\n", "mine");
-    move_main_while(&remote, 100);
+    move_main_while(&remote, 1000);
     let out = mainstay_push(&sb, &ours, &[]);
     assert_eq!(
         out.status.code(),
@@ -232,13 +239,16 @@ fn a_remote_that_keeps_moving_exhausts_the_budget_and_leaves_the_clone_intact() 
         describe("mainstay push", &ours, &out)
     );
     assert!(
-        text(&out.stderr).contains("4 attempts"),
+        text(&out.stderr).contains("the budget ran out"),
         "{}",
         text(&out.stderr)
     );
     let (_, status, _) = state(&sb, &ours);
     assert_eq!(status, "");
     assert_eq!(sb.git(&ours, &["log", "-1", "--format=%s"]), "mine");
+    // It parked on the way, and took its change back when it gave up.
+    assert!(text(&out.stdout).contains("parked on the remote"));
+    assert_eq!(sb.git(&remote, &["for-each-ref", "refs/mainstay/"]), "");
 }
 
 #[test]

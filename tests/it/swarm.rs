@@ -45,14 +45,7 @@ pub fn seeded_remote(sb: &Sandbox) -> PathBuf {
         "# Active Sessions\n\n## Session log\n\n- Session-20261123-SEED-000000: seed\n",
     );
     sb.install(&seed);
-    write(
-        &seed.join(".mainstay.toml"),
-        "[sync]\nretries = 6\nbackoff = \"100ms\"\nbudget = \"60s\"\n",
-    );
-    sb.git(
-        &seed,
-        &["add", ".gitattributes", ".mainstay.toml", ROADMAP, SESSIONS],
-    );
+    sb.git(&seed, &["add", ".gitattributes", ROADMAP, SESSIONS]);
     sb.git(&seed, &["commit", "-q", "-m", "ledgers"]);
     sb.git(&seed, &["push", "-q", "origin", "main"]);
     remote
@@ -98,25 +91,19 @@ pub fn edit_and_commit(sb: &Sandbox, dir: &Path, agent: usize, commit: usize) {
     sb.git(dir, &["commit", "-q", "-m", &message]);
 }
 
-/// Runs `mainstay push` until it lands; only the retry-budget exit (75) may be repeated.
-fn push_until_landed(sb: &Sandbox, dir: &Path) -> usize {
-    for attempt in 1..=20 {
-        let out = sb.run("mainstay", dir, &["push"]);
-        match out.status.code() {
-            Some(0) => return attempt,
-            Some(75) => {
-                let status = sb.git(dir, &["status", "--porcelain", "--untracked-files=no"]);
-                assert_eq!(
-                    status, "",
-                    "a retry-budget exit must leave the clone intact"
-                );
-            }
-            _ => panic!("{}", describe("mainstay push", dir, &out)),
-        }
-    }
-    panic!("mainstay push never landed from {}", dir.display());
+/// Runs `mainstay push` once: at the default settings it must land, whatever the others do.
+fn push_once(sb: &Sandbox, dir: &Path) -> std::process::Output {
+    let out = sb.run("mainstay", dir, &["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", dir, &out)
+    );
+    out
 }
 
+/// Every `mainstay push` lands at the first run (no exit 75, no rerun), and nothing is lost,
+/// duplicated or reordered. See: the swarm at scale.
 #[test]
 fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
     let sb = std::sync::Arc::new(Sandbox::new());
@@ -134,22 +121,38 @@ fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
         .map(|(agent, dir)| {
             let sb = std::sync::Arc::clone(&sb);
             std::thread::spawn(move || {
-                let mut reruns = 0;
+                let mut carried = 0;
                 for commit in 0..COMMITS {
                     edit_and_commit(&sb, &dir, agent, commit);
-                    reruns += push_until_landed(&sb, &dir) - 1;
+                    let out = push_once(&sb, &dir);
+                    carried += usize::from(
+                        String::from_utf8_lossy(&out.stdout).contains("carried by another"),
+                    );
                 }
-                reruns
+                carried
             })
         })
         .collect();
-    for thread in threads {
-        thread.join().expect("agent thread");
-    }
+    let carried: usize = threads
+        .into_iter()
+        .map(|t| t.join().expect("agent thread"))
+        .sum();
+    // Parking worked: some commits landed in another agent's push (none of this is timing).
+    assert!(carried > 0, "no change was carried by another agent's push");
 
     let log = sb.git(&remote, &["log", "--format=%s", "main"]);
     let agent_commits = log.lines().filter(|l| l.starts_with("agent ")).count();
     assert_eq!(agent_commits, AGENTS * COMMITS);
+    // Each agent's commits are on main once each, in the order the agent made them.
+    for agent in 0..AGENTS {
+        let prefix = format!("agent {agent} commit ");
+        let order: Vec<usize> = log
+            .lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+            .collect();
+        assert_eq!(order, (0..COMMITS).collect::<Vec<_>>(), "agent {agent}");
+    }
     let roadmap = sb.git(&remote, &["show", &format!("main:{ROADMAP}")]);
     let sessions = sb.git(&remote, &["show", &format!("main:{SESSIONS}")]);
     for agent in 0..AGENTS {

@@ -1,0 +1,799 @@
+//! `mainstay push`: the push an agent runs instead of `git push`.
+//!
+//! Fetch, rebase the local commits onto the remote branch (ledger files merge through the ledger
+//! driver, so they do not stop the rebase), carry the changes other agents parked (see
+//! [`park`]), push. A push that loses the race parks its change on the remote and waits: the
+//! next push to win lands it, or it tries again itself, as long as the budget allows. What
+//! retrying cannot fix ends at once: an authentication failure, a refusal by a hook or the
+//! policy, an unreachable remote, a conflict a person must resolve. A conflict aborts the rebase,
+//! so the branch, the index and the work tree are exactly as they were; the conflicted files go
+//! to the conflict log.
+
+mod park;
+mod remote;
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::clock::{Clock, Jitter};
+use crate::git::{self, Git};
+use crate::policy;
+use crate::time::{duration, show};
+use park::{Parked, Refs, Seen};
+use remote::{Flags, Pushed, Remote, Update};
+
+/// `[sync]` in `.mainstay.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// At most this many further attempts to land after the first; unset, as many as the
+    /// budget allows.
+    pub retries: Option<u32>,
+    /// The whole command, waits included, ends within this.
+    #[serde(deserialize_with = "duration")]
+    pub budget: Duration,
+    /// The first wait's upper bound; the waits grow with the contention seen.
+    #[serde(deserialize_with = "duration")]
+    pub backoff: Duration,
+    /// Park a change that lost the race on the remote, for the next push to land with its own.
+    pub park: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retries: None,
+            budget: Duration::from_secs(120),
+            backoff: Duration::from_millis(200),
+            park: true,
+        }
+    }
+}
+
+impl Settings {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        if self.budget.is_zero() {
+            return Err((
+                "sync.budget".to_owned(),
+                "must be more than zero".to_owned(),
+            ));
+        }
+        if self.backoff.is_zero() {
+            return Err((
+                "sync.backoff".to_owned(),
+                "must be more than zero".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What to push where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub remote: String,
+    /// The remote branch; `None` means the current branch's name.
+    pub branch: Option<String>,
+    /// A real lease: only on agent branches, never on protected ones.
+    pub force: bool,
+    pub settings: Settings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("HEAD is not on a branch; switch to the branch to push")]
+    Detached,
+    #[error(
+        "`{branch}` is not the branch checked out here (`{current}`): mainstay push never lands one branch's commits on another; switch to it (`git switch {branch}`), or push this one (`mainstay push {remote} {current}`)"
+    )]
+    OtherBranch {
+        branch: String,
+        current: String,
+        remote: String,
+    },
+    #[error("`{remote}` is not a remote of this clone (`git remote -v` lists them) nor a URL")]
+    NoSuchRemote { remote: String },
+    #[error("refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it or force again", &sha[..sha.len().min(7)])]
+    NotIntegrated {
+        remote: String,
+        branch: String,
+        sha: String,
+    },
+    #[error("a rebase or merge is in progress; finish or abort it first")]
+    InProgress,
+    #[error("uncommitted changes in {}; commit or stash them first (mainstay never adds files for you)", files.join(", "))]
+    Dirty { files: Vec<String> },
+    #[error("--force is only for agent branches ({agents}); `{branch}` is not one")]
+    ForceNotAgent { branch: String, agents: String },
+    #[error("--force is never allowed on protected branch `{branch}`")]
+    ForceProtected { branch: String },
+    #[error("authentication to `{remote}` failed: {detail}")]
+    Auth { remote: String, detail: String },
+    #[error("`{remote}` is unreachable: {detail}")]
+    Unreachable { remote: String, detail: String },
+    #[error("the push was refused: {detail}")]
+    Refused { detail: String },
+    #[error("rebasing onto {remote}/{branch} conflicts in {}; nothing was changed here; to resolve: `git pull --rebase {remote} {branch}`, fix those files, `git add` them, `git rebase --continue`, then `mainstay push` again (the files are in the conflict log)", files.join(", "))]
+    Conflict {
+        remote: String,
+        branch: String,
+        files: Vec<String>,
+    },
+    #[error("the remote kept moving: {attempts} attempts in {}, and the budget ran out; run `mainstay push` again", show(*elapsed))]
+    RetriesExhausted { attempts: u32, elapsed: Duration },
+    #[error("the rebase failed and was aborted: {detail}")]
+    RebaseFailed { detail: String },
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    #[error(transparent)]
+    Log(#[from] crate::state::Error),
+}
+
+impl Error {
+    /// True when running the command again later may succeed (the remote kept moving).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::RetriesExhausted { .. })
+    }
+
+    /// True when the command was asked something it cannot do as asked: a bad argument.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::NoSuchRemote { .. } | Error::OtherBranch { .. })
+    }
+}
+
+/// What a successful `mainstay push` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Where the branch is now, here and on the remote.
+    pub sha: String,
+    /// Pushes to the branch this command made.
+    pub attempts: u32,
+    pub waited: Duration,
+    pub landed: Landed,
+}
+
+/// How the commits reached the branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landed {
+    /// This command pushed them, with `carried` changes other agents had parked.
+    Pushed { carried: usize },
+    /// Another agent's push carried them; the last of them is `in` on the branch.
+    Carried { r#in: String },
+    /// The remote already had them.
+    Nothing,
+}
+
+/// Runs the whole command; progress lines go to `out`.
+pub fn run(
+    git: &Git,
+    options: &Options,
+    policy: &policy::Settings,
+    clock: &dyn Clock,
+    jitter: &mut Jitter,
+    out: &mut impl Write,
+) -> Result<Outcome, Error> {
+    let local = git
+        .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .map_err(|_| Error::Detached)?;
+    let branch = options.branch.clone().unwrap_or_else(|| local.clone());
+    // `git push origin main` pushes local `main`: so does this, and only from where it is; or
+    // the branch checked out here, when it tracks that very branch (`git switch -c wt1 --track
+    // origin/main`, a worktree per agent), as `push.default=upstream` would.
+    let tracks = || -> Result<bool, Error> {
+        let remote = git.config_get(&format!("branch.{local}.remote"))?;
+        let merge = git.config_get(&format!("branch.{local}.merge"))?;
+        Ok(remote.as_deref() == Some(options.remote.as_str())
+            && merge.as_deref() == Some(format!("refs/heads/{branch}").as_str()))
+    };
+    if branch != local && !tracks()? {
+        return Err(Error::OtherBranch {
+            branch,
+            current: local,
+            remote: crate::text::without_credentials(&options.remote).into_owned(),
+        });
+    }
+    let is_url = options.remote.contains("://")
+        || options.remote.contains(':')
+        || options.remote.starts_with(['/', '.']);
+    if !is_url
+        && git
+            .config_get(&format!("remote.{}.url", options.remote))?
+            .is_none()
+    {
+        return Err(Error::NoSuchRemote {
+            remote: options.remote.clone(),
+        });
+    }
+    remote::check_clean(git)?;
+    if options.force {
+        if policy.is_protected(&branch) {
+            return Err(Error::ForceProtected { branch });
+        }
+        if !policy.is_agent(&branch) {
+            let agents = policy.agent.join(", ");
+            return Err(Error::ForceNotAgent { branch, agents });
+        }
+    }
+    // A URL is named to git through the environment, and shown without its credentials.
+    let (url_git, name) = git.remote(&options.remote);
+    let shown = crate::text::without_credentials(&options.remote).into_owned();
+    let remote = Remote {
+        git: &url_git,
+        name: &name,
+        shown: &shown,
+    };
+    let id = park::own_id(git, &branch)?;
+    let orig = git.run(["rev-parse", "HEAD"])?;
+    let mut run = Run {
+        refs: Refs::new(&branch),
+        remote,
+        branch: &branch,
+        local: &local,
+        settings: &options.settings,
+        clock,
+        jitter,
+        id,
+        parked: None,
+        park: options.settings.park && !options.force,
+        attempts: 0,
+        waited: Duration::ZERO,
+        cycle: Duration::ZERO,
+    };
+    let result = if options.force {
+        run.force(out)
+    } else {
+        run.land(out)
+    };
+    let Err(error) = result else {
+        return result;
+    };
+    // Never leave a change parked behind an error: take it back, or learn that it landed.
+    let name = run.parked.as_ref().map(|p| run.refs.remote(&p.id));
+    match run.unpark() {
+        Ok(Some(landed)) => {
+            if let Ok(seen) = run.fetch() {
+                let upstream = seen.upstream.unwrap_or_else(|| landed.clone());
+                return run.carried(landed, &upstream, out);
+            }
+        }
+        Ok(None) => {}
+        Err(_) => {
+            if let Some(name) = name {
+                let _ = writeln!(
+                    out,
+                    "the change is still parked on the remote as {name} and may yet land; \
+                     `mainstay push` here again follows it"
+                );
+            }
+        }
+    }
+    // The clone as it was before the command: the branch where it was.
+    if git
+        .run(["rev-parse", "HEAD"])
+        .is_ok_and(|head| head != orig)
+    {
+        let _ = git.run(["reset", "--quiet", "--keep", &orig]);
+    }
+    Err(error)
+}
+
+/// How long a remote may stay unreachable (refused, reset, hung up) before that is final.
+const NETWORK_WINDOW: Duration = Duration::from_secs(30);
+
+/// One `mainstay push` under way.
+struct Run<'a> {
+    remote: Remote<'a>,
+    refs: Refs,
+    /// The remote branch.
+    branch: &'a str,
+    /// The branch checked out here.
+    local: &'a str,
+    settings: &'a Settings,
+    clock: &'a dyn Clock,
+    jitter: &'a mut Jitter,
+    /// This run's parked change's id.
+    id: String,
+    parked: Option<Parked>,
+    /// Whether this run may park (the setting, and a remote that takes atomic pushes).
+    park: bool,
+    attempts: u32,
+    waited: Duration,
+    /// How long the last attempt took, fetch to push: the pace of this remote.
+    cycle: Duration,
+}
+
+impl Run<'_> {
+    fn git(&self) -> &Git {
+        self.remote.git
+    }
+
+    /// Fetches the branch and what is parked on it; a connection refused, reset or dropped is
+    /// tried again for [`NETWORK_WINDOW`], inside the budget.
+    fn fetch(&mut self) -> Result<Seen, Error> {
+        let specs = self.refs.refspecs(self.park);
+        let mut down_since = None;
+        loop {
+            match remote::fetch(&self.remote, &specs, self.clock, self.jitter) {
+                Ok(found) => return Ok(self.refs.seen(self.git(), found)?),
+                Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
+                    let since = *down_since.get_or_insert(self.clock.elapsed());
+                    let pause =
+                        self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
+                    if self.clock.elapsed().saturating_sub(since) >= NETWORK_WINDOW
+                        || !self.pause(pause)
+                    {
+                        return Err(Error::Unreachable { remote, detail });
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Lands this branch's commits: fetch, then either attempt (rebase, carry, push), or, while
+    /// parked and another change is first in line, wait for a push to carry this one.
+    fn land(&mut self, out: &mut impl Write) -> Result<Outcome, Error> {
+        let mut last_upstream: Option<String> = None;
+        let mut quiet_since = self.clock.elapsed();
+        let mut losses = 0u32;
+        let mut unconfirmed = 0;
+        let mut first = true;
+        loop {
+            let mut seen = self.fetch()?;
+            if first {
+                first = false;
+                if let Some(outcome) = self.resume(&seen, out)? {
+                    return Ok(outcome);
+                }
+            }
+            if seen.upstream != last_upstream {
+                quiet_since = self.clock.elapsed();
+                last_upstream.clone_from(&seen.upstream);
+            }
+            if let Some(parked) = &self.parked
+                && !seen.parked.iter().any(|(id, _)| *id == parked.id)
+            {
+                if let Some(upstream) = &seen.upstream
+                    && let Some(landed) = parked.landed_in(self.git(), upstream)?
+                {
+                    return self.carried(landed, upstream, out);
+                }
+                // A fetch may see the parked ref gone before it sees the branch move.
+                unconfirmed += 1;
+                if unconfirmed < 2 {
+                    let pause = self.jitter.up_to(self.settings.backoff);
+                    if !self.pause(pause) {
+                        return self.give_up(out);
+                    }
+                    continue;
+                }
+                // Taken away without landing: land it here.
+                self.parked = None;
+            }
+            unconfirmed = 0;
+            // A queue is waiting: join it rather than race it; whoever lands next carries it.
+            if let Some(upstream) = &seen.upstream
+                && self.park
+                && self.parked.is_none()
+                && seen.parked.iter().any(|(id, _)| *id != self.id)
+                && self.ahead_of(upstream)?
+            {
+                let head = self.git().run(["rev-parse", "HEAD"])?;
+                if self.park_here(&head, upstream)? {
+                    let _ = writeln!(
+                        out,
+                        "parked on the remote behind {} other change(s), for the next push to land",
+                        seen.parked.len()
+                    );
+                    seen.parked.push((self.id.clone(), head));
+                }
+            }
+            if let (Some(upstream), Some(_)) = (&seen.upstream, &self.parked) {
+                let quiet = self.clock.elapsed().saturating_sub(quiet_since)
+                    >= (self.cycle * 3).max(self.settings.backoff * 10);
+                if !quiet && !self.my_turn(&seen, upstream)? {
+                    // Someone is landing; poll no faster than the remote can bear.
+                    let crowd = (seen.parked.len() / 4).clamp(1, 8) as u32;
+                    let pause = self.settings.backoff * crowd / 2
+                        + self.jitter.up_to(self.settings.backoff * crowd / 2);
+                    if !self.pause(pause) {
+                        return self.give_up(out);
+                    }
+                    continue;
+                }
+            }
+            if let Some(outcome) = self.attempt(&seen, out)? {
+                return Ok(outcome);
+            }
+            losses += 1;
+            if self.settings.retries.is_some_and(|r| self.attempts > r) {
+                return self.give_up(out);
+            }
+            let cap = self.settings.backoff * (1 << (losses - 1).min(4));
+            let pause = self.jitter.up_to(cap);
+            if !self.pause(pause) {
+                return self.give_up(out);
+            }
+        }
+    }
+
+    /// Picks up where an earlier run from here ended: its change still parked (adopted), or
+    /// already carried onto the branch by another push (then this branch follows the remote's).
+    fn resume(&mut self, seen: &Seen, out: &mut impl Write) -> Result<Option<Outcome>, Error> {
+        let Some(upstream) = &seen.upstream else {
+            return Ok(None);
+        };
+        if let Some((_, sha)) = seen.parked.iter().find(|(id, _)| *id == self.id) {
+            let base = self.git().run(["merge-base", sha, upstream])?;
+            self.parked = Some(Parked::new(self.git(), self.id.clone(), sha.clone(), base)?);
+            if park::same_change(self.git(), sha, "HEAD", upstream)? {
+                return Ok(None);
+            }
+            // The branch moved on since: take the old change back, and push what is here now.
+            if self.unpark()?.is_none() {
+                return Ok(None);
+            }
+        }
+        if !self.ahead_of(upstream)? {
+            return Ok(None);
+        }
+        let carried = park::carried(self.git(), upstream)?;
+        match (carried.count, carried.landed) {
+            (0, _) | (_, None) => Ok(None),
+            (n, Some(landed)) if n == carried.own.len() => {
+                self.carried(landed, upstream, out).map(Some)
+            }
+            (n, Some(landed)) => {
+                // The first commits landed already: only the rest are this run's to push.
+                let _ = writeln!(
+                    out,
+                    "{n} of the {} commits here already landed in {}, carried by another push; \
+                     pushing the rest",
+                    carried.own.len(),
+                    short(&landed)
+                );
+                let after = Some(carried.own[n - 1].as_str());
+                remote::rebase(self.git(), self.remote.shown, self.branch, upstream, after)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether this run lands the queue now: its parked change is among the first two in line
+    /// (two, in case one owner is gone), or one others would not carry.
+    fn my_turn(&self, seen: &Seen, upstream: &str) -> Result<bool, Error> {
+        let chains = park::chains(self.git(), &seen.parked, upstream)?;
+        Ok(chains
+            .iter()
+            .position(|c| c.id == self.id)
+            .is_none_or(|i| i < 2))
+    }
+
+    /// Whether `HEAD` holds commits `upstream` does not.
+    fn ahead_of(&self, upstream: &str) -> Result<bool, Error> {
+        let output = self
+            .git()
+            .output(["merge-base", "--is-ancestor", "HEAD", upstream])?;
+        Ok(!output.status.success())
+    }
+
+    /// One round: rebase onto what was fetched, carry parked changes, push. `None`: the remote
+    /// moved, and this change is parked (when it can be).
+    fn attempt(&mut self, seen: &Seen, out: &mut impl Write) -> Result<Option<Outcome>, Error> {
+        let started = self.clock.elapsed();
+        self.attempts += 1;
+        if let Some(upstream) = &seen.upstream
+            && let Err(e) =
+                remote::rebase(self.git(), self.remote.shown, self.branch, upstream, None)
+        {
+            return match self.unpark()? {
+                Some(landed) => self.carried(landed, upstream, out).map(Some),
+                None => Err(e),
+            };
+        }
+        let head = self.git().run(["rev-parse", "HEAD"])?;
+        if seen.upstream.as_deref() == Some(head.as_str()) {
+            if let Some(landed) = self.unpark()? {
+                return self.carried(landed, &head, out).map(Some);
+            }
+            let _ = writeln!(
+                out,
+                "nothing to push: {}/{} is already at {}",
+                self.remote.shown,
+                self.branch,
+                short(&head)
+            );
+            return Ok(Some(self.outcome(head, Landed::Nothing)));
+        }
+        let others: Vec<(String, String)> = seen
+            .parked
+            .iter()
+            .filter(|(id, _)| *id != self.id)
+            .cloned()
+            .collect();
+        let chains = match &seen.upstream {
+            Some(upstream) if self.park => park::chains(self.git(), &others, upstream)?,
+            _ => Vec::new(),
+        };
+        let carried = park::pick(self.git(), chains)?;
+        let mut result = self.push(&carried)?;
+        if !carried.is_empty() {
+            if !matches!(result, Pushed::Yes(_)) {
+                self.git().run(["reset", "--quiet", "--keep", &head])?;
+            }
+            // A carried change the hooks or the remote refuse must not stop this one.
+            if let Pushed::Failed(Error::Refused { .. }) | Pushed::NoAtomic = result {
+                result = self.push(&[])?;
+            }
+        }
+        self.cycle = self.clock.elapsed().saturating_sub(started);
+        match result {
+            Pushed::Yes(notes) => {
+                let sha = self.git().run(["rev-parse", "HEAD"])?;
+                let carried = if sha == head { 0 } else { carried.len() };
+                let also = match carried {
+                    0 => String::new(),
+                    1 => ", with 1 change another agent parked".to_owned(),
+                    n => format!(", with {n} changes other agents parked"),
+                };
+                let _ = writeln!(
+                    out,
+                    "pushed {} to {}/{} (attempt {}, waited {}{also})",
+                    short(&sha),
+                    self.remote.shown,
+                    self.branch,
+                    self.attempts,
+                    show(self.waited),
+                );
+                for note in notes {
+                    let _ = writeln!(out, "{note}");
+                }
+                Ok(Some(self.outcome(sha, Landed::Pushed { carried })))
+            }
+            Pushed::Failed(error) => match self.unpark()? {
+                Some(landed) => {
+                    let upstream = seen.upstream.clone().unwrap_or_default();
+                    self.carried(landed, &upstream, out).map(Some)
+                }
+                None => Err(error),
+            },
+            Pushed::NoAtomic => {
+                self.park = false;
+                Ok(None)
+            }
+            Pushed::Race(why) => {
+                let parked = match &seen.upstream {
+                    Some(upstream) if self.park && self.parked.is_none() => {
+                        self.park_here(&head, upstream)?
+                    }
+                    _ => false,
+                };
+                let _ = writeln!(
+                    out,
+                    "attempt {}: {why}{}",
+                    self.attempts,
+                    if parked {
+                        "; parked on the remote for the next push to land"
+                    } else {
+                        ""
+                    }
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Pushes `HEAD` to the branch, taking the parked refs of what it carries (and of this
+    /// run's own parked change) off the remote in the same atomic push.
+    fn push(&self, carried: &[park::Chain]) -> Result<Pushed, Error> {
+        let target = format!("refs/heads/{}", self.branch);
+        let mut updates = vec![Update {
+            refspec: format!("HEAD:{target}"),
+            lease: None,
+        }];
+        let own = self.parked.as_ref().map(|p| (&p.id, &p.sha));
+        for (id, sha) in carried.iter().map(|c| (&c.id, &c.tip)).chain(own) {
+            let name = self.refs.remote(id);
+            updates.push(Update {
+                refspec: format!(":{name}"),
+                lease: Some(format!("{name}:{sha}")),
+            });
+        }
+        let flags = Flags {
+            atomic: updates.len() > 1,
+            no_verify: false,
+        };
+        remote::push(&self.remote, &target, &updates, flags)
+    }
+
+    /// Parks `head` (this branch's commits on `upstream`) on the remote; whether it is parked.
+    fn park_here(&mut self, head: &str, upstream: &str) -> Result<bool, Error> {
+        let name = self.refs.remote(&self.id);
+        let update = Update {
+            refspec: format!("{head}:{name}"),
+            lease: Some(format!("{name}:")),
+        };
+        // Not a branch: no hook of the clone's has anything to say about it; the push that lands
+        // it runs them all.
+        let flags = Flags {
+            atomic: true,
+            no_verify: true,
+        };
+        match remote::push(&self.remote, &name, &[update], flags)? {
+            Pushed::Yes(_) => {
+                let base = self.git().run(["merge-base", head, upstream])?;
+                let parked = Parked::new(self.git(), self.id.clone(), head.to_owned(), base)?;
+                self.parked = Some(parked);
+                Ok(true)
+            }
+            Pushed::NoAtomic => {
+                self.park = false;
+                Ok(false)
+            }
+            Pushed::Race(_) | Pushed::Failed(_) => Ok(false),
+        }
+    }
+
+    /// Takes this run's parked change back off the remote. When it is already gone, another
+    /// push landed it: the commit it landed in.
+    fn unpark(&mut self) -> Result<Option<String>, Error> {
+        let Some(parked) = self.parked.take() else {
+            return Ok(None);
+        };
+        let name = self.refs.remote(&parked.id);
+        let update = Update {
+            refspec: format!(":{name}"),
+            lease: Some(format!("{name}:{}", parked.sha)),
+        };
+        let flags = Flags {
+            atomic: true,
+            no_verify: true,
+        };
+        match remote::push(&self.remote, &name, &[update], flags)? {
+            Pushed::Yes(_) => Ok(None),
+            _ => {
+                let seen = self.fetch()?;
+                match &seen.upstream {
+                    Some(upstream) => Ok(parked.landed_in(self.git(), upstream)?),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// Another push landed this change, in `landed`: this branch follows the remote's.
+    fn carried(
+        &mut self,
+        landed: String,
+        upstream: &str,
+        out: &mut impl Write,
+    ) -> Result<Outcome, Error> {
+        self.parked = None;
+        self.git().run(["reset", "--quiet", "--keep", upstream])?;
+        let tried = match self.attempts {
+            0 => "parked".to_owned(),
+            n => format!("attempt {n}"),
+        };
+        let _ = writeln!(
+            out,
+            "landed in {} on {}/{}, carried by another agent's push ({tried}, waited {}); {} is now at {}",
+            short(&landed),
+            self.remote.shown,
+            self.branch,
+            show(self.waited),
+            self.local,
+            short(upstream),
+        );
+        Ok(self.outcome(upstream.to_owned(), Landed::Carried { r#in: landed }))
+    }
+
+    /// Sleeps `pause` unless that would end past the budget; whether it slept.
+    fn pause(&mut self, pause: Duration) -> bool {
+        if self.clock.elapsed() + pause >= self.settings.budget {
+            return false;
+        }
+        self.clock.sleep(pause);
+        self.waited += pause;
+        true
+    }
+
+    /// The budget (or the retries) ran out: take the parked change back, unless it landed.
+    fn give_up(&mut self, out: &mut impl Write) -> Result<Outcome, Error> {
+        if let Some(landed) = self.unpark()? {
+            let upstream = self.fetch()?.upstream.unwrap_or_else(|| landed.clone());
+            return self.carried(landed, &upstream, out);
+        }
+        let _ = writeln!(out, "attempt {}: giving up", self.attempts);
+        Err(Error::RetriesExhausted {
+            attempts: self.attempts,
+            elapsed: self.clock.elapsed(),
+        })
+    }
+
+    fn outcome(&self, sha: String, landed: Landed) -> Outcome {
+        Outcome {
+            sha,
+            attempts: self.attempts,
+            waited: self.waited,
+            landed,
+        }
+    }
+
+    /// `--force`: no rebase, no parking; a real lease on what was just fetched, and only once
+    /// this clone has had that commit on the branch.
+    fn force(&mut self, out: &mut impl Write) -> Result<Outcome, Error> {
+        let mut losses = 0u32;
+        loop {
+            let seen = self.fetch()?;
+            let head = self.git().run(["rev-parse", "HEAD"])?;
+            self.attempts += 1;
+            if seen.upstream.as_deref() == Some(head.as_str()) {
+                let _ = writeln!(
+                    out,
+                    "nothing to push: {}/{} is already at {}",
+                    self.remote.shown,
+                    self.branch,
+                    short(&head)
+                );
+                return Ok(self.outcome(head, Landed::Nothing));
+            }
+            // `--force-if-includes` does nothing beside an explicit lease: check it here.
+            if let Some(sha) = &seen.upstream
+                && !remote::integrated(self.git(), self.local, sha)?
+            {
+                return Err(Error::NotIntegrated {
+                    remote: self.remote.shown.to_owned(),
+                    branch: self.branch.to_owned(),
+                    sha: sha.clone(),
+                });
+            }
+            let target = format!("refs/heads/{}", self.branch);
+            // An empty lease: the branch must not exist on the remote.
+            let update = Update {
+                refspec: format!("HEAD:{target}"),
+                lease: Some(format!(
+                    "{target}:{}",
+                    seen.upstream.as_deref().unwrap_or("")
+                )),
+            };
+            match remote::push(&self.remote, &target, &[update], Flags::default())? {
+                Pushed::Yes(notes) => {
+                    let _ = writeln!(
+                        out,
+                        "pushed {} to {}/{} (attempt {}, waited {})",
+                        short(&head),
+                        self.remote.shown,
+                        self.branch,
+                        self.attempts,
+                        show(self.waited)
+                    );
+                    for note in notes {
+                        let _ = writeln!(out, "{note}");
+                    }
+                    return Ok(self.outcome(head, Landed::Pushed { carried: 0 }));
+                }
+                Pushed::Failed(error) => return Err(error),
+                Pushed::Race(why) => {
+                    let _ = writeln!(out, "attempt {}: {why}", self.attempts);
+                }
+                Pushed::NoAtomic => {}
+            }
+            losses += 1;
+            if self.settings.retries.is_some_and(|r| self.attempts > r) {
+                return self.give_up(out);
+            }
+            let pause = self
+                .jitter
+                .up_to(self.settings.backoff * (1 << (losses - 1).min(4)));
+            if !self.pause(pause) {
+                return self.give_up(out);
+            }
+        }
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}

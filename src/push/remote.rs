@@ -1,0 +1,429 @@
+//! What `mainstay push` asks of git: the clean-tree check, fetch, rebase, push, and the sorting
+//! of what git says into a race (worth another round), a refusal, or a failure.
+
+use std::time::Duration;
+
+use super::Error;
+use crate::clock::{Clock, Jitter};
+use crate::git::{self, Git};
+use crate::policy;
+
+/// The remote as git is told it (a remote's name, or the name a URL was given through the
+/// environment) and as people are shown it (without credentials).
+pub(super) struct Remote<'a> {
+    pub git: &'a Git,
+    pub name: &'a str,
+    pub shown: &'a str,
+}
+
+/// How one `git push` ended.
+#[derive(Debug)]
+pub(super) enum Pushed {
+    /// The remote took it; the hooks' own lines (where the deploy is followed), to pass on.
+    Yes(Vec<String>),
+    /// The remote moved since we fetched, or a parked change we leased on moved: another round.
+    Race(String),
+    /// The remote cannot update several refs as one (`--atomic`): nothing can be parked there.
+    NoAtomic,
+    Failed(Error),
+}
+
+/// One ref update of a push: a refspec, and the lease it holds on the remote ref, if any.
+#[derive(Debug, Clone)]
+pub(super) struct Update {
+    pub refspec: String,
+    /// `<ref>:<sha>`, or `<ref>:` for a ref that must not exist yet.
+    pub lease: Option<String>,
+}
+
+/// Refuses tracked changes and unfinished operations; untracked files are the agent's own.
+pub(super) fn check_clean(git: &Git) -> Result<(), Error> {
+    let states = [
+        "rebase-merge",
+        "rebase-apply",
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+    ];
+    let mut args = vec!["rev-parse", "--path-format=absolute"];
+    for state in states {
+        args.extend(["--git-path", state]);
+    }
+    for path in git.run(args)?.lines() {
+        if std::path::Path::new(path).exists() {
+            return Err(Error::InProgress);
+        }
+    }
+    let status = git.run(["status", "--porcelain=v1", "--untracked-files=no"])?;
+    let files: Vec<String> = status
+        .lines()
+        .filter_map(|l| l.get(3..))
+        .map(str::to_owned)
+        .collect();
+    if files.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Dirty { files })
+    }
+}
+
+/// Whether `sha` was ever on local branch `branch`: reachable from an entry of its reflog.
+pub(super) fn integrated(git: &Git, branch: &str, sha: &str) -> Result<bool, Error> {
+    let reflog = git.output([
+        "reflog",
+        "show",
+        "--format=%H",
+        &format!("refs/heads/{branch}"),
+    ])?;
+    let mut input = format!("{sha}\n");
+    for entry in String::from_utf8_lossy(&reflog.stdout).lines() {
+        input.push('^');
+        input.push_str(entry.trim());
+        input.push('\n');
+    }
+    // `rev-list <sha> --not <every reflog entry>` lists nothing when one of them holds it.
+    let listed = git.run_with_input(["rev-list", "--stdin", "-n", "1"], input.as_bytes())?;
+    Ok(listed.trim().is_empty())
+}
+
+/// Fetches with `refspecs` (the first one the branch's); `false` when the remote has no such
+/// branch yet. A local lock race (another worktree of this clone updating the same tracking
+/// ref) is tried again after a short pause.
+pub(super) fn fetch(
+    remote: &Remote<'_>,
+    refspecs: &[String],
+    clock: &dyn Clock,
+    jitter: &mut Jitter,
+) -> Result<bool, Error> {
+    // Nothing else runs on the way: no maintenance, no FETCH_HEAD (the refs are read instead), no
+    // forced-update check; this fetch may run many times a minute.
+    let mut args = vec![
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--prune",
+        "--no-auto-maintenance",
+        "--no-write-fetch-head",
+        "--no-show-forced-updates",
+        remote.name,
+    ];
+    args.extend(refspecs.iter().map(String::as_str));
+    let mut output = remote.git.output(&args)?;
+    for _ in 0..LOCAL_RETRIES {
+        if output.status.success() || !is_local_lock_race(&output.stderr) {
+            break;
+        }
+        clock.sleep(jitter.up_to(Duration::from_millis(100)));
+        output = remote.git.output(&args)?;
+    }
+    if output.status.success() {
+        return Ok(true);
+    }
+    let stderr = git::trimmed(&output.stderr);
+    if stderr.contains("couldn't find remote ref") {
+        return Ok(false);
+    }
+    Err(
+        classify_failure(remote.shown, &stderr).unwrap_or_else(|| Error::Unreachable {
+            remote: remote.shown.to_owned(),
+            detail: stderr,
+        }),
+    )
+}
+
+/// How often a local lock race is tried again before it counts as a failure.
+const LOCAL_RETRIES: u32 = 20;
+
+/// git's words for a ref lock another process of this clone holds: a passing, local race.
+fn is_local_lock_race(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    text.contains("cannot lock ref")
+        || (text.contains("Unable to create") && text.contains(".lock"))
+}
+
+/// Rebases the local commits (those after `after`, when given) onto `upstream`; a conflict
+/// aborts it and is logged.
+pub(super) fn rebase(
+    git: &Git,
+    remote: &str,
+    branch: &str,
+    upstream: &str,
+    after: Option<&str>,
+) -> Result<(), Error> {
+    // No editor may open: an agent has no terminal.
+    let mut args = vec![
+        "-c",
+        "core.editor=true",
+        "rebase",
+        "--quiet",
+        "--no-autostash",
+    ];
+    match after {
+        Some(after) => args.extend(["--onto", upstream, after]),
+        None => args.push(upstream),
+    }
+    let output = git.output(&args)?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let conflicted = git.run(["diff", "--name-only", "--diff-filter=U"])?;
+    let files: Vec<String> = conflicted.lines().map(str::to_owned).collect();
+    git.run(["rebase", "--abort"])?;
+    if files.is_empty() {
+        return Err(Error::RebaseFailed {
+            detail: git::trimmed(&output.stderr),
+        });
+    }
+    let time = crate::time::now();
+    let records: Vec<crate::state::Conflict> = files
+        .iter()
+        .map(|file| crate::state::Conflict {
+            time: time.clone(),
+            source: "mainstay push",
+            file: file.clone(),
+            branch: Some(branch.to_owned()),
+            keys: Vec::new(),
+        })
+        .collect();
+    let common = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
+    crate::state::log_conflicts(std::path::Path::new(&common), &records)?;
+    Err(Error::Conflict {
+        remote: remote.to_owned(),
+        branch: branch.to_owned(),
+        files,
+    })
+}
+
+/// How a push is made.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Flags {
+    /// Every update lands, or none does.
+    pub atomic: bool,
+    /// Without the clone's pre-push hooks: for refs under `refs/mainstay/` only, never a branch.
+    pub no_verify: bool,
+}
+
+/// One `git push` of `updates`; `target` is the ref whose acceptance means "pushed".
+pub(super) fn push(
+    remote: &Remote<'_>,
+    target: &str,
+    updates: &[Update],
+    flags: Flags,
+) -> Result<Pushed, Error> {
+    let mut args = vec!["push".to_owned(), "--porcelain".to_owned()];
+    if flags.atomic {
+        args.push("--atomic".to_owned());
+    }
+    if flags.no_verify {
+        args.push("--no-verify".to_owned());
+    }
+    for lease in updates.iter().filter_map(|u| u.lease.as_ref()) {
+        args.push(format!("--force-with-lease={lease}"));
+    }
+    args.push(remote.name.to_owned());
+    args.extend(updates.iter().map(|u| u.refspec.clone()));
+    let output = remote.git.output(&args)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The remote took it even when updating the local tracking ref then lost a lock race.
+    let taken = stdout.lines().any(|l| {
+        l.contains(&format!(":{target}\t")) && matches!(l.chars().next(), Some(' ' | '+' | '*'))
+    });
+    if output.status.success() || (taken && !flags.atomic) {
+        let notes = stderr.lines().filter(|l| l.starts_with("mainstay: "));
+        return Ok(Pushed::Yes(notes.map(str::to_owned).collect()));
+    }
+    if stderr.contains("does not support --atomic") {
+        return Ok(Pushed::NoAtomic);
+    }
+    Ok(classify(remote.shown, &format!("{stdout}\n{stderr}")))
+}
+
+/// Sorts a failed push's porcelain output and stderr into race, refusal, auth or unreachable.
+fn classify(remote: &str, said: &str) -> Pushed {
+    let detail = git::trimmed(said.as_bytes());
+    // Under `--atomic` every other ref is refused because of the one that was: those say so.
+    let rejected: Vec<(&str, &str)> = said
+        .lines()
+        .filter(|l| l.starts_with('!') && l.contains("rejected]"))
+        .map(|l| {
+            let target = l.split('\t').nth(1).and_then(|s| s.rsplit(':').next());
+            let reason = l.rsplit('(').next().unwrap_or("").trim_end_matches(')');
+            (target.unwrap_or(""), reason)
+        })
+        .filter(|(_, reason)| !reason.starts_with("atomic"))
+        .collect();
+    if let Some((_, reason)) = rejected.first() {
+        // Rejected for being behind, beaten to the ref lock by a concurrent push, or a lease on a
+        // parked change that another push has landed meanwhile.
+        let race = [
+            "fetch first",
+            "non-fast-forward",
+            "failed to update ref",
+            "failed to lock",
+        ];
+        let raced = rejected.iter().find(|(target, reason)| {
+            race.iter().any(|r| reason.contains(r))
+                || (target.starts_with(super::park::REMOTE) && *reason == "stale info")
+        });
+        if let Some((_, reason)) = raced {
+            return Pushed::Race(format!("the remote moved ({reason})"));
+        }
+        let detail = if *reason == "stale info" {
+            "the branch moved on the remote since this clone last fetched, so the lease refused \
+             to overwrite it; fetch and look at it first"
+                .to_owned()
+        } else {
+            (*reason).to_owned()
+        };
+        return Pushed::Failed(Error::Refused { detail });
+    }
+    // A transaction the remote could not commit: a concurrent push took a ref's lock or moved it.
+    if said.contains("atomic transaction failed")
+        && (said.contains("but expected") || said.contains("cannot lock ref"))
+    {
+        return Pushed::Race("the remote moved (failed to update ref)".to_owned());
+    }
+    if said.contains(policy::REMOTE_UNKNOWN) {
+        // Our pre-push saw a remote commit this clone never fetched: the remote moved meanwhile.
+        return Pushed::Race("the remote moved (a commit not fetched yet)".to_owned());
+    }
+    match classify_failure(remote, said) {
+        // The connection failed on the way: another round finds out whether the push landed.
+        Some(Error::Unreachable { detail, .. }) if transient(&detail) => {
+            Pushed::Race(format!("the connection failed ({detail})"))
+        }
+        Some(error) => Pushed::Failed(error),
+        None => Pushed::Failed(Error::Refused { detail }),
+    }
+}
+
+/// Whether a failure to reach the remote may pass (a refused, reset or dropped connection, a
+/// server restarting) rather than stay (no such repository or host, no access).
+pub(super) fn transient(detail: &str) -> bool {
+    const LASTING: [&str; 6] = [
+        "does not appear to be a git repository",
+        "not found",
+        "Could not resolve host",
+        "access denied",
+        "not exported",
+        "No such file or directory",
+    ];
+    const PASSING: [&str; 10] = [
+        "Connection refused",
+        "Connection reset",
+        "Connection timed out",
+        "hung up unexpectedly",
+        "early EOF",
+        "Broken pipe",
+        "unexpected disconnect",
+        "Network is unreachable",
+        "No route to host",
+        "RPC failed",
+    ];
+    !LASTING.iter().any(|p| detail.contains(p)) && PASSING.iter().any(|p| detail.contains(p))
+}
+
+/// Authentication and connection failures, from what git prints.
+fn classify_failure(remote: &str, said: &str) -> Option<Error> {
+    const AUTH: [&str; 6] = [
+        "Authentication failed",
+        "Permission denied",
+        "could not read Username",
+        "could not read Password",
+        "The requested URL returned error: 401",
+        "The requested URL returned error: 403",
+    ];
+    const UNREACHABLE: [&str; 11] = [
+        "Could not resolve host",
+        "Connection refused",
+        "Connection reset",
+        "Connection timed out",
+        "does not appear to be a git repository",
+        "Could not read from remote repository",
+        "unable to access",
+        "hung up unexpectedly",
+        "early EOF",
+        "unexpected disconnect",
+        "Network is unreachable",
+    ];
+    let detail = git::trimmed(said.as_bytes());
+    let remote = remote.to_owned();
+    if AUTH.iter().any(|p| said.contains(p)) {
+        Some(Error::Auth { remote, detail })
+    } else if UNREACHABLE.iter().any(|p| said.contains(p)) {
+        Some(Error::Unreachable { remote, detail })
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_remote_is_a_race() {
+        let said = "To /r.git\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone\n";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)\n";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "!\tHEAD:refs/heads/x\t[rejected] (stale info)\n";
+        assert!(matches!(
+            classify("origin", said),
+            Pushed::Failed(Error::Refused { .. })
+        ));
+    }
+
+    #[test]
+    fn an_atomic_push_is_judged_by_the_update_that_failed() {
+        let said = "!\tHEAD:refs/heads/main\t[rejected] (fetch first)\n\
+                    !\t(delete):refs/mainstay/parked/main/x\t[rejected] (atomic push failed)\n";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "!\tHEAD:refs/heads/main\t[rejected] (atomic push failed)\n\
+                    !\t(delete):refs/mainstay/parked/main/x\t[rejected] (stale info)\n";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "!\tHEAD:refs/heads/main\t[remote rejected] (atomic transaction failed)\n\
+                    !\t:refs/mainstay/parked/main/x\t[remote rejected] (atomic transaction failed)\n\
+                    remote: error: cannot lock ref 'refs/heads/main': is at 1 but expected 2\n";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\n\
+                    !\t(delete):refs/mainstay/parked/main/x\t[remote rejected] (atomic transaction failed)\n";
+        assert!(matches!(
+            classify("origin", said),
+            Pushed::Failed(Error::Refused { .. })
+        ));
+    }
+
+    #[test]
+    fn hooks_and_auth_fail_fast() {
+        let said = "!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\n";
+        let Pushed::Failed(Error::Refused { .. }) = classify("origin", said) else {
+            panic!("a hook refusal is final");
+        };
+        let said = "error: failed to push some refs\nmainstay: refusing to force-push";
+        assert!(matches!(
+            classify("origin", said),
+            Pushed::Failed(Error::Refused { .. })
+        ));
+        let said = "fatal: Authentication failed for 'https://host/repo.git/'";
+        assert!(matches!(
+            classify("origin", said),
+            Pushed::Failed(Error::Auth { .. })
+        ));
+        let said = "fatal: '/nope' does not appear to be a git repository\n\
+                    fatal: Could not read from remote repository.";
+        assert!(matches!(
+            classify("origin", said),
+            Pushed::Failed(Error::Unreachable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_dropped_connection_is_another_round() {
+        let said = "fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        let said = "fatal: the remote end hung up unexpectedly";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
+        assert!(!transient("fatal: Could not resolve host: nowhere.example"));
+    }
+}
