@@ -148,10 +148,17 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         remote: remote.to_owned(),
         refs,
     };
+    let git_dir = absolute_path(repo.git_dir());
+    let worktree = absolute_path(&worktree);
     // Freed before the fork: after it, every page this process writes (freeing included) is
     // copied, since the fork's copy shares them until it execs.
     drop((repo, config, verdict, updates));
-    post_push::start(&hook.hooks_dir.join("post-push"), &handoff, &worktree)?;
+    post_push::start(
+        &hook.hooks_dir.join("post-push"),
+        &handoff,
+        &git_dir,
+        &worktree,
+    )?;
     let log = deploy::log_path(Path::new(""), &followed);
     let _ = writeln!(
         err,
@@ -173,6 +180,12 @@ fn is_deploy_remote(repo: &repo::Repo, remote: &str, url: Option<&str>, deploy: 
     // Read only off the common path: the configuration costs more than the rest of the hook.
     let configured = repo::remote_url(repo, deploy);
     configured.is_some_and(|c| Some(c.as_str()) == url || c == remote)
+}
+
+/// `path` without `..` and symbolic links where it exists (the repository's paths are absolute
+/// already, but may be spelt from the hook's working directory: `dir/../../w/.git`).
+fn absolute_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Runs `<hooks dir>/<name>.local`, the hook that was there before mainstay, with git's

@@ -273,6 +273,45 @@ fn a_push_naming_the_repository_by_git_dir_is_checked_there() {
     assert!(said.contains("refusing to force-push"), "{said}");
 }
 
+/// A relative `GIT_DIR` is relative to where git was started: post-push and the monitor run in
+/// the work tree, so they must not inherit it as it is.
+#[test]
+fn a_push_naming_the_repository_by_a_relative_git_dir_is_followed() {
+    let s = Setup::new();
+    let sha = s.commit("a.txt", "1\n");
+    let outside = s.sb.path().join("elsewhere/deeper");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    let out =
+        s.sb.command("git", &outside)
+            .env("GIT_DIR", "../../work/.git")
+            .args(["push", "-q", "origin", "main"])
+            .output()
+            .expect("run git push");
+    let said = ok(&out, "GIT_DIR=../../work/.git git push", &outside);
+    assert!(said.contains("followed in"), "{said}");
+    assert_eq!(s.remote_head("main"), sha);
+    assert!(s.wait_for_decision(&sha).contains(&format!("{sha} landed")));
+    let log = s.status_log(&sha);
+    wait_until("the monitor's first log line", || {
+        read(&log).contains(&format!("monitoring deployment of {sha}"))
+    });
+    // And with both named relatively, the work tree elsewhere than the git dir's parent.
+    let two = s.commit("a.txt", "2\n");
+    let out = s.sb.git_output(
+        &outside,
+        &[
+            "--git-dir=../../work/.git",
+            "--work-tree=../../work",
+            "push",
+            "-q",
+            "origin",
+            "main",
+        ],
+    );
+    ok(&out, "git --git-dir=../.. --work-tree=../.. push", &outside);
+    assert!(s.wait_for_decision(&two).contains(&format!("{two} landed")));
+}
+
 #[test]
 fn a_renamed_file_keeps_the_markers_it_already_held() {
     let s = Setup::new();
