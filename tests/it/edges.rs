@@ -326,6 +326,21 @@ fn a_renamed_file_keeps_the_markers_it_already_held() {
     s.sb.git(&s.work, &["mv", "legacy.txt", "old.txt"]);
     s.sb.git(&s.work, &["commit", "-q", "-m", "rename"]);
     s.push_ok(&["origin", "main"]);
+    // A rename whose old name now holds a new file: git sees the old name modified and the new
+    // one added, and the block still comes from the old side.
+    s.sb.git(&s.work, &["mv", "old.txt", "older.txt"]);
+    write(&s.work.join("old.txt"), "fresh\n");
+    s.sb.git(&s.work, &["add", "old.txt"]);
+    s.sb.git(
+        &s.work,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "rename, and a new file at the old name",
+        ],
+    );
+    s.push_ok(&["origin", "main"]);
     // A copy is no rename: its block is new here.
     write(&s.work.join("copy.txt"), MARKERS);
     s.sb.git(&s.work, &["add", "copy.txt"]);
@@ -362,6 +377,66 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
     s.commit("src/expected.md", MARKERS);
     let said = s.push_refused(&["origin", "main"]);
     assert!(said.contains("src/expected.md:2"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    // Shorter than seven: git accepts any size from 1.
+    for (n, ext) in [(5, "short"), (1, "one")] {
+        let attributes = read(&s.work.join(".gitattributes"));
+        write(
+            &s.work.join(".gitattributes"),
+            &format!("{attributes}*.{ext} conflict-marker-size={n}\n"),
+        );
+        s.sb.git(&s.work, &["add", ".gitattributes"]);
+        let (open, close) = ("<".repeat(n), ">".repeat(n));
+        let file = format!("notes.{ext}");
+        s.commit(
+            &file,
+            &format!("x\n{open} ours\na\n{}\nb\n{close} theirs\n", "=".repeat(n)),
+        );
+        let said = s.push_refused(&["origin", "main"]);
+        assert!(
+            said.contains(&format!("{file}:2 adds a conflict block")),
+            "{said}"
+        );
+        s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    }
+}
+
+/// Copies `from` into `to`, directories and files.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::create_dir_all(to).expect("mkdir");
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// This repository's own fixtures hold conflict blocks on purpose; its own `.mainstay.toml`
+/// names them, so it pushes itself without an override.
+#[test]
+fn this_projects_fixtures_push_under_its_own_settings() {
+    let s = Setup::new();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_tree(
+        &project.join("tests/fixtures"),
+        &s.work.join("tests/fixtures"),
+    );
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "fixtures"]);
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("adds a conflict block"), "{said}");
+    std::fs::copy(
+        project.join(".mainstay.toml"),
+        s.work.join(".mainstay.toml"),
+    )
+    .expect("copy");
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    s.push_ok(&["origin", "main"]);
 }
 
 fn mainstay_push(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
