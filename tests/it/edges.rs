@@ -445,26 +445,77 @@ fn mainstay_push(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
     sb.run("mainstay", dir, &all)
 }
 
+/// Exit 4 and one line saying why, with nothing pushed.
+fn bad_argument(sb: &Sandbox, dir: &Path, args: &[&str]) -> String {
+    let out = mainstay_push(sb, dir, args);
+    let what = format!("mainstay push {}", args.join(" "));
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&what, dir, &out));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(said.lines().count(), 1, "{said}");
+    said
+}
+
 #[test]
 fn mainstay_push_never_lands_another_branchs_commits() {
     let s = Setup::new();
     let before = s.remote_head("main");
-    s.sb.git(&s.work, &["checkout", "-q", "-b", "feature"]);
-    s.commit("feature.txt", "work in progress\n");
-    let out = mainstay_push(&s.sb, &s.work, &["origin", "main"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        describe("mainstay push", &s.work, &out)
-    );
-    let said = String::from_utf8_lossy(&out.stderr);
+    // An upstream set by `git checkout -b feature origin/main` changes nothing: `main` is local
+    // `main`, as for `git push origin main`.
+    s.sb.git(&s.work, &["checkout", "-q", "-b", "feature", "origin/main"]);
+    let feature = s.commit("feature.txt", "work in progress\n");
+    let said = bad_argument(&s.sb, &s.work, &["origin", "main"]);
     assert!(
-        said.contains("`main` is not the branch checked out here (`feature`)"),
+        said.contains("`main` is not the branch checked out here (`feature`)")
+            && said.contains("`git switch main`")
+            && said.contains("`mainstay push origin HEAD:main`"),
         "{said}"
     );
-    assert_eq!(said.lines().count(), 1, "{said}");
+    s.sb.git(&s.work, &["branch", "-q", "other", "main"]);
+    let said = bad_argument(&s.sb, &s.work, &["origin", "other:main"]);
+    assert!(
+        said.contains("`other` is not the branch checked out here"),
+        "{said}"
+    );
+    // Refspecs are read as git reads them, never as a branch's name.
+    let said = bad_argument(&s.sb, &s.work, &["origin", "+main"]);
+    assert!(said.contains("`--force`"), "{said}");
+    let said = bad_argument(&s.sb, &s.work, &["origin", ":main"]);
+    assert!(said.contains("delete"), "{said}");
+    for name in [
+        "main..x",
+        "HEAD:a b",
+        "refs/tags/v1",
+        "HEAD:@{-1}",
+        "feature:",
+    ] {
+        let said = bad_argument(&s.sb, &s.work, &["origin", name]);
+        assert!(said.contains("is not a branch name"), "{name}: {said}");
+    }
     assert_eq!(s.remote_head("main"), before);
+    // git's own form lands this branch's commits on another remote branch.
+    ok(
+        &mainstay_push(&s.sb, &s.work, &["origin", "HEAD:main"]),
+        "mainstay push origin HEAD:main",
+        &s.work,
+    );
+    assert_eq!(s.remote_head("main"), feature);
+    let again = s.commit("feature.txt", "more\n");
+    ok(
+        &mainstay_push(
+            &s.sb,
+            &s.work,
+            &["origin", "refs/heads/feature:refs/heads/main"],
+        ),
+        "mainstay push origin refs/heads/feature:refs/heads/main",
+        &s.work,
+    );
+    assert_eq!(s.remote_head("main"), again);
+    ok(
+        &mainstay_push(&s.sb, &s.work, &["origin", "refs/heads/feature"]),
+        "mainstay push origin refs/heads/feature",
+        &s.work,
+    );
+    assert_eq!(s.remote_head("feature"), again);
 }
 
 #[test]
@@ -676,7 +727,7 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
     let remote = sb.remote("remote");
     let main = sb.clone_repo(&remote, "main");
     sb.install(&main);
-    // Agents as worktrees of one clone, each on its own branch that tracks origin/main.
+    // Agents as worktrees of one clone, each on its own branch, landing on main.
     let mut trees = Vec::new();
     for i in 0..4 {
         let dir = sb.path().join(format!("wt{i}"));
@@ -687,7 +738,6 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
                 "worktree",
                 "add",
                 "-q",
-                "--track",
                 "-b",
                 &format!("wt{i}"),
                 d,
@@ -708,7 +758,7 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
         .iter()
         .map(|dir| {
             let mut cmd = sb.command(bin("mainstay"), dir);
-            cmd.args(["push", "origin", "main"]);
+            cmd.args(["push", "origin", "HEAD:main"]);
             std::thread::spawn(move || cmd.output().expect("run mainstay push"))
         })
         .collect();
