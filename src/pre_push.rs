@@ -172,14 +172,72 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
 }
 
 /// Whether a push to `remote` (a name, or a URL) at `url` goes to the deploy remote: by name,
-/// or by the deploy remote's configured URL.
+/// or by one of the deploy remote's configured URLs (`url` or `pushurl`), however spelt.
 fn is_deploy_remote(repo: &repo::Repo, remote: &str, url: Option<&str>, deploy: &str) -> bool {
     if remote == deploy {
         return true;
     }
     // Read only off the common path: the configuration costs more than the rest of the hook.
-    let configured = repo::remote_url(repo, deploy);
-    configured.is_some_and(|c| Some(c.as_str()) == url || c == remote)
+    let base = repo.workdir().unwrap_or(repo.git_dir());
+    let configured: Vec<String> = repo::remote_urls(repo, deploy)
+        .iter()
+        .map(|u| same_place(base, u))
+        .collect();
+    [Some(remote), url]
+        .into_iter()
+        .flatten()
+        .any(|u| configured.contains(&same_place(base, u)))
+}
+
+/// One spelling of the place a remote URL names, for comparing two: `file://` and a path are
+/// the same, a relative path is resolved against `base` (the work tree, where git runs), and a
+/// trailing `/` or `.git` and any credentials do not count.
+fn same_place(base: &Path, url: &str) -> String {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    // git's rule: `host:path` is scp-like when the colon comes before any slash.
+    let scp_like = url
+        .find(':')
+        .is_some_and(|colon| !url[..colon].contains('/'));
+    let place = match scheme {
+        Some("file") => Some(&url["file://".len()..]),
+        Some(_) => None,
+        None if scp_like => None,
+        None => Some(url),
+    };
+    let text = match place {
+        Some(path) => {
+            // As git does for a local remote: the path, else the path with `.git`.
+            let path = base.join(path);
+            let mut dotgit = path.clone().into_os_string();
+            dotgit.push(".git");
+            [path.clone(), PathBuf::from(dotgit)]
+                .iter()
+                .find_map(|p| std::fs::canonicalize(p).ok())
+                .unwrap_or_else(|| lexically_normal(&path))
+                .to_string_lossy()
+                .into_owned()
+        }
+        None => crate::text::without_credentials(url).into_owned(),
+    };
+    let text = text.trim_end_matches('/');
+    let text = text.strip_suffix(".git").unwrap_or(text);
+    text.trim_end_matches('/').to_owned()
+}
+
+/// `path` with `.` and `..` taken out by their names alone, for a path that does not exist.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// `path` without `..` and symbolic links where it exists (the repository's paths are absolute
@@ -256,5 +314,22 @@ pub(crate) fn user(repo: &repo::Repo) -> String {
         (Some(name), None) => name,
         (None, Some(email)) => email,
         (None, None) => std::env::var("USER").unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_place_however_spelt() {
+        let base = Path::new("/nonexistent/work");
+        let same = |a: &str, b: &str| same_place(base, a) == same_place(base, b);
+        assert!(same("file:///nonexistent/r.git", "../r"));
+        assert!(same("/nonexistent/r.git/", "/nonexistent/./r"));
+        assert!(same("https://u:pw@host/o/r.git/", "https://host/o/r"));
+        assert!(same("git@host:o/r.git", "git@host:o/r/"));
+        assert!(!same("git@host:o/r", "/nonexistent/work/git@host:o/r"));
+        assert!(!same("https://host/o/r", "https://host/o/s"));
     }
 }

@@ -258,9 +258,21 @@ pub fn identity(repo: &Repo) -> (Option<String>, Option<String>) {
     (get("user.name"), get("user.email"))
 }
 
-/// The URL configured for remote `name` (`remote.<name>.url`), if any.
-pub fn remote_url(repo: &Repo, name: &str) -> Option<String> {
-    config_string(repo, &format!("remote.{name}.url"))
+/// Every URL configured for remote `name`: each `remote.<name>.url` and `remote.<name>.pushurl`.
+pub fn remote_urls(repo: &Repo, name: &str) -> Vec<String> {
+    let Ok(full) = gix::open(&repo.git_dir) else {
+        return Vec::new();
+    };
+    let config = full.config_snapshot();
+    ["url", "pushurl"]
+        .iter()
+        .flat_map(|key| {
+            config
+                .strings(format!("remote.{name}.{key}").as_str())
+                .unwrap_or_default()
+        })
+        .map(|v| v.to_string())
+        .collect()
 }
 
 /// One value of git's configuration, from every source; for the rare paths that need one.

@@ -693,6 +693,48 @@ fn pushes_to_forks_mirrors_and_the_repository_itself_are_not_followed() {
     assert!(s.wait_for_decision(&four).contains("landed"));
 }
 
+/// The deploy remote spelt another way is the deploy remote: `file://`, a trailing `/` or
+/// `.git`, a path relative to the work tree, the remote's `pushurl`.
+#[test]
+fn the_deploy_remote_is_known_however_its_url_is_spelt() {
+    let s = Setup::new();
+    let abs = s.remote.to_str().expect("utf-8").to_owned();
+    let bare = abs.trim_end_matches(".git").to_owned();
+    let spellings = [
+        format!("file://{abs}"),
+        format!("{abs}/"),
+        "../remote.git".to_owned(),
+        "../remote".to_owned(),
+        format!("{bare}/"),
+        format!("{}/../remote.git", s.sb.path().join("work").display()),
+    ];
+    for (i, url) in spellings.iter().enumerate() {
+        let sha = s.commit("a.txt", &format!("{i}\n"));
+        s.push_ok(&[url, "main"]);
+        assert_eq!(s.remote_head("main"), sha, "{url}");
+        let line = s.wait_for_decision(&sha);
+        assert!(line.contains(&format!("{sha} landed")), "{url}: {line}");
+    }
+    // origin fetches from one place and pushes to another: a push to its pushurl is followed.
+    let mirror = s.sb.path().join("mirror.git");
+    let m = mirror.to_str().expect("utf-8");
+    s.sb.git(s.sb.path(), &["clone", "-q", "--bare", &abs, m]);
+    s.sb.git(&s.work, &["remote", "set-url", "origin", m]);
+    s.sb.git(
+        &s.work,
+        &[
+            "remote",
+            "set-url",
+            "--push",
+            "origin",
+            &format!("file://{abs}/"),
+        ],
+    );
+    let sha = s.commit("a.txt", "by pushurl\n");
+    s.push_ok(&[&abs, "main"]);
+    assert!(s.wait_for_decision(&sha).contains(&format!("{sha} landed")));
+}
+
 #[test]
 fn git_push_options_are_read_by_gits_grammar() {
     let s = Setup::new();
