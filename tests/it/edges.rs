@@ -750,6 +750,24 @@ fn git_push_options_are_read_by_gits_grammar() {
     s.push_ok(&["-n", "--no-dry-run", "origin", "main"]);
     assert_eq!(s.remote_head("main"), two);
     assert!(s.wait_for_decision(&two).contains("landed"));
+    // git takes a long option by any unique abbreviation, and so does the hook.
+    for (i, args) in [
+        ["--push-opt", "-n", "origin", "main"],
+        ["-n", "--no-dry", "origin", "main"],
+        ["--dry-run", "--no-dry", "origin", "main"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sha = s.commit("a.txt", &format!("abbreviated {i}\n"));
+        s.push_ok(args);
+        assert_eq!(s.remote_head("main"), sha, "{args:?}");
+        assert!(s.wait_for_decision(&sha).contains("landed"), "{args:?}");
+    }
+    let dry = s.commit("a.txt", "dry\n");
+    s.push_ok(&["--dry", "origin", "main"]);
+    assert_ne!(s.remote_head("main"), dry);
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
     // An alias of push with -n in it is a dry run: nothing lands, nothing is followed.
     s.sb.git(&s.work, &["config", "alias.pn", "push -n"]);
     let three = s.commit("a.txt", "3\n");
@@ -757,7 +775,9 @@ fn git_push_options_are_read_by_gits_grammar() {
     ok(&out, "git pn", &s.work);
     s.sentinel_push();
     assert!(
-        !s.post_push_lines().iter().any(|l| l.contains(&three)),
+        !s.post_push_lines()
+            .iter()
+            .any(|l| l.contains(&three) || l.contains(&dry)),
         "{:?}",
         s.post_push_lines()
     );
