@@ -126,6 +126,10 @@ pub enum Error {
     ForceProtected { branch: String },
     #[error("authentication to `{remote}` failed: {detail}")]
     Auth { remote: String, detail: String },
+    #[error(
+        "{lock} stays locked: if no git process is running in this clone, a crashed one left it; remove it (`rm {lock}`) and run `mainstay push` again"
+    )]
+    LocalLock { lock: String },
     #[error("`{remote}` is unreachable: {detail}")]
     Unreachable { remote: String, detail: String },
     #[error("the push was refused: {detail}")]

@@ -838,6 +838,57 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
     }
 }
 
+/// A ref lock of this clone that goes away (another worktree's fetch) is waited out; one that
+/// stays (a crashed process) is named, with what to do, and is not taken for the remote.
+#[test]
+fn a_local_ref_lock_is_waited_out_or_named() {
+    let s = Setup::new();
+    let other = s.sb.clone_repo(&s.remote, "other");
+    let move_main = |n: &str| {
+        s.sb.git(&other, &["pull", "-q", "--rebase"]);
+        s.sb.commit(&other, "theirs.txt", &format!("{n}\n"), "theirs");
+        s.sb.git(&other, &["push", "-q", "origin", "main"]);
+    };
+    move_main("1");
+    s.commit("ours.txt", "1\n");
+    let lock = s.work.join(".git/refs/remotes/origin/main.lock");
+    write(&lock, "");
+    let remover = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            std::fs::remove_file(lock).expect("remove the lock");
+        })
+    };
+    let out = mainstay_push(&s.sb, &s.work, &[]);
+    remover.join().expect("the thread removing the lock");
+    ok(&out, "mainstay push with a passing lock", &s.work);
+    assert_eq!(
+        s.remote_head("main"),
+        s.sb.git(&s.work, &["rev-parse", "HEAD"])
+    );
+    // A lock left for good.
+    move_main("2");
+    s.commit("ours.txt", "2\n");
+    write(&lock, "");
+    let out = mainstay_push(&s.sb, &s.work, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push with a stale lock", &s.work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    let shown = std::fs::canonicalize(&lock).expect("the lock");
+    assert!(
+        said.contains(&*shown.to_string_lossy()) || said.contains(&*lock.to_string_lossy()),
+        "{said}"
+    );
+    assert!(said.contains("remove it"), "{said}");
+    assert!(!said.contains("unreachable"), "{said}");
+}
+
 #[test]
 fn a_typo_in_one_section_stops_only_what_reads_it() {
     let s = Setup::new();
