@@ -82,8 +82,28 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
     let config = Config::load_only(&worktree, &[Section::Push, Section::Deploy])?;
     let text = String::from_utf8_lossy(hook.stdin);
-    let updates = policy::parse_updates(&text)?;
+    let mut updates = policy::parse_updates(&text)?;
     let remote = hook.args.first().map(String::as_str).unwrap_or("origin");
+    let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
+    // `git push --mirror` deletes every branch of the remote this clone lacks, and git does not
+    // tell pre-push of those deletions: each protected one is judged as a deletion here.
+    let lacking = protected_lacking_here(&repo, remote, &config.push);
+    let mut process = None;
+    let mut mirror = false;
+    if !lacking.is_empty() {
+        let found = crate::process::find_push_process(&alias);
+        mirror = found.is_some_and(|p| p.mirror)
+            || repo::local_config_bool(&repo, &format!("remote.{remote}.mirror")) == Some(true);
+        process = Some(found);
+    }
+    if mirror {
+        updates.extend(lacking.iter().map(|(branch, id)| policy::Update {
+            local_ref: "(mirror)".to_owned(),
+            local: None,
+            remote_ref: format!("refs/heads/{branch}"),
+            remote: Some(*id),
+        }));
+    }
     let push = PushContext {
         remote,
         deploy_branch: &config.deploy.branch,
@@ -102,6 +122,19 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     if !verdict.allowed() {
         for refusal in &verdict.refusals {
             let _ = writeln!(err, "mainstay: {refusal}");
+        }
+        if mirror {
+            let names: Vec<String> = lacking.iter().map(|(b, _)| format!("`{b}`")).collect();
+            let _ = writeln!(
+                err,
+                "mainstay: `git push --mirror` deletes each branch of `{}` this clone has no \
+                 local branch for ({}); push branches by name, or create them here first \
+                 (`git branch {} {remote}/{}`)",
+                crate::text::without_credentials(remote),
+                names.join(", "),
+                lacking[0].0,
+                lacking[0].0,
+            );
         }
         return Ok(Outcome::Refused);
     }
@@ -137,8 +170,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
             .and_then(|mut f| f.write_all(line.as_bytes()));
         return Ok(Outcome::Allowed { followed: None });
     }
-    let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
-    let process = crate::process::find_push_process(&alias);
+    let process = process.unwrap_or_else(|| crate::process::find_push_process(&alias));
     if process.is_some_and(|p| p.dry_run) {
         return Ok(Outcome::Allowed { followed: None });
     }
@@ -169,6 +201,20 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     Ok(Outcome::Allowed {
         followed: Some(followed),
     })
+}
+
+/// The protected branches the remote has, as this clone last saw it (`refs/remotes/<remote>/`),
+/// for which this clone has no local branch: what `git push --mirror` would delete.
+fn protected_lacking_here(
+    repo: &repo::Repo,
+    remote: &str,
+    settings: &policy::Settings,
+) -> Vec<(String, gix::ObjectId)> {
+    repo::refs_under(repo, &format!("refs/remotes/{remote}/"))
+        .into_iter()
+        .filter(|(branch, _)| settings.is_protected(branch))
+        .filter(|(branch, _)| repo::resolve_ref(repo, &format!("refs/heads/{branch}")).is_none())
+        .collect()
 }
 
 /// Whether a push to `remote` (a name, or a URL) at `url` goes to the deploy remote: by name,

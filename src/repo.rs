@@ -424,6 +424,39 @@ pub fn symbolic_target(repo: &Repo, name: &str) -> Option<String> {
     }
 }
 
+/// The plain references under `prefix` (`refs/remotes/origin/`): each name after the prefix,
+/// and its id. Symbolic ones (`refs/remotes/origin/HEAD`) are left out.
+pub fn refs_under(repo: &Repo, prefix: &str) -> Vec<(String, ObjectId)> {
+    let Ok(relative) = <&gix::path::RelativePath>::try_from(prefix) else {
+        return Vec::new();
+    };
+    let Ok(platform) = repo.refs.iter() else {
+        return Vec::new();
+    };
+    let Ok(found) = platform.prefixed(relative) else {
+        return Vec::new();
+    };
+    found
+        .filter_map(Result::ok)
+        .filter_map(|r| {
+            let id = r.target.try_id()?.to_owned();
+            let name = r.name.as_bstr().to_str().ok()?.strip_prefix(prefix)?;
+            Some((name.to_owned(), id))
+        })
+        .collect()
+}
+
+/// A boolean of this clone's own configuration file (`<common dir>/config`, includes not
+/// followed): read directly, since a full configuration load costs more than the hook.
+pub fn local_config_bool(repo: &Repo, key: &str) -> Option<bool> {
+    let file = gix::config::File::from_path_no_includes(
+        repo.common_dir.join("config"),
+        gix::config::Source::Local,
+    )
+    .ok()?;
+    file.boolean(key).ok().flatten()
+}
+
 /// What a push changes between two commits: blobs added or changed, and blobs removed (where a
 /// renamed file came from). Symlinks and submodules carry no text of ours and are skipped.
 #[derive(Debug, Default)]

@@ -735,6 +735,36 @@ fn the_deploy_remote_is_known_however_its_url_is_spelt() {
     assert!(s.wait_for_decision(&sha).contains(&format!("{sha} landed")));
 }
 
+/// `git push --mirror` deletes the remote's branches this clone lacks without a line on
+/// pre-push's stdin: the hook finds them in `refs/remotes/<remote>/`.
+#[test]
+fn a_mirror_push_never_deletes_a_protected_branch_this_clone_lacks() {
+    let s = Setup::new();
+    s.push_ok(&["origin", "main:staging"]);
+    s.sb.git(&s.work, &["fetch", "-q"]);
+    let staging = s.remote_head("staging");
+    for args in [&["--mirror", "origin"][..], &["--mir", "origin"]] {
+        let said = s.push_refused(args);
+        assert!(
+            said.contains("refusing to delete protected branch `staging`")
+                && said.contains("`git push --mirror` deletes")
+                && said.contains("`git branch staging origin/staging`"),
+            "{args:?}: {said}"
+        );
+        assert_eq!(s.remote_head("staging"), staging);
+    }
+    // A remote configured as a mirror mirrors with a plain `git push`.
+    s.sb.git(&s.work, &["config", "remote.origin.mirror", "true"]);
+    let said = s.push_refused(&["origin"]);
+    assert!(said.contains("protected branch `staging`"), "{said}");
+    s.sb.git(&s.work, &["config", "--unset", "remote.origin.mirror"]);
+    assert_eq!(s.remote_head("staging"), staging);
+    // With the branch here, a mirror push loses nothing protected.
+    s.sb.git(&s.work, &["branch", "-q", "staging", "origin/staging"]);
+    s.push_ok(&["--mirror", "origin"]);
+    assert_eq!(s.remote_head("staging"), staging);
+}
+
 #[test]
 fn git_push_options_are_read_by_gits_grammar() {
     let s = Setup::new();
