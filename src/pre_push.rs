@@ -210,9 +210,30 @@ fn protected_lacking_here(
     remote: &str,
     settings: &policy::Settings,
 ) -> Vec<(String, gix::ObjectId)> {
-    repo::refs_under(repo, &format!("refs/remotes/{remote}/"))
+    let prefix = format!("refs/remotes/{remote}/");
+    let globs = settings
+        .protected
+        .iter()
+        .any(|p| p.contains(['*', '?', '[']));
+    // Plain names are looked up one by one: a clone may track thousands of branches.
+    let remote_has: Vec<(String, gix::ObjectId)> = if globs {
+        repo::refs_under(repo, &prefix)
+            .into_iter()
+            .filter(|(branch, _)| settings.is_protected(branch))
+            .collect()
+    } else {
+        settings
+            .protected
+            .iter()
+            .filter(|branch| repo::symbolic_target(repo, &format!("{prefix}{branch}")).is_none())
+            .filter_map(|branch| {
+                let id = repo::resolve_ref(repo, &format!("{prefix}{branch}"))?;
+                Some((branch.clone(), id))
+            })
+            .collect()
+    };
+    remote_has
         .into_iter()
-        .filter(|(branch, _)| settings.is_protected(branch))
         .filter(|(branch, _)| repo::resolve_ref(repo, &format!("refs/heads/{branch}")).is_none())
         .collect()
 }

@@ -763,6 +763,20 @@ fn a_mirror_push_never_deletes_a_protected_branch_this_clone_lacks() {
     s.sb.git(&s.work, &["branch", "-q", "staging", "origin/staging"]);
     s.push_ok(&["--mirror", "origin"]);
     assert_eq!(s.remote_head("staging"), staging);
+    // Protected by a glob.
+    write(
+        &s.work.join(".mainstay.toml"),
+        "[push]\nprotected = [\"main\", \"release/*\"]\n",
+    );
+    s.sb.git(&s.work, &["add", ".mainstay.toml"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "protect releases"]);
+    s.push_ok(&["origin", "main", "main:release/1"]);
+    s.sb.git(&s.work, &["fetch", "-q"]);
+    let said = s.push_refused(&["--mirror", "origin"]);
+    assert!(
+        said.contains("refusing to delete protected branch `release/1`"),
+        "{said}"
+    );
 }
 
 #[test]
