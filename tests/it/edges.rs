@@ -124,10 +124,14 @@ fn every_rule_holds_in_a_sha256_repository() {
     );
 }
 
+/// The ledger driver in a SHA-256 repository, on an agent's whole path: a local merge, then
+/// `mainstay push` rebasing over another clone's line (the driver merges it) and landing through
+/// pre-push, which refused every SHA-256 push before it read such ids. The driver itself reads
+/// no object id (git hands it files), so the merge alone would pass on any build.
 #[test]
 fn the_ledger_driver_merges_in_a_sha256_repository() {
     let sb = Sandbox::new();
-    let (_, work) = sha256_setup(&sb);
+    let (bare, work) = sha256_setup(&sb);
     let ledger = "docs/ACTIVE_SESSIONS.md";
     let base = "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n";
     sb.commit(&work, ledger, base, "base");
@@ -154,6 +158,24 @@ fn the_ledger_driver_merges_in_a_sha256_repository() {
     assert!(
         merged.contains(": two") && merged.contains(": three"),
         "{merged}"
+    );
+    ok(&mainstay_push(&sb, &work, &[]), "mainstay push", &work);
+    let other = sb.clone_repo(&bare, "other256");
+    sb.install(&other);
+    let four = format!("{merged}- Session-20261202-D-000001-dddddd: four\n");
+    sb.commit(&other, ledger, &four, "d");
+    ok(
+        &sb.git_output(&other, &["push", "-q", "origin", "main"]),
+        "push",
+        &other,
+    );
+    let five = format!("{merged}- Session-20261202-E-000001-eeeeee: five\n");
+    sb.commit(&work, ledger, &five, "e");
+    ok(&mainstay_push(&sb, &work, &[]), "mainstay push", &work);
+    let landed = sb.git(&bare, &["show", &format!("main:{ledger}")]);
+    assert!(
+        landed.contains(": four") && landed.contains(": five"),
+        "{landed}"
     );
 }
 
@@ -951,6 +973,45 @@ fn a_typo_in_one_section_stops_only_what_reads_it() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("stats.target"));
     let out = s.sb.run("mainstay", &s.work, &["doctor"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("stats.target"));
+    // The ledger driver reads `[ledgers]` only: it still merges, where a line merge conflicts.
+    let ledger = "docs/ACTIVE_SESSIONS.md";
+    let base = "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n";
+    s.commit(ledger, base);
+    s.sb.git(&s.work, &["checkout", "-q", "-b", "other"]);
+    s.commit(
+        ledger,
+        &format!("{base}- Session-20261201-B-000001-bbbbbb: two\n"),
+    );
+    s.sb.git(&s.work, &["checkout", "-q", "main"]);
+    s.commit(
+        ledger,
+        &format!("{base}- Session-20261201-C-000001-cccccc: three\n"),
+    );
+    ok(
+        &s.sb
+            .git_output(&s.work, &["merge", "-q", "--no-edit", "other"]),
+        "merge with a bad [stats]",
+        &s.work,
+    );
+    let merged = read(&s.work.join(ledger));
+    assert!(
+        merged.contains(": two") && merged.contains(": three") && !merged.contains("<<<<<<<"),
+        "{merged}"
+    );
+    s.push_ok(&["origin", "main"]);
+    // A syntax error, wherever it is, leaves no section readable: every push is refused.
+    write(&s.work.join(".mainstay.toml"), "[stats]\ntarget = \n");
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(
+        &s.work,
+        &["commit", "-q", "-m", "config that does not parse"],
+    );
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(
+        said.contains("refusing the push, it could not be checked")
+            && said.contains(".mainstay.toml"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -960,8 +1021,19 @@ fn small_edges() {
     let exclude = s.sb.common_dir(&s.work).join("info/exclude");
     std::fs::write(&exclude, "").expect("empty the excludes");
     let out = s.sb.run("install-hooks", &s.work, &["--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("install-hooks --check", &s.work, &out)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(".deployment-status-*"));
     s.sb.install(&s.work);
+    ok(
+        &s.sb.run("install-hooks", &s.work, &["--check"]),
+        "install-hooks --check after the install",
+        &s.work,
+    );
     // A remote that does not exist is a bad argument: exit 4.
     let out = mainstay_push(&s.sb, &s.work, &["nosuchremote"]);
     assert_eq!(
