@@ -34,10 +34,11 @@ pub fn may_hold_blocks(text: &[u8]) -> bool {
                     opened.push(size);
                 }
             }
-            Some(b'>') if !opened.is_empty() => {
-                if run(line, b'>').is_some_and(|size| opened.contains(&size)) {
-                    return true;
-                }
+            Some(b'>')
+                if !opened.is_empty()
+                    && run(line, b'>').is_some_and(|size| opened.contains(&size)) =>
+            {
+                return true;
             }
             _ => {}
         }
