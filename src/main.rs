@@ -83,7 +83,9 @@ struct PushArgs {
     /// The remote to push to.
     #[arg(default_value = "origin")]
     remote: String,
-    /// The remote branch; defaults to the current branch's name.
+    /// The branch checked out here (its name, the default), or `HEAD:<branch>` to land its
+    /// commits on another remote branch.
+    #[arg(value_name = "BRANCH")]
     branch: Option<String>,
     /// Force with a real lease (agent branches only).
     #[arg(long)]

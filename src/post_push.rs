@@ -91,9 +91,20 @@ pub enum Error {
 /// has exited (a new sha has no verdict to hide, and a new file slows the push). A live monitor of
 /// that sha keeps its lock, and goes on, as a second start would. The process waits, an idle copy
 /// of `pre-push`, for `git push` to exit before `post-push` itself starts.
-pub fn start(program: &Path, handoff: &Handoff, worktree: &Path) -> Result<u32, Error> {
+///
+/// It runs in the work tree with the repository named absolutely (`git_dir`, `worktree`): a
+/// `GIT_DIR` or `GIT_WORK_TREE` git handed the hook may be relative to where `git push` started,
+/// and post-push and the monitor it starts inherit what they are given.
+pub fn start(
+    program: &Path,
+    handoff: &Handoff,
+    git_dir: &Path,
+    worktree: &Path,
+) -> Result<u32, Error> {
     let mut cmd = Command::new(program);
     cmd.current_dir(worktree)
+        .env("GIT_DIR", git_dir)
+        .env("GIT_WORK_TREE", worktree)
         .arg("--pid")
         .arg(handoff.push_pid.to_string())
         .args(handoff.refs.iter().map(PushedRef::to_arg))

@@ -82,8 +82,28 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
     let config = Config::load_only(&worktree, &[Section::Push, Section::Deploy])?;
     let text = String::from_utf8_lossy(hook.stdin);
-    let updates = policy::parse_updates(&text)?;
+    let mut updates = policy::parse_updates(&text)?;
     let remote = hook.args.first().map(String::as_str).unwrap_or("origin");
+    let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
+    // `git push --mirror` deletes every branch of the remote this clone lacks, and git does not
+    // tell pre-push of those deletions: each protected one is judged as a deletion here.
+    let lacking = protected_lacking_here(&repo, remote, &config.push);
+    let mut process = None;
+    let mut mirror = false;
+    if !lacking.is_empty() {
+        let found = crate::process::find_push_process(&alias);
+        mirror = found.is_some_and(|p| p.mirror)
+            || repo::local_config_bool(&repo, &format!("remote.{remote}.mirror")) == Some(true);
+        process = Some(found);
+    }
+    if mirror {
+        updates.extend(lacking.iter().map(|(branch, id)| policy::Update {
+            local_ref: "(mirror)".to_owned(),
+            local: None,
+            remote_ref: format!("refs/heads/{branch}"),
+            remote: Some(*id),
+        }));
+    }
     let push = PushContext {
         remote,
         deploy_branch: &config.deploy.branch,
@@ -102,6 +122,19 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     if !verdict.allowed() {
         for refusal in &verdict.refusals {
             let _ = writeln!(err, "mainstay: {refusal}");
+        }
+        if mirror {
+            let names: Vec<String> = lacking.iter().map(|(b, _)| format!("`{b}`")).collect();
+            let _ = writeln!(
+                err,
+                "mainstay: `git push --mirror` deletes each branch of `{}` this clone has no \
+                 local branch for ({}); push branches by name, or create them here first \
+                 (`git branch {} {remote}/{}`)",
+                crate::text::without_credentials(remote),
+                names.join(", "),
+                lacking[0].0,
+                lacking[0].0,
+            );
         }
         return Ok(Outcome::Refused);
     }
@@ -137,8 +170,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
             .and_then(|mut f| f.write_all(line.as_bytes()));
         return Ok(Outcome::Allowed { followed: None });
     }
-    let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
-    let process = crate::process::find_push_process(&alias);
+    let process = process.unwrap_or_else(|| crate::process::find_push_process(&alias));
     if process.is_some_and(|p| p.dry_run) {
         return Ok(Outcome::Allowed { followed: None });
     }
@@ -148,10 +180,17 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         remote: remote.to_owned(),
         refs,
     };
+    let git_dir = absolute_path(repo.git_dir());
+    let worktree = absolute_path(&worktree);
     // Freed before the fork: after it, every page this process writes (freeing included) is
     // copied, since the fork's copy shares them until it execs.
     drop((repo, config, verdict, updates));
-    post_push::start(&hook.hooks_dir.join("post-push"), &handoff, &worktree)?;
+    post_push::start(
+        &hook.hooks_dir.join("post-push"),
+        &handoff,
+        &git_dir,
+        &worktree,
+    )?;
     let log = deploy::log_path(Path::new(""), &followed);
     let _ = writeln!(
         err,
@@ -164,15 +203,114 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     })
 }
 
+/// The protected branches the remote has, as this clone last saw it (`refs/remotes/<remote>/`),
+/// for which this clone has no local branch: what `git push --mirror` would delete.
+fn protected_lacking_here(
+    repo: &repo::Repo,
+    remote: &str,
+    settings: &policy::Settings,
+) -> Vec<(String, gix::ObjectId)> {
+    let prefix = format!("refs/remotes/{remote}/");
+    let globs = settings
+        .protected
+        .iter()
+        .any(|p| p.contains(['*', '?', '[']));
+    // Plain names are looked up one by one: a clone may track thousands of branches.
+    let remote_has: Vec<(String, gix::ObjectId)> = if globs {
+        repo::refs_under(repo, &prefix)
+            .into_iter()
+            .filter(|(branch, _)| settings.is_protected(branch))
+            .collect()
+    } else {
+        settings
+            .protected
+            .iter()
+            .filter(|branch| repo::symbolic_target(repo, &format!("{prefix}{branch}")).is_none())
+            .filter_map(|branch| {
+                let id = repo::resolve_ref(repo, &format!("{prefix}{branch}"))?;
+                Some((branch.clone(), id))
+            })
+            .collect()
+    };
+    remote_has
+        .into_iter()
+        .filter(|(branch, _)| repo::resolve_ref(repo, &format!("refs/heads/{branch}")).is_none())
+        .collect()
+}
+
 /// Whether a push to `remote` (a name, or a URL) at `url` goes to the deploy remote: by name,
-/// or by the deploy remote's configured URL.
+/// or by one of the deploy remote's configured URLs (`url` or `pushurl`), however spelt.
 fn is_deploy_remote(repo: &repo::Repo, remote: &str, url: Option<&str>, deploy: &str) -> bool {
     if remote == deploy {
         return true;
     }
     // Read only off the common path: the configuration costs more than the rest of the hook.
-    let configured = repo::remote_url(repo, deploy);
-    configured.is_some_and(|c| Some(c.as_str()) == url || c == remote)
+    let base = repo.workdir().unwrap_or(repo.git_dir());
+    let configured: Vec<String> = repo::remote_urls(repo, deploy)
+        .iter()
+        .map(|u| same_place(base, u))
+        .collect();
+    [Some(remote), url]
+        .into_iter()
+        .flatten()
+        .any(|u| configured.contains(&same_place(base, u)))
+}
+
+/// One spelling of the place a remote URL names, for comparing two: `file://` and a path are
+/// the same, a relative path is resolved against `base` (the work tree, where git runs), and a
+/// trailing `/` or `.git` and any credentials do not count.
+fn same_place(base: &Path, url: &str) -> String {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    // git's rule: `host:path` is scp-like when the colon comes before any slash.
+    let scp_like = url
+        .find(':')
+        .is_some_and(|colon| !url[..colon].contains('/'));
+    let place = match scheme {
+        Some("file") => Some(&url["file://".len()..]),
+        Some(_) => None,
+        None if scp_like => None,
+        None => Some(url),
+    };
+    let text = match place {
+        Some(path) => {
+            // As git does for a local remote: the path, else the path with `.git`.
+            let path = base.join(path);
+            let mut dotgit = path.clone().into_os_string();
+            dotgit.push(".git");
+            [path.clone(), PathBuf::from(dotgit)]
+                .iter()
+                .find_map(|p| std::fs::canonicalize(p).ok())
+                .unwrap_or_else(|| lexically_normal(&path))
+                .to_string_lossy()
+                .into_owned()
+        }
+        None => crate::text::without_credentials(url).into_owned(),
+    };
+    let text = text.trim_end_matches('/');
+    let text = text.strip_suffix(".git").unwrap_or(text);
+    text.trim_end_matches('/').to_owned()
+}
+
+/// `path` with `.` and `..` taken out by their names alone, for a path that does not exist.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` without `..` and symbolic links where it exists (the repository's paths are absolute
+/// already, but may be spelt from the hook's working directory: `dir/../../w/.git`).
+fn absolute_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Runs `<hooks dir>/<name>.local`, the hook that was there before mainstay, with git's
@@ -243,5 +381,22 @@ pub(crate) fn user(repo: &repo::Repo) -> String {
         (Some(name), None) => name,
         (None, Some(email)) => email,
         (None, None) => std::env::var("USER").unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_place_however_spelt() {
+        let base = Path::new("/nonexistent/work");
+        let same = |a: &str, b: &str| same_place(base, a) == same_place(base, b);
+        assert!(same("file:///nonexistent/r.git", "../r"));
+        assert!(same("/nonexistent/r.git/", "/nonexistent/./r"));
+        assert!(same("https://u:pw@host/o/r.git/", "https://host/o/r"));
+        assert!(same("git@host:o/r.git", "git@host:o/r/"));
+        assert!(!same("git@host:o/r", "/nonexistent/work/git@host:o/r"));
+        assert!(!same("https://host/o/r", "https://host/o/s"));
     }
 }

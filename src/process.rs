@@ -13,6 +13,8 @@ pub struct PushProcess {
     pub pid: u32,
     /// `--dry-run` or `-n`: nothing will land, so nothing is started.
     pub dry_run: bool,
+    /// `--mirror`: the remote loses every ref this clone lacks, which git does not tell pre-push.
+    pub mirror: bool,
 }
 
 /// Finds the `git push` process this hook runs under: the nearest `git` ancestor (only a push
@@ -24,8 +26,14 @@ pub fn find_push_process(alias: &dyn Fn(&str) -> Option<String>) -> Option<PushP
     for _ in 0..32 {
         let argv = command_line(pid);
         if is_git(&argv) {
-            let dry_run = push_arguments(&argv, alias).is_some_and(|args| is_dry_run(&args));
-            return Some(PushProcess { pid, dry_run });
+            let flags = push_arguments(&argv, alias)
+                .map(|args| read_push(&args))
+                .unwrap_or_default();
+            return Some(PushProcess {
+                pid,
+                dry_run: flags.dry_run,
+                mirror: flags.mirror,
+            });
         }
         pid = parent_of(pid).filter(|p| *p > 1)?;
     }
@@ -85,43 +93,168 @@ fn push_arguments(argv: &[String], alias: &dyn Fn(&str) -> Option<String>) -> Op
     None
 }
 
-/// git push's options that take a value as the next argument.
-const PUSH_WITH_VALUE: [&str; 5] = ["-o", "--push-option", "--repo", "--receive-pack", "--exec"];
+/// What an option does with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Nothing,
+    /// The next argument, or what follows `=`.
+    Value,
+    /// Only what follows `=`.
+    Optional,
+}
 
-/// Whether push's arguments make it a dry run: the last of `--dry-run`, `-n` (alone or in a
-/// cluster such as `-fn`) and `--no-dry-run` wins; option values (`-o -n`) and everything after
-/// `--` are not options.
-fn is_dry_run(args: &[String]) -> bool {
-    let mut dry = false;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--" => break,
-            "--dry-run" => dry = true,
-            "--no-dry-run" => dry = false,
-            a if PUSH_WITH_VALUE.contains(&a) => {
-                rest.next();
+/// `git push`'s long options (`git push --git-completion-helper-all`, `git push -h`): the name,
+/// what it takes, and whether `--no-<name>` exists.
+const PUSH_LONG: [(&str, Takes, bool); 28] = [
+    ("verbose", Takes::Nothing, true),
+    ("quiet", Takes::Nothing, true),
+    ("repo", Takes::Value, true),
+    ("all", Takes::Nothing, true),
+    ("branches", Takes::Nothing, true),
+    ("mirror", Takes::Nothing, true),
+    ("delete", Takes::Nothing, true),
+    ("tags", Takes::Nothing, true),
+    ("dry-run", Takes::Nothing, true),
+    ("porcelain", Takes::Nothing, true),
+    ("force", Takes::Nothing, true),
+    ("force-with-lease", Takes::Optional, true),
+    ("force-if-includes", Takes::Nothing, true),
+    ("recurse-submodules", Takes::Value, true),
+    ("thin", Takes::Nothing, true),
+    ("receive-pack", Takes::Value, true),
+    ("exec", Takes::Value, true),
+    ("set-upstream", Takes::Nothing, true),
+    ("progress", Takes::Nothing, true),
+    ("prune", Takes::Nothing, true),
+    // Its negation is `--verify`.
+    ("no-verify", Takes::Nothing, true),
+    ("follow-tags", Takes::Nothing, true),
+    ("signed", Takes::Optional, true),
+    ("atomic", Takes::Nothing, true),
+    ("push-option", Takes::Value, true),
+    ("ipv4", Takes::Nothing, false),
+    ("ipv6", Takes::Nothing, false),
+    ("verify", Takes::Nothing, false),
+];
+
+/// Options that name the same thing: an abbreviation matching both is not ambiguous.
+const PUSH_ALIASES: [(&str, &str); 3] = [
+    ("all", "branches"),
+    ("receive-pack", "exec"),
+    ("no-verify", "verify"),
+];
+
+/// `git push`'s short options that take a value (the rest of the cluster, or the next argument).
+const PUSH_SHORT_WITH_VALUE: [char; 1] = ['o'];
+
+/// A long option as git's parse-options reads it: its index in [`PUSH_LONG`] and whether it is
+/// negated (`--no-…`).
+type LongMatch = (usize, bool);
+
+/// Finds the option `word` (what follows `--`, before any `=`) names: exactly, or by a unique
+/// abbreviation, each also negated by `no-` (git's `parse_long_opt`). `None` when it names none
+/// or is ambiguous (git then refuses the command line).
+fn long_option(word: &str) -> Option<LongMatch> {
+    let mut abbreviated: Vec<LongMatch> = Vec::new();
+    for (index, &(name, _, negatable)) in PUSH_LONG.iter().enumerate() {
+        // `--verify` for `no-verify`: a name starting with `no-` is negated without it.
+        if let Some(positive) = name.strip_prefix("no-")
+            && negatable
+            && !word.starts_with("no-")
+        {
+            if word == positive {
+                return Some((index, true));
             }
-            a if a.starts_with("--") => {}
-            a if a.starts_with('-') && a.len() > 1 => {
-                for (i, c) in a[1..].char_indices() {
-                    match c {
-                        'n' => dry = true,
-                        // `-o` takes the rest of the cluster, or the next argument.
-                        'o' => {
-                            if i + 2 == a.len() {
-                                rest.next();
-                            }
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
+            if positive.starts_with(word) {
+                abbreviated.push((index, true));
             }
-            _ => {}
+            continue;
+        }
+        if word == name {
+            return Some((index, false));
+        }
+        if name.starts_with(word) {
+            abbreviated.push((index, false));
+            continue;
+        }
+        if !negatable {
+            continue;
+        }
+        if let Some(rest) = word.strip_prefix("no-") {
+            if rest == name {
+                return Some((index, true));
+            }
+            if name.starts_with(rest) {
+                abbreviated.push((index, true));
+            }
+        } else if "no-".starts_with(word) {
+            abbreviated.push((index, true));
         }
     }
-    dry
+    let first = *abbreviated.first()?;
+    let name = |(i, _): LongMatch| PUSH_LONG[i].0;
+    let alias = |a: &str, b: &str| {
+        a == b || PUSH_ALIASES.contains(&(a, b)) || PUSH_ALIASES.contains(&(b, a))
+    };
+    abbreviated
+        .iter()
+        .all(|&m| alias(name(m), name(first)))
+        .then_some(first)
+}
+
+/// What a `git push` command line asks for, of what pre-push needs to know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PushFlags {
+    dry_run: bool,
+    mirror: bool,
+}
+
+/// Reads push's arguments by git's grammar: long options by their unique abbreviations and
+/// `--no-` forms, the last of each pair winning; values taken where the option takes one
+/// (`-o -n`, `--push-opt -n`); short clusters (`-fn`); nothing after `--` or `--end-of-options`.
+fn read_push(args: &[String]) -> PushFlags {
+    let mut flags = PushFlags::default();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--" || arg == "--end-of-options" {
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (word, value) = match long.split_once('=') {
+                Some((word, _)) => (word, true),
+                None => (long, false),
+            };
+            let Some((index, negated)) = long_option(word) else {
+                continue;
+            };
+            let (name, takes, _) = PUSH_LONG[index];
+            if takes == Takes::Value && !negated && !value {
+                rest.next();
+            }
+            match name {
+                "dry-run" => flags.dry_run = !negated,
+                "mirror" => flags.mirror = !negated,
+                _ => {}
+            }
+            continue;
+        }
+        let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        for (i, c) in cluster.char_indices() {
+            if c == 'n' {
+                flags.dry_run = true;
+            }
+            if PUSH_SHORT_WITH_VALUE.contains(&c) {
+                // The rest of the cluster is the value; with none, the next argument is.
+                if i + c.len_utf8() == cluster.len() {
+                    rest.next();
+                }
+                break;
+            }
+        }
+    }
+    flags
 }
 
 /// The environment variable that makes the portable path (`ps`, polling, closing descriptors
@@ -199,7 +332,7 @@ mod tests {
 
     fn dry(line: &str) -> bool {
         let alias = |name: &str| (name == "pn").then(|| "push -n".to_owned());
-        push_arguments(&argv(line), &alias).is_some_and(|a| is_dry_run(&a))
+        push_arguments(&argv(line), &alias).is_some_and(|a| read_push(&a).dry_run)
     }
 
     #[test]
@@ -224,5 +357,51 @@ mod tests {
             !dry("git p origin main"),
             "an unknown alias is no push git can tell of"
         );
+    }
+
+    #[test]
+    fn long_options_by_their_unique_abbreviations() {
+        // Each as git 2.47 reads it (`git push <option> --porcelain origin main`).
+        assert!(dry("git push --dry origin main"));
+        assert!(dry("git push --dry-r origin main"));
+        assert!(
+            !dry("git push --push-opt -n origin main"),
+            "-n is the value"
+        );
+        assert!(dry("git push --push-opt=x -n origin main"));
+        assert!(!dry("git push -n --no-dry origin main"));
+        assert!(!dry("git push --dry-run --no-dry origin main"));
+        assert!(!dry("git push --recurse -n origin main"), "-n is the value");
+        assert!(!dry("git push --exe -n origin main"), "--exec takes -n");
+        assert!(!dry("git push --e -n origin main"), "--exec takes -n");
+        assert!(!dry("git push --receive -n origin main"));
+        assert!(
+            dry("git push --force-with-lease -n origin main"),
+            "its value needs ="
+        );
+        assert!(dry("git push --signed -n origin main"), "its value needs =");
+        assert!(
+            dry("git push --no-push-option -n origin main"),
+            "a negation takes nothing"
+        );
+        assert!(dry("git push --no-no-verify -n origin main"));
+        assert!(!dry("git push --end-of-options -n"));
+        for ambiguous in [
+            "--rec", "--re", "--no-d", "--d", "--ver", "--n", "--no-", "--f",
+        ] {
+            assert_eq!(long_option(&ambiguous[2..]), None, "{ambiguous}");
+        }
+        assert_eq!(long_option("b"), long_option("branches"));
+        assert!(
+            long_option("verif").is_some(),
+            "verify and no-verify are one"
+        );
+        assert_eq!(long_option("no-ip"), None, "--ipv4 has no negation");
+        let mirror = |line: &str| read_push(&argv(line)[2..]).mirror;
+        assert!(mirror("git push --mirror origin"));
+        assert!(mirror("git push --m origin"));
+        assert!(!mirror("git push --mirror --no-mir origin"));
+        assert!(!mirror("git push -o --mirror origin"), "a value");
+        assert!(!mirror("git push --repo --mirror"), "a value");
     }
 }

@@ -258,9 +258,21 @@ pub fn identity(repo: &Repo) -> (Option<String>, Option<String>) {
     (get("user.name"), get("user.email"))
 }
 
-/// The URL configured for remote `name` (`remote.<name>.url`), if any.
-pub fn remote_url(repo: &Repo, name: &str) -> Option<String> {
-    config_string(repo, &format!("remote.{name}.url"))
+/// Every URL configured for remote `name`: each `remote.<name>.url` and `remote.<name>.pushurl`.
+pub fn remote_urls(repo: &Repo, name: &str) -> Vec<String> {
+    let Ok(full) = gix::open(&repo.git_dir) else {
+        return Vec::new();
+    };
+    let config = full.config_snapshot();
+    ["url", "pushurl"]
+        .iter()
+        .flat_map(|key| {
+            config
+                .strings(format!("remote.{name}.{key}").as_str())
+                .unwrap_or_default()
+        })
+        .map(|v| v.to_string())
+        .collect()
 }
 
 /// One value of git's configuration, from every source; for the rare paths that need one.
@@ -410,6 +422,39 @@ pub fn symbolic_target(repo: &Repo, name: &str) -> Option<String> {
         gix::refs::Target::Symbolic(target) => Some(target.as_bstr().to_string()),
         gix::refs::Target::Object(_) => None,
     }
+}
+
+/// The plain references under `prefix` (`refs/remotes/origin/`): each name after the prefix,
+/// and its id. Symbolic ones (`refs/remotes/origin/HEAD`) are left out.
+pub fn refs_under(repo: &Repo, prefix: &str) -> Vec<(String, ObjectId)> {
+    let Ok(relative) = <&gix::path::RelativePath>::try_from(prefix) else {
+        return Vec::new();
+    };
+    let Ok(platform) = repo.refs.iter() else {
+        return Vec::new();
+    };
+    let Ok(found) = platform.prefixed(relative) else {
+        return Vec::new();
+    };
+    found
+        .filter_map(Result::ok)
+        .filter_map(|r| {
+            let id = r.target.try_id()?.to_owned();
+            let name = r.name.as_bstr().to_str().ok()?.strip_prefix(prefix)?;
+            Some((name.to_owned(), id))
+        })
+        .collect()
+}
+
+/// A boolean of this clone's own configuration file (`<common dir>/config`, includes not
+/// followed): read directly, since a full configuration load costs more than the hook.
+pub fn local_config_bool(repo: &Repo, key: &str) -> Option<bool> {
+    let file = gix::config::File::from_path_no_includes(
+        repo.common_dir.join("config"),
+        gix::config::Source::Local,
+    )
+    .ok()?;
+    file.boolean(key).ok().flatten()
 }
 
 /// What a push changes between two commits: blobs added or changed, and blobs removed (where a

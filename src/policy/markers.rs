@@ -19,13 +19,37 @@ pub struct Block<'a> {
 /// git's marker length without a `conflict-marker-size` attribute.
 pub const DEFAULT_SIZE: usize = 7;
 
-/// A quick look before the real one: could `text` hold a block of any usual marker size?
+/// A quick look before the real one, for markers of any length (the file's
+/// `conflict-marker-size` is not known yet): does some line open with a run of `<` that a later
+/// line closes with a run of `>` as long, each run followed by whitespace or the line's end?
 pub fn may_hold_blocks(text: &[u8]) -> bool {
-    memchr_run(text, b"<<<<<<<")
+    // Most files hold no line starting with `<` at all: the scan stops at the first byte test.
+    let mut opened: Vec<usize> = Vec::new();
+    for line in text.split(|b| *b == b'\n') {
+        match line.first() {
+            Some(b'<') => {
+                if let Some(size) = run(line, b'<')
+                    && !opened.contains(&size)
+                {
+                    opened.push(size);
+                }
+            }
+            Some(b'>')
+                if !opened.is_empty()
+                    && run(line, b'>').is_some_and(|size| opened.contains(&size)) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
-fn memchr_run(text: &[u8], run: &[u8]) -> bool {
-    text.windows(run.len()).any(|w| w == run)
+/// The length of the run of `c` that starts `line`, if whitespace or the line's end follows it.
+fn run(line: &[u8], c: u8) -> Option<usize> {
+    let size = line.iter().take_while(|&&b| b == c).count();
+    (size > 0 && line.get(size).is_none_or(u8::is_ascii_whitespace)).then_some(size)
 }
 
 /// Whether `line` is a marker of `size` characters `c`.
@@ -118,6 +142,31 @@ mod tests {
         assert_eq!(first_added(&[], long.as_bytes(), 7), None);
         assert_eq!(first_added(&[], CONFLICT.as_bytes(), 10), None);
         assert_eq!(first_added(&[], b"<<<<<<<\n>>>>>>>\n", 7), Some(1));
+    }
+
+    #[test]
+    fn the_quick_look_sees_markers_of_every_length() {
+        for size in [1, 3, 5, 7, 10, 40] {
+            let (open, close) = ("<".repeat(size), ">".repeat(size));
+            let text = format!("x\n{open} ours\na\n{close}\n");
+            assert!(may_hold_blocks(text.as_bytes()), "{size}");
+            assert_eq!(first_added(&[], text.as_bytes(), size), Some(2), "{size}");
+        }
+        assert!(may_hold_blocks(CONFLICT.as_bytes()));
+        assert!(may_hold_blocks(b"<<<<<<< a\r\nb\r\n>>>>>>> c\r\n"));
+        assert!(
+            !may_hold_blocks(b"<div>\n> quoted\n"),
+            "no run ends in whitespace"
+        );
+        assert!(!may_hold_blocks(b"<< a\n>>> b\n"), "different lengths");
+        assert!(
+            !may_hold_blocks(b">>> b\n<<< a\n"),
+            "closed before it opened"
+        );
+        assert!(
+            !may_hold_blocks(b"a <<<<<<< b\n>>>>>>> c\n"),
+            "not at a line's start"
+        );
     }
 
     #[test]

@@ -384,10 +384,10 @@ fn alias_of(repo: &Repo, remote_refs: &str, branch: &str) -> Option<String> {
     target.strip_prefix(remote_refs).map(str::to_owned)
 }
 
-/// Refuses the update if its net change adds a conflict block to any text file: a block the old
-/// side of that file did not hold, nor, for a new file, any file the same change removed (a
-/// rename). Paths in `[push] markers_allowed` hold markers as data; a file's marker length is
-/// git's `conflict-marker-size` attribute.
+/// Refuses the update if its net change adds a conflict block to any text file: a block that no
+/// old side of a file the change modified or removed held (so a rename, even one whose old name
+/// now holds a new file, keeps its blocks). Paths in `[push] markers_allowed` hold markers as
+/// data; a file's marker length is git's `conflict-marker-size` attribute.
 fn check_markers(
     repo: &Repo,
     push: &PushContext<'_>,
@@ -399,10 +399,11 @@ fn check_markers(
     let base = net_base(repo, push, update, local);
     let diff = repo::diff(repo, base, local).map_err(|e| e.to_string())?;
     let mut new_buf = Vec::new();
-    let mut removed: Option<Vec<Vec<u8>>> = None;
+    // Read once, and only when some new file may hold a block: the push's hot path never does.
+    let mut old_side: Option<Vec<Vec<u8>>> = None;
     for change in &diff.changes {
         let new = repo::blob(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?;
-        // The quick look: no run of seven `<` (git's shortest usual marker), no block.
+        // The quick look: no opening marker line before a closing one of the same length.
         if !markers::may_hold_blocks(new) {
             continue;
         }
@@ -415,26 +416,12 @@ fn check_markers(
             continue;
         }
         let size = marker_size(repo, local, &path);
-        let old = match change.old {
-            Some(id) => vec![
-                repo::blob(repo, id, &mut Vec::new())
-                    .map_err(|e| e.to_string())?
-                    .to_vec(),
-            ],
-            None => match &removed {
-                Some(files) => files.clone(),
-                None => {
-                    let mut files = Vec::new();
-                    for (_, id) in &diff.removed {
-                        let mut buf = Vec::new();
-                        let blob = repo::blob(repo, *id, &mut buf).map_err(|e| e.to_string())?;
-                        if markers::may_hold_blocks(blob) {
-                            files.push(blob.to_vec());
-                        }
-                    }
-                    removed.insert(files).clone()
-                }
-            },
+        if markers::blocks(new, size).is_empty() {
+            continue;
+        }
+        let old = match &old_side {
+            Some(old) => old,
+            None => old_side.insert(old_blobs_with_blocks(repo, &diff)?),
         };
         let old: Vec<&[u8]> = old.iter().map(Vec::as_slice).collect();
         if let Some(line) = markers::first_added(&old, new, size) {
@@ -446,6 +433,21 @@ fn check_markers(
         }
     }
     Ok(())
+}
+
+/// The old side of every file the change modified or removed, where it may hold a block.
+fn old_blobs_with_blocks(repo: &Repo, diff: &repo::Diff) -> Result<Vec<Vec<u8>>, String> {
+    let olds = diff.changes.iter().filter_map(|c| c.old);
+    let removed = diff.removed.iter().map(|(_, id)| *id);
+    let mut found = Vec::new();
+    let mut buf = Vec::new();
+    for id in olds.chain(removed) {
+        let blob = repo::blob(repo, id, &mut buf).map_err(|e| e.to_string())?;
+        if markers::may_hold_blocks(blob) {
+            found.push(blob.to_vec());
+        }
+    }
+    Ok(found)
 }
 
 /// git's `conflict-marker-size` for `path` as committed in `commit` (7 when unset).

@@ -74,7 +74,9 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub remote: String,
-    /// The remote branch; `None` means the current branch's name.
+    /// The remote branch as given: `None` means the current branch's name; a name must be the
+    /// branch checked out here; `HEAD:<branch>` (or `<current>:<branch>`) lands this branch's
+    /// commits on another remote branch, as git's own refspec says.
     pub branch: Option<String>,
     /// A real lease: only on agent branches, never on protected ones.
     pub force: bool,
@@ -86,13 +88,26 @@ pub enum Error {
     #[error("HEAD is not on a branch; switch to the branch to push")]
     Detached,
     #[error(
-        "`{branch}` is not the branch checked out here (`{current}`): mainstay push never lands one branch's commits on another; switch to it (`git switch {branch}`), or push this one (`mainstay push {remote} {current}`)"
+        "`{branch}` is not the branch checked out here (`{current}`): mainstay push never lands one branch's commits on another; to push `{branch}`, switch to it (`git switch {branch}`) and run `mainstay push {remote} {target}`; to land `{current}`'s commits on `{target}`: `mainstay push {remote} HEAD:{target}`"
     )]
     OtherBranch {
+        /// The local branch asked for.
         branch: String,
         current: String,
         remote: String,
+        /// The remote branch asked for.
+        target: String,
     },
+    #[error(
+        "`{spec}` asks for a force push: write the branch without `+` and add `--force` (agent branches only, with a real lease)"
+    )]
+    ForceSpec { spec: String },
+    #[error(
+        "`{spec}` would delete the remote branch: mainstay push never deletes (`git push REMOTE --delete BRANCH` does, where the policy allows)"
+    )]
+    DeleteSpec { spec: String },
+    #[error("`{name}` is not a branch name (`git check-ref-format --branch` refuses it)")]
+    BadBranch { name: String },
     #[error("`{remote}` is not a remote of this clone (`git remote -v` lists them) nor a URL")]
     NoSuchRemote { remote: String },
     #[error("refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it or force again", &sha[..sha.len().min(7)])]
@@ -111,6 +126,10 @@ pub enum Error {
     ForceProtected { branch: String },
     #[error("authentication to `{remote}` failed: {detail}")]
     Auth { remote: String, detail: String },
+    #[error(
+        "{lock} stays locked: if no git process is running in this clone, a crashed one left it; remove it (`rm {lock}`) and run `mainstay push` again"
+    )]
+    LocalLock { lock: String },
     #[error("`{remote}` is unreachable: {detail}")]
     Unreachable { remote: String, detail: String },
     #[error("the push was refused: {detail}")]
@@ -139,7 +158,14 @@ impl Error {
 
     /// True when the command was asked something it cannot do as asked: a bad argument.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::NoSuchRemote { .. } | Error::OtherBranch { .. })
+        matches!(
+            self,
+            Error::NoSuchRemote { .. }
+                | Error::OtherBranch { .. }
+                | Error::ForceSpec { .. }
+                | Error::DeleteSpec { .. }
+                | Error::BadBranch { .. }
+        )
     }
 }
 
@@ -174,26 +200,14 @@ pub fn run(
     jitter: &mut Jitter,
     out: &mut impl Write,
 ) -> Result<Outcome, Error> {
+    let spec = options.branch.as_deref().map(Spec::parse).transpose()?;
     let local = git
         .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
         .map_err(|_| Error::Detached)?;
-    let branch = options.branch.clone().unwrap_or_else(|| local.clone());
-    // `git push origin main` pushes local `main`: so does this, and only from where it is; or
-    // the branch checked out here, when it tracks that very branch (`git switch -c wt1 --track
-    // origin/main`, a worktree per agent), as `push.default=upstream` would.
-    let tracks = || -> Result<bool, Error> {
-        let remote = git.config_get(&format!("branch.{local}.remote"))?;
-        let merge = git.config_get(&format!("branch.{local}.merge"))?;
-        Ok(remote.as_deref() == Some(options.remote.as_str())
-            && merge.as_deref() == Some(format!("refs/heads/{branch}").as_str()))
+    let branch = match spec {
+        None => local.clone(),
+        Some(spec) => spec.target(git, &local, &options.remote)?,
     };
-    if branch != local && !tracks()? {
-        return Err(Error::OtherBranch {
-            branch,
-            current: local,
-            remote: crate::text::without_credentials(&options.remote).into_owned(),
-        });
-    }
     let is_url = options.remote.contains("://")
         || options.remote.contains(':')
         || options.remote.starts_with(['/', '.']);
@@ -281,6 +295,77 @@ pub fn run(
 
 /// How long a remote may stay unreachable (refused, reset, hung up) before that is final.
 const NETWORK_WINDOW: Duration = Duration::from_secs(30);
+/// `BRANCH` read as git reads a refspec, so that nothing git would take otherwise is taken as a
+/// branch's name: `[<source>:]<destination>`, each with or without `refs/heads/`.
+struct Spec<'a> {
+    /// `None`: the destination's own name, as `git push origin main` pushes local `main`.
+    source: Option<&'a str>,
+    destination: &'a str,
+}
+
+impl<'a> Spec<'a> {
+    fn parse(spec: &'a str) -> Result<Spec<'a>, Error> {
+        if spec.starts_with('+') {
+            return Err(Error::ForceSpec {
+                spec: spec.to_owned(),
+            });
+        }
+        let (source, destination) = match spec.split_once(':') {
+            Some(("", _)) => {
+                return Err(Error::DeleteSpec {
+                    spec: spec.to_owned(),
+                });
+            }
+            Some((source, destination)) => (Some(source), destination),
+            None => (None, spec),
+        };
+        Ok(Spec {
+            source,
+            destination,
+        })
+    }
+
+    /// The remote branch to land on, when the commits are those of `local`, the branch checked
+    /// out here; anything else is refused.
+    fn target(&self, git: &Git, local: &str, remote: &str) -> Result<String, Error> {
+        // `HEAD` alone, as in `git push origin HEAD`, is the branch checked out here.
+        let destination = match self.destination {
+            "HEAD" if self.source.is_none() => local,
+            name => branch_name(git, name)?,
+        };
+        let source = match self.source {
+            Some("HEAD") => local,
+            Some(name) => branch_name(git, name)?,
+            None => destination,
+        };
+        if source != local {
+            return Err(Error::OtherBranch {
+                branch: source.to_owned(),
+                current: local.to_owned(),
+                remote: crate::text::without_credentials(remote).into_owned(),
+                target: destination.to_owned(),
+            });
+        }
+        Ok(destination.to_owned())
+    }
+}
+
+/// A branch's name from `name` or `refs/heads/<name>`; refs elsewhere and names git refuses for
+/// a branch (`git check-ref-format --branch`) are refused.
+fn branch_name<'n>(git: &Git, name: &'n str) -> Result<&'n str, Error> {
+    let bad = || Error::BadBranch {
+        name: name.to_owned(),
+    };
+    let short = name.strip_prefix("refs/heads/").unwrap_or(name);
+    if short.starts_with("refs/") || short.starts_with('-') {
+        return Err(bad());
+    }
+    // It also expands `@{-1}` and the like: only a name that stays as it is, is one.
+    match git.run(["check-ref-format", "--branch", short]) {
+        Ok(checked) if checked == short => Ok(short),
+        _ => Err(bad()),
+    }
+}
 
 /// One `mainstay push` under way.
 struct Run<'a> {

@@ -118,6 +118,9 @@ pub(super) fn fetch(
     if output.status.success() {
         return Ok(true);
     }
+    if let Some(lock) = lock_file(&output.stderr) {
+        return Err(Error::LocalLock { lock });
+    }
     let stderr = git::trimmed(&output.stderr);
     if stderr.contains("couldn't find remote ref") {
         return Ok(false);
@@ -138,6 +141,15 @@ fn is_local_lock_race(stderr: &[u8]) -> bool {
     let text = String::from_utf8_lossy(stderr);
     text.contains("cannot lock ref")
         || (text.contains("Unable to create") && text.contains(".lock"))
+}
+
+/// The lock file git could not create (`Unable to create '<path>.lock': File exists`).
+fn lock_file(stderr: &[u8]) -> Option<String> {
+    const BEFORE: &str = "Unable to create '";
+    let text = String::from_utf8_lossy(stderr);
+    let rest = &text[text.find(BEFORE)? + BEFORE.len()..];
+    let path = &rest[..rest.find('\'')?];
+    path.ends_with(".lock").then(|| path.to_owned())
 }
 
 /// Rebases the local commits (those after `after`, when given) onto `upstream`; a conflict
@@ -392,6 +404,19 @@ mod tests {
             classify("origin", said),
             Pushed::Failed(Error::Refused { .. })
         ));
+    }
+
+    #[test]
+    fn a_lock_left_behind_is_named() {
+        let said = b"error: cannot lock ref 'refs/remotes/origin/main': Unable to create \
+                     '/r/.git/refs/remotes/origin/main.lock': File exists.\n";
+        assert_eq!(
+            lock_file(said).as_deref(),
+            Some("/r/.git/refs/remotes/origin/main.lock")
+        );
+        // A ref that moved is no file to remove.
+        let said = b"error: cannot lock ref 'refs/remotes/origin/main': is at 1 but expected 2\n";
+        assert_eq!(lock_file(said), None);
     }
 
     #[test]

@@ -124,10 +124,14 @@ fn every_rule_holds_in_a_sha256_repository() {
     );
 }
 
+/// The ledger driver in a SHA-256 repository, on an agent's whole path: a local merge, then
+/// `mainstay push` rebasing over another clone's line (the driver merges it) and landing through
+/// pre-push, which refused every SHA-256 push before it read such ids. The driver itself reads
+/// no object id (git hands it files), so the merge alone would pass on any build.
 #[test]
 fn the_ledger_driver_merges_in_a_sha256_repository() {
     let sb = Sandbox::new();
-    let (_, work) = sha256_setup(&sb);
+    let (bare, work) = sha256_setup(&sb);
     let ledger = "docs/ACTIVE_SESSIONS.md";
     let base = "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n";
     sb.commit(&work, ledger, base, "base");
@@ -154,6 +158,24 @@ fn the_ledger_driver_merges_in_a_sha256_repository() {
     assert!(
         merged.contains(": two") && merged.contains(": three"),
         "{merged}"
+    );
+    ok(&mainstay_push(&sb, &work, &[]), "mainstay push", &work);
+    let other = sb.clone_repo(&bare, "other256");
+    sb.install(&other);
+    let four = format!("{merged}- Session-20261202-D-000001-dddddd: four\n");
+    sb.commit(&other, ledger, &four, "d");
+    ok(
+        &sb.git_output(&other, &["push", "-q", "origin", "main"]),
+        "push",
+        &other,
+    );
+    let five = format!("{merged}- Session-20261202-E-000001-eeeeee: five\n");
+    sb.commit(&work, ledger, &five, "e");
+    ok(&mainstay_push(&sb, &work, &[]), "mainstay push", &work);
+    let landed = sb.git(&bare, &["show", &format!("main:{ledger}")]);
+    assert!(
+        landed.contains(": four") && landed.contains(": five"),
+        "{landed}"
     );
 }
 
@@ -273,6 +295,45 @@ fn a_push_naming_the_repository_by_git_dir_is_checked_there() {
     assert!(said.contains("refusing to force-push"), "{said}");
 }
 
+/// A relative `GIT_DIR` is relative to where git was started: post-push and the monitor run in
+/// the work tree, so they must not inherit it as it is.
+#[test]
+fn a_push_naming_the_repository_by_a_relative_git_dir_is_followed() {
+    let s = Setup::new();
+    let sha = s.commit("a.txt", "1\n");
+    let outside = s.sb.path().join("elsewhere/deeper");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    let out =
+        s.sb.command("git", &outside)
+            .env("GIT_DIR", "../../work/.git")
+            .args(["push", "-q", "origin", "main"])
+            .output()
+            .expect("run git push");
+    let said = ok(&out, "GIT_DIR=../../work/.git git push", &outside);
+    assert!(said.contains("followed in"), "{said}");
+    assert_eq!(s.remote_head("main"), sha);
+    assert!(s.wait_for_decision(&sha).contains(&format!("{sha} landed")));
+    let log = s.status_log(&sha);
+    wait_until("the monitor's first log line", || {
+        read(&log).contains(&format!("monitoring deployment of {sha}"))
+    });
+    // And with both named relatively, the work tree elsewhere than the git dir's parent.
+    let two = s.commit("a.txt", "2\n");
+    let out = s.sb.git_output(
+        &outside,
+        &[
+            "--git-dir=../../work/.git",
+            "--work-tree=../../work",
+            "push",
+            "-q",
+            "origin",
+            "main",
+        ],
+    );
+    ok(&out, "git --git-dir=../.. --work-tree=../.. push", &outside);
+    assert!(s.wait_for_decision(&two).contains(&format!("{two} landed")));
+}
+
 #[test]
 fn a_renamed_file_keeps_the_markers_it_already_held() {
     let s = Setup::new();
@@ -286,6 +347,21 @@ fn a_renamed_file_keeps_the_markers_it_already_held() {
     ok(&out, "override push", &s.work);
     s.sb.git(&s.work, &["mv", "legacy.txt", "old.txt"]);
     s.sb.git(&s.work, &["commit", "-q", "-m", "rename"]);
+    s.push_ok(&["origin", "main"]);
+    // A rename whose old name now holds a new file: git sees the old name modified and the new
+    // one added, and the block still comes from the old side.
+    s.sb.git(&s.work, &["mv", "old.txt", "older.txt"]);
+    write(&s.work.join("old.txt"), "fresh\n");
+    s.sb.git(&s.work, &["add", "old.txt"]);
+    s.sb.git(
+        &s.work,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "rename, and a new file at the old name",
+        ],
+    );
     s.push_ok(&["origin", "main"]);
     // A copy is no rename: its block is new here.
     write(&s.work.join("copy.txt"), MARKERS);
@@ -323,6 +399,66 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
     s.commit("src/expected.md", MARKERS);
     let said = s.push_refused(&["origin", "main"]);
     assert!(said.contains("src/expected.md:2"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    // Shorter than seven: git accepts any size from 1.
+    for (n, ext) in [(5, "short"), (1, "one")] {
+        let attributes = read(&s.work.join(".gitattributes"));
+        write(
+            &s.work.join(".gitattributes"),
+            &format!("{attributes}*.{ext} conflict-marker-size={n}\n"),
+        );
+        s.sb.git(&s.work, &["add", ".gitattributes"]);
+        let (open, close) = ("<".repeat(n), ">".repeat(n));
+        let file = format!("notes.{ext}");
+        s.commit(
+            &file,
+            &format!("x\n{open} ours\na\n{}\nb\n{close} theirs\n", "=".repeat(n)),
+        );
+        let said = s.push_refused(&["origin", "main"]);
+        assert!(
+            said.contains(&format!("{file}:2 adds a conflict block")),
+            "{said}"
+        );
+        s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    }
+}
+
+/// Copies `from` into `to`, directories and files.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::create_dir_all(to).expect("mkdir");
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// This repository's own fixtures hold conflict blocks on purpose; its own `.mainstay.toml`
+/// names them, so it pushes itself without an override.
+#[test]
+fn this_projects_fixtures_push_under_its_own_settings() {
+    let s = Setup::new();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_tree(
+        &project.join("tests/fixtures"),
+        &s.work.join("tests/fixtures"),
+    );
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "fixtures"]);
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("adds a conflict block"), "{said}");
+    std::fs::copy(
+        project.join(".mainstay.toml"),
+        s.work.join(".mainstay.toml"),
+    )
+    .expect("copy");
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    s.push_ok(&["origin", "main"]);
 }
 
 fn mainstay_push(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
@@ -331,26 +467,77 @@ fn mainstay_push(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
     sb.run("mainstay", dir, &all)
 }
 
+/// Exit 4 and one line saying why, with nothing pushed.
+fn bad_argument(sb: &Sandbox, dir: &Path, args: &[&str]) -> String {
+    let out = mainstay_push(sb, dir, args);
+    let what = format!("mainstay push {}", args.join(" "));
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&what, dir, &out));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(said.lines().count(), 1, "{said}");
+    said
+}
+
 #[test]
 fn mainstay_push_never_lands_another_branchs_commits() {
     let s = Setup::new();
     let before = s.remote_head("main");
-    s.sb.git(&s.work, &["checkout", "-q", "-b", "feature"]);
-    s.commit("feature.txt", "work in progress\n");
-    let out = mainstay_push(&s.sb, &s.work, &["origin", "main"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        describe("mainstay push", &s.work, &out)
-    );
-    let said = String::from_utf8_lossy(&out.stderr);
+    // An upstream set by `git checkout -b feature origin/main` changes nothing: `main` is local
+    // `main`, as for `git push origin main`.
+    s.sb.git(&s.work, &["checkout", "-q", "-b", "feature", "origin/main"]);
+    let feature = s.commit("feature.txt", "work in progress\n");
+    let said = bad_argument(&s.sb, &s.work, &["origin", "main"]);
     assert!(
-        said.contains("`main` is not the branch checked out here (`feature`)"),
+        said.contains("`main` is not the branch checked out here (`feature`)")
+            && said.contains("`git switch main`")
+            && said.contains("`mainstay push origin HEAD:main`"),
         "{said}"
     );
-    assert_eq!(said.lines().count(), 1, "{said}");
+    s.sb.git(&s.work, &["branch", "-q", "other", "main"]);
+    let said = bad_argument(&s.sb, &s.work, &["origin", "other:main"]);
+    assert!(
+        said.contains("`other` is not the branch checked out here"),
+        "{said}"
+    );
+    // Refspecs are read as git reads them, never as a branch's name.
+    let said = bad_argument(&s.sb, &s.work, &["origin", "+main"]);
+    assert!(said.contains("`--force`"), "{said}");
+    let said = bad_argument(&s.sb, &s.work, &["origin", ":main"]);
+    assert!(said.contains("delete"), "{said}");
+    for name in [
+        "main..x",
+        "HEAD:a b",
+        "refs/tags/v1",
+        "HEAD:@{-1}",
+        "feature:",
+    ] {
+        let said = bad_argument(&s.sb, &s.work, &["origin", name]);
+        assert!(said.contains("is not a branch name"), "{name}: {said}");
+    }
     assert_eq!(s.remote_head("main"), before);
+    // git's own form lands this branch's commits on another remote branch.
+    ok(
+        &mainstay_push(&s.sb, &s.work, &["origin", "HEAD:main"]),
+        "mainstay push origin HEAD:main",
+        &s.work,
+    );
+    assert_eq!(s.remote_head("main"), feature);
+    let again = s.commit("feature.txt", "more\n");
+    ok(
+        &mainstay_push(
+            &s.sb,
+            &s.work,
+            &["origin", "refs/heads/feature:refs/heads/main"],
+        ),
+        "mainstay push origin refs/heads/feature:refs/heads/main",
+        &s.work,
+    );
+    assert_eq!(s.remote_head("main"), again);
+    ok(
+        &mainstay_push(&s.sb, &s.work, &["origin", "refs/heads/feature"]),
+        "mainstay push origin refs/heads/feature",
+        &s.work,
+    );
+    assert_eq!(s.remote_head("feature"), again);
 }
 
 #[test]
@@ -528,6 +715,92 @@ fn pushes_to_forks_mirrors_and_the_repository_itself_are_not_followed() {
     assert!(s.wait_for_decision(&four).contains("landed"));
 }
 
+/// The deploy remote spelt another way is the deploy remote: `file://`, a trailing `/` or
+/// `.git`, a path relative to the work tree, the remote's `pushurl`.
+#[test]
+fn the_deploy_remote_is_known_however_its_url_is_spelt() {
+    let s = Setup::new();
+    let abs = s.remote.to_str().expect("utf-8").to_owned();
+    let bare = abs.trim_end_matches(".git").to_owned();
+    let spellings = [
+        format!("file://{abs}"),
+        format!("{abs}/"),
+        "../remote.git".to_owned(),
+        "../remote".to_owned(),
+        format!("{bare}/"),
+        format!("{}/../remote.git", s.sb.path().join("work").display()),
+    ];
+    for (i, url) in spellings.iter().enumerate() {
+        let sha = s.commit("a.txt", &format!("{i}\n"));
+        s.push_ok(&[url, "main"]);
+        assert_eq!(s.remote_head("main"), sha, "{url}");
+        let line = s.wait_for_decision(&sha);
+        assert!(line.contains(&format!("{sha} landed")), "{url}: {line}");
+    }
+    // origin fetches from one place and pushes to another: a push to its pushurl is followed.
+    let mirror = s.sb.path().join("mirror.git");
+    let m = mirror.to_str().expect("utf-8");
+    s.sb.git(s.sb.path(), &["clone", "-q", "--bare", &abs, m]);
+    s.sb.git(&s.work, &["remote", "set-url", "origin", m]);
+    s.sb.git(
+        &s.work,
+        &[
+            "remote",
+            "set-url",
+            "--push",
+            "origin",
+            &format!("file://{abs}/"),
+        ],
+    );
+    let sha = s.commit("a.txt", "by pushurl\n");
+    s.push_ok(&[&abs, "main"]);
+    assert!(s.wait_for_decision(&sha).contains(&format!("{sha} landed")));
+}
+
+/// `git push --mirror` deletes the remote's branches this clone lacks without a line on
+/// pre-push's stdin: the hook finds them in `refs/remotes/<remote>/`.
+#[test]
+fn a_mirror_push_never_deletes_a_protected_branch_this_clone_lacks() {
+    let s = Setup::new();
+    s.push_ok(&["origin", "main:staging"]);
+    s.sb.git(&s.work, &["fetch", "-q"]);
+    let staging = s.remote_head("staging");
+    for args in [&["--mirror", "origin"][..], &["--mir", "origin"]] {
+        let said = s.push_refused(args);
+        assert!(
+            said.contains("refusing to delete protected branch `staging`")
+                && said.contains("`git push --mirror` deletes")
+                && said.contains("`git branch staging origin/staging`"),
+            "{args:?}: {said}"
+        );
+        assert_eq!(s.remote_head("staging"), staging);
+    }
+    // A remote configured as a mirror mirrors with a plain `git push`.
+    s.sb.git(&s.work, &["config", "remote.origin.mirror", "true"]);
+    let said = s.push_refused(&["origin"]);
+    assert!(said.contains("protected branch `staging`"), "{said}");
+    s.sb.git(&s.work, &["config", "--unset", "remote.origin.mirror"]);
+    assert_eq!(s.remote_head("staging"), staging);
+    // With the branch here, a mirror push loses nothing protected.
+    s.sb.git(&s.work, &["branch", "-q", "staging", "origin/staging"]);
+    s.push_ok(&["--mirror", "origin"]);
+    assert_eq!(s.remote_head("staging"), staging);
+    // Protected by a glob.
+    write(
+        &s.work.join(".mainstay.toml"),
+        "[push]\nprotected = [\"main\", \"release/*\"]\n",
+    );
+    s.sb.git(&s.work, &["add", ".mainstay.toml"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "protect releases"]);
+    s.push_ok(&["origin", "main", "main:release/1"]);
+    s.sb.git(&s.work, &["fetch", "-q"]);
+    let said = s.push_refused(&["--mirror", "origin"]);
+    assert!(
+        said.contains("refusing to delete protected branch `release/1`"),
+        "{said}"
+    );
+}
+
 #[test]
 fn git_push_options_are_read_by_gits_grammar() {
     let s = Setup::new();
@@ -543,6 +816,24 @@ fn git_push_options_are_read_by_gits_grammar() {
     s.push_ok(&["-n", "--no-dry-run", "origin", "main"]);
     assert_eq!(s.remote_head("main"), two);
     assert!(s.wait_for_decision(&two).contains("landed"));
+    // git takes a long option by any unique abbreviation, and so does the hook.
+    for (i, args) in [
+        ["--push-opt", "-n", "origin", "main"],
+        ["-n", "--no-dry", "origin", "main"],
+        ["--dry-run", "--no-dry", "origin", "main"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sha = s.commit("a.txt", &format!("abbreviated {i}\n"));
+        s.push_ok(args);
+        assert_eq!(s.remote_head("main"), sha, "{args:?}");
+        assert!(s.wait_for_decision(&sha).contains("landed"), "{args:?}");
+    }
+    let dry = s.commit("a.txt", "dry\n");
+    s.push_ok(&["--dry", "origin", "main"]);
+    assert_ne!(s.remote_head("main"), dry);
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
     // An alias of push with -n in it is a dry run: nothing lands, nothing is followed.
     s.sb.git(&s.work, &["config", "alias.pn", "push -n"]);
     let three = s.commit("a.txt", "3\n");
@@ -550,7 +841,9 @@ fn git_push_options_are_read_by_gits_grammar() {
     ok(&out, "git pn", &s.work);
     s.sentinel_push();
     assert!(
-        !s.post_push_lines().iter().any(|l| l.contains(&three)),
+        !s.post_push_lines()
+            .iter()
+            .any(|l| l.contains(&three) || l.contains(&dry)),
         "{:?}",
         s.post_push_lines()
     );
@@ -562,7 +855,7 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
     let remote = sb.remote("remote");
     let main = sb.clone_repo(&remote, "main");
     sb.install(&main);
-    // Agents as worktrees of one clone, each on its own branch that tracks origin/main.
+    // Agents as worktrees of one clone, each on its own branch, landing on main.
     let mut trees = Vec::new();
     for i in 0..4 {
         let dir = sb.path().join(format!("wt{i}"));
@@ -573,7 +866,6 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
                 "worktree",
                 "add",
                 "-q",
-                "--track",
                 "-b",
                 &format!("wt{i}"),
                 d,
@@ -594,7 +886,7 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
         .iter()
         .map(|dir| {
             let mut cmd = sb.command(bin("mainstay"), dir);
-            cmd.args(["push", "origin", "main"]);
+            cmd.args(["push", "origin", "HEAD:main"]);
             std::thread::spawn(move || cmd.output().expect("run mainstay push"))
         })
         .collect();
@@ -610,6 +902,57 @@ fn concurrent_pushes_from_linked_worktrees_retry_local_lock_races() {
             "{said}"
         );
     }
+}
+
+/// A ref lock of this clone that goes away (another worktree's fetch) is waited out; one that
+/// stays (a crashed process) is named, with what to do, and is not taken for the remote.
+#[test]
+fn a_local_ref_lock_is_waited_out_or_named() {
+    let s = Setup::new();
+    let other = s.sb.clone_repo(&s.remote, "other");
+    let move_main = |n: &str| {
+        s.sb.git(&other, &["pull", "-q", "--rebase"]);
+        s.sb.commit(&other, "theirs.txt", &format!("{n}\n"), "theirs");
+        s.sb.git(&other, &["push", "-q", "origin", "main"]);
+    };
+    move_main("1");
+    s.commit("ours.txt", "1\n");
+    let lock = s.work.join(".git/refs/remotes/origin/main.lock");
+    write(&lock, "");
+    let remover = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            std::fs::remove_file(lock).expect("remove the lock");
+        })
+    };
+    let out = mainstay_push(&s.sb, &s.work, &[]);
+    remover.join().expect("the thread removing the lock");
+    ok(&out, "mainstay push with a passing lock", &s.work);
+    assert_eq!(
+        s.remote_head("main"),
+        s.sb.git(&s.work, &["rev-parse", "HEAD"])
+    );
+    // A lock left for good.
+    move_main("2");
+    s.commit("ours.txt", "2\n");
+    write(&lock, "");
+    let out = mainstay_push(&s.sb, &s.work, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push with a stale lock", &s.work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    let shown = std::fs::canonicalize(&lock).expect("the lock");
+    assert!(
+        said.contains(&*shown.to_string_lossy()) || said.contains(&*lock.to_string_lossy()),
+        "{said}"
+    );
+    assert!(said.contains("remove it"), "{said}");
+    assert!(!said.contains("unreachable"), "{said}");
 }
 
 #[test]
@@ -630,6 +973,45 @@ fn a_typo_in_one_section_stops_only_what_reads_it() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("stats.target"));
     let out = s.sb.run("mainstay", &s.work, &["doctor"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("stats.target"));
+    // The ledger driver reads `[ledgers]` only: it still merges, where a line merge conflicts.
+    let ledger = "docs/ACTIVE_SESSIONS.md";
+    let base = "# Sessions\n\n- Session-20260101-A-000001-aaaaaa: one\n";
+    s.commit(ledger, base);
+    s.sb.git(&s.work, &["checkout", "-q", "-b", "other"]);
+    s.commit(
+        ledger,
+        &format!("{base}- Session-20261201-B-000001-bbbbbb: two\n"),
+    );
+    s.sb.git(&s.work, &["checkout", "-q", "main"]);
+    s.commit(
+        ledger,
+        &format!("{base}- Session-20261201-C-000001-cccccc: three\n"),
+    );
+    ok(
+        &s.sb
+            .git_output(&s.work, &["merge", "-q", "--no-edit", "other"]),
+        "merge with a bad [stats]",
+        &s.work,
+    );
+    let merged = read(&s.work.join(ledger));
+    assert!(
+        merged.contains(": two") && merged.contains(": three") && !merged.contains("<<<<<<<"),
+        "{merged}"
+    );
+    s.push_ok(&["origin", "main"]);
+    // A syntax error, wherever it is, leaves no section readable: every push is refused.
+    write(&s.work.join(".mainstay.toml"), "[stats]\ntarget = \n");
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(
+        &s.work,
+        &["commit", "-q", "-m", "config that does not parse"],
+    );
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(
+        said.contains("refusing the push, it could not be checked")
+            && said.contains(".mainstay.toml"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -639,8 +1021,19 @@ fn small_edges() {
     let exclude = s.sb.common_dir(&s.work).join("info/exclude");
     std::fs::write(&exclude, "").expect("empty the excludes");
     let out = s.sb.run("install-hooks", &s.work, &["--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("install-hooks --check", &s.work, &out)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(".deployment-status-*"));
     s.sb.install(&s.work);
+    ok(
+        &s.sb.run("install-hooks", &s.work, &["--check"]),
+        "install-hooks --check after the install",
+        &s.work,
+    );
     // A remote that does not exist is a bad argument: exit 4.
     let out = mainstay_push(&s.sb, &s.work, &["nosuchremote"]);
     assert_eq!(

@@ -130,9 +130,10 @@ fn deleting_main_is_refused() {
 #[test]
 fn override_lets_a_refused_push_through_and_is_logged() {
     let s = Setup::new();
-    s.commit("app.txt", "v1\n");
+    let old = s.commit("app.txt", "v1\n");
     s.push_ok(&["origin", "main"]);
     s.sb.git(&s.work, &["commit", "-q", "--amend", "-m", "rewritten"]);
+    let new = s.sb.git(&s.work, &["rev-parse", "HEAD"]);
     let out =
         s.sb.command("git", &s.work)
             .args(["push", "-q", "--force", "origin", "main"])
@@ -148,6 +149,10 @@ fn override_lets_a_refused_push_through_and_is_logged() {
     let record: serde_json::Value =
         serde_json::from_str(audit.lines().next().expect("one record")).expect("json");
     assert_eq!(record["event"], "override");
+    assert_eq!(record["ref"], "refs/heads/main");
+    assert_eq!(record["old"], old.as_str());
+    assert_eq!(record["new"], new.as_str());
+    assert_eq!(s.remote_head("main"), new);
     assert_eq!(record["reason"], "incident 42: revert a leaked key");
     assert!(
         record["refused"]

@@ -104,6 +104,30 @@ fn the_remote_refuses_what_pre_push_would_whoever_pushes() {
     );
 }
 
+/// A mirror push's deletions reach `pre-receive` as deletions, whatever the client's hook saw.
+#[test]
+fn the_remote_refuses_a_mirror_push_that_deletes_a_protected_branch() {
+    let sb = Sandbox::new();
+    let (remote, work) = served(&sb);
+    sb.git(&work, &["push", "-q", "origin", "main:staging"]);
+    sb.git(&work, &["push", "-q", "origin", "main:feature"]);
+    sb.git(&work, &["fetch", "-q"]);
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "--mirror", "origin"]),
+        "mirror",
+        &work,
+    );
+    assert!(
+        said.contains("refusing to delete protected branch `staging`"),
+        "{said}"
+    );
+    assert!(
+        sb.git_output(&remote, &["rev-parse", "--verify", "staging"])
+            .status
+            .success()
+    );
+}
+
 #[test]
 fn over_smart_http_the_same_and_the_pusher_is_named() {
     let sb = Sandbox::new();
