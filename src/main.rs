@@ -334,7 +334,11 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         };
         let wait = args.wait.map(Duration::from_secs);
         match status::ask(&sha, &config.deploy, &cx, wait, &mut tick)? {
-            Some(asked) => report = asked,
+            Some(mut asked) => {
+                // What was not read here still says why no monitor's answer was found.
+                asked.ignored = std::mem::take(&mut report.ignored);
+                report = asked;
+            }
             None => {
                 if let Some(secs) = args.wait {
                     report =

@@ -724,3 +724,74 @@ fn a_committed_github_api_base_never_receives_the_token() {
     );
     assert!(!log.contains(TOKEN) && !said.contains(TOKEN));
 }
+
+/// A run record as the monitor writes it, for a success of `sha` that took `ms`.
+fn success_record(sha: &str, ms: u64) -> String {
+    let now = mainstay::time::rfc3339(std::time::SystemTime::now());
+    serde_json::json!({
+        "sha": sha, "pid": 1, "started_at": now, "ended_at": now, "verdict": "success",
+        "schedule": "fixed", "source": "app", "polls": 2, "phases": [], "live_after_ms": ms,
+        "ready_after_ms": null, "error": null, "branch": "main"
+    })
+    .to_string()
+}
+
+#[test]
+fn committed_status_files_and_records_say_nothing_of_a_deployment() {
+    let deploy = Deploy::new("");
+    let sha7 = &deploy.sha[..7];
+    let result = format!(".deployment-status-{sha7}.result");
+    write(&deploy.repo.join(&result), "success\n");
+    // Records of past runs, to steer the schedule and the figures.
+    for (i, fake) in ["1111111", "2222222", "3333333"].iter().enumerate() {
+        write(
+            &deploy.repo.join(format!(".deployment-status-{fake}.json")),
+            &success_record(&fake.repeat(6)[..40], 1000 * (i as u64 + 1)),
+        );
+    }
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["add", "-f", "--", ".deployment-status-*"]);
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["commit", "-q", "-m", "a verdict, hostile"]);
+    let out = deploy.status(&[&deploy.sha]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        describe("status", &deploy.repo, &out)
+    );
+    assert!(!said.contains("success"), "{said}");
+    let not_read: Vec<&str> = said.lines().filter(|l| l.contains("not read")).collect();
+    assert_eq!(not_read.len(), 1, "{said}");
+    assert!(
+        not_read[0].contains(&result) && not_read[0].contains("tracked by git"),
+        "{said}"
+    );
+    let out = deploy.status(&["--json", &deploy.sha]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["ignored"], serde_json::json!([result]), "{json}");
+    // Nor do the records count as this clone's runs.
+    let out = deploy
+        .command(&["stats", "--json"])
+        .output()
+        .expect("run mainstay stats");
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(stats["sources"]["local_runs"], 0, "{stats}");
+    // And the schedule learns nothing from them.
+    let app = App::start(&deploy.sha, vec![200]);
+    let config = app
+        .config(None, "1s")
+        .replace("schedule = \"fixed\"", "schedule = \"history\"");
+    write(&deploy.repo.join(".mainstay.toml"), &config);
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["rm", "-q", "--", &result]);
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["commit", "-q", "-m", "the verdict goes"]);
+    assert_eq!(deploy.run(), "success");
+    assert!(deploy.log().contains("schedule: fixed"), "{}", deploy.log());
+}
