@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -794,4 +795,141 @@ fn committed_status_files_and_records_say_nothing_of_a_deployment() {
         .git(&deploy.repo, &["commit", "-q", "-m", "the verdict goes"]);
     assert_eq!(deploy.run(), "success");
     assert!(deploy.log().contains("schedule: fixed"), "{}", deploy.log());
+}
+
+/// Runs one of our executables with at most `mb` MB of address space: a read without a bound
+/// ends it, instead of taking the machine's memory.
+fn run_limited(sb: &Sandbox, name: &str, dir: &Path, args: &[&str], mb: u64) -> Output {
+    sb.command("sh", dir)
+        .arg("-c")
+        .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", mb * 1024))
+        .arg(bin(name))
+        .args(args)
+        .output()
+        .expect("run under a memory limit")
+}
+
+/// A second clone of `remote` commits `files` and `links` (forced past any ignore file) and
+/// pushes them, as another agent would.
+fn pushed_by_another(sb: &Sandbox, remote: &Path, files: &[(&str, &str)], links: &[(&str, &str)]) {
+    let other = sb.clone_repo(remote, "another");
+    for (path, content) in files {
+        write(&other.join(path), content);
+        sb.git(&other, &["add", "-f", "--", path]);
+    }
+    for (path, target) in links {
+        let at = other.join(path);
+        std::fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+        let _ = std::fs::remove_file(&at);
+        symlink(target, &at).expect("plant a link");
+        sb.git(&other, &["add", "-f", "--", path]);
+    }
+    sb.git(&other, &["commit", "-q", "-m", "hooks, hostile"]);
+    sb.git(&other, &["push", "-q", "origin", "main"]);
+}
+
+#[test]
+fn install_hooks_reads_no_local_hook_a_commit_linked_to_dev_zero() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
+    // husky's own directory ignores itself, so a pull may write into it.
+    write(&work.join(".husky/_/.gitignore"), "*\n");
+    sb.install(&work);
+    pushed_by_another(
+        &sb,
+        &remote,
+        &[(".husky/_/pre-push", "#!/bin/sh\nexit 0\n")],
+        &[(".husky/_/pre-push.local", "/dev/zero")],
+    );
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    let out = run_limited(
+        &sb,
+        "install-hooks",
+        &work,
+        &["--repo", work.to_str().expect("utf-8")],
+        512,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        describe("install-hooks", &work, &out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".husky/_/pre-push.local is a symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        read(&work.join(".husky/_/pre-push")),
+        "#!/bin/sh\nexit 0\n",
+        "nothing moved"
+    );
+}
+
+#[test]
+fn install_hooks_refuses_links_a_commit_put_at_hook_names_before_changing_anything() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    // The routing lines are shared with the project, as the docs suggest.
+    sb.git(&work, &["add", ".gitattributes"]);
+    sb.git(&work, &["commit", "-q", "-m", "route the ledgers"]);
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    let manifest = read(&work.join(".git/mainstay/install.json"));
+    pushed_by_another(
+        &sb,
+        &remote,
+        &[("notes/run.sh", "#!/bin/sh\ntouch pwned\n")],
+        &[
+            (".husky/_/pre-push", "../../notes/run.sh"),
+            (".gitattributes", "notes/run.sh"),
+        ],
+    );
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    // husky's `prepare` script points git at its directory; ours must move there.
+    sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
+    let installed = work.join(".git/hooks/pre-push");
+    for named in [".gitattributes", ".husky/_/pre-push"] {
+        let out = sb.run("install-hooks", &work, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            describe("install-hooks", &work, &out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("work/{named}")) && stderr.contains("symbolic link"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        // Refused before anything changed: the hooks in .git/hooks still guard the clone.
+        assert!(installed.is_file(), "{named}: the old install was removed");
+        assert_eq!(read(&work.join(".git/mainstay/install.json")), manifest);
+        assert!(
+            std::fs::symlink_metadata(work.join(".husky/_/pre-push"))
+                .expect("still there")
+                .file_type()
+                .is_symlink()
+        );
+        // The next refusal: the link at .gitattributes goes.
+        sb.git(
+            &work,
+            &[
+                "rm",
+                "-q",
+                "--cached",
+                "--ignore-unmatch",
+                "--",
+                ".gitattributes",
+            ],
+        );
+        let _ = std::fs::remove_file(work.join(".gitattributes"));
+    }
+    assert!(!work.join("pwned").exists());
 }
