@@ -400,13 +400,23 @@ fn check_markers(
     let diff = repo::diff(repo, base, local).map_err(|e| e.to_string())?;
     let mut new_buf = Vec::new();
     let mut removed: Option<Vec<Vec<u8>>> = None;
+    // A blob past the limit is binary here, as it is to git's diff: never read whole.
+    let blob = |id, buf: &mut Vec<u8>| {
+        repo::blob_within(repo, id, buf)
+            .map(|b| b.map(<[u8]>::to_vec))
+            .map_err(|e| e.to_string())
+    };
     for change in &diff.changes {
-        let new = repo::blob(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?;
+        let Some(new) =
+            repo::blob_within(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
         // The quick look: no run of seven `<` (git's shortest usual marker), no block.
         if !markers::may_hold_blocks(new) {
             continue;
         }
-        let path = repo::display_path(&change.path);
+        let path = repo::path_text(&change.path);
         if settings
             .markers_allowed
             .iter()
@@ -416,20 +426,16 @@ fn check_markers(
         }
         let size = marker_size(repo, local, &path);
         let old = match change.old {
-            Some(id) => vec![
-                repo::blob(repo, id, &mut Vec::new())
-                    .map_err(|e| e.to_string())?
-                    .to_vec(),
-            ],
+            Some(id) => blob(id, &mut Vec::new())?.into_iter().collect(),
             None => match &removed {
                 Some(files) => files.clone(),
                 None => {
                     let mut files = Vec::new();
                     for (_, id) in &diff.removed {
-                        let mut buf = Vec::new();
-                        let blob = repo::blob(repo, *id, &mut buf).map_err(|e| e.to_string())?;
-                        if markers::may_hold_blocks(blob) {
-                            files.push(blob.to_vec());
+                        if let Some(text) = blob(*id, &mut Vec::new())?
+                            && markers::may_hold_blocks(&text)
+                        {
+                            files.push(text);
                         }
                     }
                     removed.insert(files).clone()
@@ -440,7 +446,7 @@ fn check_markers(
         if let Some(line) = markers::first_added(&old, new, size) {
             refusals.push(Refusal::ConflictMarkers {
                 reference: update.remote_ref.clone(),
-                path,
+                path: repo::display_path(&change.path),
                 line,
             });
         }

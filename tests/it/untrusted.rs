@@ -800,13 +800,34 @@ fn committed_status_files_and_records_say_nothing_of_a_deployment() {
 /// Runs one of our executables with at most `mb` MB of address space: a read without a bound
 /// ends it, instead of taking the machine's memory.
 fn run_limited(sb: &Sandbox, name: &str, dir: &Path, args: &[&str], mb: u64) -> Output {
-    sb.command("sh", dir)
+    run_limited_with_input(sb, name, dir, args, mb, "")
+}
+
+/// [`run_limited`] with `input` on its stdin.
+fn run_limited_with_input(
+    sb: &Sandbox,
+    name: &str,
+    dir: &Path,
+    args: &[&str],
+    mb: u64,
+    input: &str,
+) -> Output {
+    let mut child = sb
+        .command("sh", dir)
         .arg("-c")
         .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", mb * 1024))
         .arg(bin(name))
         .args(args)
-        .output()
-        .expect("run under a memory limit")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run under a memory limit");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A hook that ends without reading its input closes the pipe: not the test's concern.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    child.wait_with_output().expect("wait for it")
 }
 
 /// A second clone of `remote` commits `files` and `links` (forced past any ignore file) and
@@ -932,4 +953,106 @@ fn install_hooks_refuses_links_a_commit_put_at_hook_names_before_changing_anythi
         let _ = std::fs::remove_file(work.join(".gitattributes"));
     }
     assert!(!work.join("pwned").exists());
+}
+
+#[test]
+fn a_blob_of_zeros_is_not_read_whole_by_the_marker_check() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    // 200 MB of zeros, 200 KB as an object: a push of it costs the pusher nothing.
+    let out = sb
+        .command("sh", &work)
+        .args([
+            "-c",
+            "head -c 200000000 /dev/zero | git hash-object -w --stdin",
+        ])
+        .output()
+        .expect("write the blob");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("hash-object", &work, &out)
+    );
+    let blob = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    sb.git(
+        &work,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},zeros.bin"),
+        ],
+    );
+    sb.git(&work, &["commit", "-q", "-m", "zeros"]);
+    let head = sb.git(&work, &["rev-parse", "HEAD"]);
+    let zero = "0".repeat(40);
+    // The hook as git runs it, with less memory than the blob takes.
+    let input = format!("refs/heads/topic {head} refs/heads/topic {zero}\n");
+    let url = remote.to_str().expect("utf-8");
+    let out = run_limited_with_input(&sb, "pre-push", &work, &["origin", url], 128, &input);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("pre-push", &work, &out)
+    );
+}
+
+/// A text of at least `len` bytes with a conflict block at its start.
+fn long_conflict(len: usize) -> String {
+    let mut text = String::from("<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\n");
+    while text.len() < len {
+        text.push_str("a line of an oversized generated file\n");
+    }
+    text
+}
+
+#[test]
+fn a_blob_past_core_big_file_threshold_is_binary_to_both_hooks() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--repo", remote.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install", &remote, &out)
+    );
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    sb.commit(&work, "generated.txt", &long_conflict(2 << 20), "generated");
+    let push = || sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    let out = push();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("generated.txt:1 adds a conflict block"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("remote:"), "pre-push refused it: {stderr}");
+    // Past this clone's threshold, pre-push treats it as binary, as git's diff does; the remote
+    // has its own.
+    sb.git(&work, &["config", "core.bigFileThreshold", "1m"]);
+    let out = push();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("remote: mainstay: refusing to push `refs/heads/main`"),
+        "{stderr}"
+    );
+    sb.git(&remote, &["config", "core.bigFileThreshold", "1m"]);
+    let out = push();
+    assert!(out.status.success(), "{}", describe("push", &work, &out));
+    // The environment's limit goes first: a smaller one still reads nothing past it.
+    sb.commit(&work, "small.txt", &long_conflict(4096), "small");
+    let out = sb
+        .command("git", &work)
+        .env("MAINSTAY_BLOB_LIMIT", "1k")
+        .args(["push", "-q", "origin", "main"])
+        .output()
+        .expect("push");
+    assert!(out.status.success(), "{}", describe("push", &work, &out));
 }
