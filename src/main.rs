@@ -148,7 +148,12 @@ fn main() -> ExitCode {
         // The reader went away (`mainstay stats | head`): what it wanted, it got.
         Err(e) if is_broken_pipe(&e) => Exit::Success.into(),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "mainstay: {e:#}");
+            // The one error line; it may quote a committed file, so no control characters.
+            let _ = writeln!(
+                std::io::stderr(),
+                "mainstay: {}",
+                printable(&format!("{e:#}"))
+            );
             Exit::Error.into()
         }
     }
@@ -173,11 +178,11 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "wrote {}", done.path.display())?;
             for line in &done.found {
-                writeln!(out, "  found {line}")?;
+                writeln!(out, "  found {}", printable(line))?;
             }
             writeln!(out, "next:")?;
             for (i, step) in done.next.iter().enumerate() {
-                writeln!(out, "  {}. {step}", i + 1)?;
+                writeln!(out, "  {}. {}", i + 1, printable(step))?;
             }
             Ok(Exit::Success)
         }
@@ -208,7 +213,11 @@ fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
     match mainstay::push::run(&git, &options, &config.push, &clock, &mut jitter, &mut out) {
         Ok(_) => Ok(Exit::Success),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "mainstay push: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "mainstay push: {}",
+                printable(&e.to_string())
+            );
             Ok(if e.is_transient() {
                 Exit::TryAgain
             } else if e.is_usage() {
@@ -266,7 +275,12 @@ fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        stats::text::write(&mut out, &report)?;
+        // Causes and notes quote what sources answered: each line without control characters.
+        let mut text = Vec::new();
+        stats::text::write(&mut text, &report)?;
+        for line in String::from_utf8_lossy(&text).lines() {
+            writeln!(out, "{}", printable(line))?;
+        }
         if let Some(path) = &args.html {
             writeln!(out, "\nwrote {}", path.display())?;
         }

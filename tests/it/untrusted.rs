@@ -1056,3 +1056,88 @@ fn a_blob_past_core_big_file_threshold_is_binary_to_both_hooks() {
         .expect("push");
     assert!(out.status.success(), "{}", describe("push", &work, &out));
 }
+
+/// A terminal escape that retitles the window, rings the bell and clears the screen.
+const ESCAPES: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+
+fn assert_printable(what: &str, out: &Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+            "{what} wrote a control character to {stream}: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn committed_text_reaches_no_terminal_with_its_escapes() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    // TOML's escapes: the values hold a real ESC and BEL once parsed.
+    write(
+        &work.join(".mainstay.toml"),
+        "[deploy.mysql]\ntls = \"\\u001b]0;pwned\\u0007\\u001b[2Jx\"\n\n\
+         [ledgers]\n\"\\u001b]0;pwned\\u0007\" = [\"x.md\"]\n",
+    );
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "config, hostile"]);
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deploy.mysql.tls"),
+        "{}",
+        describe("push", &work, &out)
+    );
+    assert_printable("pre-push", &out);
+    let out = sb.run("mainstay", &work, &["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        describe("status", &work, &out)
+    );
+    assert_printable("mainstay status", &out);
+    let out = sb.run("install-hooks", &work, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        describe("install", &work, &out)
+    );
+    assert_printable("install-hooks", &out);
+    let out = sb.run("install-hooks", &work, &["--check"]);
+    assert_printable("install-hooks --check", &out);
+    for (name, text) in [("b.md", "a\n"), ("o.md", "a\nb\n"), ("t.md", "a\n")] {
+        write(&work.join(name), text);
+    }
+    let out = sb.run(
+        "merge-driver",
+        &work,
+        &["roadmap", "--", "b.md", "o.md", "t.md", "7", ESCAPES],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("merging line by line"),
+        "{}",
+        describe("merge-driver", &work, &out)
+    );
+    assert_printable("merge-driver", &out);
+    // A committed file's name, in a refusal.
+    sb.git(&work, &["rm", "-q", "--", ".mainstay.toml"]);
+    let name = format!("{ESCAPES}notes.md");
+    write(
+        &work.join(&name),
+        "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\n",
+    );
+    sb.git(&work, &["add", "--", &name]);
+    sb.git(&work, &["commit", "-q", "-m", "a name, hostile"]);
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("notes.md:1 adds a conflict block"),
+        "{}",
+        describe("push", &work, &out)
+    );
+    assert_printable("pre-push", &out);
+}
