@@ -1141,3 +1141,25 @@ fn committed_text_reaches_no_terminal_with_its_escapes() {
     );
     assert_printable("pre-push", &out);
 }
+
+#[test]
+fn a_committed_alert_prefix_may_mention_but_never_link() {
+    let app = App::start("", vec![200]);
+    let webhook = Server::start(|_| Reply::json(200, "ok"));
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"")
+        + "\n[alerts]\nprefix = \"<!channel> <https://evil.example|log in> <@U024BE7LH> &\"\n";
+    let deploy = Deploy::new(&config).with_env("MAINSTAY_WEBHOOK_URL", &webhook.url("/hook"));
+    assert_eq!(deploy.run(), "timeout");
+    let alerts = webhook.requests();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let body: serde_json::Value = serde_json::from_str(&alerts[0].body).expect("JSON");
+    let text = body["text"].as_str().expect("text");
+    assert!(
+        text.starts_with(
+            "<!channel> &lt;https://evil.example|log in&gt; <@U024BE7LH> &amp; Deployment of"
+        ),
+        "{text}"
+    );
+}
