@@ -10,6 +10,9 @@ use crate::time::duration;
 
 use super::sources;
 
+/// The longest `request_timeout` a configuration may set.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// `[deploy]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -83,6 +86,10 @@ impl Settings {
             if value.is_zero() {
                 return invalid(key, "must be longer than zero");
             }
+        }
+        // Committed, and every pusher's monitor waits this long on each request.
+        if self.request_timeout > MAX_REQUEST_TIMEOUT {
+            return invalid("request_timeout", "must be at most 1m");
         }
         for (name, section) in &self.sources {
             let Some(kind) = sources::kind(name) else {

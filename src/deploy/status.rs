@@ -339,7 +339,11 @@ pub fn ask(
     wait: Option<Duration>,
     tick: &mut dyn FnMut(&Report),
 ) -> Result<Option<Report>, Error> {
-    let setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
+    let mut setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
+    if let Some(limit) = wait {
+        // `--wait` is a bound on the clock: no request outlives it.
+        setup.client = setup.client.until(std::time::Instant::now() + limit);
+    }
     let (mut sources, problems) = sources::open(settings, &setup);
     if sources.is_empty() && problems.is_empty() {
         return Ok(None);
@@ -379,7 +383,9 @@ pub fn ask(
             ignored: Vec::new(),
         };
         tick(&report);
+        let waited = cx.clock.elapsed() - start;
         let next = schedule.as_ref().and_then(|s| s.next(planned));
+        let next = next.filter(|_| wait.is_some_and(|limit| waited < limit));
         let Some(next) = next.filter(|_| !state.is_final() && !sources.is_empty()) else {
             return Ok(Some(report));
         };

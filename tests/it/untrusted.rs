@@ -1163,3 +1163,95 @@ fn a_committed_alert_prefix_may_mention_but_never_link() {
         "{text}"
     );
 }
+
+/// A `[deploy.app]` whose version endpoint is `server`'s `/health`, with `deploy` settings.
+fn app_config(server: &Server, deploy: &str) -> String {
+    format!(
+        "[deploy]\nschedule = \"fixed\"\npoll_initial = \"20ms\"\npoll_later = \"40ms\"\n{deploy}\n\
+         [deploy.app]\nversion_url = \"{}\"\n",
+        server.url("/health")
+    )
+}
+
+#[test]
+fn max_wait_bounds_a_monitor_whose_server_answers_a_byte_at_a_time() {
+    // Every request of it would take the whole request_timeout, the most a config may set.
+    let server = Server::start(|_| Reply::Drip {
+        length: 100_000,
+        every: Duration::from_millis(50),
+    });
+    let config = app_config(&server, "max_wait = \"1s\"\nrequest_timeout = \"1m\"");
+    let deploy = Deploy::new(&config);
+    // Ends well within the wait below (a minute per request otherwise).
+    assert!(deploy.spawn_monitor(&deploy.sha).finishes());
+    assert_eq!(deploy.result(), "timeout");
+    assert!(
+        deploy.log().contains("no verdict within 1.0s"),
+        "{}",
+        deploy.log()
+    );
+    // So does `status --wait` in a clone where no monitor ran.
+    for ext in ["log", "json", "result"] {
+        let name = format!(".deployment-status-{}.{ext}", &deploy.sha[..7]);
+        std::fs::remove_file(deploy.repo.join(name)).expect("remove a status file");
+    }
+    let mut status = deploy
+        .command(&["status", "--wait=1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run mainstay status");
+    let mut ended = None;
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until("status --wait=1 to end", || {
+            ended = status.try_wait().expect("poll status");
+            ended.is_some()
+        });
+    }));
+    if waited.is_err() {
+        let _ = status.kill();
+        let _ = status.wait();
+    }
+    assert_eq!(ended.and_then(|s| s.code()), Some(3), "nothing known of it");
+    // A longer request_timeout is refused: the monitor of every pusher would wait on it.
+    let deploy = Deploy::new(&app_config(&server, "request_timeout = \"2d\""));
+    let out = deploy.monitor();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("deploy.request_timeout") && stderr.contains("at most 1m"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_slow_body_ends_at_request_timeout_and_a_huge_one_at_4_mib() {
+    let slow = Server::start(|_| Reply::Drip {
+        length: 100_000,
+        every: Duration::from_millis(50),
+    });
+    let config = app_config(&slow, "max_wait = \"2s\"\nrequest_timeout = \"300ms\"");
+    let deploy = Deploy::new(&config);
+    assert_eq!(deploy.run(), "timeout");
+    let log = deploy.log();
+    assert!(log.contains("no answer within 300ms"), "{log}");
+    assert!(
+        slow.requests().len() > 1,
+        "each request was cut, and the next one made"
+    );
+    // Five MiB of JSON: read no further than 4 MiB, as an error.
+    let huge = Server::start(|_| {
+        let padding = " ".repeat(5 << 20);
+        Reply::json(
+            200,
+            format!("{{\"commit\":\"{}\"{padding}}}", "0".repeat(40)),
+        )
+    });
+    let deploy = Deploy::new(&app_config(&huge, "max_wait = \"1s\""));
+    assert_eq!(deploy.run(), "timeout");
+    let log = deploy.log();
+    assert!(
+        !log.contains("app serves 000000000000")
+            && log.contains("the response body is larger than request limit: 4194304"),
+        "{log}"
+    );
+}
