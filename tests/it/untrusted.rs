@@ -1255,3 +1255,62 @@ fn a_slow_body_ends_at_request_timeout_and_a_huge_one_at_4_mib() {
         "{log}"
     );
 }
+
+#[test]
+fn the_monitor_inherits_no_push_remote() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let app = App::start(&"7".repeat(40), vec![200]);
+    write(&work.join(".mainstay.toml"), &app.config(None, "1s"));
+    let before = sb.git(&work, &["rev-parse", "refs/remotes/origin/main"]);
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
+    let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    // post-push as pre-push starts it, the remote (a URL with a password, as often as not) in
+    // its environment.
+    let mut pushing = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("a stand-in push");
+    let mut post_push = sb
+        .command(bin("post-push"), &work)
+        .env("MAINSTAY_PUSH_REMOTE", "origin")
+        .env("A_MARKER_OF_THIS_TEST", "inherited")
+        .args(["--pid", &pushing.id().to_string()])
+        .arg(format!("main={sha}@{before}"))
+        .spawn()
+        .expect("start post-push");
+    pushing.kill().expect("end the stand-in push");
+    pushing.wait().expect("reap it");
+    assert!(post_push.wait().expect("post-push").success());
+    let status_log = work.join(format!(".deployment-status-{}.log", &sha[..7]));
+    wait_until("the monitor to poll", || {
+        read(&status_log).contains("app serves")
+    });
+    let record: serde_json::Value = serde_json::from_str(&read(
+        &work.join(format!(".deployment-status-{}.json", &sha[..7])),
+    ))
+    .expect("run record");
+    let pid = record["pid"].as_u64().expect("pid");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the monitor runs");
+    let vars: Vec<String> = environ
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    // The deployment goes live, and the monitor ends before the sandbox goes.
+    *app.commit.lock().expect("commit") = sha.clone();
+    let result = work.join(format!(".deployment-status-{}.result", &sha[..7]));
+    wait_until("the monitor's verdict", || {
+        read(&result).contains("success")
+    });
+    assert!(
+        vars.iter().any(|v| v == "A_MARKER_OF_THIS_TEST=inherited"),
+        "the monitor's own environment: {vars:?}"
+    );
+    assert!(
+        !vars.iter().any(|v| v.starts_with("MAINSTAY_PUSH_REMOTE=")),
+        "{vars:?}"
+    );
+}
