@@ -644,9 +644,10 @@ fn what_an_app_answers_cannot_mention_link_or_drive_the_terminal() {
     // JSON escapes: the app's answer decodes to a real ESC and BEL.
     let app = App::start("<!channel>\\u001b[2J\\u001b]0;pwned\\u0007", vec![200]);
     let webhook = Server::start(|_| Reply::json(200, "ok"));
+    // Long enough for the app's answer on a busy machine: no request outlives max_wait.
     let config = app
         .config(None, "1s")
-        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"");
+        .replace("max_wait = \"20s\"", "max_wait = \"1s\"");
     let deploy = Deploy::new(&config).with_env("MAINSTAY_WEBHOOK_URL", &webhook.url("/hook"));
     assert_eq!(deploy.run(), "timeout");
     let alerts = webhook.requests();
@@ -1246,7 +1247,7 @@ fn a_slow_body_ends_at_request_timeout_and_a_huge_one_at_4_mib() {
             format!("{{\"commit\":\"{}\"{padding}}}", "0".repeat(40)),
         )
     });
-    let deploy = Deploy::new(&app_config(&huge, "max_wait = \"1s\""));
+    let deploy = Deploy::new(&app_config(&huge, "max_wait = \"2s\""));
     assert_eq!(deploy.run(), "timeout");
     let log = deploy.log();
     assert!(
