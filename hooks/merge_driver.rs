@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use clap::Parser;
 use mainstay::ledger::Kind;
 use mainstay::merge_driver::{self as driver, Environment, Request};
+use mainstay::text::printable;
 
 /// Merge Markdown ledgers (roadmaps, session registries) entry by entry.
 #[derive(Debug, Parser)]
@@ -46,8 +47,9 @@ fn budget() -> std::time::Duration {
     };
     mainstay::time::parse_duration(&value).unwrap_or_else(|e| {
         eprintln!(
-            "merge-driver: {}: {e}; using {}s",
+            "merge-driver: {}: {}; using {}s",
             driver::BUDGET_VAR,
+            printable(&e),
             driver::BUDGET.as_secs()
         );
         driver::BUDGET
@@ -66,7 +68,9 @@ fn main() -> ExitCode {
                 .map(str::trim)
                 .collect();
             let message = message.join(" ");
-            eprintln!("merge-driver: {}", message.trim_start_matches("error: "));
+            // git's %P is a committed file's name: no control character reaches the terminal.
+            let message = printable(message.trim_start_matches("error: "));
+            eprintln!("merge-driver: {message}");
             return ExitCode::from(EXIT_ERROR);
         }
         Err(err) => {
@@ -95,7 +99,7 @@ fn main() -> ExitCode {
     match driver::run(&request, &env, &mut std::io::stdout().lock(), &mut stderr) {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(err) => {
-            let _ = writeln!(stderr, "merge-driver: {err}");
+            let _ = writeln!(stderr, "merge-driver: {}", printable(&err.to_string()));
             ExitCode::from(EXIT_ERROR)
         }
     }

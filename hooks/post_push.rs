@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     let mut log = post_push::open_log(&log_path);
     // One write per line: two post-push processes may append to the log at the same moment.
     let mut say = |line: String| {
+        let line = mainstay::text::printable(&line);
         let _ = log.write_all(format!("{} {line}\n", mainstay::time::now()).as_bytes());
     };
     match run(args, &git, paths) {

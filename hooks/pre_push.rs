@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mainstay::pre_push::{self, Outcome, PrePush};
+use mainstay::text::printable;
 
 /// The push-safety hook git runs before a push (installed by install-hooks).
 #[derive(Parser)]
@@ -25,9 +26,11 @@ fn main() -> ExitCode {
         Ok(Outcome::Refused) => ExitCode::FAILURE,
         Ok(Outcome::LocalFailed(code)) => ExitCode::from(code.clamp(1, 255) as u8),
         Err(e) => {
+            // The reason may quote a committed file: without control characters.
             let _ = writeln!(
                 stderr,
-                "mainstay: refusing the push, it could not be checked: {e:#}"
+                "mainstay: refusing the push, it could not be checked: {}",
+                printable(&format!("{e:#}"))
             );
             ExitCode::FAILURE
         }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use mainstay::pre_push::Outcome;
 use mainstay::pre_receive::{self, PreReceive};
+use mainstay::text::printable;
 
 /// The push policy on the remote (installed by `install-hooks --server`).
 #[derive(Parser)]
@@ -21,9 +22,11 @@ fn main() -> ExitCode {
         Ok(Outcome::Refused) => ExitCode::FAILURE,
         Ok(Outcome::LocalFailed(code)) => ExitCode::from(code.clamp(1, 255) as u8),
         Err(e) => {
+            // The reason may quote a committed file: without control characters.
             let _ = writeln!(
                 stderr,
-                "mainstay: refusing the push, it could not be checked: {e:#}"
+                "mainstay: refusing the push, it could not be checked: {}",
+                printable(&format!("{e:#}"))
             );
             ExitCode::FAILURE
         }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mainstay::install::{self, Options, Problem, Report, global, server};
+use mainstay::text::printable;
 
 /// Installs mainstay's hooks and merge drivers (idempotent).
 #[derive(Parser)]
@@ -43,7 +44,12 @@ fn main() -> ExitCode {
     match run(&args, &mut out) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "install-hooks: {e:#}");
+            // It may quote a committed file (`.mainstay.toml`): no control characters.
+            let _ = writeln!(
+                std::io::stderr(),
+                "install-hooks: {}",
+                printable(&format!("{e:#}"))
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -100,7 +106,7 @@ fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<ExitCode> {
 
 fn report_problems(problems: &[Problem], out: &mut impl Write) -> std::io::Result<ExitCode> {
     for problem in problems {
-        writeln!(out, "problem: {}", problem.0)?;
+        writeln!(out, "problem: {}", printable(&problem.0))?;
     }
     if problems.is_empty() {
         writeln!(out, "ok: mainstay is installed and up to date")?;
@@ -111,7 +117,7 @@ fn report_problems(problems: &[Problem], out: &mut impl Write) -> std::io::Resul
 
 fn write_report(report: &Report, uninstall: bool, out: &mut impl Write) -> std::io::Result<()> {
     for change in &report.changes {
-        writeln!(out, "{change}")?;
+        writeln!(out, "{}", printable(change))?;
     }
     if report.changes.is_empty() {
         let state = if uninstall {

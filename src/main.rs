@@ -150,9 +150,10 @@ fn main() -> ExitCode {
         // The reader went away (`mainstay stats | head`): what it wanted, it got.
         Err(e) if is_broken_pipe(&e) => Exit::Success.into(),
         Err(e) => {
-            // Errors may quote what a server or the configuration echoed: a token among it.
+            // The one error line. It may quote what a server or the configuration echoed: no
+            // token among it, and no control characters from a committed file.
             let said = sources::secrets_from_env().scrub(&format!("{e:#}"));
-            let _ = writeln!(std::io::stderr(), "mainstay: {said}");
+            let _ = writeln!(std::io::stderr(), "mainstay: {}", printable(&said));
             Exit::Error.into()
         }
     }
@@ -177,11 +178,11 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "wrote {}", done.path.display())?;
             for line in &done.found {
-                writeln!(out, "  found {line}")?;
+                writeln!(out, "  found {}", printable(line))?;
             }
             writeln!(out, "next:")?;
             for (i, step) in done.next.iter().enumerate() {
-                writeln!(out, "  {}. {step}", i + 1)?;
+                writeln!(out, "  {}. {}", i + 1, printable(step))?;
             }
             Ok(Exit::Success)
         }
@@ -212,7 +213,11 @@ fn push(worktree: &Path, args: PushArgs) -> anyhow::Result<Exit> {
     match mainstay::push::run(&git, &options, &config.push, &clock, &mut jitter, &mut out) {
         Ok(_) => Ok(Exit::Success),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "mainstay push: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "mainstay push: {}",
+                printable(&e.to_string())
+            );
             Ok(if e.is_transient() {
                 Exit::TryAgain
             } else if e.is_usage() {
@@ -270,7 +275,12 @@ fn stats(worktree: &Path, args: StatsArgs) -> anyhow::Result<Exit> {
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        stats::text::write(&mut out, &report)?;
+        // Causes and notes quote what sources answered: each line without control characters.
+        let mut text = Vec::new();
+        stats::text::write(&mut text, &report)?;
+        for line in String::from_utf8_lossy(&text).lines() {
+            writeln!(out, "{}", printable(line))?;
+        }
         if let Some(path) = &args.html {
             writeln!(out, "\nwrote {}", path.display())?;
         }
@@ -338,7 +348,11 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
         };
         let wait = args.wait.map(Duration::from_secs);
         match status::ask(&sha, &config.deploy, &cx, wait, &mut tick)? {
-            Some(asked) => report = asked,
+            Some(mut asked) => {
+                // What was not read here still says why no monitor's answer was found.
+                asked.ignored = std::mem::take(&mut report.ignored);
+                report = asked;
+            }
             None => {
                 if let Some(secs) = args.wait {
                     report =

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::{Config, Section};
 use crate::git::Git;
 use crate::ledger::{Conflict, Context, Kind, Options, Prepared, Side};
+use crate::text::printable;
 
 /// What can stop the driver: unreadable or unwritable files, a failed `git`. Bad settings and
 /// bad contents never do (they fall back to the line merge).
@@ -109,6 +110,8 @@ pub fn run(
         }) {
         Ok(prepared) => prepared,
         Err(reason) => {
+            // The reason quotes the committed configuration: no control characters.
+            let reason = printable(&reason);
             let _ = writeln!(warnings, "merge-driver: {reason}; merging line by line");
             return line_merge(request, env, out);
         }
@@ -139,7 +142,7 @@ pub fn run(
             warnings,
             "merge-driver: {}: the record merge took longer than {}ms ({BUDGET_VAR}); merging \
              line by line",
-            request.path.as_deref().unwrap_or("the ledger"),
+            printable(request.path.as_deref().unwrap_or("the ledger")),
             env.budget.as_millis()
         );
         line_merge(request, env, out)?;
@@ -155,7 +158,7 @@ pub fn run(
         })?;
         if let Err(err) = log_conflicts(request, env, &outcome.conflicts) {
             // The merge itself is done and correct; a missing log line must not fail it.
-            let _ = writeln!(warnings, "merge-driver: {err}");
+            let _ = writeln!(warnings, "merge-driver: {}", printable(&err.to_string()));
         }
     }
     Ok(if outcome.is_clean() {

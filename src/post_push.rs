@@ -233,7 +233,10 @@ pub fn start_monitor(
         source,
     })?;
     let mut cmd = Command::new(mainstay);
-    cmd.current_dir(worktree).args(["monitor", sha]);
+    // The remote may be a URL with a password: the monitor has no use for it.
+    cmd.current_dir(worktree)
+        .args(["monitor", sha])
+        .env_remove(REMOTE_VAR);
     let how = detach::Detach {
         output: Some(&log),
         lock: lock.map(MonitorLock::handoff),

@@ -88,11 +88,17 @@ pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error
     }
     for record in verdict.audit.iter().filter(|r| r.event == "override") {
         let refused = record.refused.as_deref().unwrap_or_default();
-        let _ = writeln!(err, "mainstay: override used, and logged: {refused}");
+        let line = format!("mainstay: override used, and logged: {refused}");
+        let _ = writeln!(err, "{}", crate::text::printable(&line));
     }
     if !verdict.allowed() {
         for refusal in &verdict.refusals {
-            let _ = writeln!(err, "mainstay: {refusal}");
+            // A refusal names committed files: nothing in it may drive the terminal.
+            let _ = writeln!(
+                err,
+                "mainstay: {}",
+                crate::text::printable(&refusal.to_string())
+            );
         }
         return Ok(Outcome::Refused);
     }

@@ -40,6 +40,8 @@ pub struct Repo {
     common_dir: PathBuf,
     workdir: Option<PathBuf>,
     hash: gix::hash::Kind,
+    /// Blobs larger than this are not read for their text (see [`blob_within`]).
+    blob_limit: u64,
 }
 
 impl Repo {
@@ -61,6 +63,12 @@ impl Repo {
     /// SHA-1 or SHA-256.
     pub fn object_format(&self) -> gix::hash::Kind {
         self.hash
+    }
+
+    /// The largest blob whose text is read: [`BLOB_LIMIT_VAR`], else git's
+    /// `core.bigFileThreshold` in the repository's own config, else [`BLOB_LIMIT`].
+    pub fn blob_limit(&self) -> u64 {
+        self.blob_limit
     }
 
     /// Parses a full hex id in this repository's format.
@@ -156,7 +164,13 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
         .transpose()
         .map_err(|e| fail(e.to_string()))?;
     let common_dir = linked.map(|common| absolute(&git_dir, common));
-    let hash = object_format(common_dir.as_deref().unwrap_or(&git_dir)).map_err(fail)?;
+    let local = LocalConfig::read(common_dir.as_deref().unwrap_or(&git_dir));
+    let hash = local.object_format().map_err(fail)?;
+    let blob_limit = blob_limit(
+        std::env::var(BLOB_LIMIT_VAR).ok().as_deref(),
+        local.get("core", "bigfilethreshold"),
+    )
+    .map_err(fail)?;
     let refs = match &common_dir {
         Some(common) => {
             gix::refs::file::Store::for_linked_worktree(git_dir.clone(), common.clone(), hash)
@@ -195,6 +209,7 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
         common_dir,
         workdir,
         hash,
+        blob_limit,
     })
 }
 
@@ -209,32 +224,93 @@ fn work_tree_of(git_dir: &Path) -> Option<PathBuf> {
     (git_dir.file_name()? == ".git").then(|| git_dir.parent().map(Path::to_owned))?
 }
 
-/// The repository's object format: `extensions.objectFormat` in its config, SHA-1 without it.
-/// Read from the file directly: a full configuration load costs more than the rest of the hook.
-fn object_format(common_dir: &Path) -> Result<gix::hash::Kind, String> {
-    let text = std::fs::read_to_string(common_dir.join("config")).unwrap_or_default();
-    let mut in_extensions = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_extensions = line
-                .trim_matches(['[', ']'])
-                .trim()
-                .eq_ignore_ascii_case("extensions");
-            continue;
+/// The repository's own config file (`config` in the common dir), read directly: a full
+/// configuration load costs more than the rest of the hook. Trusted: no commit writes it.
+struct LocalConfig {
+    text: String,
+}
+
+impl LocalConfig {
+    fn read(common_dir: &Path) -> LocalConfig {
+        let text = std::fs::read_to_string(common_dir.join("config")).unwrap_or_default();
+        LocalConfig { text }
+    }
+
+    /// The last value of `key` in `[section]` (both lowercase), quotes and comments aside.
+    fn get(&self, section: &str, key: &str) -> Option<&str> {
+        let mut in_section = false;
+        let mut found = None;
+        for line in self.text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_section = line
+                    .trim_matches(['[', ']'])
+                    .trim()
+                    .eq_ignore_ascii_case(section);
+                continue;
+            }
+            let Some((name, value)) = line.split_once('=') else {
+                continue;
+            };
+            if in_section && name.trim().eq_ignore_ascii_case(key) {
+                let value = value.split(['#', ';']).next().unwrap_or_default();
+                found = Some(value.trim().trim_matches('"'));
+            }
         }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        if in_extensions && key.trim().eq_ignore_ascii_case("objectformat") {
-            let value = value.trim().trim_matches('"');
-            return match value.to_ascii_lowercase().as_str() {
+        found
+    }
+
+    /// `extensions.objectFormat`, SHA-1 without it.
+    fn object_format(&self) -> Result<gix::hash::Kind, String> {
+        match self.get("extensions", "objectformat") {
+            None => Ok(gix::hash::Kind::Sha1),
+            Some(value) => match value.to_ascii_lowercase().as_str() {
                 "sha1" => Ok(gix::hash::Kind::Sha1),
                 "sha256" => Ok(gix::hash::Kind::Sha256),
                 other => Err(format!("unknown object format {other:?}")),
-            };
+            },
         }
     }
-    Ok(gix::hash::Kind::Sha1)
+}
+
+/// The largest blob the conflict-marker check reads by default. git's own diff treats a file
+/// above `core.bigFileThreshold` as binary; ours does the same from 64 MiB, so a blob of zeros
+/// that packs to a thousandth of its size cannot take the machine's memory.
+pub const BLOB_LIMIT: u64 = 64 << 20;
+
+/// The environment variable that sets the blob limit (bytes, or with git's `k`, `m`, `g`).
+pub const BLOB_LIMIT_VAR: &str = "MAINSTAY_BLOB_LIMIT";
+
+/// The blob limit from the environment's value, else git's `core.bigFileThreshold`, else
+/// [`BLOB_LIMIT`].
+fn blob_limit(env: Option<&str>, threshold: Option<&str>) -> Result<u64, String> {
+    if let Some(value) = env.filter(|v| !v.trim().is_empty()) {
+        return git_size(value).ok_or_else(|| {
+            format!("{BLOB_LIMIT_VAR}={value:?} is not a size (bytes, or with k, m or g)")
+        });
+    }
+    match threshold {
+        Some(value) => git_size(value).ok_or_else(|| {
+            format!("core.bigFileThreshold = {value:?} is not a size (bytes, or with k, m or g)")
+        }),
+        None => Ok(BLOB_LIMIT),
+    }
+}
+
+/// A size as git writes one: a number, with `k`, `m` or `g` (1024-based, either case).
+fn git_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, ' '),
+    };
+    let shift = match unit {
+        ' ' => 0,
+        'k' => 10,
+        'm' => 20,
+        'g' => 30,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 /// Room for the commits and trees of a typical push.
@@ -489,6 +565,48 @@ pub fn blob<'b>(repo: &Repo, id: ObjectId, buf: &'b mut Vec<u8>) -> Result<&'b [
     }
 }
 
+/// The content of a blob of at most [`Repo::blob_limit`] bytes, read into `buf`; `None` for a
+/// larger one, whose size comes from the object's header: it is never inflated.
+pub fn blob_within<'b>(
+    repo: &Repo,
+    id: ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<Option<&'b [u8]>, Error> {
+    if size(repo, id)? > repo.blob_limit {
+        return Ok(None);
+    }
+    blob(repo, id, buf).map(Some)
+}
+
+/// An object's size from its header (a pack entry's, a loose object's first bytes), or from
+/// `git cat-file -s` for one a partial clone lacks.
+fn size(repo: &Repo, id: ObjectId) -> Result<u64, Error> {
+    use gix::objs::{Exists, FindHeader};
+    let header = match &repo.objects.quarantine {
+        Some(q) if q.exists(&id) => q.try_header(&id),
+        _ => repo.objects.main.try_header(&id),
+    }
+    .map_err(|e| object_error(id, e))?;
+    if let Some(header) = header {
+        return Ok(header.size);
+    }
+    let output = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo.git_dir)
+        .args(["cat-file", "-s", &id.to_string()])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| object_error(id, e))?;
+    if !output.status.success() {
+        return Err(object_error(id, crate::git::trimmed(&output.stderr)));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| object_error(id, e))
+}
+
 fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId, Error> {
     let mut buf = Vec::new();
     let (_, data) = read(repo, commit, &mut buf)?;
@@ -606,7 +724,43 @@ fn object_error(id: ObjectId, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Displays a repository path lossily, for messages.
-pub fn display_path(path: &BString) -> String {
+/// A repository path as text (lossily), for matching globs and asking git about it.
+pub fn path_text(path: &BString) -> String {
     path.to_str_lossy().into_owned()
+}
+
+/// A repository path for messages: lossily, and without control characters, since a commit
+/// names its files (`\x1b[2J.md`).
+pub fn display_path(path: &BString) -> String {
+    crate::text::printable(&path.to_str_lossy()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_git_reads_them() {
+        assert_eq!(git_size("512m"), Some(512 << 20));
+        assert_eq!(git_size("1G"), Some(1 << 30));
+        assert_eq!(git_size("4096"), Some(4096));
+        assert_eq!(git_size("12x"), None);
+        assert_eq!(git_size(""), None);
+        assert_eq!(blob_limit(None, None), Ok(BLOB_LIMIT));
+        assert_eq!(blob_limit(None, Some("1k")), Ok(1024));
+        assert_eq!(blob_limit(Some("2k"), Some("1k")), Ok(2048));
+        assert!(blob_limit(Some("lots"), None).is_err());
+    }
+
+    #[test]
+    fn the_local_config_is_read_for_what_the_hook_needs() {
+        let local = LocalConfig {
+            text: "[core]\n\tbare = false\n\tbigFileThreshold = 1m # small\n\
+                   [extensions]\n\tobjectformat = sha256\n"
+                .to_owned(),
+        };
+        assert_eq!(local.get("core", "bigfilethreshold"), Some("1m"));
+        assert_eq!(local.object_format(), Ok(gix::hash::Kind::Sha256));
+        assert_eq!(local.get("core", "missing"), None);
+    }
 }

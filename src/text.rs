@@ -58,6 +58,51 @@ pub fn for_chat(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The `[alerts] prefix` for a Slack-compatible message: Slack's mention tokens (`<!here>`,
+/// `<!channel>`, `<!everyone>`, `<@U…>` or `<@W…>` for a person, `<!subteam^S…>` for a group)
+/// are kept, everything else is escaped as [`for_chat`] does. The prefix is committed, so it may
+/// mention, which is what it is for, but never link (`<https://evil|log in>`).
+pub fn mentions_for_chat(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len());
+    let mut rest = prefix;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&for_chat(&rest[..start]));
+        let from = &rest[start..];
+        let token = from.find('>').map(|end| &from[..=end]);
+        match token.filter(|t| is_mention(t)) {
+            Some(token) => {
+                out.push_str(token);
+                rest = &from[token.len()..];
+            }
+            None => {
+                out.push_str("&lt;");
+                rest = &from[1..];
+            }
+        }
+    }
+    out.push_str(&for_chat(rest));
+    out
+}
+
+/// `<…>` that Slack reads as a mention and nothing else.
+fn is_mention(token: &str) -> bool {
+    let inner = &token[1..token.len() - 1];
+    let id = |id: &str, kinds: &[char]| {
+        id.len() > 1
+            && id.starts_with(kinds)
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    matches!(inner, "!here" | "!channel" | "!everyone")
+        || inner
+            .strip_prefix('@')
+            .is_some_and(|rest| id(rest, &['U', 'W']))
+        || inner
+            .strip_prefix("!subteam^")
+            .is_some_and(|rest| id(rest, &['S']))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +135,19 @@ mod tests {
             for_chat("<!channel> <https://evil|x> & co"),
             "&lt;!channel&gt; &lt;https://evil|x&gt; &amp; co"
         );
+    }
+
+    #[test]
+    fn a_prefix_keeps_mentions_and_nothing_else() {
+        assert_eq!(
+            mentions_for_chat("<!here> <@U024BE7LH> <!subteam^SAZ94GDB8> <!channel>"),
+            "<!here> <@U024BE7LH> <!subteam^SAZ94GDB8> <!channel>"
+        );
+        assert_eq!(
+            mentions_for_chat("<!channel> <https://evil|log in> & <@U1|x> <!here"),
+            "<!channel> &lt;https://evil|log in&gt; &amp; &lt;@U1|x&gt; &lt;!here"
+        );
+        assert_eq!(mentions_for_chat("<<!here>>"), "&lt;<!here>&gt;");
+        assert_eq!(mentions_for_chat("deploys\u{1b}[2J:"), "deploys[2J:");
     }
 }

@@ -18,7 +18,8 @@ use crate::time::duration;
 pub struct Settings {
     /// The verdicts that send an alert. Not ready is a `failed` verdict.
     pub on: Vec<Verdict>,
-    /// Put before the message, e.g. `<!here>`.
+    /// Put before the message, e.g. `<!here>`: Slack's mention tokens are kept, the rest is
+    /// escaped (see [`crate::text::mentions_for_chat`]).
     pub prefix: String,
     /// The longest one attempt may take.
     #[serde(deserialize_with = "duration")]
@@ -101,12 +102,15 @@ pub fn send(
 ) -> Result<(), Error> {
     let client = Client::new(settings.timeout);
     // The text holds what sources answered: escaped, it can mention no one and link nowhere.
-    // The prefix is the project's own setting, meant to mention (`<!here>`), and kept as it is.
+    // The prefix is committed: it may mention (`<!here>`), which is what it is for, not link.
     let text = crate::text::for_chat(text);
     let text = if settings.prefix.is_empty() {
         text
     } else {
-        format!("{} {text}", settings.prefix)
+        format!(
+            "{} {text}",
+            crate::text::mentions_for_chat(&settings.prefix)
+        )
     };
     let body = serde_json::json!({ "text": text }).to_string();
     let mut last = String::new();

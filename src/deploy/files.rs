@@ -114,6 +114,23 @@ pub fn tracked(worktree: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, crate
         .collect())
 }
 
+/// Every status file in the work tree's root that git tracks, in one `git ls-files`.
+pub fn tracked_all(worktree: &Path) -> Result<Vec<PathBuf>, crate::git::Error> {
+    // `glob`: the `*` stays within the root, where status files live.
+    let listed = Git::new(worktree).run([
+        "ls-files",
+        "-z",
+        "--",
+        ":(glob).deployment-status-*",
+        ":(glob).deployment-monitor-*",
+    ])?;
+    Ok(listed
+        .split('\0')
+        .filter(|name| !name.is_empty())
+        .map(|name| worktree.join(name))
+        .collect())
+}
+
 /// Replaces `path` with `content` through [`crate::file::write_atomic`].
 pub fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
     crate::file::write_atomic(path, content, 0o644)

@@ -82,7 +82,9 @@ pub trait Progress {
 }
 
 /// Polls `sources` on `schedule` until one of them decides or the schedule runs out. Says each
-/// new phase and each new problem once.
+/// new phase and each new problem once. `max_wait` is a bound on the clock, not only on the
+/// plan: a poll that takes long (a server that answers a byte at a time) moves the end no later,
+/// and no round begins, nor goes on to its next source, once the clock has reached it.
 pub fn follow(
     sources: &mut Vec<Box<dyn Source>>,
     sha: &str,
@@ -95,15 +97,29 @@ pub fn follow(
     let mut last_said: Vec<(&'static str, String)> = Vec::new();
     let mut planned = Duration::ZERO;
     let mut last_pending = None;
+    let out_of_time = || cx.clock.elapsed() >= schedule.max_wait();
     loop {
         let now = cx.clock.elapsed();
         if planned > now {
             cx.clock.sleep(planned - now);
         }
+        if polls > 0 && out_of_time() {
+            return Ok(timeout(
+                schedule,
+                &last_said,
+                polls,
+                phases,
+                now,
+                last_pending,
+            ));
+        }
         polls += 1;
         let at = cx.clock.elapsed();
         let mut dropped = Vec::new();
         for (index, source) in sources.iter_mut().enumerate() {
+            if index > 0 && out_of_time() {
+                break;
+            }
             let name = source.name();
             let decided = |decision| Followed {
                 decision,
@@ -199,25 +215,102 @@ pub fn follow(
                 last_pending,
             });
         }
-        match schedule.next(planned) {
+        match schedule.next(planned).filter(|_| !out_of_time()) {
             Some(next) => planned = next,
             None => {
-                let last: Vec<String> =
-                    last_said.iter().map(|(n, t)| format!("{n}: {t}")).collect();
-                return Ok(Followed {
-                    decision: Decision::Timeout {
-                        reason: format!(
-                            "no verdict within {}; last seen: {}",
-                            show(schedule.max_wait()),
-                            last.join("; ")
-                        ),
-                    },
+                return Ok(timeout(
+                    schedule,
+                    &last_said,
                     polls,
                     phases,
                     at,
                     last_pending,
-                });
+                ));
             }
         }
+    }
+}
+
+/// The end of the schedule, or of `max_wait` on the clock, without a verdict.
+fn timeout(
+    schedule: &Schedule,
+    last_said: &[(&'static str, String)],
+    polls: u32,
+    phases: Vec<Phase>,
+    at: Duration,
+    last_pending: Option<Duration>,
+) -> Followed {
+    let last: Vec<String> = last_said.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+    Followed {
+        decision: Decision::Timeout {
+            reason: format!(
+                "no verdict within {}; last seen: {}",
+                show(schedule.max_wait()),
+                last.join("; ")
+            ),
+        },
+        polls,
+        phases,
+        at,
+        last_pending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, SimClock};
+    use crate::deploy::sources::{self, Observation};
+
+    /// A source whose every answer takes `takes` on the clock, and is never a verdict.
+    struct Slow {
+        takes: Duration,
+    }
+
+    impl Source for Slow {
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+
+        fn poll(
+            &mut self,
+            _sha: &str,
+            cx: &PollContext<'_>,
+        ) -> Result<Observation, sources::Error> {
+            cx.clock.sleep(self.takes);
+            Ok(Observation::Pending("building".to_owned()))
+        }
+    }
+
+    struct Quiet;
+
+    impl Progress for Quiet {
+        fn say(&mut self, _text: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn max_wait_bounds_the_clock_however_long_each_poll_takes() {
+        let clock = SimClock::new(std::time::SystemTime::UNIX_EPOCH);
+        let schedule = Schedule::Fixed {
+            initial: Duration::from_millis(20),
+            later: Duration::from_millis(40),
+            switch_after: Duration::from_millis(200),
+            max_wait: Duration::from_secs(3),
+        };
+        let cx = PollContext {
+            clock: &clock,
+            contains: &|_, _| false,
+            once: false,
+        };
+        let slow = |takes| -> Box<dyn Source> { Box::new(Slow { takes }) };
+        let mut sources = vec![slow(Duration::from_secs(1)), slow(Duration::from_secs(1))];
+        let followed = follow(&mut sources, "abc", &schedule, &cx, &mut Quiet).expect("follow");
+        assert!(matches!(followed.decision, Decision::Timeout { .. }));
+        // A round of two seconds, then the first source of the next: three seconds, not the
+        // schedule's eighty rounds of two.
+        assert_eq!(followed.polls, 2);
+        assert_eq!(clock.elapsed(), Duration::from_secs(3));
     }
 }

@@ -7,7 +7,7 @@
 //! (comma-separated `host[:port]`; without a port, any port of that host). Every request with a
 //! [`Bearer`] is checked here, whoever sends it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -65,6 +65,9 @@ pub struct Client {
     timeout: Duration,
     /// `MAINSTAY_API_HOSTS`: where tokens may go besides their API's own host.
     token_hosts: Vec<String>,
+    /// No request goes on past this: the monitor's `max_wait`. An `Instant`, not the monitor's
+    /// clock, since the agent's timeouts are real time too.
+    deadline: Option<Instant>,
 }
 
 impl Client {
@@ -82,7 +85,30 @@ impl Client {
             agent,
             timeout,
             token_hosts: Vec::new(),
+            deadline: None,
         }
+    }
+
+    /// This client, each request of it cut at `deadline` if that comes before its timeout.
+    pub fn until(mut self, deadline: Instant) -> Client {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// How long the next request may take: the timeout, or less if the deadline is nearer;
+    /// the error when the deadline has passed (nothing is sent then).
+    fn limit(&self, url: &str) -> Result<Duration, Error> {
+        let Some(deadline) = self.deadline else {
+            return Ok(self.timeout);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout {
+                url: redact(url),
+                limit: Duration::ZERO,
+            });
+        }
+        Ok(left.min(self.timeout))
     }
 
     /// This client, also sending tokens to `hosts` (from `MAINSTAY_API_HOSTS`, see [`api_hosts`]).
@@ -124,7 +150,7 @@ impl Client {
     /// GET with no header of ours but `accept`, within `limit` if that is shorter than the
     /// client's own timeout: for checks that must end inside a budget.
     pub fn get_within(&self, url: &str, limit: Duration) -> Result<Response, Error> {
-        let limit = limit.min(self.timeout);
+        let limit = limit.min(self.limit(url)?);
         let request = self
             .agent
             .get(url)
@@ -136,6 +162,7 @@ impl Client {
             agent: self.agent.clone(),
             timeout: limit,
             token_hosts: Vec::new(),
+            deadline: None,
         };
         client.finish(url, request.call())
     }
@@ -166,16 +193,30 @@ impl Client {
             self.may_send(url, bearer.home)?;
             request = request.header("authorization", format!("Bearer {}", bearer.token));
         }
-        self.finish(url, request.call())
+        let limit = self.limit(url)?;
+        let request = request.config().timeout_global(Some(limit)).build();
+        self.within(limit).finish(url, request.call())
     }
 
     /// POST a JSON body.
     pub fn post_json(&self, url: &str, json: &str) -> Result<Response, Error> {
+        let limit = self.limit(url)?;
         let request = self
             .agent
             .post(url)
-            .header("content-type", "application/json");
-        self.finish(url, request.send(json))
+            .header("content-type", "application/json")
+            .config()
+            .timeout_global(Some(limit))
+            .build();
+        self.within(limit).finish(url, request.send(json))
+    }
+
+    /// This client, its errors naming `limit` as the time a request had.
+    fn within(&self, limit: Duration) -> Client {
+        Client {
+            timeout: limit,
+            ..self.clone()
+        }
     }
 
     fn finish(

@@ -38,12 +38,16 @@ pub fn monitor(
     let settings = &options.settings;
     let mut run = Run::start(&sha, settings, &cx, echo)?;
 
-    let setup = Setup::new(
+    let mut setup = Setup::new(
         &settings.remote,
         cx.secrets,
         cx.worktree,
         settings.request_timeout,
     );
+    // No request outlives `max_wait`, however slowly a server answers: it is committed, and so
+    // is `request_timeout`.
+    let left = settings.max_wait.saturating_sub(cx.clock.elapsed());
+    setup.client = setup.client.until(std::time::Instant::now() + left);
     let (mut sources, problems) = sources::open(settings, &setup);
     let names: Vec<&str> = sources.iter().map(|s| s.name()).collect();
     run.say(&format!(

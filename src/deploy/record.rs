@@ -104,16 +104,22 @@ impl Record {
 }
 
 /// Every readable run record in the work tree, in no particular order: the local run history.
-/// Unreadable records are skipped; `mainstay cleanup` removes old ones.
+/// Unreadable records are skipped; `mainstay cleanup` removes old ones. So are records git
+/// tracks (a commit put them there, to steer the schedule or the figures), and all of them when
+/// git cannot say which it tracks.
 pub fn load_all(worktree: &Path) -> Vec<Record> {
+    let Ok(tracked) = super::files::tracked_all(worktree) else {
+        return Vec::new();
+    };
     let Ok(entries) = std::fs::read_dir(worktree) else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| {
-            let name = entry.ok()?.file_name();
+            let entry = entry.ok()?;
+            let name = entry.file_name();
             let name = name.to_str()?;
-            if !name.ends_with(".json") {
+            if !name.ends_with(".json") || tracked.contains(&entry.path()) {
                 return None;
             }
             Record::load(worktree, super::files::sha7_of(name)?)

@@ -9,6 +9,9 @@ use serde::Deserialize;
 
 use crate::time::duration;
 
+/// The longest `request_timeout` a configuration may set.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// `[deploy]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -83,6 +86,10 @@ impl Settings {
             if value.is_zero() {
                 return invalid(key, "must be longer than zero");
             }
+        }
+        // Committed, and every pusher's monitor waits this long on each request.
+        if self.request_timeout > MAX_REQUEST_TIMEOUT {
+            return invalid("request_timeout", "must be at most 1m");
         }
         Ok(())
     }

@@ -86,6 +86,9 @@ pub struct Report {
     /// What the sources said, when no monitor ran here and they were asked instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asked: Option<Asked>,
+    /// Status files of this sha that git tracks: a commit put them there, so they were not read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// The sources' answer about a sha no monitor followed here.
@@ -98,9 +101,20 @@ pub struct Asked {
     pub details: Vec<String>,
 }
 
-/// Reads the status files of `sha` (a full sha or at least its first seven digits).
+/// Reads the status files of `sha` (a full sha or at least its first seven digits). Those git
+/// tracks are not read: a commit can carry a `.result` that says `success`.
 pub fn inquire(worktree: &Path, sha: &str) -> Result<Report, Error> {
+    let readable = [
+        result_path(worktree, sha),
+        log_path(worktree, sha),
+        record_path(worktree, sha),
+    ];
+    let tracked = files::tracked(worktree, &readable)?;
+    let ours = |path: &PathBuf| !tracked.contains(path);
     let read = |path: PathBuf| {
+        if !ours(&path) {
+            return Ok(None);
+        }
         read_if_exists(&path).map_err(|source| Error::Read {
             path: path.clone(),
             source,
@@ -109,7 +123,7 @@ pub fn inquire(worktree: &Path, sha: &str) -> Result<Report, Error> {
     let held = lock::is_held(worktree, sha)?;
     let result = read(result_path(worktree, sha))?;
     let log = read(log_path(worktree, sha))?;
-    let record = Record::load(worktree, sha);
+    let record = Record::load(worktree, sha).filter(|_| ours(&record_path(worktree, sha)));
     let state = if held {
         State::InProgress
     } else if let Some(verdict) = result.as_deref().and_then(Verdict::parse) {
@@ -119,7 +133,10 @@ pub fn inquire(worktree: &Path, sha: &str) -> Result<Report, Error> {
         .is_some_and(|r| r.ended_at.is_some() && r.verdict.is_none())
     {
         State::NotFollowed
-    } else if record.is_some() || log.is_some() || record_path(worktree, sha).exists() {
+    } else if record.is_some()
+        || log.is_some()
+        || (ours(&record_path(worktree, sha)) && record_path(worktree, sha).exists())
+    {
         State::Died
     } else {
         State::NotFound
@@ -141,6 +158,10 @@ pub fn inquire(worktree: &Path, sha: &str) -> Result<Report, Error> {
         record,
         log_tail,
         asked: None,
+        ignored: tracked
+            .iter()
+            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .collect(),
     })
 }
 
@@ -222,6 +243,13 @@ pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std:
         return writeln!(out, "{value}");
     }
     writeln!(out, "{}", printable(&summary(report)))?;
+    if !report.ignored.is_empty() {
+        writeln!(
+            out,
+            "  not read: {} (tracked by git, so a commit put it there, not a monitor)",
+            printable(&report.ignored.join(", "))
+        )?;
+    }
     for line in report.asked.iter().flat_map(|a| &a.details) {
         writeln!(out, "  {}", printable(line))?;
     }
@@ -311,12 +339,16 @@ pub fn ask(
     wait: Option<Duration>,
     tick: &mut dyn FnMut(&Report),
 ) -> Result<Option<Report>, Error> {
-    let setup = Setup::new(
+    let mut setup = Setup::new(
         &settings.remote,
         cx.secrets,
         cx.worktree,
         settings.request_timeout,
     );
+    if let Some(limit) = wait {
+        // `--wait` is a bound on the clock: no request outlives it.
+        setup.client = setup.client.until(std::time::Instant::now() + limit);
+    }
     let (mut sources, problems) = sources::open(settings, &setup);
     if sources.is_empty() && problems.is_empty() {
         return Ok(None);
@@ -353,9 +385,12 @@ pub fn ask(
                 said: scrub(&asked.said),
                 details: asked.details.iter().map(|d| scrub(d)).collect(),
             }),
+            ignored: Vec::new(),
         };
         tick(&report);
+        let waited = cx.clock.elapsed() - start;
         let next = schedule.as_ref().and_then(|s| s.next(planned));
+        let next = next.filter(|_| wait.is_some_and(|limit| waited < limit));
         let Some(next) = next.filter(|_| !state.is_final() && !sources.is_empty()) else {
             return Ok(Some(report));
         };

@@ -49,6 +49,8 @@ pub enum Error {
     },
     #[error("{} is a symbolic link, so hooks written into {} would land elsewhere; remove the link (it came with a commit?), then run install-hooks again", link.display(), hooks.display())]
     LinkedHooks { link: PathBuf, hooks: PathBuf },
+    #[error("{} is a symbolic link in {}, where a commit can put one (the link came with a commit?); install-hooks neither reads, moves nor runs it: remove it, then run install-hooks again", link.display(), hooks.display())]
+    LinkedHook { link: PathBuf, hooks: PathBuf },
     #[error("{} is a bare repository, which no one pushes from; for the push policy on a remote, run `install-hooks --server --repo {}`", repo.display(), repo.display())]
     Bare { repo: PathBuf },
     #[error("{} is a work tree, not a bare repository: `--server` is for the remote; for a clone, run install-hooks without it", repo.display())]
@@ -184,9 +186,30 @@ impl Target {
     }
 
     /// Refuses, before anything is changed, to write where a commit has put a link: at
-    /// `.gitattributes`, or on the way down to a hooks directory inside the work tree (husky's
-    /// `.husky/_`).
-    fn refuse_links(&self, worktree: &Path) -> Result<(), Error> {
+    /// `.gitattributes`, on the way down to a hooks directory inside the work tree (husky's
+    /// `.husky/_`), or at a hook's name (or its `.local`) in such a directory.
+    fn refuse_links(&self, worktree: &Path, hooks: &Path) -> Result<(), Error> {
+        self.refuse_linked_dirs(worktree)?;
+        if committable(worktree, &self.paths.common_dir, hooks) {
+            for name in EXECUTABLES {
+                for link in [
+                    hooks.join(name),
+                    hooks.join(format!("{name}{LOCAL_SUFFIX}")),
+                ] {
+                    if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()) {
+                        return Err(Error::LinkedHook {
+                            link,
+                            hooks: hooks.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Target::refuse_links`] for `.gitattributes` and the hooks directory's parents.
+    fn refuse_linked_dirs(&self, worktree: &Path) -> Result<(), Error> {
         if let Some(path) = self.attributes_path() {
             file::refuse_non_regular(&path).map_err(|source| Error::Io { path, source })?;
         }
@@ -430,13 +453,14 @@ pub fn install(options: &Options) -> Result<Report, Error> {
         })
         .cloned()
         .collect();
+    // Everything refused is refused before the first change.
+    for (hooks, worktree) in &dirs {
+        target.refuse_links(worktree, hooks)?;
+    }
     uninstall_files(&manifest, &stale, &mut report)?;
     manifest
         .files
         .retain(|f| !stale.iter().any(|s| s.name == f.name && s.dir == f.dir));
-    for (_, worktree) in &dirs {
-        target.refuse_links(worktree)?;
-    }
     manifest.hooks_dir = target.paths.hooks.clone();
     for (hooks, _) in &dirs {
         fs::create_dir_all(hooks).map_err(|source| Error::Io {
@@ -556,9 +580,8 @@ fn install_file(
     // husky) that overwrote ours: it is theirs, to keep running, not to replace.
     if ours && is_script(&dest) {
         let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
-        let same = fs::read(&dest).ok() == fs::read(&local).ok();
-        if !same {
-            if local.exists() {
+        if !same_script(&dest, &local)? {
+            if present(&local) {
                 return Err(Error::BackupTaken { hook: dest, local });
             }
             fs::rename(&dest, &local).map_err(|source| Error::Io {
@@ -581,7 +604,7 @@ fn install_file(
         Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
         Some(_) => {
             let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
-            if local.exists() {
+            if present(&local) {
                 return Err(Error::BackupTaken { hook: dest, local });
             }
             // A link is moved as the link it is: it is the project's hook, not ours to follow.
@@ -613,6 +636,44 @@ fn install_file(
         }
     }
     write_atomic(&dest, &bytes, 0o755)
+}
+
+/// Whether anything is at `path`, a link (even a dangling one) included: never followed.
+fn present(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Whether the script at `hook` and what is at `local` are the same small regular file content.
+/// Neither is read through a link or past [`file::SMALL`]: a commit can put either there.
+fn same_script(hook: &Path, local: &Path) -> Result<bool, Error> {
+    let regular = |path: &Path| {
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    let (Some(len), Some(local_len)) = (regular(hook), regular(local)) else {
+        return Ok(false);
+    };
+    if len != local_len || len > file::SMALL {
+        return Ok(false);
+    }
+    let read = |path: &Path| {
+        file::read(path, file::SMALL).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    Ok(read(hook)? == read(local)?)
+}
+
+/// Whether `hooks` is a directory a commit can fill: inside the work tree, outside the git dir
+/// (husky's `.husky/_`, a committed `.githooks`). `.git/hooks` and a directory elsewhere are
+/// the user's own.
+fn committable(worktree: &Path, common_dir: &Path, hooks: &Path) -> bool {
+    hooks.starts_with(worktree)
+        && !hooks.starts_with(common_dir)
+        && !hooks.starts_with(worktree.join(".git"))
 }
 
 /// The largest hook file compared byte for byte with ours (our executables are a few MB).
@@ -736,7 +797,7 @@ fn uninstall_files(
         }
         if let Some(backup) = &file.backup {
             let local = hooks.join(backup);
-            if local.exists() {
+            if present(&local) {
                 fs::rename(&local, &dest).map_err(|source| Error::Io {
                     path: local.clone(),
                     source,

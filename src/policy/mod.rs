@@ -402,12 +402,17 @@ fn check_markers(
     // Read once, and only when some new file may hold a block: the push's hot path never does.
     let mut old_side: Option<Vec<Vec<u8>>> = None;
     for change in &diff.changes {
-        let new = repo::blob(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?;
+        // A blob past the limit is binary here, as it is to git's diff: never read whole.
+        let Some(new) =
+            repo::blob_within(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
         // The quick look: no opening marker line before a closing one of the same length.
         if !markers::may_hold_blocks(new) {
             continue;
         }
-        let path = repo::display_path(&change.path);
+        let path = repo::path_text(&change.path);
         if settings
             .markers_allowed
             .iter()
@@ -427,7 +432,7 @@ fn check_markers(
         if let Some(line) = markers::first_added(&old, new, size) {
             refusals.push(Refusal::ConflictMarkers {
                 reference: update.remote_ref.clone(),
-                path,
+                path: repo::display_path(&change.path),
                 line,
             });
         }
@@ -442,8 +447,10 @@ fn old_blobs_with_blocks(repo: &Repo, diff: &repo::Diff) -> Result<Vec<Vec<u8>>,
     let mut found = Vec::new();
     let mut buf = Vec::new();
     for id in olds.chain(removed) {
-        let blob = repo::blob(repo, id, &mut buf).map_err(|e| e.to_string())?;
-        if markers::may_hold_blocks(blob) {
+        let blob = repo::blob_within(repo, id, &mut buf).map_err(|e| e.to_string())?;
+        if let Some(blob) = blob
+            && markers::may_hold_blocks(blob)
+        {
             found.push(blob.to_vec());
         }
     }

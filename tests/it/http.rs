@@ -40,6 +40,9 @@ pub enum Reply {
     Full(u16, Vec<(&'static str, String)>, String),
     /// Holds the connection open without answering, then closes it.
     Hang(Duration),
+    /// A 200 whose head promises `length` bytes, then sends one byte every `every` until the
+    /// client hangs up: a server that never quite answers.
+    Drip { length: usize, every: Duration },
 }
 
 impl Reply {
@@ -182,6 +185,23 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
     let mut stream = stream;
     match handler(&request) {
         Reply::Hang(how_long) => std::thread::sleep(how_long),
+        Reply::Drip { length, every } => {
+            seen.lock().expect("requests lock")[index].answered = Some(200);
+            let head = format!(
+                "HTTP/1.1 200 X\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes());
+            for _ in 0..length {
+                std::thread::sleep(every);
+                if stream
+                    .write_all(b" ")
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
         Reply::Full(status, extra, body) => {
             seen.lock().expect("requests lock")[index].answered = Some(status);
             let mut head = format!(

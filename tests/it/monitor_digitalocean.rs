@@ -48,6 +48,10 @@ fn api(script: Vec<Reply>, other: impl Fn(&Request) -> Reply + Send + Sync + 'st
                 Reply::Full(*status, headers.clone(), body.clone())
             }
             Reply::Hang(d) => Reply::Hang(*d),
+            Reply::Drip { length, every } => Reply::Drip {
+                length: *length,
+                every: *every,
+            },
         }
     })
 }

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -643,9 +644,10 @@ fn what_an_app_answers_cannot_mention_link_or_drive_the_terminal() {
     // JSON escapes: the app's answer decodes to a real ESC and BEL.
     let app = App::start("<!channel>\\u001b[2J\\u001b]0;pwned\\u0007", vec![200]);
     let webhook = Server::start(|_| Reply::json(200, "ok"));
+    // Long enough for the app's answer on a busy machine: no request outlives max_wait.
     let config = app
         .config(None, "1s")
-        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"");
+        .replace("max_wait = \"20s\"", "max_wait = \"1s\"");
     let deploy = Deploy::new(&config).with_env("MAINSTAY_WEBHOOK_URL", &webhook.url("/hook"));
     assert_eq!(deploy.run(), "timeout");
     let alerts = webhook.requests();
@@ -723,4 +725,593 @@ fn a_committed_github_api_base_never_receives_the_token() {
         evil.requests()
     );
     assert!(!log.contains(TOKEN) && !said.contains(TOKEN));
+}
+
+/// A run record as the monitor writes it, for a success of `sha` that took `ms`.
+fn success_record(sha: &str, ms: u64) -> String {
+    let now = mainstay::time::rfc3339(std::time::SystemTime::now());
+    serde_json::json!({
+        "sha": sha, "pid": 1, "started_at": now, "ended_at": now, "verdict": "success",
+        "schedule": "fixed", "source": "app", "polls": 2, "phases": [], "live_after_ms": ms,
+        "ready_after_ms": null, "error": null, "branch": "main"
+    })
+    .to_string()
+}
+
+#[test]
+fn committed_status_files_and_records_say_nothing_of_a_deployment() {
+    let deploy = Deploy::new("");
+    let sha7 = &deploy.sha[..7];
+    let result = format!(".deployment-status-{sha7}.result");
+    write(&deploy.repo.join(&result), "success\n");
+    // Records of past runs, to steer the schedule and the figures.
+    for (i, fake) in ["1111111", "2222222", "3333333"].iter().enumerate() {
+        write(
+            &deploy.repo.join(format!(".deployment-status-{fake}.json")),
+            &success_record(&fake.repeat(6)[..40], 1000 * (i as u64 + 1)),
+        );
+    }
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["add", "-f", "--", ".deployment-status-*"]);
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["commit", "-q", "-m", "a verdict, hostile"]);
+    let out = deploy.status(&[&deploy.sha]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        describe("status", &deploy.repo, &out)
+    );
+    assert!(!said.contains("success"), "{said}");
+    let not_read: Vec<&str> = said.lines().filter(|l| l.contains("not read")).collect();
+    assert_eq!(not_read.len(), 1, "{said}");
+    assert!(
+        not_read[0].contains(&result) && not_read[0].contains("tracked by git"),
+        "{said}"
+    );
+    let out = deploy.status(&["--json", &deploy.sha]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["ignored"], serde_json::json!([result]), "{json}");
+    // Nor do the records count as this clone's runs.
+    let out = deploy
+        .command(&["stats", "--json"])
+        .output()
+        .expect("run mainstay stats");
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(stats["sources"]["local_runs"], 0, "{stats}");
+    // And the schedule learns nothing from them.
+    let app = App::start(&deploy.sha, vec![200]);
+    let config = app
+        .config(None, "1s")
+        .replace("schedule = \"fixed\"", "schedule = \"history\"");
+    write(&deploy.repo.join(".mainstay.toml"), &config);
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["rm", "-q", "--", &result]);
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["commit", "-q", "-m", "the verdict goes"]);
+    assert_eq!(deploy.run(), "success");
+    assert!(deploy.log().contains("schedule: fixed"), "{}", deploy.log());
+}
+
+/// Runs one of our executables with at most `mb` MB of address space: a read without a bound
+/// ends it, instead of taking the machine's memory.
+fn run_limited(sb: &Sandbox, name: &str, dir: &Path, args: &[&str], mb: u64) -> Output {
+    run_limited_with_input(sb, name, dir, args, mb, "")
+}
+
+/// [`run_limited`] with `input` on its stdin.
+fn run_limited_with_input(
+    sb: &Sandbox,
+    name: &str,
+    dir: &Path,
+    args: &[&str],
+    mb: u64,
+    input: &str,
+) -> Output {
+    let mut child = sb
+        .command("sh", dir)
+        .arg("-c")
+        .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", mb * 1024))
+        .arg(bin(name))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run under a memory limit");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A hook that ends without reading its input closes the pipe: not the test's concern.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    child.wait_with_output().expect("wait for it")
+}
+
+/// A second clone of `remote` commits `files` and `links` (forced past any ignore file) and
+/// pushes them, as another agent would.
+fn pushed_by_another(sb: &Sandbox, remote: &Path, files: &[(&str, &str)], links: &[(&str, &str)]) {
+    let other = sb.clone_repo(remote, "another");
+    for (path, content) in files {
+        write(&other.join(path), content);
+        sb.git(&other, &["add", "-f", "--", path]);
+    }
+    for (path, target) in links {
+        let at = other.join(path);
+        std::fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+        let _ = std::fs::remove_file(&at);
+        symlink(target, &at).expect("plant a link");
+        sb.git(&other, &["add", "-f", "--", path]);
+    }
+    sb.git(&other, &["commit", "-q", "-m", "hooks, hostile"]);
+    sb.git(&other, &["push", "-q", "origin", "main"]);
+}
+
+#[test]
+fn install_hooks_reads_no_local_hook_a_commit_linked_to_dev_zero() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
+    // husky's own directory ignores itself, so a pull may write into it.
+    write(&work.join(".husky/_/.gitignore"), "*\n");
+    sb.install(&work);
+    pushed_by_another(
+        &sb,
+        &remote,
+        &[(".husky/_/pre-push", "#!/bin/sh\nexit 0\n")],
+        &[(".husky/_/pre-push.local", "/dev/zero")],
+    );
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    let out = run_limited(
+        &sb,
+        "install-hooks",
+        &work,
+        &["--repo", work.to_str().expect("utf-8")],
+        512,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        describe("install-hooks", &work, &out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".husky/_/pre-push.local is a symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        read(&work.join(".husky/_/pre-push")),
+        "#!/bin/sh\nexit 0\n",
+        "nothing moved"
+    );
+}
+
+#[test]
+fn install_hooks_refuses_links_a_commit_put_at_hook_names_before_changing_anything() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    // The routing lines are shared with the project, as the docs suggest.
+    sb.git(&work, &["add", ".gitattributes"]);
+    sb.git(&work, &["commit", "-q", "-m", "route the ledgers"]);
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    let manifest = read(&work.join(".git/mainstay/install.json"));
+    pushed_by_another(
+        &sb,
+        &remote,
+        &[("notes/run.sh", "#!/bin/sh\ntouch pwned\n")],
+        &[
+            (".husky/_/pre-push", "../../notes/run.sh"),
+            (".gitattributes", "notes/run.sh"),
+        ],
+    );
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    // husky's `prepare` script points git at its directory; ours must move there.
+    sb.git(&work, &["config", "core.hooksPath", ".husky/_"]);
+    let installed = work.join(".git/hooks/pre-push");
+    for named in [".gitattributes", ".husky/_/pre-push"] {
+        let out = sb.run("install-hooks", &work, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            describe("install-hooks", &work, &out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("work/{named}")) && stderr.contains("symbolic link"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        // Refused before anything changed: the hooks in .git/hooks still guard the clone.
+        assert!(installed.is_file(), "{named}: the old install was removed");
+        assert_eq!(read(&work.join(".git/mainstay/install.json")), manifest);
+        assert!(
+            std::fs::symlink_metadata(work.join(".husky/_/pre-push"))
+                .expect("still there")
+                .file_type()
+                .is_symlink()
+        );
+        // The next refusal: the link at .gitattributes goes.
+        sb.git(
+            &work,
+            &[
+                "rm",
+                "-q",
+                "--cached",
+                "--ignore-unmatch",
+                "--",
+                ".gitattributes",
+            ],
+        );
+        let _ = std::fs::remove_file(work.join(".gitattributes"));
+    }
+    assert!(!work.join("pwned").exists());
+}
+
+#[test]
+fn a_blob_of_zeros_is_not_read_whole_by_the_marker_check() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    // 200 MB of zeros, 200 KB as an object: a push of it costs the pusher nothing.
+    let out = sb
+        .command("sh", &work)
+        .args([
+            "-c",
+            "head -c 200000000 /dev/zero | git hash-object -w --stdin",
+        ])
+        .output()
+        .expect("write the blob");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("hash-object", &work, &out)
+    );
+    let blob = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    sb.git(
+        &work,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},zeros.bin"),
+        ],
+    );
+    sb.git(&work, &["commit", "-q", "-m", "zeros"]);
+    let head = sb.git(&work, &["rev-parse", "HEAD"]);
+    let zero = "0".repeat(40);
+    // The hook as git runs it, with less memory than the blob takes.
+    let input = format!("refs/heads/topic {head} refs/heads/topic {zero}\n");
+    let url = remote.to_str().expect("utf-8");
+    let out = run_limited_with_input(&sb, "pre-push", &work, &["origin", url], 128, &input);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("pre-push", &work, &out)
+    );
+}
+
+/// A text of at least `len` bytes with a conflict block at its start.
+fn long_conflict(len: usize) -> String {
+    let mut text = String::from("<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\n");
+    while text.len() < len {
+        text.push_str("a line of an oversized generated file\n");
+    }
+    text
+}
+
+#[test]
+fn a_blob_past_core_big_file_threshold_is_binary_to_both_hooks() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--repo", remote.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install", &remote, &out)
+    );
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    sb.commit(&work, "generated.txt", &long_conflict(2 << 20), "generated");
+    let push = || sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    let out = push();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("generated.txt:1 adds a conflict block"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("remote:"), "pre-push refused it: {stderr}");
+    // Past this clone's threshold, pre-push treats it as binary, as git's diff does; the remote
+    // has its own.
+    sb.git(&work, &["config", "core.bigFileThreshold", "1m"]);
+    let out = push();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("remote: mainstay: refusing to push `refs/heads/main`"),
+        "{stderr}"
+    );
+    sb.git(&remote, &["config", "core.bigFileThreshold", "1m"]);
+    let out = push();
+    assert!(out.status.success(), "{}", describe("push", &work, &out));
+    // The environment's limit goes first: a smaller one still reads nothing past it.
+    sb.commit(&work, "small.txt", &long_conflict(4096), "small");
+    let out = sb
+        .command("git", &work)
+        .env("MAINSTAY_BLOB_LIMIT", "1k")
+        .args(["push", "-q", "origin", "main"])
+        .output()
+        .expect("push");
+    assert!(out.status.success(), "{}", describe("push", &work, &out));
+}
+
+/// A terminal escape that retitles the window, rings the bell and clears the screen.
+const ESCAPES: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+
+fn assert_printable(what: &str, out: &Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+            "{what} wrote a control character to {stream}: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn committed_text_reaches_no_terminal_with_its_escapes() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    // TOML's escapes: the values hold a real ESC and BEL once parsed.
+    write(
+        &work.join(".mainstay.toml"),
+        "[deploy.mysql]\ntls = \"\\u001b]0;pwned\\u0007\\u001b[2Jx\"\n\n\
+         [ledgers]\n\"\\u001b]0;pwned\\u0007\" = [\"x.md\"]\n",
+    );
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "config, hostile"]);
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deploy.mysql.tls"),
+        "{}",
+        describe("push", &work, &out)
+    );
+    assert_printable("pre-push", &out);
+    let out = sb.run("mainstay", &work, &["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        describe("status", &work, &out)
+    );
+    assert_printable("mainstay status", &out);
+    let out = sb.run("install-hooks", &work, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        describe("install", &work, &out)
+    );
+    assert_printable("install-hooks", &out);
+    let out = sb.run("install-hooks", &work, &["--check"]);
+    assert_printable("install-hooks --check", &out);
+    for (name, text) in [("b.md", "a\n"), ("o.md", "a\nb\n"), ("t.md", "a\n")] {
+        write(&work.join(name), text);
+    }
+    let out = sb.run(
+        "merge-driver",
+        &work,
+        &["roadmap", "--", "b.md", "o.md", "t.md", "7", ESCAPES],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("merging line by line"),
+        "{}",
+        describe("merge-driver", &work, &out)
+    );
+    assert_printable("merge-driver", &out);
+    // A committed file's name, in a refusal.
+    sb.git(&work, &["rm", "-q", "--", ".mainstay.toml"]);
+    let name = format!("{ESCAPES}notes.md");
+    write(
+        &work.join(&name),
+        "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\n",
+    );
+    sb.git(&work, &["add", "--", &name]);
+    sb.git(&work, &["commit", "-q", "-m", "a name, hostile"]);
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("notes.md:1 adds a conflict block"),
+        "{}",
+        describe("push", &work, &out)
+    );
+    assert_printable("pre-push", &out);
+}
+
+#[test]
+fn a_committed_alert_prefix_may_mention_but_never_link() {
+    let app = App::start("", vec![200]);
+    let webhook = Server::start(|_| Reply::json(200, "ok"));
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"300ms\"")
+        + "\n[alerts]\nprefix = \"<!channel> <https://evil.example|log in> <@U024BE7LH> &\"\n";
+    let deploy = Deploy::new(&config).with_env("MAINSTAY_WEBHOOK_URL", &webhook.url("/hook"));
+    assert_eq!(deploy.run(), "timeout");
+    let alerts = webhook.requests();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let body: serde_json::Value = serde_json::from_str(&alerts[0].body).expect("JSON");
+    let text = body["text"].as_str().expect("text");
+    assert!(
+        text.starts_with(
+            "<!channel> &lt;https://evil.example|log in&gt; <@U024BE7LH> &amp; Deployment of"
+        ),
+        "{text}"
+    );
+}
+
+/// A `[deploy.app]` whose version endpoint is `server`'s `/health`, with `deploy` settings.
+fn app_config(server: &Server, deploy: &str) -> String {
+    format!(
+        "[deploy]\nschedule = \"fixed\"\npoll_initial = \"20ms\"\npoll_later = \"40ms\"\n{deploy}\n\
+         [deploy.app]\nversion_url = \"{}\"\n",
+        server.url("/health")
+    )
+}
+
+#[test]
+fn max_wait_bounds_a_monitor_whose_server_answers_a_byte_at_a_time() {
+    // Every request of it would take the whole request_timeout, the most a config may set.
+    let server = Server::start(|_| Reply::Drip {
+        length: 100_000,
+        every: Duration::from_millis(50),
+    });
+    let config = app_config(&server, "max_wait = \"1s\"\nrequest_timeout = \"1m\"");
+    let deploy = Deploy::new(&config);
+    // Ends well within the wait below (a minute per request otherwise).
+    assert!(deploy.spawn_monitor(&deploy.sha).finishes());
+    assert_eq!(deploy.result(), "timeout");
+    assert!(
+        deploy.log().contains("no verdict within 1.0s"),
+        "{}",
+        deploy.log()
+    );
+    // So does `status --wait` in a clone where no monitor ran.
+    for ext in ["log", "json", "result"] {
+        let name = format!(".deployment-status-{}.{ext}", &deploy.sha[..7]);
+        std::fs::remove_file(deploy.repo.join(name)).expect("remove a status file");
+    }
+    let mut status = deploy
+        .command(&["status", "--wait=1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run mainstay status");
+    let mut ended = None;
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until("status --wait=1 to end", || {
+            ended = status.try_wait().expect("poll status");
+            ended.is_some()
+        });
+    }));
+    if waited.is_err() {
+        let _ = status.kill();
+        let _ = status.wait();
+    }
+    assert_eq!(ended.and_then(|s| s.code()), Some(3), "nothing known of it");
+    // A longer request_timeout is refused: the monitor of every pusher would wait on it.
+    let deploy = Deploy::new(&app_config(&server, "request_timeout = \"2d\""));
+    let out = deploy.monitor();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("deploy.request_timeout") && stderr.contains("at most 1m"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_slow_body_ends_at_request_timeout_and_a_huge_one_at_4_mib() {
+    let slow = Server::start(|_| Reply::Drip {
+        length: 100_000,
+        every: Duration::from_millis(50),
+    });
+    let config = app_config(&slow, "max_wait = \"2s\"\nrequest_timeout = \"300ms\"");
+    let deploy = Deploy::new(&config);
+    assert_eq!(deploy.run(), "timeout");
+    let log = deploy.log();
+    assert!(log.contains("no answer within 300ms"), "{log}");
+    assert!(
+        slow.requests().len() > 1,
+        "each request was cut, and the next one made"
+    );
+    // Five MiB of JSON: read no further than 4 MiB, as an error.
+    let huge = Server::start(|_| {
+        let padding = " ".repeat(5 << 20);
+        Reply::json(
+            200,
+            format!("{{\"commit\":\"{}\"{padding}}}", "0".repeat(40)),
+        )
+    });
+    let deploy = Deploy::new(&app_config(&huge, "max_wait = \"2s\""));
+    assert_eq!(deploy.run(), "timeout");
+    let log = deploy.log();
+    assert!(
+        !log.contains("app serves 000000000000")
+            && log.contains("the response body is larger than request limit: 4194304"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_monitor_inherits_no_push_remote() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let app = App::start(&"7".repeat(40), vec![200]);
+    write(&work.join(".mainstay.toml"), &app.config(None, "1s"));
+    let before = sb.git(&work, &["rev-parse", "refs/remotes/origin/main"]);
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
+    let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    // post-push as pre-push starts it, the remote (a URL with a password, as often as not) in
+    // its environment.
+    let mut pushing = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("a stand-in push");
+    let mut post_push = sb
+        .command(bin("post-push"), &work)
+        .env("MAINSTAY_PUSH_REMOTE", "origin")
+        .env("A_MARKER_OF_THIS_TEST", "inherited")
+        .args(["--pid", &pushing.id().to_string()])
+        .arg(format!("main={sha}@{before}"))
+        .spawn()
+        .expect("start post-push");
+    pushing.kill().expect("end the stand-in push");
+    pushing.wait().expect("reap it");
+    assert!(post_push.wait().expect("post-push").success());
+    let status_log = work.join(format!(".deployment-status-{}.log", &sha[..7]));
+    wait_until("the monitor to poll", || {
+        read(&status_log).contains("app serves")
+    });
+    let record: serde_json::Value = serde_json::from_str(&read(
+        &work.join(format!(".deployment-status-{}.json", &sha[..7])),
+    ))
+    .expect("run record");
+    let pid = record["pid"].as_u64().expect("pid");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the monitor runs");
+    let vars: Vec<String> = environ
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    // The deployment goes live, and the monitor ends before the sandbox goes.
+    *app.commit.lock().expect("commit") = sha.clone();
+    let result = work.join(format!(".deployment-status-{}.result", &sha[..7]));
+    wait_until("the monitor's verdict", || {
+        read(&result).contains("success")
+    });
+    assert!(
+        vars.iter().any(|v| v == "A_MARKER_OF_THIS_TEST=inherited"),
+        "the monitor's own environment: {vars:?}"
+    );
+    assert!(
+        !vars.iter().any(|v| v.starts_with("MAINSTAY_PUSH_REMOTE=")),
+        "{vars:?}"
+    );
 }
