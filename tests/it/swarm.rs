@@ -180,3 +180,77 @@ fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
         String::from_utf8_lossy(&markers.stdout)
     );
 }
+
+/// Agents as linked worktrees of one clone, each on its own branch, all landing on main with
+/// `mainstay push origin HEAD:main` at once: every run lands at the first go, none says
+/// "unreachable" over the clone's shared ref locks, and nothing is lost or landed twice.
+/// See: the swarm at scale.
+#[test]
+fn agents_in_linked_worktrees_of_one_clone_land_every_commit() {
+    const TREES: usize = 6;
+    const ROUNDS: usize = 3;
+    let sb = std::sync::Arc::new(Sandbox::new());
+    let remote = seeded_remote(&sb);
+    let clone = sb.clone_repo(&remote, "clone");
+    sb.install(&clone);
+    let trees: Vec<PathBuf> = (0..TREES)
+        .map(|agent| {
+            let dir = sb.path().join(format!("wt{agent}"));
+            let d = dir.to_str().expect("utf-8");
+            let name = format!("wt{agent}");
+            sb.git(
+                &clone,
+                &[
+                    "worktree",
+                    "add",
+                    "-q",
+                    "--track",
+                    "-b",
+                    &name,
+                    d,
+                    "origin/main",
+                ],
+            );
+            dir
+        })
+        .collect();
+    let threads: Vec<_> = trees
+        .into_iter()
+        .enumerate()
+        .map(|(agent, dir)| {
+            let sb = std::sync::Arc::clone(&sb);
+            std::thread::spawn(move || {
+                for commit in 0..ROUNDS {
+                    edit_and_commit(&sb, &dir, agent, commit);
+                    let out = sb.run("mainstay", &dir, &["push", "origin", "HEAD:main"]);
+                    let said = String::from_utf8_lossy(&out.stderr);
+                    assert!(
+                        out.status.success() && !said.contains("unreachable"),
+                        "{}",
+                        describe("mainstay push origin HEAD:main", &dir, &out)
+                    );
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("agent thread");
+    }
+    let log = sb.git(&remote, &["log", "--format=%s", "main"]);
+    for agent in 0..TREES {
+        let prefix = format!("agent {agent} commit ");
+        let order: Vec<usize> = log
+            .lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+            .collect();
+        assert_eq!(order, (0..ROUNDS).collect::<Vec<_>>(), "agent {agent}");
+    }
+    let sessions = sb.git(&remote, &["show", &format!("main:{SESSIONS}")]);
+    for agent in 0..TREES {
+        for commit in 0..ROUNDS {
+            let line = session_line(agent, commit);
+            assert_eq!(sessions.lines().filter(|l| *l == line).count(), 1, "{line}");
+        }
+    }
+}
