@@ -367,6 +367,15 @@ fn branch_name<'n>(git: &Git, name: &'n str) -> Result<&'n str, Error> {
     }
 }
 
+/// What a parked run does next.
+enum Turn {
+    /// Land the queue, with what was just fetched.
+    Now,
+    /// Fetch again: the change may have been carried, or its turn came.
+    Look,
+    OutOfTime,
+}
+
 /// One `mainstay push` under way.
 struct Run<'a> {
     remote: Remote<'a>,
@@ -475,18 +484,11 @@ impl Run<'_> {
                     seen.parked.push((self.id.clone(), head));
                 }
             }
-            if let (Some(upstream), Some(_)) = (&seen.upstream, &self.parked) {
-                let quiet = self.clock.elapsed().saturating_sub(quiet_since)
-                    >= (self.cycle * 3).max(self.settings.backoff * 10);
-                if !quiet && !self.my_turn(&seen, upstream)? {
-                    // Someone is landing; poll no faster than the remote can bear.
-                    let crowd = (seen.parked.len() / 4).clamp(1, 8) as u32;
-                    let pause = self.settings.backoff * crowd / 2
-                        + self.jitter.up_to(self.settings.backoff * crowd / 2);
-                    if !self.pause(pause) {
-                        return self.give_up(out);
-                    }
-                    continue;
+            if seen.upstream.is_some() && self.parked.is_some() {
+                match self.wait_turn(&seen, &mut quiet_since, &mut last_upstream)? {
+                    Turn::Now => {}
+                    Turn::Look => continue,
+                    Turn::OutOfTime => return self.give_up(out),
                 }
             }
             if let Some(outcome) = self.attempt(&seen, out)? {
@@ -546,14 +548,79 @@ impl Run<'_> {
         }
     }
 
-    /// Whether this run lands the queue now: its parked change is among the first two in line
-    /// (two, in case one owner is gone), or one others would not carry.
-    fn my_turn(&self, seen: &Seen, upstream: &str) -> Result<bool, Error> {
-        let chains = park::chains(self.git(), &seen.parked, upstream)?;
-        Ok(chains
-            .iter()
-            .position(|c| c.id == self.id)
-            .is_none_or(|i| i < 2))
+    /// While parked: waits as long as another change leads the queue, polling the remote's refs
+    /// (a listing, no objects) no faster than the queue's length allows.
+    fn wait_turn(
+        &mut self,
+        seen: &Seen,
+        quiet_since: &mut Duration,
+        last_upstream: &mut Option<String>,
+    ) -> Result<Turn, Error> {
+        let mut listing = seen.clone();
+        let mut waited = false;
+        loop {
+            let Some(parked) = &self.parked else {
+                return Ok(Turn::Look);
+            };
+            if !listing.parked.iter().any(|(id, _)| *id == parked.id) {
+                // Gone: carried, most likely; a fetch finds out.
+                return Ok(Turn::Look);
+            }
+            if listing.upstream != *last_upstream {
+                *quiet_since = self.clock.elapsed();
+                last_upstream.clone_from(&listing.upstream);
+            }
+            let quiet = self.clock.elapsed().saturating_sub(*quiet_since)
+                >= (self.cycle * 3).max(self.settings.backoff * 10);
+            if quiet || self.leads(&listing) {
+                return Ok(if waited { Turn::Look } else { Turn::Now });
+            }
+            let crowd = (listing.parked.len() / 4).clamp(1, 8) as u32;
+            let pause = self.settings.backoff * crowd / 2
+                + self.jitter.up_to(self.settings.backoff * crowd / 2);
+            if !self.pause(pause) {
+                return Ok(Turn::OutOfTime);
+            }
+            listing = self.list()?;
+            waited = true;
+        }
+    }
+
+    /// Whether this run's parked change leads the queue: among the first two ids (two, in case
+    /// one owner is gone), or one too long for others to carry. Any agent tells the same from
+    /// the same listing, without reading an object.
+    fn leads(&self, listing: &Seen) -> bool {
+        let Some(parked) = &self.parked else {
+            return true;
+        };
+        if !parked.carriable() {
+            return true;
+        }
+        let mut ids: Vec<&str> = listing.parked.iter().map(|(id, _)| id.as_str()).collect();
+        ids.sort_unstable();
+        ids.iter().take(2).any(|id| *id == parked.id)
+    }
+
+    /// The remote's branch and parked refs, listed without fetching; a connection refused,
+    /// reset or dropped is tried again as for a fetch.
+    fn list(&mut self) -> Result<Seen, Error> {
+        let patterns = self.refs.patterns();
+        let mut down_since = None;
+        loop {
+            match remote::list(&self.remote, &patterns) {
+                Ok(refs) => return Ok(self.refs.listed(&refs)),
+                Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
+                    let since = *down_since.get_or_insert(self.clock.elapsed());
+                    let pause = self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
+                    if self.clock.elapsed().saturating_sub(since) >= NETWORK_WINDOW
+                        || !self.pause(pause)
+                    {
+                        return Err(Error::Unreachable { remote, detail });
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Whether `HEAD` holds commits `upstream` does not.

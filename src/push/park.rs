@@ -48,7 +48,7 @@ pub(super) struct Refs {
 }
 
 /// What a fetch saw: the branch, and the changes parked on it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Seen {
     pub upstream: Option<String>,
     /// `(id, sha)` of each parked change.
@@ -81,6 +81,31 @@ impl Refs {
             ));
         }
         specs
+    }
+
+    /// What to list on the remote: the branch, and every change parked on it.
+    pub fn patterns(&self) -> [String; 2] {
+        [
+            format!("refs/heads/{}", self.branch),
+            format!("{REMOTE}{}/*", self.key),
+        ]
+    }
+
+    /// [`Seen`] from a listing of the remote's refs, `(sha, name)`.
+    pub fn listed(&self, refs: &[(String, String)]) -> Seen {
+        let branch = format!("refs/heads/{}", self.branch);
+        let prefix = format!("{REMOTE}{}/", self.key);
+        let mut seen = Seen::default();
+        for (sha, name) in refs {
+            if *name == branch {
+                seen.upstream = Some(sha.clone());
+            } else if let Some(id) = name.strip_prefix(&prefix)
+                && !id.contains('/')
+            {
+                seen.parked.push((id.to_owned(), sha.clone()));
+            }
+        }
+        seen
     }
 
     /// What the last fetch brought; `found` is whether the remote had the branch at all.
@@ -240,6 +265,9 @@ pub(super) fn chains(
 /// (the ledger driver resolves what it can); returns the chains now on `HEAD`. On any trouble
 /// `HEAD` is back where it was, carrying none.
 pub(super) fn pick(git: &Git, chains: Vec<Chain>) -> Result<Vec<Chain>, git::Error> {
+    if chains.is_empty() {
+        return Ok(chains);
+    }
     let start = git.run(["rev-parse", "HEAD"])?;
     let mut total = 0;
     let mut chains: Vec<Chain> = chains
@@ -308,6 +336,11 @@ impl Parked {
             .map(|(_, identity)| identity)
             .collect();
         Ok(Parked { id, sha, base, own })
+    }
+
+    /// Whether other landers would carry it (not too long a chain).
+    pub fn carriable(&self) -> bool {
+        self.own.len() <= MAX_CHAIN
     }
 
     /// The commit of `upstream` that holds this change's last commit, once every one of its

@@ -133,6 +133,29 @@ pub(super) fn fetch(
     )
 }
 
+/// Lists the remote's refs matching `patterns` (`(sha, name)`), without fetching anything.
+pub(super) fn list(remote: &Remote<'_>, patterns: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut args = vec!["ls-remote", remote.name];
+    args.extend(patterns.iter().map(String::as_str));
+    let output = remote.git.output(&args)?;
+    if !output.status.success() {
+        let stderr = git::trimmed(&output.stderr);
+        return Err(
+            classify_failure(remote.shown, &stderr).unwrap_or_else(|| Error::Unreachable {
+                remote: remote.shown.to_owned(),
+                detail: stderr,
+            }),
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (sha, name) = l.split_once('\t')?;
+            Some((sha.to_owned(), name.to_owned()))
+        })
+        .collect())
+}
+
 /// How often a local lock race is tried again before it counts as a failure.
 const LOCAL_RETRIES: u32 = 20;
 
