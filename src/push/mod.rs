@@ -220,7 +220,7 @@ pub fn run(
             remote: options.remote.clone(),
         });
     }
-    remote::check_clean(git)?;
+    let here = remote::check_clean(git)?;
     if options.force {
         if policy.is_protected(&branch) {
             return Err(Error::ForceProtected { branch });
@@ -238,8 +238,8 @@ pub fn run(
         name: &name,
         shown: &shown,
     };
-    let id = park::own_id(git, &branch)?;
-    let orig = git.run(["rev-parse", "HEAD"])?;
+    let id = park::own_id(&here.common_dir, &here.git_dir, &branch);
+    let orig = here.head;
     let mut run = Run {
         refs: Refs::new(&branch),
         remote,
@@ -611,7 +611,8 @@ impl Run<'_> {
                 Ok(refs) => return Ok(self.refs.listed(&refs)),
                 Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
                     let since = *down_since.get_or_insert(self.clock.elapsed());
-                    let pause = self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
+                    let pause =
+                        self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
                     if self.clock.elapsed().saturating_sub(since) >= NETWORK_WINDOW
                         || !self.pause(pause)
                     {

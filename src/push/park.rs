@@ -130,25 +130,19 @@ impl Refs {
 
 /// The id of this worktree's parked change for `branch`: stable across runs, distinct across
 /// clones (from a random salt made once per clone) and worktrees.
-pub(super) fn own_id(git: &Git, branch: &str) -> Result<String, git::Error> {
-    let dirs = git.run([
-        "rev-parse",
-        "--path-format=absolute",
-        "--git-common-dir",
-        "--git-dir",
-    ])?;
-    let mut lines = dirs.lines();
-    let common = std::path::Path::new(lines.next().unwrap_or_default());
-    let salt = salt(common).unwrap_or_else(|_| random());
+pub(super) fn own_id(
+    common_dir: &std::path::Path,
+    git_dir: &std::path::Path,
+    branch: &str,
+) -> String {
+    let salt = salt(common_dir).unwrap_or_else(|_| random());
+    let git_dir = git_dir.to_string_lossy();
     let mut hash = 0xcbf2_9ce4_8422_2325_u64;
     // FNV-1a: stable across builds, so an upgrade in between still finds the change.
-    for byte in [salt.as_str(), lines.next().unwrap_or_default(), branch]
-        .join("\0")
-        .bytes()
-    {
+    for byte in [salt.as_str(), &git_dir, branch].join("\0").bytes() {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
     }
-    Ok(format!("{hash:016x}"))
+    format!("{hash:016x}")
 }
 
 /// The clone's salt, made on first use; two worktrees making it at once agree on one.

@@ -36,22 +36,42 @@ pub(super) struct Update {
     pub lease: Option<String>,
 }
 
-/// Refuses tracked changes and unfinished operations; untracked files are the agent's own.
-pub(super) fn check_clean(git: &Git) -> Result<(), Error> {
+/// The clone here, as one `git rev-parse` tells it.
+pub(super) struct Here {
+    pub common_dir: std::path::PathBuf,
+    pub git_dir: std::path::PathBuf,
+    /// `HEAD`'s commit when the command started.
+    pub head: String,
+}
+
+/// Refuses tracked changes and unfinished operations (untracked files are the agent's own), and
+/// says where the clone is.
+pub(super) fn check_clean(git: &Git) -> Result<Here, Error> {
     let states = [
         "rebase-merge",
         "rebase-apply",
         "MERGE_HEAD",
         "CHERRY_PICK_HEAD",
     ];
-    let mut args = vec!["rev-parse", "--path-format=absolute"];
+    let mut args = vec![
+        "rev-parse",
+        "--path-format=absolute",
+        "--git-common-dir",
+        "--git-dir",
+    ];
     for state in states {
         args.extend(["--git-path", state]);
     }
-    for path in git.run(args)?.lines() {
-        if std::path::Path::new(path).exists() {
-            return Err(Error::InProgress);
-        }
+    args.push("HEAD");
+    let said = git.run(args)?;
+    let lines: Vec<&str> = said.lines().collect();
+    let [common_dir, git_dir, paths @ .., head] = lines.as_slice() else {
+        return Err(Error::RebaseFailed {
+            detail: format!("`git rev-parse` said {said:?}"),
+        });
+    };
+    if paths.iter().any(|p| std::path::Path::new(p).exists()) {
+        return Err(Error::InProgress);
     }
     let status = git.run(["status", "--porcelain=v1", "--untracked-files=no"])?;
     let files: Vec<String> = status
@@ -59,11 +79,14 @@ pub(super) fn check_clean(git: &Git) -> Result<(), Error> {
         .filter_map(|l| l.get(3..))
         .map(str::to_owned)
         .collect();
-    if files.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Dirty { files })
+    if !files.is_empty() {
+        return Err(Error::Dirty { files });
     }
+    Ok(Here {
+        common_dir: common_dir.into(),
+        git_dir: git_dir.into(),
+        head: (*head).to_owned(),
+    })
 }
 
 /// Whether `sha` was ever on local branch `branch`: reachable from an entry of its reflog.
@@ -134,18 +157,21 @@ pub(super) fn fetch(
 }
 
 /// Lists the remote's refs matching `patterns` (`(sha, name)`), without fetching anything.
-pub(super) fn list(remote: &Remote<'_>, patterns: &[String]) -> Result<Vec<(String, String)>, Error> {
+pub(super) fn list(
+    remote: &Remote<'_>,
+    patterns: &[String],
+) -> Result<Vec<(String, String)>, Error> {
     let mut args = vec!["ls-remote", remote.name];
     args.extend(patterns.iter().map(String::as_str));
     let output = remote.git.output(&args)?;
     if !output.status.success() {
         let stderr = git::trimmed(&output.stderr);
-        return Err(
-            classify_failure(remote.shown, &stderr).unwrap_or_else(|| Error::Unreachable {
+        return Err(classify_failure(remote.shown, &stderr).unwrap_or_else(|| {
+            Error::Unreachable {
                 remote: remote.shown.to_owned(),
                 detail: stderr,
-            }),
-        );
+            }
+        }));
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
