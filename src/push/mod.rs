@@ -570,12 +570,15 @@ impl Run<'_> {
                 *quiet_since = self.clock.elapsed();
                 last_upstream.clone_from(&listing.upstream);
             }
-            let quiet = self.clock.elapsed().saturating_sub(*quiet_since)
-                >= (self.cycle * 3).max(self.settings.backoff * 10);
-            if quiet || self.leads(&listing) {
+            // The first in line lands the queue; the next one only once nothing has landed for
+            // a while (its owner may be gone), the one after that later still.
+            let still = self.clock.elapsed().saturating_sub(*quiet_since);
+            let patience = (self.cycle * 3).max(self.settings.backoff * 25);
+            if still >= patience * self.rank(&listing) {
                 return Ok(if waited { Turn::Look } else { Turn::Now });
             }
-            let crowd = (listing.parked.len() / 4).clamp(1, 8) as u32;
+            // However long the queue, its agents together poll the remote a few times a second.
+            let crowd = (listing.parked.len() as u32 / 2).clamp(1, 50);
             let pause = self.settings.backoff * crowd / 2
                 + self.jitter.up_to(self.settings.backoff * crowd / 2);
             if !self.pause(pause) {
@@ -586,19 +589,21 @@ impl Run<'_> {
         }
     }
 
-    /// Whether this run's parked change leads the queue: among the first two ids (two, in case
-    /// one owner is gone), or one too long for others to carry. Any agent tells the same from
-    /// the same listing, without reading an object.
-    fn leads(&self, listing: &Seen) -> bool {
+    /// This run's place in the queue (0 leads it), by id: any agent tells the same from the same
+    /// listing, without reading an object. A change too long for others to carry leads itself.
+    fn rank(&self, listing: &Seen) -> u32 {
         let Some(parked) = &self.parked else {
-            return true;
+            return 0;
         };
         if !parked.carriable() {
-            return true;
+            return 0;
         }
-        let mut ids: Vec<&str> = listing.parked.iter().map(|(id, _)| id.as_str()).collect();
-        ids.sort_unstable();
-        ids.iter().take(2).any(|id| *id == parked.id)
+        let before = listing
+            .parked
+            .iter()
+            .filter(|(id, _)| id.as_str() < parked.id.as_str())
+            .count();
+        before as u32
     }
 
     /// The remote's branch and parked refs, listed without fetching; a connection refused,
