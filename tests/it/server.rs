@@ -280,3 +280,99 @@ fn bad_input_refuses_the_push_with_one_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a bare repository"));
 }
+
+#[test]
+fn beside_the_global_install_the_server_install_stays_in_its_repository() {
+    let sb = Sandbox::new();
+    let out = sb.run("install-hooks", sb.path(), &["--global"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--global", sb.path(), &out)
+    );
+    let shared = sb.path().join("home/.config/mainstay/hooks");
+    let dispatcher = read(&shared.join("pre-receive"));
+    let (remote, work) = served(&sb);
+    let repo = remote.to_str().expect("utf-8");
+    assert!(remote.join("hooks/pre-receive").is_file());
+    assert_eq!(
+        read(&shared.join("pre-receive")),
+        dispatcher,
+        "the directory every repository shares is untouched"
+    );
+    assert!(!shared.join("pre-receive.local").exists());
+    assert_eq!(
+        sb.git(&remote, &["config", "--local", "core.hooksPath"]),
+        remote.join("hooks").display().to_string()
+    );
+    // This remote refuses, whatever the client skips.
+    let before = sb.git(&remote, &["rev-parse", "main"]);
+    sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.git(&work, &["reset", "-q", "--hard", &before]);
+    let said = refused(
+        &sb.git_output(
+            &work,
+            &["push", "-q", "--no-verify", "--force", "origin", "main"],
+        ),
+        "force",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push"),
+        "{said}"
+    );
+    // Another repository on the machine got no policy.
+    let other = sb.remote("other");
+    let elsewhere = sb.clone_repo(&other, "elsewhere");
+    let first = sb.git(&elsewhere, &["rev-parse", "HEAD"]);
+    sb.commit(&elsewhere, "a.txt", "1\n", "one");
+    sb.git(&elsewhere, &["push", "-q", "origin", "main"]);
+    sb.git(&elsewhere, &["reset", "-q", "--hard", &first]);
+    sb.git(
+        &elsewhere,
+        &["push", "-q", "--no-verify", "--force", "origin", "main"],
+    );
+    // Installing the machine-wide install again changes nothing; the server's check is clean.
+    let out = sb.run("install-hooks", sb.path(), &["--global"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
+    let check = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--check", "--repo", repo],
+    );
+    assert!(
+        check.status.success(),
+        "{}",
+        describe("--check", &remote, &check)
+    );
+    // A stale copy: the fix names the server install.
+    std::fs::write(remote.join("hooks/pre-receive"), "stale").expect("write");
+    let check = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--check", "--repo", repo],
+    );
+    assert_eq!(check.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains(&format!("run install-hooks --server --repo {repo}")),
+        "{said}"
+    );
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--uninstall", "--repo", repo],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("uninstall", &remote, &out)
+    );
+    assert!(
+        !sb.git_output(&remote, &["config", "--local", "core.hooksPath"])
+            .status
+            .success(),
+        "the repository's own hooks path is gone again"
+    );
+}
