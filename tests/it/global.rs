@@ -231,3 +231,45 @@ fn uninstall_removes_a_global_config_it_created() {
     assert_eq!(read(&xdg), identity);
     assert!(!gitconfig.exists());
 }
+
+#[test]
+fn install_hooks_in_a_covered_clone_says_so_routes_the_ledgers_and_installs_nothing_else() {
+    let sb = Sandbox::new();
+    global_ok(&sb, &[]);
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "fresh");
+    // As the README's quick start runs it, in the clone, with no arguments.
+    let out = sb.run("install-hooks", &work, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install-hooks in a covered clone", &work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "this clone is already covered by the machine-wide install in {}",
+            hooks_dir(&sb).display()
+        )),
+        "{said}"
+    );
+    assert!(
+        read(&work.join(".gitattributes"))
+            .contains("docs/ACTIVE_SESSIONS.md merge=mainstay-sessions"),
+        "{said}"
+    );
+    assert!(!work.join(".git/mainstay/install.json").exists());
+    assert!(!work.join(".git/hooks/pre-push").exists());
+    let again = sb.run("install-hooks", &work, &[]);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("added"));
+    assert!(
+        sb.run("install-hooks", &work, &["--check"])
+            .status
+            .success()
+    );
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("install-hooks --global --uninstall"));
+    assert!(global(&sb, &["--check"]).status.success());
+}
