@@ -108,6 +108,10 @@ struct Manifest {
     global_config: Option<PathBuf>,
     #[serde(default)]
     global_config_existed: bool,
+    /// `--global`: the global hooks directory git ran hooks from before, as git read it (`~/`
+    /// expanded); the dispatchers hand on to it.
+    #[serde(default)]
+    earlier_hooks: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
