@@ -83,8 +83,21 @@ impl Managed {
         let theirs = read(&self.work.join(".git/hooks/pre-push"));
         assert!(!theirs.is_empty());
         let said = self.sb.install(&self.work);
+        let hook = self.work.join(".git/hooks/pre-push");
+        let lines: Vec<&str> = said.lines().collect();
         assert!(
-            said.contains("pre-push.local") && said.contains("installed"),
+            lines.contains(&format!("installed {}", hook.display()).as_str()),
+            "{said}"
+        );
+        assert!(
+            lines.contains(
+                &format!(
+                    "moved the existing {} to {}.local (it still runs, first)",
+                    hook.display(),
+                    hook.display()
+                )
+                .as_str()
+            ),
             "{said}"
         );
         assert_eq!(read(&self.work.join(".git/hooks/pre-push.local")), theirs);

@@ -177,8 +177,12 @@ fn the_first_mistakes_get_one_line_that_helps() {
     let sb = Sandbox::new();
     let outside = sb.path().join("not-a-repo");
     std::fs::create_dir_all(&outside).expect("mkdir");
-    for (program, args) in [("mainstay", &["status"][..]), ("install-hooks", &[][..])] {
+    for (program, args, code) in [
+        ("mainstay", &["status"][..], 4),
+        ("install-hooks", &[][..], 2),
+    ] {
         let out = sb.run(program, &outside, args);
+        assert_eq!(out.status.code(), Some(code), "{program}");
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
             said.contains("is not inside a git repository"),

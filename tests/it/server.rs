@@ -138,6 +138,35 @@ fn over_smart_http_the_same_and_the_pusher_is_named() {
     );
     let audit = read(&remote.join("mainstay/audit.jsonl"));
     assert!(audit.contains("\"user\":\"agent\""), "{audit}");
+    // Conflict markers on a protected branch, from a clone with no hooks.
+    sb.git(&work, &["checkout", "-q", "main"]);
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    sb.commit(&work, "conflict.txt", MARKERS, "markers");
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main"]),
+        "markers over HTTP",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: ")
+            && said.contains("conflict.txt:2 adds a conflict block"),
+        "{said}"
+    );
+    // A clone with mainstay's own hooks that skips them is refused all the same.
+    sb.install(&work);
+    sb.git(&work, &["reset", "-q", "--hard", &first]);
+    let said = refused(
+        &sb.git_output(
+            &work,
+            &["push", "-q", "--no-verify", "--force", "origin", "main"],
+        ),
+        "push --no-verify over HTTP",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push protected branch `main`"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -254,24 +283,37 @@ fn the_remotes_own_pre_receive_still_runs_and_blocks_and_comes_back() {
 fn bad_input_refuses_the_push_with_one_line() {
     let sb = Sandbox::new();
     let (remote, _) = served(&sb);
-    let mut cmd = sb.command(bin("pre-receive"), &remote);
-    cmd.env("GIT_DIR", ".")
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("run pre-receive");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"only-two fields\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    let receive = |input: &str| {
+        let mut cmd = sb.command(bin("pre-receive"), &remote);
+        cmd.env("GIT_DIR", ".")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("run pre-receive");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(said.trim().lines().count(), 1, "{said}");
+        said
+    };
+    let said = receive("only-two fields\n");
     assert!(
         said.contains("pre-receive input line 1") && said.contains("<old sha> <new sha> <ref>"),
+        "{said}"
+    );
+    // An object it cannot read (named, but not in the repository or its quarantine).
+    let main = sb.git(&remote, &["rev-parse", "main"]);
+    let missing = "1234567890abcdef1234567890abcdef12345678";
+    let said = receive(&format!("{main} {missing} refs/heads/main\n"));
+    assert!(
+        said.contains("refusing to push `refs/heads/main`")
+            && said.contains(&format!("cannot read object {missing}")),
         "{said}"
     );
     // A work tree is no place for it.
