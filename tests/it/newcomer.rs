@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::monitor::{App, Deploy};
-use crate::util::{Sandbox, describe, read};
+use crate::util::{Sandbox, describe, read, wait_until};
 
 /// `install/install.sh` run as a newcomer would, from a directory of their own, building the
 /// debug executables (already built by this test run, so the build is quick).
@@ -170,6 +170,34 @@ fn status_wait_takes_its_time_with_an_equals_sign_and_a_revision_after_it() {
         "{}",
         describe("status --wait=5 <rev>", &deploy.repo, &out)
     );
+}
+
+/// No source configured and no monitor ran for the commit: nothing can ever answer, so
+/// `--wait` answers not found at once instead of waiting out its time.
+#[test]
+fn status_wait_on_a_commit_nothing_can_answer_says_not_found_at_once() {
+    let deploy = Deploy::new("");
+    let unknown = "1234567890abcdef1234567890abcdef12345678";
+    let child = deploy
+        .command(&["status", "--wait=600", unknown])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run mainstay status");
+    // Killed if the test fails before it ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    let mut status = None;
+    wait_until("status --wait=600 to answer", || {
+        status = child.0.try_wait().expect("poll status");
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(3));
 }
 
 #[test]
