@@ -10,10 +10,28 @@ use std::process::Command;
 
 use crate::util::{Sandbox, describe, read, write};
 
+/// The npm package holding lefthook's executable for this host: `lefthook-<os>-<arch>`, as
+/// lefthook names its per-platform packages.
+fn lefthook_package() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("lefthook-{os}-{arch}")
+}
+
 /// lefthook 1 from the npm registry, installed once into the build directory.
 fn lefthook() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/lefthook");
-    let bin = dir.join("node_modules/lefthook-linux-x64/bin/lefthook");
+    let bin = dir
+        .join("node_modules")
+        .join(lefthook_package())
+        .join("bin/lefthook");
     if !bin.is_file() {
         // No install scripts: lefthook's would set up hooks in whatever repository holds `dir`.
         let out = Command::new("npm")

@@ -150,6 +150,42 @@ fn init_writes_a_starter_configuration_that_parses_and_says_what_next() {
 }
 
 #[test]
+fn init_suggests_the_source_a_package_json_deploy_script_names() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.git(
+        &work,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://github.com/acme/site.git",
+        ],
+    );
+    std::fs::write(
+        work.join("package.json"),
+        r#"{"name": "site", "scripts": {"build": "astro build", "deploy": "netlify deploy --prod"}}"#,
+    )
+    .expect("write");
+    let out = sb.run("mainstay", &work, &["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay init", &work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("package.json's `deploy` script deploys with Netlify")
+            && said.contains("[deploy.github], environment \"production\""),
+        "{said}"
+    );
+    let text = read(&work.join(".mainstay.toml"));
+    assert!(text.contains("# environment = \"production\""), "{text}");
+    mainstay::config::Config::parse(&text, Path::new(".mainstay.toml")).expect("it parses");
+}
+
+#[test]
 fn status_wait_takes_its_time_with_an_equals_sign_and_a_revision_after_it() {
     let app = App::start("", vec![200]);
     let deploy = Deploy::new("");
