@@ -544,22 +544,29 @@ fn wanted_config(hooks: &Path) -> Vec<(String, String)> {
 
 /// A dispatcher for `hook`: runs the repository's own hook of that name (or the one in
 /// `earlier`, the global hooks directory that was set before), with the same arguments and
-/// stdin. Cheap on purpose: it runs for every commit once installed.
+/// stdin. It runs for every commit once installed, so the common case (a clone whose `.git` is a
+/// directory) costs two `test`s and no subshell; only a linked worktree, a submodule or a bare
+/// repository asks git for its common directory. (What git pays to start it at all is the
+/// larger part: see docs/measurements.md.)
 fn dispatcher(hook: &str, earlier: Option<&Path>) -> String {
-    let dir = match earlier {
-        Some(dir) => format!("dir={}", super::shell_quote(dir)),
-        // The common git dir: a clone's hooks are shared by its worktrees. `.git` as a directory
-        // at the top of the work tree is the common case, answered without running git.
-        None => "if [ -d .git ]; then dir=.git/hooks; else dir=\"$(git rev-parse --git-common-dir 2>/dev/null)/hooks\" || exit 0; fi".to_owned(),
-    };
-    let name = if hook == "pre-push" && earlier.is_none() {
+    let body = match earlier {
+        Some(dir) => {
+            let path = super::shell_quote(&dir.join(hook));
+            format!("[ -x {path} ] && exec {path} \"$@\"\nexit 0\n")
+        }
         // A clone installed on its own keeps its project's hook as `pre-push.local`, and its
         // `pre-push` is ours: run the project's, not ours twice.
-        "if [ -f \"$dir/../mainstay/install.json\" ]; then hook=\"$dir/pre-push.local\"; else hook=\"$dir/pre-push\"; fi".to_owned()
-    } else {
-        format!("hook=\"$dir/{hook}\"")
+        None if hook == "pre-push" => "if [ -d .git ]; then d=.git; else d=$(git rev-parse --git-common-dir 2>/dev/null) || exit 0; fi\n\
+             h=$d/hooks/pre-push; [ -f \"$d/mainstay/install.json\" ] && h=$d/hooks/pre-push.local\n\
+             [ -x \"$h\" ] && exec \"$h\" \"$@\"\nexit 0\n"
+            .to_owned(),
+        // The common git dir: a clone's hooks are shared by its worktrees.
+        None => format!(
+            "[ -x .git/hooks/{hook} ] && exec .git/hooks/{hook} \"$@\"\n\
+             [ -d .git ] && exit 0\n\
+             d=$(git rev-parse --git-common-dir 2>/dev/null) && [ -x \"$d/hooks/{hook}\" ] && exec \"$d/hooks/{hook}\" \"$@\"\n\
+             exit 0\n"
+        ),
     };
-    format!(
-        "#!/bin/sh\n{MARKER}\n# Hands on to this repository's own `{hook}` hook, which git no longer runs itself.\n{dir}\n{name}\n[ -x \"$hook\" ] || exit 0\nexec \"$hook\" \"$@\"\n"
-    )
+    format!("#!/bin/sh\n{MARKER}: hands on to the repository's own `{hook}`\n{body}")
 }

@@ -140,6 +140,27 @@ fn a_clones_own_hooks_still_run_and_still_block() {
     sb.git(&work, &["add", "b.txt"]);
     let out = sb.git_output(&work, &["commit", "-q", "-m", "blocked"]);
     assert!(!out.status.success(), "the clone's pre-commit still blocks");
+    // A linked worktree, whose `.git` is a file, runs the clone's hooks too.
+    let linked = sb.path().join("linked");
+    sb.git(
+        &work,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "side",
+            linked.to_str().expect("utf-8"),
+        ],
+    );
+    write(&linked.join("block-commit"), "");
+    write(&linked.join("c.txt"), "3\n");
+    sb.git(&linked, &["add", "c.txt"]);
+    let out = sb.git_output(&linked, &["commit", "-q", "-m", "blocked too"]);
+    assert!(
+        !out.status.success(),
+        "the linked worktree's commit is blocked"
+    );
     std::fs::remove_file(work.join("block-commit")).expect("remove");
     sb.git(&work, &["commit", "-q", "-m", "allowed"]);
     // Its own pre-push gets git's arguments and stdin, and blocks too.
