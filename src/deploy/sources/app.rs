@@ -143,14 +143,14 @@ impl Through {
     }
 
     /// Fetches the deploy branch (or, with no branch to name, the commit itself) from the
-    /// deploy remote; a failure is the same as not knowing the commit.
+    /// deploy remote, within [`FETCH_LIMIT`]; a failure is the same as not knowing the commit.
     fn fetch(&self, commit: &str) {
         let (git, remote) = crate::git::Git::new(&self.worktree).remote(&self.remote);
         let what = match &self.branch {
             Some(branch) => format!("refs/heads/{branch}"),
             None => commit.to_owned(),
         };
-        let _ = git.output([
+        let mut cmd = git.command([
             "fetch",
             "--quiet",
             "--no-tags",
@@ -159,8 +159,26 @@ impl Through {
             &remote,
             &what,
         ]);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let Ok(mut child) = cmd.spawn() else {
+            return;
+        };
+        // A remote that does not answer must not hold the poll (and the monitor) for long.
+        let deadline = std::time::Instant::now() + FETCH_LIMIT;
+        while matches!(child.try_wait(), Ok(None)) {
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.wait();
     }
 }
+
+/// The longest the fetch for an unknown commit may take.
+const FETCH_LIMIT: Duration = Duration::from_secs(30);
 
 /// A branch name that cannot turn `refs/heads/<name>` into more than one branch to fetch (a
 /// `:` would name a local ref to write, a glob many branches).
