@@ -80,7 +80,15 @@ fn run(
         remote,
         refs: args.refs,
     };
-    Ok(post_push::run(git, &worktree, &mainstay, &handoff)?)
+    let fired = post_push::run(git, &worktree, &mainstay, &handoff)?;
+    if fired.iter().any(|f| matches!(f, Fired::Monitor { .. }))
+        && let Some(hooks) = exe.parent()
+    {
+        // Status files now exist here: the machine-wide install's uninstall must know. A failed
+        // note must not hide the monitors started, which the log lists next.
+        let _ = mainstay::install::global::note_worktree(hooks, &worktree);
+    }
+    Ok(fired)
 }
 
 #[cfg(test)]

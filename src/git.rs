@@ -247,12 +247,21 @@ impl Git {
         } else {
             vec!["config", scope, "--get", key]
         };
-        let output = self.output(&args)?;
+        self.config_query(&args)
+    }
+
+    /// `git config <scope> --type=path --get KEY`: a path as git uses it (`~/` expanded).
+    pub fn config_get_path_in(&self, scope: &str, key: &str) -> Result<Option<String>, Error> {
+        self.config_query(&["config", scope, "--type=path", "--get", key])
+    }
+
+    fn config_query(&self, args: &[&str]) -> Result<Option<String>, Error> {
+        let output = self.output(args)?;
         match output.status.code() {
             Some(0) => Ok(Some(trimmed(&output.stdout))),
             Some(1) => Ok(None),
             _ => Err(Error::Failed {
-                command: command_line(&args),
+                command: command_line(args),
                 status: output.status,
                 stderr: trimmed(&output.stderr),
             }),

@@ -69,9 +69,20 @@ pub fn run(worktree: &Path) -> Result<Outcome, Error> {
          branch = \"{branch}\"   # pushes of this branch to `remote` are followed\n\
          remote = \"origin\"\n"
     );
+    let platforms = package_platforms(worktree);
+    for (script, platform) in &platforms {
+        found.push(format!(
+            "package.json's `{script}` script deploys with {}: {}",
+            platform.name, platform.follow
+        ));
+    }
+    if platforms.is_empty() && worktree.join("package.json").is_file() {
+        found.push("a package.json: an app that can report its commit".to_owned());
+    }
     let clone = StarterContext {
         worktree,
         remote_url: url.as_deref(),
+        environment: platforms.iter().find_map(|(_, p)| p.environment),
     };
     let starters: Vec<Starter> = KINDS.iter().map(|kind| kind.starter(&clone)).collect();
     // The kinds this clone shows signs of first, then those offered to any clone.
@@ -92,10 +103,126 @@ pub fn run(worktree: &Path) -> Result<Outcome, Error> {
         vec!["uncomment the source your deploys report to, in .mainstay.toml".to_owned()];
     next.extend(starters.iter().filter_map(|s| s.next.clone()));
     next.extend([
-        "install-hooks (this clone) or install-hooks --global (every clone on this machine)"
+        "install-hooks in this clone (after install-hooks --global, which covers every clone \
+         on this machine, it only writes .gitattributes)"
             .to_owned(),
         "git add .mainstay.toml .gitattributes && git commit -m 'mainstay'".to_owned(),
         "mainstay doctor".to_owned(),
     ]);
     Ok(Outcome { path, found, next })
+}
+
+/// A deploy platform a `package.json` script may name, and how its deployments are followed.
+struct Platform {
+    /// The command the script runs.
+    command: &'static str,
+    name: &'static str,
+    follow: &'static str,
+    /// Its production environment's name in GitHub's deployments, when it reports there.
+    environment: Option<&'static str>,
+}
+
+const PLATFORMS: [Platform; 4] = [
+    Platform {
+        command: "vercel",
+        name: "Vercel",
+        follow: "it reports its deployments to GitHub ([deploy.github], environment \"Production\")",
+        environment: Some("Production"),
+    },
+    Platform {
+        command: "netlify",
+        name: "Netlify",
+        follow: "it reports its deployments to GitHub ([deploy.github], environment \"production\")",
+        environment: Some("production"),
+    },
+    Platform {
+        command: "wrangler",
+        name: "Cloudflare (wrangler)",
+        follow: "nothing reports a script's deploy; let the app report its commit ([deploy.app])",
+        environment: None,
+    },
+    Platform {
+        command: "fly",
+        name: "Fly.io",
+        follow: "Fly reports no deployments; let the app report its commit ([deploy.app])",
+        environment: None,
+    },
+];
+
+/// The deploy platforms `package.json`'s deploy and build scripts name, with the script that
+/// names each (`deploy` runs `vercel --prod`). The file is committed, so untrusted: read within
+/// a size limit, never run, and only a plain script name is ever repeated.
+fn package_platforms(worktree: &Path) -> Vec<(String, &'static Platform)> {
+    let Ok(Some(text)) = crate::file::read_text(&worktree.join("package.json"), crate::file::SMALL)
+    else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    let Some(scripts) = json.get("scripts").and_then(|s| s.as_object()) else {
+        return Vec::new();
+    };
+    let plain = |name: &str| {
+        (1..=40).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
+    };
+    let mut found: Vec<(String, &'static Platform)> = Vec::new();
+    for (name, command) in scripts {
+        let Some(command) = command.as_str() else {
+            continue;
+        };
+        if !plain(name)
+            || !["deploy", "build", "release"]
+                .iter()
+                .any(|w| name.contains(w))
+        {
+            continue;
+        }
+        // Words of the command, with `npx` and path prefixes out of the way (`npx vercel`,
+        // `./node_modules/.bin/netlify`, `flyctl`).
+        let words = command
+            .split(|c: char| c.is_whitespace() || "&|;()".contains(c))
+            .map(|w| w.rsplit('/').next().unwrap_or(w));
+        for word in words {
+            let word = word.strip_suffix("ctl").unwrap_or(word);
+            if let Some(platform) = PLATFORMS.iter().find(|p| p.command == word)
+                && !found.iter().any(|(_, p)| p.command == platform.command)
+            {
+                found.push((name.clone(), platform));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_platform_a_deploy_script_names() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("package.json"),
+            r#"{"scripts": {"build": "next build", "deploy": "npx vercel --prod",
+               "deploy:edge": "wrangler deploy && flyctl deploy", "test": "netlify x",
+               "bad name deploy": "netlify deploy"}}"#,
+        )
+        .unwrap();
+        let found: Vec<(String, &str)> = package_platforms(dir.path())
+            .into_iter()
+            .map(|(script, p)| (script, p.command))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("deploy".to_owned(), "vercel"),
+                ("deploy:edge".to_owned(), "wrangler"),
+                ("deploy:edge".to_owned(), "fly"),
+            ]
+        );
+    }
 }

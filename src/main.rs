@@ -347,18 +347,12 @@ fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
             contains: &contains,
         };
         let wait = args.wait.map(Duration::from_secs);
-        match status::ask(&sha, &config.deploy, &cx, wait, &mut tick)? {
-            Some(mut asked) => {
-                // What was not read here still says why no monitor's answer was found.
-                asked.ignored = std::mem::take(&mut report.ignored);
-                report = asked;
-            }
-            None => {
-                if let Some(secs) = args.wait {
-                    report =
-                        status::wait(worktree, &sha, Duration::from_secs(secs), &clock, &mut tick)?;
-                }
-            }
+        // `None`: no source is configured, so nothing can ever answer (a monitor started now
+        // would follow nothing either): not found, at once, however long `--wait` allows.
+        if let Some(mut asked) = status::ask(&sha, &config.deploy, &cx, wait, &mut tick)? {
+            // What was not read here still says why no monitor's answer was found.
+            asked.ignored = std::mem::take(&mut report.ignored);
+            report = asked;
         }
     } else if let Some(secs) = args.wait {
         report = status::wait(worktree, &sha, Duration::from_secs(secs), &clock, &mut tick)?;

@@ -1,6 +1,6 @@
 //! `pre-receive` on the remote: the push policy for every client, with hooks or without, and
-//! whatever `--no-verify` says. Installed by `install-hooks --server` into a bare repository (a
-//! server of one's own, Gitea, Forgejo, GitLab server hooks: all run git's `pre-receive`).
+//! whatever `--no-verify` says. Installed by `install-hooks --server` into a bare repository on a
+//! server of one's own (for Gitea, Forgejo and GitLab, see docs/install.md).
 //!
 //! The rules are `pre-push`'s ([`crate::policy`]), applied to each `<old> <new> <ref>` line,
 //! with the repository's own branches as "the remote's copy" (so every alias of a protected

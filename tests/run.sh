@@ -14,9 +14,9 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-# The pre-commit framework, from PyPI, for the hook-manager tests (lefthook and husky come from
-# npm inside the tests themselves).
-command -v pre-commit >/dev/null || python3 -m pip install --quiet --disable-pip-version-check pre-commit
+# The pre-commit framework for the hook-manager tests: pip where it may install, else Debian's
+# package (lefthook and husky come from npm inside the tests themselves).
+bash tests/deps/pre-commit.sh
 
 # The ledger property tests run 10,000 cases here unless told otherwise.
 export PROPTEST_CASES="${PROPTEST_CASES:-10000}"

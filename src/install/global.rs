@@ -16,7 +16,17 @@
 //!
 //! Everything changed is recorded in `install.json` beside the hooks directory, so a second run
 //! changes nothing and `--uninstall` puts back exactly what was there, the earlier global
-//! `core.hooksPath` included, and the global config file byte for byte.
+//! `core.hooksPath` included. The global config file comes back byte for byte: its bytes before
+//! the first install and after the last change are kept beside the manifest (`gitconfig.before`,
+//! `gitconfig.after`, readable by the user alone, as the file itself may hold credentials).
+//! When the file changed since, mainstay's own edits are taken out of it textually, a three-way
+//! merge that keeps everything else; where someone edited the very lines mainstay wrote, it
+//! falls back to `git config`, key by key, and leaves alone any key no longer set to mainstay's
+//! value.
+//!
+//! The monitor's status files appear in the work trees of covered clones: `post-push` notes each
+//! such work tree in `worktrees` beside the manifest, and `--uninstall` keeps the global exclude
+//! lines while any of them still holds status files, as a clone's own uninstall does.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -90,9 +100,18 @@ impl Place {
     }
 }
 
-/// The global `core.hooksPath`, if set.
+/// The global `core.hooksPath`, if set, as git uses it (`~/` expanded).
 pub fn hooks_path(git: &Git) -> Result<Option<String>, Error> {
-    Ok(git.config_get_in("--global", "core.hooksPath")?)
+    Ok(git.config_get_path_in("--global", "core.hooksPath")?)
+}
+
+/// `~/…` as git expands it in a path-typed value, for manifests from before the expanded path
+/// was kept.
+fn expand_home(raw: &str, home: &Path) -> PathBuf {
+    match raw.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(raw),
+    }
 }
 
 /// Installs, or brings the global installation up to date; a second run changes nothing.
@@ -106,24 +125,28 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         path: hooks.clone(),
         source,
     })?;
-    if manifest.hooks_dir.as_os_str().is_empty() {
-        // The first run: remember where the global config lives and whether it existed.
+    let first = manifest.hooks_dir.as_os_str().is_empty();
+    if first {
+        // The first run: remember where the global config lives, whether it existed, and where
+        // git ran hooks from before.
         manifest.global_config = Some(global_config_file(place));
         manifest.global_config_existed =
             manifest.global_config.as_ref().is_some_and(|p| p.exists());
+        manifest.earlier_hooks = hooks_path(&git)?.map(PathBuf::from);
+    } else if manifest.earlier_hooks.is_none() {
+        manifest.earlier_hooks = manifest
+            .config
+            .iter()
+            .find(|c| c.key == "core.hooksPath")
+            .and_then(|c| c.previous.as_deref())
+            .map(|raw| expand_home(raw, &place.home));
     }
     manifest.hooks_dir = hooks.clone();
     for name in super::EXECUTABLES {
         super::install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
     }
     // Where the dispatchers hand on to: an earlier global hooks directory, or the clone's own.
-    let earlier = manifest
-        .config
-        .iter()
-        .find(|c| c.key == "core.hooksPath")
-        .map(|c| c.previous.clone())
-        .unwrap_or(hooks_path(&git)?)
-        .filter(|p| Path::new(p) != hooks.as_path());
+    let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
     for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
         let hook = name.trim_end_matches(".local");
         let text = dispatcher(hook, earlier.as_deref());
@@ -146,22 +169,20 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         }
         report.changes.push(format!("installed {}", dest.display()));
     }
-    let hooks_text = hooks.display().to_string();
-    if super::set_config(
-        &git,
-        "--global",
-        "core.hooksPath",
-        &hooks_text,
-        &mut manifest,
-    )? {
-        report
-            .changes
-            .push("set global git config core.hooksPath".to_owned());
-    }
-    for (key, value) in driver_config(hooks) {
+    let config_file = manifest
+        .global_config
+        .clone()
+        .unwrap_or_else(|| global_config_file(place));
+    let config_before = read_config(&config_file)?;
+    let mut config_changed = false;
+    for (key, value) in wanted_config(hooks) {
         if super::set_config(&git, "--global", &key, &value, &mut manifest)? {
             report.changes.push(format!("set global git config {key}"));
+            config_changed = true;
         }
+    }
+    if config_changed {
+        keep_config_bytes(place, first, &config_before, &read_config(&config_file)?)?;
     }
     // Status files appear in every work tree: ignored through the global excludes file.
     let excludes: Vec<String> = super::EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
@@ -223,10 +244,7 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
             )));
         }
     }
-    let hooks_text = hooks.display().to_string();
-    let mut wanted = vec![("core.hooksPath".to_owned(), hooks_text)];
-    wanted.extend(driver_config(hooks));
-    for (key, value) in wanted {
+    for (key, value) in wanted_config(hooks) {
         if git.config_get_in("--global", &key)?.as_deref() != Some(value.as_str()) {
             problems.push(Problem(format!(
                 "global git config {key} is not what install-hooks --global sets: {fix}"
@@ -243,7 +261,11 @@ pub fn uninstall(place: &Place) -> Result<Report, Error> {
     let Some(manifest): Option<Manifest> = super::load_manifest(&path)? else {
         return Ok(report);
     };
-    super::restore_config(&place.git(), "--global", &manifest, &mut report)?;
+    if manifest.hooks_dir.as_os_str().is_empty() {
+        // What a previous uninstall left: the exclude lines, kept for status files.
+        return uninstall_excludes(place, &manifest, &mut report).map(|()| report);
+    }
+    restore_global_config(place, &manifest, &mut report)?;
     if let Some(config) = &manifest.global_config
         && !manifest.global_config_existed
         && fs::metadata(config).is_ok_and(|m| m.len() == 0)
@@ -255,7 +277,50 @@ pub fn uninstall(place: &Place) -> Result<Report, Error> {
         })?;
     }
     super::uninstall_files(&manifest, &manifest.files, &mut report)?;
-    super::remove_lines(&manifest.exclude, &mut report)?;
+    for name in [BEFORE, AFTER] {
+        remove_if_there(&place.hooks.with_file_name(name))?;
+    }
+    uninstall_excludes(place, &manifest, &mut report)?;
+    Ok(report)
+}
+
+/// Removes the global exclude lines, or, while covered clones still hold status files, keeps
+/// them (and the record of them) and says so; then what is left of the installation.
+fn uninstall_excludes(
+    place: &Place,
+    manifest: &Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let path = place.manifest_path();
+    let remaining: Vec<(PathBuf, usize)> = status_worktrees(place)?
+        .into_iter()
+        .map(|w| {
+            let n = super::status_files_in(&w);
+            (w, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if let Some((first, _)) = remaining.first() {
+        let left: usize = remaining.iter().map(|(_, n)| n).sum();
+        let excludes = manifest.exclude.path.as_deref().map_or_else(
+            || "the global excludes file".to_owned(),
+            |p| p.display().to_string(),
+        );
+        report.changes.push(format!(
+            "kept the status-file lines in {excludes}: {left} status file(s) remain in {} \
+             clone(s), {} among them (`mainstay cleanup --older-than 0d` there removes them, \
+             then uninstall again)",
+            remaining.len(),
+            first.display()
+        ));
+        let rest = Manifest {
+            exclude: manifest.exclude.clone(),
+            ..Manifest::default()
+        };
+        return super::save_manifest(&path, &rest);
+    }
+    super::remove_lines(&manifest.exclude, report)?;
+    remove_if_there(&place.hooks.with_file_name(WORKTREES))?;
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
     for dir in [
         place.hooks.as_path(),
@@ -264,7 +329,197 @@ pub fn uninstall(place: &Place) -> Result<Report, Error> {
         // Only when empty: anything else there is not ours to remove.
         let _ = fs::remove_dir(dir);
     }
-    Ok(report)
+    Ok(())
+}
+
+fn remove_if_there(path: &Path) -> Result<(), Error> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
+            path: path.to_owned(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The work trees `post-push` noted (see [`note_worktree`]) that still exist.
+fn status_worktrees(place: &Place) -> Result<Vec<PathBuf>, Error> {
+    let file = place.hooks.with_file_name(WORKTREES);
+    let text = crate::file::read_text(&file, crate::file::SMALL)
+        .map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?
+        .unwrap_or_default();
+    Ok(text
+        .lines()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .collect())
+}
+
+/// Work trees that got status files under the machine-wide install, one a line.
+const WORKTREES: &str = "worktrees";
+
+/// Notes that the monitor writes status files into `worktree`, when `hooks` (the directory
+/// `post-push` runs from) is the machine-wide install's: its `--uninstall` then keeps the
+/// exclude lines while they remain. Anything else (a clone's own install) notes nothing.
+pub fn note_worktree(hooks: &Path, worktree: &Path) -> Result<(), Error> {
+    let is_global = hooks.file_name().is_some_and(|n| n == "hooks")
+        && hooks
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == "mainstay")
+        && hooks.with_file_name("install.json").is_file();
+    if !is_global || !worktree.is_absolute() {
+        return Ok(());
+    }
+    let file = hooks.with_file_name(WORKTREES);
+    let text = crate::file::read_text(&file, crate::file::SMALL)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if text.lines().any(|l| Path::new(l) == worktree) {
+        return Ok(());
+    }
+    use std::io::Write;
+    // One append of one line: two post-push processes may note at the same moment.
+    crate::file::open_append(&file)
+        .and_then(|mut f| f.write_all(format!("{}\n", worktree.display()).as_bytes()))
+        .map_err(|source| Error::Io { path: file, source })
+}
+
+/// The global config's bytes before the first install, and after the last change install made.
+const BEFORE: &str = "gitconfig.before";
+const AFTER: &str = "gitconfig.after";
+
+fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Keeps the global config's bytes as they were before mainstay's first change (`before`, on
+/// the first run; else the kept ones, with any edits made since carried over) and as this run
+/// left them (`after`).
+fn keep_config_bytes(
+    place: &Place,
+    first: bool,
+    now_before: &[u8],
+    after: &[u8],
+) -> Result<(), Error> {
+    let before_path = place.hooks.with_file_name(BEFORE);
+    let after_path = place.hooks.with_file_name(AFTER);
+    let kept = (!first)
+        .then(|| Some((fs::read(&before_path).ok()?, fs::read(&after_path).ok()?)))
+        .flatten();
+    let original = match kept {
+        None if first => Some(now_before.to_vec()),
+        // An install from before the bytes were kept: uninstall goes key by key.
+        None => None,
+        Some((original, last)) if last == now_before => Some(original),
+        // Edited since: the original, with those edits.
+        Some((original, last)) => revert(&last, now_before, &original),
+    };
+    match original {
+        Some(original) => {
+            super::write_atomic(&before_path, &original, 0o600)?;
+            super::write_atomic(&after_path, after, 0o600)
+        }
+        None => {
+            remove_if_there(&before_path)?;
+            remove_if_there(&after_path)
+        }
+    }
+}
+
+/// `current` with the change from `original` to `last` undone, by a three-way line merge; `None`
+/// when the lines that change touched were edited since (a conflict).
+fn revert<'a>(last: &'a [u8], current: &'a [u8], original: &'a [u8]) -> Option<Vec<u8>> {
+    use crate::ledger::lines::{self, Markers, split_lines};
+    let (base, ours, theirs) = (
+        split_lines(last),
+        split_lines(current),
+        split_lines(original),
+    );
+    let markers = Markers { size: 7, eol: "\n" };
+    let mut out = Vec::new();
+    // Lines added right beside mainstay's (`git config` appends a new section after the last
+    // one, which may be ours) stay, beside what comes back; any other edit there is a conflict.
+    let mut beside = |base: &[&'a [u8]], ours: &[&'a [u8]], theirs: &[&'a [u8]]| {
+        if ours.starts_with(base) {
+            Some([theirs, &ours[base.len()..]].concat())
+        } else if ours.ends_with(base) {
+            Some([&ours[..ours.len() - base.len()], theirs].concat())
+        } else {
+            None
+        }
+    };
+    let conflicts = lines::merge(&base, &ours, &theirs, markers, &mut beside, &mut out);
+    (conflicts == 0).then_some(out)
+}
+
+/// Puts the global config file back as it was before the first install: byte for byte when no
+/// one changed it since; else with mainstay's edits taken out and the others kept; else, where
+/// the very lines mainstay wrote were edited, key by key, leaving a key no longer set to
+/// mainstay's value as it is.
+fn restore_global_config(
+    place: &Place,
+    manifest: &Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let kept = fs::read(place.hooks.with_file_name(BEFORE))
+        .ok()
+        .zip(fs::read(place.hooks.with_file_name(AFTER)).ok());
+    if let (Some(file), Some((original, last))) = (&manifest.global_config, kept) {
+        let current = read_config(file)?;
+        let restored = if current == last {
+            Some(original)
+        } else {
+            revert(&last, &current, &original)
+        };
+        if let Some(bytes) = restored {
+            let mode = fs::metadata(file).map_or(0o644, |m| {
+                std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
+            });
+            // An empty file it did not find is removed below.
+            super::write_atomic(file, &bytes, mode)?;
+            report.changes.push(if current == last {
+                format!("restored {} as it was before install-hooks --global", file.display())
+            } else {
+                format!(
+                    "restored {} as it was before install-hooks --global, keeping the edits made to it since",
+                    file.display()
+                )
+            });
+            return Ok(());
+        }
+        report.changes.push(format!(
+            "{} was edited since install where mainstay wrote: restored key by key with git config",
+            file.display()
+        ));
+    }
+    let git = place.git();
+    let ours = wanted_config(&place.hooks);
+    let mut still_ours = Manifest::default();
+    for entry in &manifest.config {
+        let current = git.config_get_in("--global", &entry.key)?;
+        let mine = ours.iter().find(|(k, _)| *k == entry.key).map(|(_, v)| v);
+        if current.is_some() && current.as_ref() != mine {
+            report.changes.push(format!(
+                "left global git config {}: changed since install-hooks --global set it",
+                entry.key
+            ));
+            continue;
+        }
+        still_ours.config.push(entry.clone());
+    }
+    super::restore_config(&git, "--global", &still_ours, report)
 }
 
 /// The file `git config --global` writes: `~/.gitconfig`, or, when only that exists, the XDG
@@ -279,29 +534,39 @@ fn global_config_file(place: &Place) -> PathBuf {
     }
 }
 
-/// The merge driver registrations, pointing at the global directory's driver.
-fn driver_config(hooks: &Path) -> Vec<(String, String)> {
-    super::driver_lines(&hooks.join("merge-driver"))
+/// The global config values install sets: `core.hooksPath` and the merge driver registrations,
+/// pointing at the global directory's driver.
+fn wanted_config(hooks: &Path) -> Vec<(String, String)> {
+    let mut wanted = vec![("core.hooksPath".to_owned(), hooks.display().to_string())];
+    wanted.extend(super::driver_lines(&hooks.join("merge-driver")));
+    wanted
 }
 
 /// A dispatcher for `hook`: runs the repository's own hook of that name (or the one in
 /// `earlier`, the global hooks directory that was set before), with the same arguments and
-/// stdin. Cheap on purpose: it runs for every commit once installed.
-fn dispatcher(hook: &str, earlier: Option<&str>) -> String {
-    let dir = match earlier {
-        Some(dir) => format!("dir='{}'", dir.replace('\'', r"'\''")),
-        // The common git dir: a clone's hooks are shared by its worktrees. `.git` as a directory
-        // at the top of the work tree is the common case, answered without running git.
-        None => "if [ -d .git ]; then dir=.git/hooks; else dir=\"$(git rev-parse --git-common-dir 2>/dev/null)/hooks\" || exit 0; fi".to_owned(),
-    };
-    let name = if hook == "pre-push" && earlier.is_none() {
+/// stdin. It runs for every commit once installed, so the common case (a clone whose `.git` is a
+/// directory) costs two `test`s and no subshell; only a linked worktree, a submodule or a bare
+/// repository asks git for its common directory. (What git pays to start it at all is the
+/// larger part: see docs/measurements.md.)
+fn dispatcher(hook: &str, earlier: Option<&Path>) -> String {
+    let body = match earlier {
+        Some(dir) => {
+            let path = super::shell_quote(&dir.join(hook));
+            format!("[ -x {path} ] && exec {path} \"$@\"\nexit 0\n")
+        }
         // A clone installed on its own keeps its project's hook as `pre-push.local`, and its
         // `pre-push` is ours: run the project's, not ours twice.
-        "if [ -f \"$dir/../mainstay/install.json\" ]; then hook=\"$dir/pre-push.local\"; else hook=\"$dir/pre-push\"; fi".to_owned()
-    } else {
-        format!("hook=\"$dir/{hook}\"")
+        None if hook == "pre-push" => "if [ -d .git ]; then d=.git; else d=$(git rev-parse --git-common-dir 2>/dev/null) || exit 0; fi\n\
+             h=$d/hooks/pre-push; [ -f \"$d/mainstay/install.json\" ] && h=$d/hooks/pre-push.local\n\
+             [ -x \"$h\" ] && exec \"$h\" \"$@\"\nexit 0\n"
+            .to_owned(),
+        // The common git dir: a clone's hooks are shared by its worktrees.
+        None => format!(
+            "[ -x .git/hooks/{hook} ] && exec .git/hooks/{hook} \"$@\"\n\
+             [ -d .git ] && exit 0\n\
+             d=$(git rev-parse --git-common-dir 2>/dev/null) && [ -x \"$d/hooks/{hook}\" ] && exec \"$d/hooks/{hook}\" \"$@\"\n\
+             exit 0\n"
+        ),
     };
-    format!(
-        "#!/bin/sh\n{MARKER}\n# Hands on to this repository's own `{hook}` hook, which git no longer runs itself.\n{dir}\n{name}\n[ -x \"$hook\" ] || exit 0\nexec \"$hook\" \"$@\"\n"
-    )
+    format!("#!/bin/sh\n{MARKER}: hands on to the repository's own `{hook}`\n{body}")
 }

@@ -110,6 +110,10 @@ struct Manifest {
     global_config: Option<PathBuf>,
     #[serde(default)]
     global_config_existed: bool,
+    /// `--global`: the global hooks directory git ran hooks from before, as git read it (`~/`
+    /// expanded); the dispatchers hand on to it.
+    #[serde(default)]
+    earlier_hooks: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +172,14 @@ impl Target {
 
     fn manifest_path(&self) -> PathBuf {
         crate::state::install_manifest(&self.paths.common_dir)
+    }
+
+    /// The machine-wide install, when git runs this clone's hooks from its directory.
+    fn covered_by<'o>(&self, options: &'o Options) -> Option<&'o global::Place> {
+        options
+            .global
+            .as_ref()
+            .filter(|place| self.paths.hooks == place.hooks)
     }
 
     fn load_manifest(&self) -> Result<Option<Manifest>, Error> {
@@ -435,6 +447,9 @@ fn restore_config(
 /// Installs, or brings an installation up to date. A second run reports no changes.
 pub fn install(options: &Options) -> Result<Report, Error> {
     let target = Target::open(options)?;
+    if let Some(place) = target.covered_by(options) {
+        return install_covered(&target, place);
+    }
     let mut manifest = target.load_manifest()?.unwrap_or_default();
     let mut report = Report::default();
     let dirs = target.hooks_dirs()?;
@@ -499,6 +514,33 @@ pub fn install(options: &Options) -> Result<Report, Error> {
     }
     if let (Some(place), Some(worktree)) = (&options.global, &target.paths.worktree) {
         registry::add(place, registry::Kind::Clone, worktree)?;
+    }
+    Ok(report)
+}
+
+/// In a clone whose hooks git runs from the machine-wide install: nothing of its own to install
+/// (the global hooks, merge drivers and excludes serve it), only the `.gitattributes` lines that
+/// route the ledgers, which belong to the project and are committed. They are not recorded: a
+/// manifest here would tell the global `pre-push` dispatcher that the clone has an install of
+/// its own.
+fn install_covered(target: &Target, place: &global::Place) -> Result<Report, Error> {
+    let mut report = Report::default();
+    report.changes.push(format!(
+        "this clone is already covered by the machine-wide install in {} (install-hooks \
+         --global): git runs mainstay's hooks from there, so it needs none of its own",
+        place.hooks.display()
+    ));
+    if let (Some(path), Some(worktree)) = (target.attributes_path(), &target.paths.worktree) {
+        target.refuse_linked_dirs(worktree)?;
+        let mut added = AddedLines::default();
+        add_lines(&path, &target.attribute_lines(), &mut added, &mut report)?;
+        if !added.lines.is_empty() {
+            report.changes.push(format!(
+                "commit {} so that every clone routes its ledgers to the merge drivers \
+                 (the lines are the project's now: --uninstall leaves them)",
+                path.display()
+            ));
+        }
     }
     Ok(report)
 }
@@ -748,6 +790,13 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     let target = Target::open(options)?;
     let mut report = Report::default();
     let Some(manifest) = target.load_manifest()? else {
+        if let Some(place) = target.covered_by(options) {
+            report.changes.push(format!(
+                "nothing installed in this clone: it is covered by the machine-wide install in \
+                 {}, which `install-hooks --global --uninstall` removes",
+                place.hooks.display()
+            ));
+        }
         return Ok(report);
     };
     uninstall_files(&manifest, &manifest.files, &mut report)?;

@@ -14,7 +14,7 @@ mod align;
 mod fields;
 mod hash;
 mod ids;
-mod lines;
+pub(crate) mod lines;
 mod merge;
 mod model;
 mod moves;

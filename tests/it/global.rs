@@ -140,6 +140,27 @@ fn a_clones_own_hooks_still_run_and_still_block() {
     sb.git(&work, &["add", "b.txt"]);
     let out = sb.git_output(&work, &["commit", "-q", "-m", "blocked"]);
     assert!(!out.status.success(), "the clone's pre-commit still blocks");
+    // A linked worktree, whose `.git` is a file, runs the clone's hooks too.
+    let linked = sb.path().join("linked");
+    sb.git(
+        &work,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "side",
+            linked.to_str().expect("utf-8"),
+        ],
+    );
+    write(&linked.join("block-commit"), "");
+    write(&linked.join("c.txt"), "3\n");
+    sb.git(&linked, &["add", "c.txt"]);
+    let out = sb.git_output(&linked, &["commit", "-q", "-m", "blocked too"]);
+    assert!(
+        !out.status.success(),
+        "the linked worktree's commit is blocked"
+    );
     std::fs::remove_file(work.join("block-commit")).expect("remove");
     sb.git(&work, &["commit", "-q", "-m", "allowed"]);
     // Its own pre-push gets git's arguments and stdin, and blocks too.
@@ -230,4 +251,156 @@ fn uninstall_removes_a_global_config_it_created() {
     global_ok(&sb, &["--uninstall"]);
     assert_eq!(read(&xdg), identity);
     assert!(!gitconfig.exists());
+}
+
+#[test]
+fn install_hooks_in_a_covered_clone_says_so_routes_the_ledgers_and_installs_nothing_else() {
+    let sb = Sandbox::new();
+    global_ok(&sb, &[]);
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "fresh");
+    // As the README's quick start runs it, in the clone, with no arguments.
+    let out = sb.run("install-hooks", &work, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install-hooks in a covered clone", &work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "this clone is already covered by the machine-wide install in {}",
+            hooks_dir(&sb).display()
+        )),
+        "{said}"
+    );
+    assert!(
+        read(&work.join(".gitattributes"))
+            .contains("docs/ACTIVE_SESSIONS.md merge=mainstay-sessions"),
+        "{said}"
+    );
+    assert!(!work.join(".git/mainstay/install.json").exists());
+    assert!(!work.join(".git/hooks/pre-push").exists());
+    let again = sb.run("install-hooks", &work, &[]);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("added"));
+    assert!(
+        sb.run("install-hooks", &work, &["--check"])
+            .status
+            .success()
+    );
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("install-hooks --global --uninstall"));
+    assert!(global(&sb, &["--check"]).status.success());
+}
+
+#[test]
+fn an_earlier_hooks_path_written_with_a_tilde_still_runs_and_still_blocks() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    executable(
+        &sb.path().join("home/.githooks/pre-commit"),
+        "#!/bin/sh\nexit 5\n",
+    );
+    let gitconfig = sb.path().join("home/.gitconfig");
+    let before = format!("{}[core]\n\thooksPath = ~/.githooks\n", read(&gitconfig));
+    std::fs::write(&gitconfig, &before).expect("write gitconfig");
+    global_ok(&sb, &[]);
+    let work = sb.clone_repo(&remote, "work");
+    write(&work.join("a.txt"), "1\n");
+    sb.git(&work, &["add", "a.txt"]);
+    let out = sb.git_output(&work, &["commit", "-q", "-m", "blocked"]);
+    assert!(
+        !out.status.success(),
+        "the earlier global pre-commit still blocks: {}",
+        describe("commit", &work, &out)
+    );
+    global_ok(&sb, &["--uninstall"]);
+    assert_eq!(read(&gitconfig), before);
+}
+
+#[test]
+fn uninstall_restores_a_hand_written_line_byte_for_byte_and_keeps_later_edits() {
+    let sb = Sandbox::new();
+    let gitconfig = sb.path().join("home/.gitconfig");
+    let before = format!(
+        "{}[core]\n\thookspath=/x   ; set by ops\n",
+        read(&gitconfig)
+    );
+    std::fs::write(&gitconfig, &before).expect("write gitconfig");
+    global_ok(&sb, &[]);
+    global_ok(&sb, &["--uninstall"]);
+    assert_eq!(read(&gitconfig), before);
+    // Someone adds a setting after the install: it stays, and mainstay's lines go.
+    global_ok(&sb, &[]);
+    sb.git(sb.path(), &["config", "--global", "alias.st", "status"]);
+    let said = global_ok(&sb, &["--uninstall"]);
+    assert!(
+        said.contains("keeping the edits made to it since"),
+        "{said}"
+    );
+    assert_eq!(
+        read(&gitconfig),
+        format!("{before}[alias]\n\tst = status\n")
+    );
+    // Someone changes the very line mainstay wrote: that key is left as they set it.
+    global_ok(&sb, &[]);
+    sb.git(
+        sb.path(),
+        &["config", "--global", "core.hooksPath", "/elsewhere"],
+    );
+    let said = global_ok(&sb, &["--uninstall"]);
+    assert!(
+        said.contains("left global git config core.hooksPath"),
+        "{said}"
+    );
+    assert_eq!(
+        sb.git(sb.path(), &["config", "--global", "core.hooksPath"]),
+        "/elsewhere"
+    );
+    assert!(
+        !read(&gitconfig).contains("mainstay-"),
+        "{}",
+        read(&gitconfig)
+    );
+}
+
+#[test]
+fn uninstall_keeps_the_global_exclude_lines_while_a_clone_holds_status_files() {
+    let sb = Sandbox::new();
+    global_ok(&sb, &[]);
+    let ignore = sb.path().join("home/.config/git/ignore");
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "fresh");
+    let sha = sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    let log = sb.common_dir(&work).join("mainstay/post-push.log");
+    wait_until("post-push to start the monitor", || {
+        read(&log).contains(&format!("{sha} landed"))
+    });
+    wait_until("the monitor to end", || {
+        sb.run("mainstay", &work, &["status", &sha]).status.code() != Some(2)
+    });
+    let said = global_ok(&sb, &["--uninstall"]);
+    assert!(
+        said.contains("kept the status-file lines") && said.contains(&work.display().to_string()),
+        "{said}"
+    );
+    assert!(read(&ignore).contains(".deployment-status-*"));
+    let untracked = sb.git(&work, &["status", "--porcelain"]);
+    assert_eq!(untracked, "", "status files stay ignored");
+    for entry in std::fs::read_dir(&work).expect("list") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".deployment-"))
+        {
+            std::fs::remove_file(path).expect("remove a status file");
+        }
+    }
+    let said = global_ok(&sb, &["--uninstall"]);
+    assert!(said.contains("removed the lines"), "{said}");
+    assert!(!ignore.exists());
+    assert!(!sb.path().join("home/.config/mainstay").exists());
 }

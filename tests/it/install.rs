@@ -329,7 +329,24 @@ fn husky_hooks_and_ours_both_run() {
         &work.join(".husky/pre-push"),
         &format!("echo \"husky pre-push $1\" >> '{}'\n", marker.display()),
     );
-    sb.install(&work);
+    let said = sb.install(&work);
+    let hook = work.join(".husky/_/pre-push");
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(
+        lines.contains(&format!("installed {}", hook.display()).as_str()),
+        "{said}"
+    );
+    assert!(
+        lines.contains(
+            &format!(
+                "moved the existing {} to {}.local (it still runs, first)",
+                hook.display(),
+                hook.display()
+            )
+            .as_str()
+        ),
+        "{said}"
+    );
     assert!(work.join(".husky/_/pre-push.local").is_file());
     let sha = sb.commit(&work, "a.txt", "a\n", "a");
     sb.git(&work, &["push", "-q", "origin", "main"]);

@@ -1,7 +1,7 @@
 //! Other hook managers, for real: lefthook from the npm registry and the pre-commit framework
-//! from PyPI (tests/run.sh installs it), each writing its own `pre-push`. Ours chains theirs,
-//! theirs still blocks, `--uninstall` gives theirs back, `--check` notices when they overwrite
-//! ours.
+//! (tests/run.sh installs it: pip, else Debian's package), each writing its own `pre-push`. Ours
+//! chains theirs, theirs still blocks, `--uninstall` gives theirs back, `--check` notices when
+//! they overwrite ours.
 //!
 //! See: the newcomer's-first-hour issue.
 
@@ -10,10 +10,28 @@ use std::process::Command;
 
 use crate::util::{Sandbox, describe, read, write};
 
+/// The npm package holding lefthook's executable for this host: `lefthook-<os>-<arch>`, as
+/// lefthook names its per-platform packages.
+fn lefthook_package() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("lefthook-{os}-{arch}")
+}
+
 /// lefthook 1 from the npm registry, installed once into the build directory.
 fn lefthook() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/lefthook");
-    let bin = dir.join("node_modules/lefthook-linux-x64/bin/lefthook");
+    let bin = dir
+        .join("node_modules")
+        .join(lefthook_package())
+        .join("bin/lefthook");
     if !bin.is_file() {
         // No install scripts: lefthook's would set up hooks in whatever repository holds `dir`.
         let out = Command::new("npm")
@@ -38,7 +56,7 @@ fn lefthook() -> PathBuf {
     bin
 }
 
-/// The pre-commit framework, which tests/run.sh installs from PyPI.
+/// The pre-commit framework, which tests/run.sh installs (tests/deps/pre-commit.sh).
 fn pre_commit() -> PathBuf {
     let out = Command::new("sh")
         .args(["-c", "command -v pre-commit"])
@@ -47,7 +65,7 @@ fn pre_commit() -> PathBuf {
     let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(
         !path.is_empty(),
-        "pre-commit is not installed: run tests/run.sh (pip install pre-commit)"
+        "pre-commit is not installed: run tests/run.sh (or tests/deps/pre-commit.sh)"
     );
     PathBuf::from(path)
 }
@@ -83,8 +101,21 @@ impl Managed {
         let theirs = read(&self.work.join(".git/hooks/pre-push"));
         assert!(!theirs.is_empty());
         let said = self.sb.install(&self.work);
+        let hook = self.work.join(".git/hooks/pre-push");
+        let lines: Vec<&str> = said.lines().collect();
         assert!(
-            said.contains("pre-push.local") && said.contains("installed"),
+            lines.contains(&format!("installed {}", hook.display()).as_str()),
+            "{said}"
+        );
+        assert!(
+            lines.contains(
+                &format!(
+                    "moved the existing {} to {}.local (it still runs, first)",
+                    hook.display(),
+                    hook.display()
+                )
+                .as_str()
+            ),
             "{said}"
         );
         assert_eq!(read(&self.work.join(".git/hooks/pre-push.local")), theirs);
@@ -203,4 +234,73 @@ fn pre_commit_and_mainstay_both_run_and_pre_commit_still_blocks() {
             describe("pre-commit install --overwrite", &m.work, &out)
         );
     });
+}
+
+/// tests/deps/pre-commit.sh, run with nothing but `bash` and the given stubs on PATH; returns its
+/// exit code, what it said and what `apt-get` was asked, one line per call.
+fn install_pre_commit(stubs: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let sb = Sandbox::new();
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    for tool in ["bash", "chmod"] {
+        std::os::unix::fs::symlink(format!("/bin/{tool}"), bin.join(tool)).expect("link a tool");
+    }
+    let apt_log = sb.path().join("apt.log");
+    let apt = format!(
+        "#!/bin/bash\necho \"$*\" >> '{log}'\ncase \"$*\" in *install*pre-commit*) printf '#!/bin/bash\\n' > '{bin}/pre-commit'; chmod +x '{bin}/pre-commit' ;; esac\n",
+        log = apt_log.display(),
+        bin = bin.display()
+    );
+    // The stubs given come last: they replace the default `apt-get`.
+    for (name, text) in [&("apt-get", apt.as_str())].into_iter().chain(stubs) {
+        let path = bin.join(name);
+        write(&path, &text.replace("{bin}", &bin.display().to_string()));
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/deps/pre-commit.sh");
+    let out = sb
+        .command(bin.join("bash"), sb.path())
+        .env("PATH", &bin)
+        .arg(&script)
+        .output()
+        .expect("run pre-commit.sh");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        read(&apt_log),
+    )
+}
+
+#[test]
+fn the_test_setup_installs_pre_commit_with_pip_or_else_debians_package() {
+    // A Debian python: pip refuses to install.
+    let refusing = "#!/bin/bash\necho 'error: externally-managed-environment' >&2\nexit 1\n";
+    let (code, said, apt) = install_pre_commit(&[("python3", refusing)]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(
+        apt.lines().collect::<Vec<_>>(),
+        [
+            "update -qq",
+            "install -y -qq --no-install-recommends pre-commit"
+        ],
+        "{said}"
+    );
+    // No python3 at all.
+    let (code, said, apt) = install_pre_commit(&[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(apt.contains("install"), "{apt}");
+    // A python whose pip installs (pyenv): apt is not asked.
+    let pip =
+        "#!/bin/bash\nprintf '#!/bin/bash\\n' > '{bin}/pre-commit'\nchmod +x '{bin}/pre-commit'\n";
+    let (code, said, apt) = install_pre_commit(&[("python3", pip)]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(apt, "", "{said}");
+    // Neither works: one line saying so, and a failure.
+    let (code, said, _) = install_pre_commit(&[
+        ("python3", refusing),
+        ("apt-get", "#!/bin/bash\nexit 100\n"),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(said.contains("could not install pre-commit"), "{said}");
 }

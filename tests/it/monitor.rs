@@ -578,6 +578,43 @@ fn past_runs_recorded_here_pick_the_history_schedule() {
     );
 }
 
+/// The later commit the app serves was pushed from another clone, so this one does not know it
+/// yet: the deploy branch is fetched, and this commit is live through it (not a timeout).
+#[test]
+fn an_app_serving_a_later_commit_pushed_from_another_clone_makes_this_one_live() {
+    let app = App::start("", vec![200]);
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let a = sb.clone_repo(&remote, "a");
+    let b = sb.clone_repo(&remote, "b");
+    let c1 = sb.commit(&a, "one.txt", "1\n", "c1");
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    sb.git(&b, &["pull", "-q", "--ff-only"]);
+    let c2 = sb.commit(&b, "two.txt", "2\n", "c2");
+    sb.git(&b, &["push", "-q", "origin", "main"]);
+    *app.commit.lock().expect("commit") = c2.clone();
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"3s\"");
+    write(&a.join(".mainstay.toml"), &config);
+    let mut cmd = sb.command(bin("mainstay"), &a);
+    for name in FOREIGN {
+        cmd.env_remove(name);
+    }
+    let out = cmd
+        .args(["monitor", &c1])
+        .output()
+        .expect("run the monitor");
+    assert!(out.status.success(), "{}", describe("monitor c1", &a, &out));
+    let name = |ext: &str| a.join(format!(".deployment-status-{}.{ext}", &c1[..7]));
+    let log = read(&name("log"));
+    assert_eq!(read(&name("result")).trim(), "success", "{log}");
+    assert!(
+        log.contains(&format!("app: live via {}", &c2[..7])),
+        "{log}"
+    );
+}
+
 /// A swarm pushes several commits in a row and the app serves the newest: every earlier one is
 /// live through it, not a timeout. See: the newcomer's-first-hour issue.
 #[test]

@@ -100,6 +100,28 @@ fn failed_with_its_error_message_and_log_tail() {
     assert_eq!(deploy.record()["error"], "npm ERR! missing script: build");
 }
 
+/// No row for this commit, but the newest successful one is for a later commit that contains
+/// it: live through that one, as with the app.
+#[test]
+fn a_later_commit_deployed_that_contains_this_one_makes_it_live() {
+    let server = mariadb::server();
+    let db = server.database();
+    let deploy = deploy(&db, server.port, "");
+    let config = FAST.replace("max_wait = \"20s\"", "max_wait = \"3s\"") + "\n[deploy.mysql]\n";
+    std::fs::write(deploy.repo.join(".mainstay.toml"), config).expect("config");
+    let later = deploy
+        .sandbox
+        .commit(&deploy.repo, "app.txt", "v2\n", "the next push");
+    insert(&db, &later, "success");
+    assert_eq!(deploy.run(), "success", "{}", deploy.log());
+    let log = deploy.log();
+    assert!(
+        log.contains(&format!("mysql: live via {}", &later[..7])),
+        "{log}"
+    );
+    assert_eq!(deploy.record()["live_through"], later.as_str());
+}
+
 #[test]
 fn a_row_that_never_appears_times_out() {
     let server = mariadb::server();

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::monitor::{App, Deploy};
-use crate::util::{Sandbox, describe, read};
+use crate::util::{Sandbox, describe, read, wait_until};
 
 /// `install/install.sh` run as a newcomer would, from a directory of their own, building the
 /// debug executables (already built by this test run, so the build is quick).
@@ -150,6 +150,42 @@ fn init_writes_a_starter_configuration_that_parses_and_says_what_next() {
 }
 
 #[test]
+fn init_suggests_the_source_a_package_json_deploy_script_names() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.git(
+        &work,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://github.com/acme/site.git",
+        ],
+    );
+    std::fs::write(
+        work.join("package.json"),
+        r#"{"name": "site", "scripts": {"build": "astro build", "deploy": "netlify deploy --prod"}}"#,
+    )
+    .expect("write");
+    let out = sb.run("mainstay", &work, &["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay init", &work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("package.json's `deploy` script deploys with Netlify")
+            && said.contains("[deploy.github], environment \"production\""),
+        "{said}"
+    );
+    let text = read(&work.join(".mainstay.toml"));
+    assert!(text.contains("# environment = \"production\""), "{text}");
+    mainstay::config::Config::parse(&text, Path::new(".mainstay.toml")).expect("it parses");
+}
+
+#[test]
 fn status_wait_takes_its_time_with_an_equals_sign_and_a_revision_after_it() {
     let app = App::start("", vec![200]);
     let deploy = Deploy::new("");
@@ -172,13 +208,45 @@ fn status_wait_takes_its_time_with_an_equals_sign_and_a_revision_after_it() {
     );
 }
 
+/// No source configured and no monitor ran for the commit: nothing can ever answer, so
+/// `--wait` answers not found at once instead of waiting out its time.
+#[test]
+fn status_wait_on_a_commit_nothing_can_answer_says_not_found_at_once() {
+    let deploy = Deploy::new("");
+    let unknown = "1234567890abcdef1234567890abcdef12345678";
+    let child = deploy
+        .command(&["status", "--wait=600", unknown])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run mainstay status");
+    // Killed if the test fails before it ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    let mut status = None;
+    wait_until("status --wait=600 to answer", || {
+        status = child.0.try_wait().expect("poll status");
+        status.is_some()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(3));
+}
+
 #[test]
 fn the_first_mistakes_get_one_line_that_helps() {
     let sb = Sandbox::new();
     let outside = sb.path().join("not-a-repo");
     std::fs::create_dir_all(&outside).expect("mkdir");
-    for (program, args) in [("mainstay", &["status"][..]), ("install-hooks", &[][..])] {
+    for (program, args, code) in [
+        ("mainstay", &["status"][..], 4),
+        ("install-hooks", &[][..], 2),
+    ] {
         let out = sb.run(program, &outside, args);
+        assert_eq!(out.status.code(), Some(code), "{program}");
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
             said.contains("is not inside a git repository"),

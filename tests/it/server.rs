@@ -162,6 +162,35 @@ fn over_smart_http_the_same_and_the_pusher_is_named() {
     );
     let audit = read(&remote.join("mainstay/audit.jsonl"));
     assert!(audit.contains("\"user\":\"agent\""), "{audit}");
+    // Conflict markers on a protected branch, from a clone with no hooks.
+    sb.git(&work, &["checkout", "-q", "main"]);
+    sb.git(&work, &["pull", "-q", "--ff-only"]);
+    sb.commit(&work, "conflict.txt", MARKERS, "markers");
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main"]),
+        "markers over HTTP",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: ")
+            && said.contains("conflict.txt:2 adds a conflict block"),
+        "{said}"
+    );
+    // A clone with mainstay's own hooks that skips them is refused all the same.
+    sb.install(&work);
+    sb.git(&work, &["reset", "-q", "--hard", &first]);
+    let said = refused(
+        &sb.git_output(
+            &work,
+            &["push", "-q", "--no-verify", "--force", "origin", "main"],
+        ),
+        "push --no-verify over HTTP",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push protected branch `main`"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -278,24 +307,37 @@ fn the_remotes_own_pre_receive_still_runs_and_blocks_and_comes_back() {
 fn bad_input_refuses_the_push_with_one_line() {
     let sb = Sandbox::new();
     let (remote, _) = served(&sb);
-    let mut cmd = sb.command(bin("pre-receive"), &remote);
-    cmd.env("GIT_DIR", ".")
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("run pre-receive");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"only-two fields\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    let receive = |input: &str| {
+        let mut cmd = sb.command(bin("pre-receive"), &remote);
+        cmd.env("GIT_DIR", ".")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("run pre-receive");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(said.trim().lines().count(), 1, "{said}");
+        said
+    };
+    let said = receive("only-two fields\n");
     assert!(
         said.contains("pre-receive input line 1") && said.contains("<old sha> <new sha> <ref>"),
+        "{said}"
+    );
+    // An object it cannot read (named, but not in the repository or its quarantine).
+    let main = sb.git(&remote, &["rev-parse", "main"]);
+    let missing = "1234567890abcdef1234567890abcdef12345678";
+    let said = receive(&format!("{main} {missing} refs/heads/main\n"));
+    assert!(
+        said.contains("refusing to push `refs/heads/main`")
+            && said.contains(&format!("cannot read object {missing}")),
         "{said}"
     );
     // A work tree is no place for it.
@@ -303,4 +345,100 @@ fn bad_input_refuses_the_push_with_one_line() {
     let out = sb.run("install-hooks", &clone, &["--server"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a bare repository"));
+}
+
+#[test]
+fn beside_the_global_install_the_server_install_stays_in_its_repository() {
+    let sb = Sandbox::new();
+    let out = sb.run("install-hooks", sb.path(), &["--global"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--global", sb.path(), &out)
+    );
+    let shared = sb.path().join("home/.config/mainstay/hooks");
+    let dispatcher = read(&shared.join("pre-receive"));
+    let (remote, work) = served(&sb);
+    let repo = remote.to_str().expect("utf-8");
+    assert!(remote.join("hooks/pre-receive").is_file());
+    assert_eq!(
+        read(&shared.join("pre-receive")),
+        dispatcher,
+        "the directory every repository shares is untouched"
+    );
+    assert!(!shared.join("pre-receive.local").exists());
+    assert_eq!(
+        sb.git(&remote, &["config", "--local", "core.hooksPath"]),
+        remote.join("hooks").display().to_string()
+    );
+    // This remote refuses, whatever the client skips.
+    let before = sb.git(&remote, &["rev-parse", "main"]);
+    sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.git(&work, &["reset", "-q", "--hard", &before]);
+    let said = refused(
+        &sb.git_output(
+            &work,
+            &["push", "-q", "--no-verify", "--force", "origin", "main"],
+        ),
+        "force",
+        &work,
+    );
+    assert!(
+        said.contains("remote: mainstay: refusing to force-push"),
+        "{said}"
+    );
+    // Another repository on the machine got no policy.
+    let other = sb.remote("other");
+    let elsewhere = sb.clone_repo(&other, "elsewhere");
+    let first = sb.git(&elsewhere, &["rev-parse", "HEAD"]);
+    sb.commit(&elsewhere, "a.txt", "1\n", "one");
+    sb.git(&elsewhere, &["push", "-q", "origin", "main"]);
+    sb.git(&elsewhere, &["reset", "-q", "--hard", &first]);
+    sb.git(
+        &elsewhere,
+        &["push", "-q", "--no-verify", "--force", "origin", "main"],
+    );
+    // Installing the machine-wide install again changes nothing; the server's check is clean.
+    let out = sb.run("install-hooks", sb.path(), &["--global"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
+    let check = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--check", "--repo", repo],
+    );
+    assert!(
+        check.status.success(),
+        "{}",
+        describe("--check", &remote, &check)
+    );
+    // A stale copy: the fix names the server install.
+    std::fs::write(remote.join("hooks/pre-receive"), "stale").expect("write");
+    let check = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--check", "--repo", repo],
+    );
+    assert_eq!(check.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains(&format!("run install-hooks --server --repo {repo}")),
+        "{said}"
+    );
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--uninstall", "--repo", repo],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("uninstall", &remote, &out)
+    );
+    assert!(
+        !sb.git_output(&remote, &["config", "--local", "core.hooksPath"])
+            .status
+            .success(),
+        "the repository's own hooks path is gone again"
+    );
 }

@@ -99,7 +99,8 @@ impl Kind for GitHubKind {
                  # GITHUB_TOKEN in the environment, never here.\n\
                  # [deploy.github]\n\
                  # repo = \"{repo}\"\n\
-                 # environment = \"Production\"\n"
+                 # environment = \"{environment}\"\n",
+                environment = clone.environment.unwrap_or("Production")
             )),
             next: Some("export GITHUB_TOKEN (read access to deployments)".to_owned()),
         }
@@ -1461,6 +1462,7 @@ mod tests {
             KIND.starter(&StarterContext {
                 worktree: &worktree,
                 remote_url: Some(url),
+                environment: None,
             })
         };
         for url in [

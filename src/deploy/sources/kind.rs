@@ -185,6 +185,9 @@ pub struct StarterContext<'a> {
     pub worktree: &'a Path,
     /// The deploy remote's URL, when it has one.
     pub remote_url: Option<&'a str>,
+    /// The production environment's name in GitHub's deployments, as the platform a deploy
+    /// script names spells it (Netlify: `production`), when one does.
+    pub environment: Option<&'a str>,
 }
 
 /// A kind's part of the starter `.mainstay.toml`.

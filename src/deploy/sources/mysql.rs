@@ -253,6 +253,8 @@ pub struct Mysql {
     secrets: Secrets,
     conn: Option<Conn>,
     warning: Option<String>,
+    /// Whether a later deployed commit contains the followed one; not asked by `doctor`.
+    through: Option<super::app::Through>,
 }
 
 impl Mysql {
@@ -320,6 +322,7 @@ impl Mysql {
             )
         });
         Ok(Mysql {
+            through: None,
             settings,
             opts,
             target,
@@ -428,6 +431,45 @@ impl Mysql {
 }
 
 impl Mysql {
+    /// Live through the newest successful row, when its commit is another that contains `sha`.
+    fn live_through(
+        &mut self,
+        sha: &str,
+        cx: &PollContext<'_>,
+    ) -> Result<Option<Observation>, Error> {
+        if self.through.is_none() {
+            return Ok(None);
+        }
+        let c = &self.settings.columns;
+        let q = |name: &str| quote(name).expect("names are validated with the settings");
+        let words = &self.settings.statuses.success;
+        let marks = vec!["?"; words.len()].join(", ");
+        let params = words.iter().map(|w| Value::from(w.as_str())).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} IN ({marks}) ORDER BY {} DESC LIMIT 1",
+            q(&c.commit_sha),
+            q(&self.settings.table),
+            q(&c.status),
+            q(&c.started_at),
+        );
+        let rows = self.query(&sql, params)?;
+        let Some(later) = rows.into_iter().next().and_then(|mut r| text(&mut r, 0)) else {
+            return Ok(None);
+        };
+        let later = later.trim().to_ascii_lowercase();
+        let through = self.through.as_mut().expect("checked above");
+        if super::same_commit(&later, sha) || !through.contains(sha, &later, cx) {
+            return Ok(None);
+        }
+        let shown: String = later.chars().take(12).collect();
+        Ok(Some(Observation::LiveThrough {
+            details: vec![format!(
+                "the newest successful row is for {shown}, which contains this commit"
+            )],
+            commit: later,
+        }))
+    }
+
     /// The rows `span` asks for, newest first: the 20 newest successful ones with a duration for
     /// the schedule, or every one started at or after a time for `stats`. Rows whose start cannot
     /// be read are left out: they belong to no day.
@@ -554,7 +596,7 @@ impl Source for Mysql {
         KIND.name()
     }
 
-    fn poll(&mut self, sha: &str, _cx: &PollContext<'_>) -> Result<Observation, Error> {
+    fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {
         // Validated again here: this value goes into a query, parameterised or not.
         if crate::deploy::validate_sha(sha).is_err() {
             return Err(Error::Fatal(format!("mysql: {sha:?} is not a commit id")));
@@ -572,7 +614,9 @@ impl Source for Mysql {
         );
         let rows = self.query(&sql, vec![Value::from(sha.to_ascii_lowercase())])?;
         let Some(mut row) = rows.into_iter().next() else {
-            return Ok(Observation::Unseen("no row yet".to_owned()));
+            return Ok(self
+                .live_through(sha, cx)?
+                .unwrap_or_else(|| Observation::Unseen("no row yet".to_owned())));
         };
         let status = text(&mut row, 0).unwrap_or_default();
         let statuses = &self.settings.statuses;
@@ -580,7 +624,10 @@ impl Source for Mysql {
             return Ok(Observation::live());
         }
         if !statuses.failed.contains(&status) {
-            return Ok(Observation::Pending(status));
+            // A later deployment that contains this one went live before this one's did.
+            return Ok(self
+                .live_through(sha, cx)?
+                .unwrap_or(Observation::Pending(status)));
         }
         let error_message = text(&mut row, 1).filter(|m| !m.trim().is_empty());
         let mut details = Vec::new();
@@ -613,11 +660,9 @@ impl Configured for Settings {
     }
 
     fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error> {
-        Ok(Box::new(Mysql::new(
-            self.clone(),
-            setup.secrets,
-            setup.timeout,
-        )?))
+        let mut source = Mysql::new(self.clone(), setup.secrets, setup.timeout)?;
+        source.through = Some(super::app::Through::new(setup));
+        Ok(Box::new(source))
     }
 
     fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {

@@ -122,6 +122,7 @@ cases! {
     roadmap_delete_on_one_side_edit_on_the_other: "roadmap/delete-on-one-side-edit-on-the-other",
     roadmap_both_bump_version_date_and_totals: "roadmap/both-bump-version-date-and-totals",
     roadmap_both_add_a_row_and_bump_the_total: "roadmap/both-add-a-row-and-bump-the-total",
+    roadmap_both_make_the_same_change: "roadmap/both-make-the-same-change",
     sessions_both_append_bullets_at_the_end: "sessions/both-append-bullets-at-the-end",
     sessions_move_on_one_side_edit_on_the_other: "sessions/move-on-one-side-edit-on-the-other",
     sessions_move_on_one_side_edit_a_column_the_target_lacks:

@@ -259,6 +259,45 @@ fn criss_cross_histories_merge_their_ancestors_record_wise_too() {
 }
 
 /// The three files of a case in the sandbox, as `base.md`, `ours.md`, `theirs.md`.
+/// The counter rule through the real driver in a real `git merge`: each side added a row and set
+/// the total from 3 to 4, independent changes, so the merge says 5; two sides that made the very
+/// same change count it once. See: the newcomer's-first-hour issue.
+#[test]
+fn a_shared_counter_bump_counts_twice_unless_both_sides_are_the_same_change() {
+    let sandbox = Sandbox::new();
+    let cases = [
+        "roadmap/both-add-a-row-and-bump-the-total",
+        "roadmap/both-make-the-same-change",
+    ];
+    let files: Vec<_> = cases
+        .iter()
+        .map(|c| (ledger_path(c), case_files(c)))
+        .collect();
+    let repo = ledger_repo(&sandbox, &files);
+    let merge = sandbox.git_output(&repo, &["merge", "-q", "--no-edit", "feature"]);
+    assert!(
+        merge.status.success(),
+        "{}",
+        describe("git merge", &repo, &merge)
+    );
+    let both = read(&repo.join(&files[0].0));
+    assert_eq!(both, expected(cases[0]));
+    assert!(both.contains("| **Total** | **5** |"), "{both}");
+    let same = read(&repo.join(&files[1].0));
+    assert_eq!(same, expected(cases[1]));
+    assert!(same.contains("| **Total** | **4** |"), "{same}");
+    // git hands identical sides to no driver; the driver itself also counts them once.
+    hand_files(&sandbox, cases[1]);
+    let out = driver(&sandbox, &BY_HAND);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("merge-driver", sandbox.path(), &out)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected(cases[1]));
+}
+
 fn hand_files(sandbox: &Sandbox, case: &str) {
     let names = ["base.md", "ours.md", "theirs.md"];
     for (name, text) in names.iter().zip(case_files(case)) {
