@@ -474,23 +474,6 @@ fn push_with_mainstay(
     loop {
         let out = mainstay_push(sb, dir, ns);
         let said = String::from_utf8_lossy(&out.stdout);
-        if let Ok(trace) = std::env::var("SWARM_TRACE") {
-            use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(format!(
-                    "{trace}/{}",
-                    dir.file_name().unwrap().to_string_lossy()
-                ))
-                .unwrap();
-            let _ = writeln!(
-                f,
-                "--- {:?}\n{said}{}",
-                std::time::SystemTime::now(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
         let mut c = counts.lock().expect("counts");
         c.runs += 1;
         attempts += attempts_said(&said);
