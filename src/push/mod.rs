@@ -403,14 +403,23 @@ impl Run<'_> {
         self.remote.git
     }
 
-    /// Fetches the branch and what is parked on it; a connection refused, reset or dropped is
-    /// tried again for [`NETWORK_WINDOW`], inside the budget.
+    /// Fetches the branch and what is parked on it.
     fn fetch(&mut self) -> Result<Seen, Error> {
         let specs = self.refs.refspecs(self.park);
+        let found =
+            self.patiently(|run| remote::fetch(&run.remote, &specs, run.clock, run.jitter))?;
+        Ok(self.refs.seen(self.git(), found)?)
+    }
+
+    /// `ask` of the remote; a connection refused, reset or dropped is asked again for
+    /// [`NETWORK_WINDOW`], inside the budget.
+    fn patiently<T>(
+        &mut self,
+        mut ask: impl FnMut(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut down_since = None;
         loop {
-            match remote::fetch(&self.remote, &specs, self.clock, self.jitter) {
-                Ok(found) => return Ok(self.refs.seen(self.git(), found)?),
+            match ask(self) {
                 Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
                     let since = *down_since.get_or_insert(self.clock.elapsed());
                     let pause =
@@ -421,7 +430,7 @@ impl Run<'_> {
                         return Err(Error::Unreachable { remote, detail });
                     }
                 }
-                Err(e) => return Err(e),
+                answer => return answer,
             }
         }
     }
@@ -606,27 +615,11 @@ impl Run<'_> {
         before as u32
     }
 
-    /// The remote's branch and parked refs, listed without fetching; a connection refused,
-    /// reset or dropped is tried again as for a fetch.
+    /// The remote's branch and parked refs, listed without fetching.
     fn list(&mut self) -> Result<Seen, Error> {
         let patterns = self.refs.patterns();
-        let mut down_since = None;
-        loop {
-            match remote::list(&self.remote, &patterns) {
-                Ok(refs) => return Ok(self.refs.listed(&refs)),
-                Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
-                    let since = *down_since.get_or_insert(self.clock.elapsed());
-                    let pause =
-                        self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
-                    if self.clock.elapsed().saturating_sub(since) >= NETWORK_WINDOW
-                        || !self.pause(pause)
-                    {
-                        return Err(Error::Unreachable { remote, detail });
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let refs = self.patiently(|run| remote::list(&run.remote, &patterns))?;
+        Ok(self.refs.listed(&refs))
     }
 
     /// Whether `HEAD` holds commits `upstream` does not.

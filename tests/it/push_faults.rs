@@ -108,6 +108,17 @@ fn hook(remote: &Path, body: &str) {
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
+/// Runs `mainstay push` in `dir`, which must land; what it printed.
+fn lands(sb: &Sandbox, dir: &Path) -> String {
+    let out = sb.run("mainstay", dir, &["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", dir, &out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn subjects(sb: &Sandbox, remote: &Path) -> String {
     sb.git(remote, &["log", "--format=%s", "main"])
 }
@@ -147,12 +158,7 @@ fn a_connection_dropped_during_the_push_is_another_round_and_lands_once() {
             o = once.display()
         ),
     );
-    let out = sb.run("mainstay", &ours, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", &ours, &out)
-    );
+    lands(&sb, &ours);
     assert!(once.exists(), "the connection was dropped once");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("attempt 1: the connection failed"), "{said}");
@@ -242,25 +248,13 @@ fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
     leave_parked(&sb, &mut daemon, &remote, &ours);
     // The next push from elsewhere carries the parked change.
     sb.commit(&theirs, "theirs.txt", "theirs\n", "theirs");
-    let out = sb.run("mainstay", &theirs, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", &theirs, &out)
-    );
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = lands(&sb, &theirs);
     assert!(
         said.contains("with 1 change another agent parked"),
         "{said}"
     );
     // Our next run sees that its commit landed, and lands it no second time.
-    let out = sb.run("mainstay", &ours, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", &ours, &out)
-    );
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = lands(&sb, &ours);
     assert!(said.contains("carried by another agent's push"), "{said}");
     let log = subjects(&sb, &remote);
     assert_eq!(log.matches("mine").count(), 1, "{log}");
@@ -275,12 +269,7 @@ fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
 fn the_next_run_lands_a_change_its_predecessor_left_parked() {
     let (sb, mut daemon, remote, ours, _) = served();
     leave_parked(&sb, &mut daemon, &remote, &ours);
-    let out = sb.run("mainstay", &ours, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", &ours, &out)
-    );
+    lands(&sb, &ours);
     let log = subjects(&sb, &remote);
     assert_eq!(log.matches("mine").count(), 1, "{log}");
     assert_eq!(
@@ -299,13 +288,7 @@ fn commits_made_after_a_change_was_left_parked_land_once_each() {
     sb.commit(&theirs, "theirs.txt", "theirs\n", "theirs");
     assert!(sb.run("mainstay", &theirs, &["push"]).status.success());
     // ... so only the newer commit is ours to push.
-    let out = sb.run("mainstay", &ours, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", &ours, &out)
-    );
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = lands(&sb, &ours);
     assert!(
         said.contains("1 of the 2 commits here already landed"),
         "{said}"

@@ -91,6 +91,20 @@ pub fn edit_and_commit(sb: &Sandbox, dir: &Path, agent: usize, commit: usize) {
     sb.git(dir, &["commit", "-q", "-m", &message]);
 }
 
+/// Each agent's commits are in `log` (subjects, newest first) once each, in the order the agent
+/// made them.
+fn in_order(log: &str, agents: usize, commits: usize) {
+    for agent in 0..agents {
+        let prefix = format!("agent {agent} commit ");
+        let order: Vec<usize> = log
+            .lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+            .collect();
+        assert_eq!(order, (0..commits).collect::<Vec<_>>(), "agent {agent}");
+    }
+}
+
 /// Runs `mainstay push` once: at the default settings it must land, whatever the others do.
 fn push_once(sb: &Sandbox, dir: &Path) -> std::process::Output {
     let out = sb.run("mainstay", dir, &["push"]);
@@ -143,16 +157,7 @@ fn sixteen_agents_push_160_commits_and_nothing_is_lost() {
     let log = sb.git(&remote, &["log", "--format=%s", "main"]);
     let agent_commits = log.lines().filter(|l| l.starts_with("agent ")).count();
     assert_eq!(agent_commits, AGENTS * COMMITS);
-    // Each agent's commits are on main once each, in the order the agent made them.
-    for agent in 0..AGENTS {
-        let prefix = format!("agent {agent} commit ");
-        let order: Vec<usize> = log
-            .lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
-            .collect();
-        assert_eq!(order, (0..COMMITS).collect::<Vec<_>>(), "agent {agent}");
-    }
+    in_order(&log, AGENTS, COMMITS);
     let roadmap = sb.git(&remote, &["show", &format!("main:{ROADMAP}")]);
     let sessions = sb.git(&remote, &["show", &format!("main:{SESSIONS}")]);
     for agent in 0..AGENTS {
@@ -237,15 +242,7 @@ fn agents_in_linked_worktrees_of_one_clone_land_every_commit() {
         thread.join().expect("agent thread");
     }
     let log = sb.git(&remote, &["log", "--format=%s", "main"]);
-    for agent in 0..TREES {
-        let prefix = format!("agent {agent} commit ");
-        let order: Vec<usize> = log
-            .lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
-            .collect();
-        assert_eq!(order, (0..ROUNDS).collect::<Vec<_>>(), "agent {agent}");
-    }
+    in_order(&log, TREES, ROUNDS);
     let sessions = sb.git(&remote, &["show", &format!("main:{SESSIONS}")]);
     for agent in 0..TREES {
         for commit in 0..ROUNDS {
