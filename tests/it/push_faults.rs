@@ -158,9 +158,8 @@ fn a_connection_dropped_during_the_push_is_another_round_and_lands_once() {
             o = once.display()
         ),
     );
-    lands(&sb, &ours);
+    let said = lands(&sb, &ours);
     assert!(once.exists(), "the connection was dropped once");
-    let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("attempt 1: the connection failed"), "{said}");
     assert_eq!(subjects(&sb, &remote), "mine\ninitial");
 }
