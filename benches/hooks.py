@@ -12,7 +12,7 @@ Prints, with medians over N runs:
   - `git commit` with mainstay installed vs without (no hook of ours runs on commit);
   - `git push` of one commit to a local bare remote, with vs without, and with a pre-push hook
     that does nothing (what git itself charges for running any hook);
-  - the delay from `git push` exiting to the monitor's first log line;
+  - the delay from `git push` exiting to the monitor's first log line (both builds);
   - `pre-push` on a push of 1,000 new commits.
 """
 
@@ -127,7 +127,7 @@ def main():
 
         c_plain, c_ours = medians(runs * 5, commit("plain"), commit("mainstay"))
 
-        delays = []
+        delays = {"mainstay": [], "baseline": []}
 
         def push(name):
             def one(i):
@@ -144,8 +144,8 @@ def main():
                     while first_line_time(log) is None and time.time() < deadline:
                         time.sleep(0.001)
                     stamp = first_line_time(log)
-                    if stamp is not None and name == "mainstay":
-                        delays.append(max(0.0, (stamp - exited) * 1000))
+                    if stamp is not None:
+                        delays[name].append(max(0.0, (stamp - exited) * 1000))
                 return took
             return one
 
@@ -172,9 +172,11 @@ def main():
             b = p_base[0]
             print(f"{'  the baseline build':<44}{p_plain:>10.2f}{b:>10.2f}{b / p_plain:>8.3f}")
             print(f"{'  this build against the baseline':<44}{b:>10.2f}{p_ours:>10.2f}{p_ours / b:>8.3f}")
-        if delays:
-            print(f"push exit -> monitor's first log line (ms): median {statistics.median(delays):.1f}, "
-                  f"max {max(delays):.1f} over {len(delays)} pushes")
+        for name, label in (("mainstay", "push exit -> monitor's first log line (ms)"),
+                            ("baseline", "  the baseline build (ms)")):
+            if delays[name]:
+                d = delays[name]
+                print(f"{label}: median {statistics.median(d):.1f}, max {max(d):.1f} over {len(d)} pushes")
         print(f"pre-push on 1,000 new commits (ms): median {statistics.median(pre):.2f}, max {max(pre):.2f}")
         if pre_base:
             print(f"  the baseline build (ms): median {statistics.median(pre_base):.2f}, max {max(pre_base):.2f}")
