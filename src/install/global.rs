@@ -345,12 +345,7 @@ fn remove_if_there(path: &Path) -> Result<(), Error> {
 /// The work trees `post-push` noted (see [`note_worktree`]) that still exist.
 fn status_worktrees(place: &Place) -> Result<Vec<PathBuf>, Error> {
     let file = place.hooks.with_file_name(WORKTREES);
-    let text = crate::file::read_text(&file, crate::file::SMALL)
-        .map_err(|source| Error::Io {
-            path: file.clone(),
-            source,
-        })?
-        .unwrap_or_default();
+    let text = super::read_text(&file)?.unwrap_or_default();
     Ok(text
         .lines()
         .map(PathBuf::from)

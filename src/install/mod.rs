@@ -1084,8 +1084,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     file::write_atomic(path, bytes, mode).map_err(io)
 }
 
-/// Reads a text file we edit (`.gitattributes`, `info/exclude`): `None` when absent; a link or
-/// anything but a small regular file is an error naming it.
+/// Reads a text file we edit (`.gitattributes`, `info/exclude`, the lists under the machine-wide
+/// install): `None` when absent; a link or anything but a small regular file is an error naming it.
 fn read_text(path: &Path) -> Result<Option<String>, Error> {
     file::read_text(path, file::SMALL).map_err(|source| Error::Io {
         path: path.to_owned(),

@@ -31,12 +31,7 @@ fn path(place: &Place) -> PathBuf {
 /// Every install recorded, once each.
 pub fn all(place: &Place) -> Result<Vec<(Kind, PathBuf)>, Error> {
     let file = path(place);
-    let text = crate::file::read_text(&file, crate::file::SMALL)
-        .map_err(|source| Error::Io {
-            path: file.clone(),
-            source,
-        })?
-        .unwrap_or_default();
+    let text = super::read_text(&file)?.unwrap_or_default();
     let mut found: Vec<(Kind, PathBuf)> = Vec::new();
     for line in text.lines() {
         let entry = match line.split_once(' ') {

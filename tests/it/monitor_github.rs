@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::github::{
     GitHub, PREVIEW, PRODUCTION, TOKEN, check_run, commit_status, status, status_at,
@@ -658,11 +658,22 @@ fn an_inactive_deployment_after_success_is_superseded_unless_the_newer_contains_
     );
 
     // A newer commit that contains this one: its deployment is followed to its verdict.
+    newer_deployment_containing_it(deploy, replaced);
+}
+
+/// Deploys a newer commit on top of `deploy`'s, after `first` for its own deployment (7), and
+/// runs the monitor for the first: it must follow deployment 8 to success. Returns the monitored
+/// clone and the newer commit.
+fn newer_deployment_containing_it(
+    deploy: Deploy,
+    first: Vec<(Duration, Value)>,
+) -> (Deploy, String) {
     let github = GitHub::start();
+    let sha = deploy.sha.clone();
     let newer = deploy
         .sandbox
         .commit(&deploy.repo, "next.txt", "next\n", "next");
-    github.deploy(7, &sha, PRODUCTION, ms(0), replaced);
+    github.deploy(7, &sha, PRODUCTION, ms(0), first);
     github.deploy(
         8,
         &newer,
@@ -692,6 +703,7 @@ fn an_inactive_deployment_after_success_is_superseded_unless_the_newer_contains_
         "{}",
         deploy.log()
     );
+    (deploy, newer)
 }
 
 #[test]
@@ -724,37 +736,10 @@ fn inactive_without_success_then_a_newer_deployment_is_not_a_skipped_build() {
     );
 
     // The newer deployment's commit contains this one: followed, and live through it.
-    let github = GitHub::start();
-    let newer = deploy
-        .sandbox
-        .commit(&deploy.repo, "next.txt", "next\n", "next");
-    github.deploy(7, &sha, PRODUCTION, ms(0), cancelled);
-    github.deploy(
-        8,
-        &newer,
-        PRODUCTION,
-        ms(0),
-        vec![
-            (ms(0), status("in_progress", "")),
-            (ms(200), status("success", "")),
-        ],
-    );
-    configure(&deploy, &github, FAST, "");
-    let deploy = deploy.with_env("MAINSTAY_API_HOSTS", &github.server.host());
-    let out = deploy
-        .command(&["monitor", &sha])
-        .output()
-        .expect("monitor");
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("monitor", &deploy.repo, &out)
-    );
-    assert_eq!(deploy.result(), "success");
+    let (deploy, newer) = newer_deployment_containing_it(deploy, cancelled);
     let log = deploy.log();
     assert!(
-        log.contains("which contains this commit; following it")
-            && log.contains(&format!("github: live via {}", &newer[..7])),
+        log.contains(&format!("github: live via {}", &newer[..7])),
         "{log}"
     );
     assert_eq!(deploy.record()["live_through"], newer.as_str());
