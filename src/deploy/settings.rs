@@ -12,6 +12,10 @@ use crate::time::duration;
 /// The longest `request_timeout` a configuration may set.
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The longest `max_wait` a configuration may set: a day. The file is committed, and every
+/// pusher's monitor stays alive and polling for that long.
+pub const MAX_WAIT_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// `[deploy]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -90,6 +94,9 @@ impl Settings {
         // Committed, and every pusher's monitor waits this long on each request.
         if self.request_timeout > MAX_REQUEST_TIMEOUT {
             return invalid("request_timeout", "must be at most 1m");
+        }
+        if self.max_wait > MAX_WAIT_LIMIT {
+            return invalid("max_wait", "must be at most 24h");
         }
         Ok(())
     }

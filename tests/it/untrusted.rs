@@ -1222,6 +1222,19 @@ fn max_wait_bounds_a_monitor_whose_server_answers_a_byte_at_a_time() {
         stderr.contains("deploy.request_timeout") && stderr.contains("at most 1m"),
         "{stderr}"
     );
+    // So are a wait or a readiness budget of days: every pusher's monitor would poll that long.
+    let long_wait = app_config(&server, "max_wait = \"30d\"");
+    // `[deploy.app]` is the file's last section.
+    let long_ready = app_config(&server, "") + "ready_budget = \"2d\"\n";
+    for (config, key, limit) in [
+        (long_wait, "deploy.max_wait", "at most 24h"),
+        (long_ready, "deploy.app.ready_budget", "at most 1h"),
+    ] {
+        let out = Deploy::new(&config).monitor();
+        assert_eq!(out.status.code(), Some(4), "{config}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(key) && stderr.contains(limit), "{stderr}");
+    }
 }
 
 #[test]

@@ -35,6 +35,10 @@ impl Kind for AppKind {
         if settings.version_url.trim().is_empty() {
             return Err(("version_url".to_owned(), "must be a URL".to_owned()));
         }
+        // Committed, like max_wait: every pusher's monitor would keep checking that long.
+        if settings.ready_budget > MAX_READY_BUDGET {
+            return Err(("ready_budget".to_owned(), "must be at most 1h".to_owned()));
+        }
         Ok(Box::new(settings))
     }
 
@@ -66,6 +70,9 @@ impl Kind for AppKind {
         }
     }
 }
+
+/// The longest `ready_budget` a configuration may set.
+const MAX_READY_BUDGET: Duration = Duration::from_secs(60 * 60);
 
 /// The name of the readiness check in `doctor`.
 const READINESS: &str = "readiness";
