@@ -321,6 +321,8 @@ def main():
         (home / ".gitconfig").write_text(
             "[user]\n\tname = Bench\n\temail = bench@example.com\n[commit]\n\tgpgSign = false\n")
         environ = env(home)
+        # Every time is scaled, the machine's one-second floor between polls too.
+        environ.update(MAINSTAY_POLL_FLOOR=ms(args.scale))
         if args.source == "github":
             environ.update(GITHUB_TOKEN=TOKEN, MAINSTAY_API_HOSTS=f"127.0.0.1:{port}")
         runs = []

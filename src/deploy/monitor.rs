@@ -35,7 +35,8 @@ pub fn monitor(
         // Only the lock holder writes the status files; this one leaves quietly.
         return Ok(Outcome::AlreadyRunning);
     };
-    let settings = &options.settings;
+    let (settings, floored) = options.settings.floored(cx.secrets.poll_floor());
+    let settings = &settings;
     let mut run = Run::start(&sha, settings, &cx, echo)?;
 
     let mut setup = Setup::new(
@@ -61,6 +62,9 @@ pub fn monitor(
     ))?;
     for problem in &problems {
         run.say(&problem.to_string())?;
+    }
+    if let Some(note) = floored {
+        run.say(&note)?;
     }
     if sources.is_empty() && problems.is_empty() {
         run.say("no deployment source is configured in [deploy]; nothing to follow")?;

@@ -9,6 +9,7 @@
 //! value is kept with its declaration.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::http;
 
@@ -49,8 +50,19 @@ impl Var {
 /// The Slack-compatible webhook that alerts go to.
 pub const WEBHOOK_VAR: &str = "MAINSTAY_WEBHOOK_URL";
 
+/// The shortest interval between polls, for every monitor and `status --wait` of this machine:
+/// `poll_initial` and `poll_later` are committed, and each pusher would poll at their pace.
+pub const POLL_FLOOR_VAR: &str = "MAINSTAY_POLL_FLOOR";
+
+/// [`POLL_FLOOR_VAR`] when the environment does not set it, or sets it to no duration.
+pub const POLL_FLOOR: Duration = Duration::from_secs(1);
+
 /// The variables mainstay reads for itself, besides those the sources declare.
-pub const OWN: &[Var] = &[Var::secret(WEBHOOK_VAR), Var::setting(http::API_HOSTS_VAR)];
+pub const OWN: &[Var] = &[
+    Var::secret(WEBHOOK_VAR),
+    Var::setting(http::API_HOSTS_VAR),
+    Var::setting(POLL_FLOOR_VAR),
+];
 
 /// The declared environment variables that are set (empty values count as unset).
 #[derive(Clone, Default)]
@@ -118,6 +130,13 @@ impl Secrets {
     /// `MAINSTAY_WEBHOOK_URL`.
     pub fn webhook_url(&self) -> Option<&str> {
         self.get(WEBHOOK_VAR)
+    }
+
+    /// `MAINSTAY_POLL_FLOOR`, else [`POLL_FLOOR`].
+    pub fn poll_floor(&self) -> Duration {
+        self.get(POLL_FLOOR_VAR)
+            .and_then(|text| crate::time::parse_duration(text).ok())
+            .unwrap_or(POLL_FLOOR)
     }
 
     /// The hosts of `MAINSTAY_API_HOSTS`.

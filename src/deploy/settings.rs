@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::time::duration;
+use crate::time::{duration, show};
 
 /// The longest `request_timeout` a configuration may set.
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -99,6 +99,30 @@ impl Settings {
             return invalid("max_wait", "must be at most 24h");
         }
         Ok(())
+    }
+
+    /// These settings with `poll_initial` and `poll_later` raised to `floor` (the environment's:
+    /// the file is committed), and a line for the log when that changed them.
+    pub fn floored(&self, floor: Duration) -> (Settings, Option<String>) {
+        let mut settings = self.clone();
+        let mut raised = Vec::new();
+        for (key, value) in [
+            ("poll_initial", &mut settings.poll_initial),
+            ("poll_later", &mut settings.poll_later),
+        ] {
+            if *value < floor {
+                raised.push(format!("{key} {}", show(*value)));
+                *value = floor;
+            }
+        }
+        let note = (!raised.is_empty()).then(|| {
+            format!(
+                "polling no more often than every {} (MAINSTAY_POLL_FLOOR): {} raised",
+                show(floor),
+                raised.join(", ")
+            )
+        });
+        (settings, note)
     }
 
     /// `[deploy.<name>]`, when the file has it.

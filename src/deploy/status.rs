@@ -339,6 +339,8 @@ pub fn ask(
     wait: Option<Duration>,
     tick: &mut dyn FnMut(&Report),
 ) -> Result<Option<Report>, Error> {
+    let (settings, _) = settings.floored(cx.secrets.poll_floor());
+    let settings = &settings;
     let mut setup = Setup::new(
         &settings.remote,
         cx.secrets,

@@ -1238,6 +1238,28 @@ fn max_wait_bounds_a_monitor_whose_server_answers_a_byte_at_a_time() {
 }
 
 #[test]
+fn committed_poll_intervals_are_held_to_the_machines_floor() {
+    let server = Server::start(|_| Reply::json(200, r#"{"commit": "0000000"}"#));
+    let config = app_config(&server, "max_wait = \"2s\"");
+    // The environment's floor, not the tests' own: one second by default.
+    let deploy = Deploy::new(&config).with_env("MAINSTAY_POLL_FLOOR", "");
+    let out = deploy.monitor();
+    assert!(out.status.success(), "{}", deploy.log());
+    assert_eq!(deploy.result(), "timeout");
+    let log = deploy.log();
+    assert!(
+        log.contains(
+            "polling no more often than every 1.0s (MAINSTAY_POLL_FLOOR): \
+             poll_initial 20ms, poll_later 40ms raised"
+        ),
+        "{log}"
+    );
+    // At 0, 1 and 2 s, where the committed 20 ms would have asked about a hundred times.
+    let asked = server.count("/health");
+    assert!((2..=3).contains(&asked), "{asked} requests\n{log}");
+}
+
+#[test]
 fn a_slow_body_ends_at_request_timeout_and_a_huge_one_at_4_mib() {
     let slow = Server::start(|_| Reply::Drip {
         length: 100_000,

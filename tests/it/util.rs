@@ -23,6 +23,10 @@ pub fn bin(name: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// `MAINSTAY_POLL_FLOOR` in every test: the tests' schedules poll far more often than a
+/// machine's monitors may by default.
+pub const POLL_FLOOR: &str = "1ms";
+
 /// A temporary directory with its own `HOME` and git identity.
 pub struct Sandbox {
     root: TempDir,
@@ -63,6 +67,8 @@ impl Sandbox {
             .env("HOME", self.path().join("home"))
             .env("XDG_CONFIG_HOME", self.path().join("home/.config"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            // The tests' monitors poll every 20 ms: below the one-second floor a machine gets.
+            .env("MAINSTAY_POLL_FLOOR", POLL_FLOOR)
             .stdin(Stdio::null());
         cmd
     }
@@ -76,6 +82,7 @@ impl Sandbox {
                 "XDG_CONFIG_HOME".to_owned(),
                 home.join(".config").display().to_string(),
             ),
+            ("MAINSTAY_POLL_FLOOR".to_owned(), POLL_FLOOR.to_owned()),
         ]
     }
 
