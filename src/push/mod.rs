@@ -52,19 +52,25 @@ impl Default for Settings {
     }
 }
 
+/// The longest `budget` a configuration may set: the file is committed, and every agent's
+/// `mainstay push` may wait that long.
+const MAX_BUDGET: Duration = Duration::from_secs(60 * 60);
+
+/// The longest `backoff` a configuration may set, for the same reason.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
 impl Settings {
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
-        if self.budget.is_zero() {
-            return Err((
-                "sync.budget".to_owned(),
-                "must be more than zero".to_owned(),
-            ));
-        }
-        if self.backoff.is_zero() {
-            return Err((
-                "sync.backoff".to_owned(),
-                "must be more than zero".to_owned(),
-            ));
+        for (key, value, limit, shown) in [
+            ("sync.budget", self.budget, MAX_BUDGET, "1h"),
+            ("sync.backoff", self.backoff, MAX_BACKOFF, "10s"),
+        ] {
+            if value.is_zero() {
+                return Err((key.to_owned(), "must be more than zero".to_owned()));
+            }
+            if value > limit {
+                return Err((key.to_owned(), format!("must be at most {shown}")));
+            }
         }
         Ok(())
     }

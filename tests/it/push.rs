@@ -252,6 +252,29 @@ fn a_remote_that_keeps_moving_exhausts_the_budget_and_leaves_the_clone_intact() 
 }
 
 #[test]
+fn a_committed_budget_or_backoff_of_hours_is_refused() {
+    // The file is committed: every agent's push would wait as long as it says.
+    let (sb, _, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    for (setting, key, limit) in [
+        ("budget = \"2d\"", "sync.budget", "at most 1h"),
+        ("backoff = \"5m\"", "sync.backoff", "at most 10s"),
+    ] {
+        write(&ours.join(".mainstay.toml"), &format!("[sync]\n{setting}\n"));
+        let out = mainstay_push(&sb, &ours, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}",
+            describe("mainstay push", &ours, &out)
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(key) && stderr.contains(limit), "{stderr}");
+    }
+}
+
+#[test]
 fn what_retrying_cannot_fix_ends_at_once() {
     let (sb, remote, ours, _) = behind();
     sb.commit(&ours, "mine.txt", "mine\n", "mine");
