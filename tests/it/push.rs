@@ -260,7 +260,10 @@ fn a_committed_budget_or_backoff_of_hours_is_refused() {
         ("budget = \"2d\"", "sync.budget", "at most 1h"),
         ("backoff = \"5m\"", "sync.backoff", "at most 10s"),
     ] {
-        write(&ours.join(".mainstay.toml"), &format!("[sync]\n{setting}\n"));
+        write(
+            &ours.join(".mainstay.toml"),
+            &format!("[sync]\n{setting}\n"),
+        );
         let out = mainstay_push(&sb, &ours, &[]);
         assert_eq!(
             out.status.code(),
