@@ -117,7 +117,7 @@ pub fn examine(
     let configured = sources::configured(deploy, cx.secrets);
     report(vec![source_count(deploy, &configured)], out)?;
     let timeout = options.timeout.min(deploy.request_timeout);
-    let setup = Setup::new(&deploy.remote, cx.secrets, &options.worktree, timeout);
+    let setup = Setup::new(deploy, cx.secrets, &options.worktree, timeout);
     let network: Vec<Check> = std::thread::scope(|s| {
         let checks: Vec<_> = sources::KINDS
             .iter()

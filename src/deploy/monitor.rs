@@ -39,12 +39,7 @@ pub fn monitor(
     let settings = &settings;
     let mut run = Run::start(&sha, settings, &cx, echo)?;
 
-    let mut setup = Setup::new(
-        &settings.remote,
-        cx.secrets,
-        cx.worktree,
-        settings.request_timeout,
-    );
+    let mut setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
     // No request outlives `max_wait`, however slowly a server answers: it is committed, and so
     // is `request_timeout`.
     let left = settings.max_wait.saturating_sub(cx.clock.elapsed());

@@ -341,12 +341,7 @@ pub fn ask(
 ) -> Result<Option<Report>, Error> {
     let (settings, _) = settings.floored(cx.secrets.poll_floor());
     let settings = &settings;
-    let mut setup = Setup::new(
-        &settings.remote,
-        cx.secrets,
-        cx.worktree,
-        settings.request_timeout,
-    );
+    let mut setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
     if let Some(limit) = wait {
         // `--wait` is a bound on the clock: no request outlives it.
         setup.client = setup.client.until(std::time::Instant::now() + limit);

@@ -366,7 +366,7 @@ pub fn gather(
     };
     let mut history = Vec::new();
     if cx.branch == cx.deploy_branch {
-        let setup = Setup::new(&deploy.remote, secrets, worktree, deploy.request_timeout);
+        let setup = Setup::new(deploy, secrets, worktree, deploy.request_timeout);
         let clock = crate::clock::SystemClock::new();
         let poll_cx = PollContext {
             clock: &clock,

@@ -124,11 +124,7 @@ pub(super) struct Through {
 
 impl Through {
     pub(super) fn new(setup: &Setup<'_>) -> Through {
-        let branch =
-            crate::config::Config::load_only(setup.worktree, &[crate::config::Section::Deploy])
-                .ok()
-                .map(|c| c.deploy.branch)
-                .filter(|b| fetchable(b));
+        let branch = Some(setup.branch.to_owned()).filter(|b| fetchable(b));
         Through::at(setup.worktree, setup.remote, branch)
     }
 

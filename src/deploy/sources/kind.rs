@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use crate::clock::Clock;
 use crate::deploy::http::{self, Client};
 use crate::deploy::secrets::{Secrets, Var};
+use crate::deploy::settings::Settings;
 
 /// What a source says about the deployment of one sha.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,13 +213,15 @@ pub struct Setup<'a> {
     pub worktree: &'a Path,
     /// `[deploy] remote`.
     pub remote: &'a str,
+    /// `[deploy] branch`.
+    pub branch: &'a str,
 }
 
 impl<'a> Setup<'a> {
-    /// The setup for sources in `worktree` that deploy from `remote` (`[deploy] remote`),
+    /// The setup for sources in `worktree` that deploy `deploy`'s branch from its remote,
     /// requests bounded by `timeout`.
     pub fn new(
-        remote: &'a str,
+        deploy: &'a Settings,
         secrets: &'a Secrets,
         worktree: &'a Path,
         timeout: Duration,
@@ -228,7 +231,8 @@ impl<'a> Setup<'a> {
             client: secrets.client(timeout),
             timeout,
             worktree,
-            remote,
+            remote: &deploy.remote,
+            branch: &deploy.branch,
         }
     }
 }

@@ -227,7 +227,8 @@ mod tests {
             ("GITHUB_TOKEN", "ghp_x"),
         ]);
         let dir = std::env::temp_dir();
-        let setup = Setup::new("origin", &secrets, &dir, Duration::from_secs(1));
+        let deploy = Settings::default();
+        let setup = Setup::new(&deploy, &secrets, &dir, Duration::from_secs(1));
         for kind in KINDS {
             let section = match kind.name() {
                 "app" => "version_url = \"https://app.example/health\"",
