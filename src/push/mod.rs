@@ -146,8 +146,12 @@ pub enum Error {
         branch: String,
         files: Vec<String>,
     },
-    #[error("the remote kept moving: {attempts} attempts in {}, and the budget ran out; run `mainstay push` again", show(*elapsed))]
+    #[error("the budget ran out: {} in {} while the remote kept moving or other parked changes were ahead of this one; run `mainstay push` again", attempts_said(*attempts), show(*elapsed))]
     RetriesExhausted { attempts: u32, elapsed: Duration },
+    #[error(
+        "the change is still parked on the remote as {name} (taking it back failed: {detail}) and may yet land; `mainstay push` here again follows it"
+    )]
+    StillParked { name: String, detail: String },
     #[error("the rebase failed and was aborted: {detail}")]
     RebaseFailed { detail: String },
     #[error(transparent)]
@@ -159,7 +163,10 @@ pub enum Error {
 impl Error {
     /// True when running the command again later may succeed (the remote kept moving).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::RetriesExhausted { .. })
+        matches!(
+            self,
+            Error::RetriesExhausted { .. } | Error::StillParked { .. }
+        )
     }
 
     /// True when the command was asked something it cannot do as asked: a bad argument.
@@ -226,6 +233,10 @@ pub fn run(
             remote: options.remote.clone(),
         });
     }
+    let refs = Refs::new(&branch);
+    if let Some(note) = park::recover(git, &refs)? {
+        let _ = writeln!(out, "{note}");
+    }
     let here = remote::check_clean(git)?;
     if options.force {
         if policy.is_protected(&branch) {
@@ -247,7 +258,7 @@ pub fn run(
     let id = park::own_id(&here.common_dir, &here.git_dir, &branch);
     let orig = here.head;
     let mut run = Run {
-        refs: Refs::new(&branch),
+        refs,
         remote,
         branch: &branch,
         local: &local,
@@ -267,25 +278,23 @@ pub fn run(
         run.land(out)
     };
     let Err(error) = result else {
+        run.forget_parked();
         return result;
     };
     // Never leave a change parked behind an error: take it back, or learn that it landed.
-    let name = run.parked.as_ref().map(|p| run.refs.remote(&p.id));
     match run.unpark() {
         Ok(Some(landed)) => {
             if let Ok(seen) = run.fetch() {
                 let upstream = seen.upstream.unwrap_or_else(|| landed.clone());
-                return run.carried(landed, &upstream, out);
+                let outcome = run.carried(landed, &upstream, out);
+                run.forget_parked();
+                return outcome;
             }
         }
-        Ok(None) => {}
-        Err(_) => {
-            if let Some(name) = name {
-                let _ = writeln!(
-                    out,
-                    "the change is still parked on the remote as {name} and may yet land; \
-                     `mainstay push` here again follows it"
-                );
+        Ok(None) => run.forget_parked(),
+        Err(still) => {
+            if !matches!(error, Error::StillParked { .. }) {
+                let _ = writeln!(out, "{still}");
             }
         }
     }
@@ -478,8 +487,15 @@ impl Run<'_> {
                     }
                     continue;
                 }
-                // Taken away without landing: land it here.
+                // Put aside by a lander (it did not apply on the branch with theirs), or taken
+                // back: it lands from here, without waiting in the queue again.
                 self.parked = None;
+                self.park = false;
+                let _ = writeln!(
+                    out,
+                    "the parked change left the queue without landing (another push could not \
+                     apply it); landing it from here"
+                );
             }
             unconfirmed = 0;
             // A queue is waiting: join it rather than race it; whoever lands next carries it.
@@ -491,10 +507,11 @@ impl Run<'_> {
             {
                 let head = self.git().run(["rev-parse", "HEAD"])?;
                 if self.park_here(&head, upstream)? {
+                    let ahead = seen.parked.iter().filter(|(id, _)| *id != self.id).count();
                     let _ = writeln!(
                         out,
-                        "parked on the remote behind {} other change(s), for the next push to land",
-                        seen.parked.len()
+                        "parked on the remote behind {ahead} other change(s), for the next push \
+                         to land"
                     );
                     seen.parked.push((self.id.clone(), head));
                 }
@@ -521,12 +538,15 @@ impl Run<'_> {
         }
     }
 
-    /// Picks up where an earlier run from here ended: its change still parked (adopted), or
-    /// already carried onto the branch by another push (then this branch follows the remote's).
+    /// Picks up where an earlier run from this worktree ended with its change parked: still
+    /// parked (adopted), or carried onto the branch by another push since (then this branch
+    /// follows the remote's). Only a change this worktree parked counts: commits that merely
+    /// look like ones on the branch are never taken for landed.
     fn resume(&mut self, seen: &Seen, out: &mut impl Write) -> Result<Option<Outcome>, Error> {
         let Some(upstream) = &seen.upstream else {
             return Ok(None);
         };
+        let mut earlier = None;
         if let Some((_, sha)) = seen.parked.iter().find(|(id, _)| *id == self.id) {
             let base = self.git().run(["merge-base", sha, upstream])?;
             self.parked = Some(Parked::new(self.git(), self.id.clone(), sha.clone(), base)?);
@@ -537,30 +557,53 @@ impl Run<'_> {
             if self.unpark()?.is_none() {
                 return Ok(None);
             }
+            earlier = Some(sha.clone());
         }
+        let own = self.refs.own();
+        let Some(earlier) = earlier.or_else(|| {
+            let recorded = self.git().run(["rev-parse", "--verify", "--quiet", &own]);
+            recorded.ok()
+        }) else {
+            return Ok(None);
+        };
         if !self.ahead_of(upstream)? {
             return Ok(None);
         }
-        let carried = park::carried(self.git(), upstream)?;
-        match (carried.count, carried.landed) {
-            (0, _) | (_, None) => Ok(None),
-            (n, Some(landed)) if n == carried.own.len() => {
-                self.carried(landed, upstream, out).map(Some)
-            }
-            (n, Some(landed)) => {
-                // The first commits landed already: only the rest are this run's to push.
-                let _ = writeln!(
-                    out,
-                    "{n} of the {} commits here already landed in {}, carried by another push; \
-                     pushing the rest",
-                    carried.own.len(),
-                    short(&landed)
-                );
-                let after = Some(carried.own[n - 1].as_str());
-                remote::rebase(self.git(), self.remote.shown, self.branch, upstream, after)?;
-                Ok(None)
-            }
+        let base = self.git().run(["merge-base", &earlier, upstream])?;
+        let change = Parked::new(self.git(), self.id.clone(), earlier.clone(), base)?;
+        let Some(landed) = change.landed_in(self.git(), upstream)? else {
+            return Ok(None);
+        };
+        if park::same_change(self.git(), &earlier, "HEAD", upstream)? {
+            return self.carried(landed, upstream, out).map(Some);
         }
+        let on_top = self
+            .git()
+            .output(["merge-base", "--is-ancestor", &earlier, "HEAD"])?
+            .status
+            .success();
+        if on_top {
+            // The parked commits landed; those made here since are this run's to push.
+            let _ = writeln!(
+                out,
+                "the commits parked from here earlier landed in {}, carried by another push; \
+                 pushing the ones made since",
+                short(&landed)
+            );
+            remote::rebase(
+                self.git(),
+                self.remote.shown,
+                self.branch,
+                upstream,
+                Some(&earlier),
+            )?;
+        }
+        Ok(None)
+    }
+
+    /// Drops this worktree's record of a parked change: the run ended knowing where it is.
+    fn forget_parked(&self) {
+        let _ = self.git().output(["update-ref", "-d", &self.refs.own()]);
     }
 
     /// While parked: waits as long as another change leads the queue, polling the remote's refs
@@ -670,20 +713,44 @@ impl Run<'_> {
             .filter(|(id, _)| *id != self.id)
             .cloned()
             .collect();
-        let chains = match &seen.upstream {
+        let sorted = match &seen.upstream {
             Some(upstream) if self.park => park::chains(self.git(), &others, upstream)?,
-            _ => Vec::new(),
+            _ => park::Chains::default(),
         };
-        let carried = park::pick(self.git(), chains)?;
-        let mut result = self.push(&carried)?;
+        // Until the push's outcome is known the branch holds other agents' commits: a run that
+        // is killed meanwhile leaves this record, and the next one puts the branch back.
+        let carrying = self.refs.carrying();
+        if !sorted.carriable.is_empty() {
+            self.git().run(["update-ref", &carrying, &head])?;
+        }
+        let picked = park::pick(self.git(), sorted.carriable)?;
+        // What no push of others will land leaves the queue in the landing push.
+        let mut aside = sorted.not_chains;
+        aside.extend(picked.failed.into_iter().map(|c| (c.id, c.tip)));
+        let mut carried = picked.carried;
+        let mut result = self.push(&carried, &aside)?;
         if !carried.is_empty() {
             if !matches!(result, Pushed::Yes(_)) {
                 self.git().run(["reset", "--quiet", "--keep", &head])?;
             }
-            // A carried change the hooks or the remote refuse must not stop this one.
-            if let Pushed::Failed(Error::Refused { .. }) | Pushed::NoAtomic = result {
-                result = self.push(&[])?;
+            // A carried change the hooks or the remote refuse must not stop this one: it lands
+            // without them, and puts them aside.
+            if let Pushed::Failed(Error::Refused { .. }) = result {
+                aside.extend(carried.drain(..).map(|c| (c.id, c.tip)));
+                result = self.push(&[], &aside)?;
             }
+        }
+        if let Pushed::NoAtomic = result {
+            carried.clear();
+            aside.clear();
+            result = self.push(&[], &[])?;
+        }
+        if self
+            .git()
+            .run(["rev-parse", "--verify", "--quiet", &carrying])
+            .is_ok()
+        {
+            self.git().run(["update-ref", "-d", &carrying])?;
         }
         self.cycle = self.clock.elapsed().saturating_sub(started);
         match result {
@@ -704,6 +771,15 @@ impl Run<'_> {
                     self.attempts,
                     show(self.waited),
                 );
+                if !aside.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "put {} parked change(s) aside (under {}): none applied here or could \
+                         be landed by others; their owners land them themselves",
+                        aside.len(),
+                        park::ASIDE
+                    );
+                }
                 for note in notes {
                     let _ = writeln!(out, "{note}");
                 }
@@ -743,15 +819,28 @@ impl Run<'_> {
     }
 
     /// Pushes `HEAD` to the branch, taking the parked refs of what it carries (and of this
-    /// run's own parked change) off the remote in the same atomic push.
-    fn push(&self, carried: &[park::Chain]) -> Result<Pushed, Error> {
+    /// run's own parked change) off the remote in the same atomic push, and moving those of
+    /// `aside` (`(id, sha)`) out of the queue.
+    fn push(&self, carried: &[park::Chain], aside: &[(String, String)]) -> Result<Pushed, Error> {
         let target = format!("refs/heads/{}", self.branch);
         let mut updates = vec![Update {
             refspec: format!("HEAD:{target}"),
             lease: None,
         }];
+        for (id, sha) in aside {
+            updates.push(Update {
+                refspec: format!("+{sha}:{}", self.refs.aside(id)),
+                lease: None,
+            });
+        }
         let own = self.parked.as_ref().map(|p| (&p.id, &p.sha));
-        for (id, sha) in carried.iter().map(|c| (&c.id, &c.tip)).chain(own) {
+        let dropped = aside.iter().map(|(id, sha)| (id, sha));
+        for (id, sha) in carried
+            .iter()
+            .map(|c| (&c.id, &c.tip))
+            .chain(dropped)
+            .chain(own)
+        {
             let name = self.refs.remote(id);
             updates.push(Update {
                 refspec: format!(":{name}"),
@@ -780,6 +869,7 @@ impl Run<'_> {
         };
         match remote::push(&self.remote, &name, &[update], flags)? {
             Pushed::Yes(_) => {
+                self.git().run(["update-ref", &self.refs.own(), head])?;
                 let base = self.git().run(["merge-base", head, upstream])?;
                 let parked = Parked::new(self.git(), self.id.clone(), head.to_owned(), base)?;
                 self.parked = Some(parked);
@@ -795,8 +885,9 @@ impl Run<'_> {
 
     /// Takes this run's parked change back off the remote. When it is already gone, another
     /// push landed it: the commit it landed in.
+    /// While it cannot tell, the change stays this run's: [`Error::StillParked`].
     fn unpark(&mut self) -> Result<Option<String>, Error> {
-        let Some(parked) = self.parked.take() else {
+        let Some(parked) = self.parked.clone() else {
             return Ok(None);
         };
         let name = self.refs.remote(&parked.id);
@@ -808,16 +899,37 @@ impl Run<'_> {
             atomic: true,
             no_verify: true,
         };
-        match remote::push(&self.remote, &name, &[update], flags)? {
-            Pushed::Yes(_) => Ok(None),
-            _ => {
-                let seen = self.fetch()?;
-                match &seen.upstream {
-                    Some(upstream) => Ok(parked.landed_in(self.git(), upstream)?),
-                    None => Ok(None),
+        let mut detail = String::new();
+        for _ in 0..3 {
+            let pushed = remote::push(&self.remote, &name, std::slice::from_ref(&update), flags);
+            match pushed {
+                Ok(Pushed::Yes(_)) => {
+                    self.parked = None;
+                    return Ok(None);
                 }
+                Ok(Pushed::Race(why)) => detail = why,
+                Ok(Pushed::NoAtomic) => detail = "the remote refused an atomic push".to_owned(),
+                Ok(Pushed::Failed(e)) | Err(e) => detail = e.to_string(),
+            }
+            // Refused: gone already (landed, or put aside), or the connection failed.
+            let Ok(seen) = self.fetch() else {
+                continue;
+            };
+            if let Some(upstream) = &seen.upstream
+                && let Some(landed) = parked.landed_in(self.git(), upstream)?
+            {
+                self.parked = None;
+                return Ok(Some(landed));
+            }
+            if !seen
+                .parked
+                .contains(&(parked.id.clone(), parked.sha.clone()))
+            {
+                self.parked = None;
+                return Ok(None);
             }
         }
+        Err(Error::StillParked { name, detail })
     }
 
     /// Another push landed this change, in `landed`: this branch follows the remote's.
@@ -948,6 +1060,13 @@ impl Run<'_> {
                 return self.give_up(out);
             }
         }
+    }
+}
+
+fn attempts_said(n: u32) -> String {
+    match n {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
     }
 }
 

@@ -10,10 +10,18 @@
 //!   very sha that was landed. So it lands whole and once, or not at all; an owner that took it
 //!   back, or another push that landed it first, makes that push fail instead.
 //! - Landers cherry-pick chains onto their own commits: authors and messages are kept, each
-//!   chain's commits stay in their order, a chain that does not apply cleanly is left parked.
+//!   chain's commits stay in their order. A parked change a lander cannot land (it does not
+//!   apply there, a hook refuses it, or it is no chain others may carry) is moved to
+//!   `refs/mainstay/aside/<branch>/<id>` in the landing push: out of the queue, never lost; its
+//!   owner, seeing it gone without landing, lands it itself.
 //! - The owner learns that its change landed when its parked ref is gone and its commits are on
-//!   the branch, recognised by author, author date and message (a rebase keeps those; a patch id
-//!   would not survive, as the ledger merge changes the context of the diff).
+//!   the branch, recognised by author, author date, message and the paths each changes (a
+//!   rebase keeps those; a patch id would not survive, as the ledger merge changes the context
+//!   of the diff). Only a change this worktree parked is looked for (`refs/worktree/mainstay/
+//!   own/<branch>` records it until the run that parked it, or the next, knows its fate).
+//! - The branch holds other agents' commits only while a push carrying them is under way
+//!   (`refs/worktree/mainstay/carrying/<branch>` records where it was): a run killed then is
+//!   undone by the next one.
 //! - Nothing compares clocks across machines: chains are landed oldest first, by how far behind
 //!   the branch their base is, then by id.
 
@@ -24,6 +32,9 @@ use crate::git::{self, Git};
 
 /// Where parked changes live on the remote.
 pub(super) const REMOTE: &str = "refs/mainstay/parked/";
+/// Where a lander moves a parked change it could not land (it does not apply, or is no chain
+/// others may carry): out of the queue, kept for its owner and for people. Nothing reads it.
+pub(super) const ASIDE: &str = "refs/mainstay/aside/";
 /// Where a fetch puts what it saw: per worktree (`refs/worktree/`), so that agents in linked
 /// worktrees of one clone never wait on each other's ref locks.
 const LOCAL: &str = "refs/worktree/mainstay/";
@@ -35,8 +46,6 @@ const MAX_CHAIN: usize = 100;
 const MAX_BEHIND: usize = 1000;
 /// At most this many commits of others are carried by one push.
 const MAX_CARRIED: usize = 400;
-/// Chains left out for not applying, before a push carries no more of them.
-const MAX_FAILED: usize = 3;
 
 /// The refs of one branch's parking.
 #[derive(Debug, Clone)]
@@ -66,6 +75,23 @@ impl Refs {
     /// The remote ref of parked change `id`.
     pub fn remote(&self, id: &str) -> String {
         format!("{REMOTE}{}/{id}", self.key)
+    }
+
+    /// Where a lander puts parked change `id` aside.
+    pub fn aside(&self, id: &str) -> String {
+        format!("{ASIDE}{}/{id}", self.key)
+    }
+
+    /// This worktree's record of what it parked: set while a change of its own may be on the
+    /// remote (parked, or landed by another push without this worktree knowing yet).
+    pub fn own(&self) -> String {
+        format!("{LOCAL}own/{}", self.key)
+    }
+
+    /// This worktree's record of where the branch was before other agents' changes were picked
+    /// onto it: set only while a push carrying them is under way.
+    pub fn carrying(&self) -> String {
+        format!("{LOCAL}carrying/{}", self.key)
     }
 
     /// What to fetch: the branch first, then (when `parked`) every change parked on it.
@@ -186,16 +212,26 @@ pub(super) struct Chain {
     pub behind: usize,
 }
 
-/// The parked changes `parked` that can land on `upstream`, in landing order (oldest base
-/// first, then by id): linear chains of at most [`MAX_CHAIN`] commits on a commit of the branch
-/// at most [`MAX_BEHIND`] back, sharing no commit with an earlier chain.
+/// The parked changes of others, as a lander sorts them.
+#[derive(Debug, Default)]
+pub(super) struct Chains {
+    /// Those that may land on the branch, in landing order (oldest base first, then by id).
+    pub carriable: Vec<Chain>,
+    /// `(id, sha)` of those no push of others will land: not a linear chain of at most
+    /// [`MAX_CHAIN`] commits on a commit of the branch at most [`MAX_BEHIND`] back, nothing to
+    /// land, or sharing a commit with an earlier chain.
+    pub not_chains: Vec<(String, String)>,
+}
+
+/// Sorts the parked changes `parked` by whether they can land on `upstream`.
 pub(super) fn chains(
     git: &Git,
     parked: &[(String, String)],
     upstream: &str,
-) -> Result<Vec<Chain>, git::Error> {
+) -> Result<Chains, git::Error> {
+    let mut sorted = Chains::default();
     if parked.is_empty() {
-        return Ok(Vec::new());
+        return Ok(sorted);
     }
     let window = git.run([
         "rev-list",
@@ -204,63 +240,121 @@ pub(super) fn chains(
         upstream,
     ])?;
     let behind: HashMap<&str, usize> = window.lines().enumerate().map(|(i, s)| (s, i)).collect();
+    let tips: Vec<&str> = parked.iter().map(|(_, sha)| sha.as_str()).collect();
+    let listed = parents_of(git, upstream, &tips, parked.len() * MAX_CHAIN + 1)?;
+    let parents = parse_parents(&listed);
+    let mut taken: HashSet<String> = HashSet::new();
+    for (id, tip) in parked {
+        let mut walked = walk(&parents, tip, &behind, &taken);
+        if let Walk::Cut = walked {
+            // One listing serves every chain, up to a shared limit: a long history under one
+            // ref must not hide the others. This one is walked on its own.
+            let own = parents_of(git, upstream, &[tip], MAX_CHAIN + 1)?;
+            walked = walk(&parse_parents(&own), tip, &behind, &taken);
+        }
+        match walked {
+            Walk::Chain { commits, behind } => {
+                taken.extend(commits.iter().cloned());
+                sorted.carriable.push(Chain {
+                    id: id.clone(),
+                    tip: tip.clone(),
+                    commits,
+                    behind,
+                });
+            }
+            Walk::Cut | Walk::NotAChain => sorted.not_chains.push((id.clone(), tip.clone())),
+        }
+    }
+    sorted
+        .carriable
+        .sort_by(|a, b| b.behind.cmp(&a.behind).then_with(|| a.id.cmp(&b.id)));
+    Ok(sorted)
+}
+
+/// `git rev-list --parents` of `tips` down to `upstream`, at most `limit` commits.
+fn parents_of(
+    git: &Git,
+    upstream: &str,
+    tips: &[&str],
+    limit: usize,
+) -> Result<String, git::Error> {
     let mut input = format!("^{upstream}\n");
-    for (_, sha) in parked {
-        input.push_str(sha);
+    for tip in tips {
+        input.push_str(tip);
         input.push('\n');
     }
-    let limit = format!("--max-count={}", parked.len() * MAX_CHAIN + 1);
-    let listed = git.run_with_input(
+    let limit = format!("--max-count={limit}");
+    git.run_with_input(
         ["rev-list", "--parents", &limit, "--stdin"],
         input.as_bytes(),
-    )?;
-    let parents: HashMap<&str, Vec<&str>> = listed
+    )
+}
+
+fn parse_parents(listed: &str) -> HashMap<&str, Vec<&str>> {
+    listed
         .lines()
         .filter_map(|l| {
             let mut words = l.split(' ');
             Some((words.next()?, words.collect()))
         })
-        .collect();
-    let mut taken: HashSet<&str> = HashSet::new();
-    let mut chains = Vec::new();
-    'chains: for (id, tip) in parked {
-        let mut commits = Vec::new();
-        let mut at = tip.as_str();
-        while let Some(up) = parents.get(at) {
-            let [parent] = up.as_slice() else {
-                continue 'chains;
-            };
-            if commits.len() == MAX_CHAIN || taken.contains(at) {
-                continue 'chains;
-            }
-            commits.push(at);
-            at = parent;
-        }
-        let Some(&behind) = behind.get(at) else {
-            continue;
-        };
-        if commits.is_empty() {
-            continue;
-        }
-        taken.extend(commits.iter().copied());
-        commits.reverse();
-        chains.push(Chain {
-            id: id.clone(),
-            tip: tip.clone(),
-            commits: commits.into_iter().map(str::to_owned).collect(),
-            behind,
-        });
-    }
-    chains.sort_by(|a, b| b.behind.cmp(&a.behind).then_with(|| a.id.cmp(&b.id)));
-    Ok(chains)
+        .collect()
 }
 
-/// Cherry-picks `chains` onto `HEAD` in order, leaving out a chain that does not apply cleanly
-/// (the ledger driver resolves what it can); returns the chains now on `HEAD`. On any trouble
-/// `HEAD` is back where it was, carrying none.
-pub(super) fn pick(git: &Git, chains: Vec<Chain>) -> Result<Vec<Chain>, git::Error> {
+enum Walk {
+    /// Oldest first, and how far behind the branch's tip its base is.
+    Chain {
+        commits: Vec<String>,
+        behind: usize,
+    },
+    /// The walk ended off the branch: the listing may have left the rest out.
+    Cut,
+    NotAChain,
+}
+
+/// Walks from `tip` down its only parents to a commit of the branch's window `behind`.
+fn walk(
+    parents: &HashMap<&str, Vec<&str>>,
+    tip: &str,
+    behind: &HashMap<&str, usize>,
+    taken: &HashSet<String>,
+) -> Walk {
+    let mut commits = Vec::new();
+    let mut at = tip;
+    while let Some(up) = parents.get(at) {
+        let [parent] = up.as_slice() else {
+            return Walk::NotAChain;
+        };
+        if commits.len() == MAX_CHAIN || taken.contains(at) {
+            return Walk::NotAChain;
+        }
+        commits.push(at.to_owned());
+        at = parent;
+    }
+    match behind.get(at) {
+        Some(_) if commits.is_empty() => Walk::NotAChain,
+        Some(&behind) => {
+            commits.reverse();
+            Walk::Chain { commits, behind }
+        }
+        // A commit the listing left out, or a base off the branch's window.
+        None => Walk::Cut,
+    }
+}
+
+/// What [`pick`] did: the chains now on `HEAD`, and those that did not apply.
+#[derive(Debug, Default)]
+pub(super) struct Picked {
+    pub carried: Vec<Chain>,
+    pub failed: Vec<Chain>,
+}
+
+/// Cherry-picks `chains` onto `HEAD` in order, leaving out each chain that does not apply
+/// cleanly (the ledger driver resolves what it can), up to [`MAX_CARRIED`] commits in all. On
+/// any trouble `HEAD` is back where it was, carrying none.
+pub(super) fn pick(git: &Git, chains: Vec<Chain>) -> Result<Picked, git::Error> {
+    let mut picked = Picked::default();
     if chains.is_empty() {
-        return Ok(chains);
+        return Ok(picked);
     }
     let start = git.run(["rev-parse", "HEAD"])?;
     let mut total = 0;
@@ -271,10 +365,8 @@ pub(super) fn pick(git: &Git, chains: Vec<Chain>) -> Result<Vec<Chain>, git::Err
             total <= MAX_CARRIED
         })
         .collect();
-    for _ in 0..MAX_FAILED {
-        if chains.is_empty() {
-            break;
-        }
+    // Each round that fails leaves one chain out, so this ends.
+    while !chains.is_empty() {
         let mut args: Vec<&str> = vec![
             "-c",
             "core.editor=true",
@@ -288,17 +380,77 @@ pub(super) fn pick(git: &Git, chains: Vec<Chain>) -> Result<Vec<Chain>, git::Err
                 .flat_map(|c| c.commits.iter().map(String::as_str)),
         );
         if git.output(&args)?.status.success() {
-            return Ok(chains);
+            picked.carried = chains;
+            return Ok(picked);
         }
         let failed = git.run(["rev-parse", "--verify", "--quiet", "CHERRY_PICK_HEAD"]);
         restore(git, &start)?;
-        match failed {
-            Ok(failed) => chains.retain(|c| !c.commits.contains(&failed)),
-            Err(_) => break,
-        }
+        let Ok(failed) = failed else {
+            break;
+        };
+        let Some(at) = chains.iter().position(|c| c.commits.contains(&failed)) else {
+            break;
+        };
+        picked.failed.push(chains.remove(at));
     }
     restore(git, &start)?;
-    Ok(Vec::new())
+    Ok(picked)
+}
+
+/// Puts the branch back where it was when a run carrying other agents' changes ended before
+/// its push's outcome was known (killed: see [`Refs::carrying`]), so that none of their
+/// commits is pushed as this clone's own. Only commits that run picked are taken off; anything
+/// else on top is left, and said. A line for the user when there was something to do.
+pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, git::Error> {
+    let record = refs.carrying();
+    let Ok(before) = git.run(["rev-parse", "--verify", "--quiet", &record]) else {
+        return Ok(None);
+    };
+    // Fails harmlessly when no cherry-pick is in progress.
+    let _ = git.output(["cherry-pick", "--abort"])?;
+    let head = git.run(["rev-parse", "HEAD"])?;
+    let mut note = None;
+    if head != before {
+        let on_top = git
+            .output(["merge-base", "--is-ancestor", &before, &head])?
+            .status
+            .success();
+        let count: usize = git
+            .run(["rev-list", "--count", &format!("{before}..{head}")])?
+            .parse()
+            .unwrap_or(0);
+        // The reflog names how each commit came: the run's are cherry-picks, one per commit.
+        let how = git
+            .run([
+                "reflog",
+                "show",
+                "--format=%gs",
+                &format!("-n{count}"),
+                "HEAD",
+            ])
+            .unwrap_or_default();
+        let picked = on_top
+            && count > 0
+            && how.lines().count() == count
+            && how.lines().all(|l| l.starts_with("cherry-pick"));
+        note = Some(if picked {
+            git.run(["reset", "--quiet", "--keep", &before])?;
+            format!(
+                "an interrupted run had picked {count} commit(s) of other agents onto this \
+                 branch; it is back at {}",
+                &before[..before.len().min(7)]
+            )
+        } else {
+            format!(
+                "an interrupted run was carrying other agents' commits onto this branch from {}; \
+                 the branch has moved since, so it is left as it is: look at `git log {}..HEAD`",
+                &before[..before.len().min(7)],
+                &before[..before.len().min(7)]
+            )
+        });
+    }
+    git.run(["update-ref", "-d", &record])?;
+    Ok(note)
 }
 
 /// Ends any cherry-pick in progress and puts `HEAD` back at `start`.
@@ -342,25 +494,6 @@ impl Parked {
     pub fn landed_in(&self, git: &Git, upstream: &str) -> Result<Option<String>, git::Error> {
         found_in(git, &self.own, &self.base, upstream)
     }
-}
-
-/// `HEAD`'s own commits (those `upstream` lacks), oldest first, and how many of them, from the
-/// oldest, another push already carried onto `upstream`, with the commit holding the last of
-/// those.
-pub(super) struct Carried {
-    pub own: Vec<String>,
-    pub count: usize,
-    pub landed: Option<String>,
-}
-
-pub(super) fn carried(git: &Git, upstream: &str) -> Result<Carried, git::Error> {
-    let base = git.run(["merge-base", "HEAD", upstream])?;
-    let (own, identities_own): (Vec<String>, Vec<String>) =
-        identities(git, &format!("{base}..HEAD"))?
-            .into_iter()
-            .unzip();
-    let (count, landed) = matched(git, &identities_own, &base, upstream)?;
-    Ok(Carried { own, count, landed })
 }
 
 /// Whether `a` and `b` hold the same commits by identity (one rebased from the other).
@@ -407,20 +540,22 @@ fn matched(
     Ok((count, last))
 }
 
-/// `(sha, author, author date and message)` of each commit of `range`, oldest first.
+/// `(sha, identity)` of each commit of `range`, oldest first: its author, author date, message
+/// and the paths it changes, which a rebase or a cherry-pick keeps.
 fn identities(git: &Git, range: &str) -> Result<Vec<(String, String)>, git::Error> {
     let listed = git.run([
         "log",
         "--reverse",
         "--date=raw",
-        "--format=%H%x00%an <%ae> %ad%x00%B%x1e",
+        "--name-only",
+        "--format=%x1e%H%x00%an <%ae> %ad%x00%B%x00",
         range,
     ])?;
     Ok(listed
         .split('\x1e')
         .filter_map(|record| {
-            let (sha, identity) = record.trim_start_matches('\n').split_once('\0')?;
-            Some((sha.to_owned(), identity.to_owned()))
+            let (sha, identity) = record.split_once('\0')?;
+            Some((sha.to_owned(), identity.trim_end().to_owned()))
         })
         .collect())
 }

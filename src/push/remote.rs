@@ -228,8 +228,10 @@ pub(super) fn rebase(
     }
     let conflicted = git.run(["diff", "--name-only", "--diff-filter=U"])?;
     let files: Vec<String> = conflicted.lines().map(str::to_owned).collect();
-    git.run(["rebase", "--abort"])?;
-    if files.is_empty() {
+    // A rebase that could not start (an untracked file in the way) has nothing to abort: its
+    // own words say why.
+    let aborted = git.output(["rebase", "--abort"])?;
+    if files.is_empty() || !aborted.status.success() {
         return Err(Error::RebaseFailed {
             detail: git::trimmed(&output.stderr),
         });
@@ -299,9 +301,34 @@ pub(super) fn push(
     Ok(classify(remote.shown, &format!("{stdout}\n{stderr}")))
 }
 
+/// Whether `said` is a push that a hook of this clone refused: git reports no ref (the remote
+/// was never asked to update one) and says only that it failed to push. What the hook printed
+/// is then the hook's: a file name in it must not read as git's own words.
+fn refused_here(said: &str) -> bool {
+    let reported = said.lines().any(|l| {
+        let b = l.as_bytes();
+        b.len() > 1 && b[1] == b'\t' && b"!* +-=".contains(&b[0])
+    });
+    !reported
+        && said
+            .lines()
+            .any(|l| l.starts_with("error: failed to push some refs"))
+}
+
 /// Sorts a failed push's porcelain output and stderr into race, refusal, auth or unreachable.
 fn classify(remote: &str, said: &str) -> Pushed {
     let detail = git::trimmed(said.as_bytes());
+    if refused_here(said) {
+        // Our pre-push saw a remote commit this clone never fetched: the remote moved meanwhile.
+        let unknown = said.lines().any(|l| {
+            l.starts_with("mainstay: refusing to push protected branch `")
+                && l.contains(policy::REMOTE_UNKNOWN)
+        });
+        if unknown {
+            return Pushed::Race("the remote moved (a commit not fetched yet)".to_owned());
+        }
+        return Pushed::Failed(Error::Refused { detail });
+    }
     // Under `--atomic` every other ref is refused because of the one that was: those say so.
     let rejected: Vec<(&str, &str)> = said
         .lines()
@@ -343,10 +370,6 @@ fn classify(remote: &str, said: &str) -> Pushed {
         && (said.contains("but expected") || said.contains("cannot lock ref"))
     {
         return Pushed::Race("the remote moved (failed to update ref)".to_owned());
-    }
-    if said.contains(policy::REMOTE_UNKNOWN) {
-        // Our pre-push saw a remote commit this clone never fetched: the remote moved meanwhile.
-        return Pushed::Race("the remote moved (a commit not fetched yet)".to_owned());
     }
     match classify_failure(remote, said) {
         // The connection failed on the way: another round finds out whether the push landed.
@@ -490,6 +513,32 @@ mod tests {
             classify("origin", said),
             Pushed::Failed(Error::Unreachable { .. })
         ));
+    }
+
+    #[test]
+    fn what_a_hook_of_this_clone_prints_is_not_read_as_git_s_words() {
+        // A carried file's name quoted in a refusal: neither an authentication failure nor a race.
+        for name in [
+            "Authentication failed.txt",
+            "is not in this clone",
+            "Connection refused",
+        ] {
+            let said = format!(
+                "mainstay: refusing to push `refs/heads/main`: {name}:1 adds a conflict block\n\
+                 error: failed to push some refs to '/r.git'\n"
+            );
+            assert!(
+                matches!(
+                    classify("origin", &said),
+                    Pushed::Failed(Error::Refused { .. })
+                ),
+                "{name}"
+            );
+        }
+        let said = "mainstay: refusing to push protected branch `main`: the remote's 1234567 is \
+                    not in this clone, so this may overwrite work; fetch first\n\
+                    error: failed to push some refs to '/r.git'\n";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
     }
 
     #[test]

@@ -289,7 +289,8 @@ fn commits_made_after_a_change_was_left_parked_land_once_each() {
     // ... so only the newer commit is ours to push.
     let said = lands(&sb, &ours);
     assert!(
-        said.contains("1 of the 2 commits here already landed"),
+        said.contains("the commits parked from here earlier landed in")
+            && said.contains("pushing the ones made since"),
         "{said}"
     );
     let log = subjects(&sb, &remote);
