@@ -1,0 +1,260 @@
+//! `mainstay push` among parked changes other agents left: stale, hostile, look-alike, or half
+//! carried by a run that was killed. Real clones of a real bare remote.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::util::{Sandbox, bin, describe, write};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `mainstay push` in `dir`, which must land; what it printed.
+fn lands(sb: &Sandbox, dir: &Path) -> String {
+    let out = sb.run("mainstay", dir, &["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", dir, &out)
+    );
+    text(&out.stdout)
+}
+
+/// A remote whose `.mainstay.toml` asks for short waits, and two clones of it.
+fn two_clones(budget: &str) -> (Sandbox, PathBuf, PathBuf, PathBuf) {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let a = sb.clone_repo(&remote, "a");
+    let config = format!("[sync]\nbackoff = \"50ms\"\nbudget = \"{budget}\"\n");
+    sb.commit(&a, ".mainstay.toml", &config, "settings");
+    sb.commit(&a, "notes.txt", &"line\n".repeat(10), "notes");
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    let b = sb.clone_repo(&remote, "b");
+    (sb, remote, a, b)
+}
+
+/// Parks `rev` of `dir` on the remote as parked change `id`, as a parked agent would.
+fn park(sb: &Sandbox, dir: &Path, rev: &str, id: &str) {
+    let spec = format!("{rev}:refs/mainstay/parked/main/{id}");
+    sb.git(dir, &["push", "-q", "--no-verify", "origin", &spec]);
+}
+
+fn refs(sb: &Sandbox, remote: &Path, prefix: &str) -> usize {
+    sb.git(remote, &["for-each-ref", "--format=%(refname)", prefix])
+        .lines()
+        .count()
+}
+
+fn subjects(sb: &Sandbox, remote: &Path) -> String {
+    sb.git(remote, &["log", "--format=%s", "main"])
+}
+
+#[test]
+fn commits_that_only_look_like_landed_ones_are_still_pushed() {
+    // Two agents under one identity make the same change in the same second, to different lines
+    // of one file: only a change this worktree parked is ever taken for landed.
+    let (sb, remote, a, b) = two_clones("20s");
+    for (dir, line) in [(&a, 0), (&b, 9)] {
+        let mut lines = ["line"; 10];
+        lines[line] = "changed";
+        write(&dir.join("notes.txt"), &(lines.join("\n") + "\n"));
+        let out = sb
+            .command("git", dir)
+            .args(["commit", "-q", "-am", "update notes"])
+            .env("GIT_AUTHOR_DATE", "1765000000 +0000")
+            .output()
+            .expect("git commit");
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("git commit", dir, &out)
+        );
+    }
+    lands(&sb, &b);
+    let said = lands(&sb, &a);
+    assert!(said.contains("pushed "), "{said}");
+    assert!(!said.contains("landed in"), "{said}");
+    let notes = sb.git(&remote, &["show", "main:notes.txt"]);
+    assert!(
+        notes.starts_with("changed\n") && notes.ends_with("changed"),
+        "{notes}"
+    );
+    assert_eq!(subjects(&sb, &remote).matches("update notes").count(), 2);
+}
+
+#[test]
+fn parked_changes_no_push_will_land_are_put_aside_not_waited_on() {
+    let (sb, remote, a, b) = two_clones("20s");
+    // Refs with nothing to land, lower in the queue than any agent's: each would cost every
+    // later agent a wait; with a 20 s budget, four of them gave up without one attempt.
+    let main = sb.git(&a, &["rev-parse", "HEAD"]);
+    for id in 1..=4 {
+        park(&sb, &a, &main, &format!("{id:016x}"));
+    }
+    // Three stale changes that no longer apply, and a live one.
+    for id in 5..=7 {
+        sb.git(&a, &["checkout", "-q", "-B", &format!("stale{id}"), &main]);
+        sb.commit(&a, "notes.txt", &format!("stale {id}\n"), "stale");
+        park(&sb, &a, "HEAD", &format!("{id:016x}"));
+    }
+    sb.git(&a, &["checkout", "-q", "-B", "edit", &main]);
+    sb.commit(&a, "notes.txt", "moved on\n", "moved on");
+    sb.git(&a, &["push", "-q", "origin", "HEAD:main"]);
+    sb.git(&a, &["checkout", "-q", "-B", "live", "HEAD"]);
+    sb.commit(&a, "live.txt", "live\n", "live");
+    park(&sb, &a, "HEAD", "ffffffffffffffff");
+
+    sb.git(&b, &["pull", "-q"]);
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    let said = lands(&sb, &b);
+    assert!(
+        said.contains("with 1 change another agent parked"),
+        "{said}"
+    );
+    assert!(said.contains("put 7 parked change(s) aside"), "{said}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/aside/"), 7);
+    assert_eq!(subjects(&sb, &remote).matches("live").count(), 1);
+    // Nothing is lost: each stale change is still on the remote.
+    let stale = sb.git(
+        &remote,
+        &[
+            "log",
+            "--format=%s",
+            "refs/mainstay/aside/main/0000000000000005",
+        ],
+    );
+    assert!(stale.starts_with("stale\n"), "{stale}");
+}
+
+#[test]
+fn a_long_history_under_one_parked_ref_hides_no_other() {
+    let (sb, remote, a, b) = two_clones("20s");
+    let tree = sb.git(&a, &["rev-parse", "HEAD^{tree}"]);
+    let mut tip = sb.git(&a, &["rev-parse", "HEAD"]);
+    for i in 0..210 {
+        let message = format!("h{i}");
+        let out = sb
+            .command("git", &a)
+            .args(["commit-tree", "-p", &tip, "-m", &message, &tree])
+            .env("GIT_COMMITTER_DATE", "2031-01-01T00:00:00")
+            .output()
+            .expect("git commit-tree");
+        tip = text(&out.stdout).trim().to_owned();
+    }
+    park(&sb, &a, &tip, "0000000000000001");
+    sb.commit(&a, "live.txt", "live\n", "live");
+    park(&sb, &a, "HEAD", "ffffffffffffffff");
+    sb.git(&a, &["reset", "-q", "--hard", "HEAD~1"]);
+
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    let said = lands(&sb, &b);
+    assert!(
+        said.contains("with 1 change another agent parked"),
+        "{said}"
+    );
+    assert_eq!(subjects(&sb, &remote).matches("live").count(), 1);
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/aside/"), 1);
+}
+
+#[test]
+fn a_hostile_parked_change_stops_no_lander() {
+    // A parked commit the lander's pre-push refuses, under a file name that reads like git's
+    // own words: the lander lands its own commits and puts the change aside.
+    for name in ["Authentication failed.txt", "is not in this clone"] {
+        let (sb, remote, a, b) = two_clones("20s");
+        sb.install(&b);
+        sb.git(&b, &["add", ".gitattributes"]);
+        sb.git(&b, &["commit", "-q", "-m", "hooks"]);
+        sb.commit(&a, name, "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", "hostile");
+        park(&sb, &a, "HEAD", "0000000000000001");
+        sb.commit(&b, "b.txt", "b\n", "lander");
+        let said = lands(&sb, &b);
+        assert!(said.contains("put 1 parked change(s) aside"), "{said}");
+        let log = subjects(&sb, &remote);
+        assert!(
+            log.starts_with("lander\n") && !log.contains("hostile"),
+            "{log}"
+        );
+        assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+    }
+}
+
+#[test]
+fn a_run_killed_while_carrying_is_undone_by_the_next() {
+    let (sb, remote, a, b) = two_clones("20s");
+    sb.git(
+        &a,
+        &["commit", "-q", "--allow-empty", "-m", "redeploy please"],
+    );
+    park(&sb, &a, "HEAD", "0000000000000001");
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    // The push that would carry it takes its time, and the run is killed meanwhile.
+    let hook = b.join(".git/hooks/pre-push");
+    write(&hook, "#!/bin/sh\ncat >/dev/null\nsleep 30\n");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let mut run = sb
+        .command(bin("mainstay"), &b)
+        .arg("push")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn mainstay push");
+    let started = Instant::now();
+    while !sb
+        .git(&b, &["log", "--format=%s"])
+        .contains("redeploy please")
+    {
+        assert!(started.elapsed() < Duration::from_secs(20), "never carried");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The whole group: the run, its git push and the hook.
+    let group = format!("-{}", run.id());
+    let killed = std::process::Command::new("kill")
+        .args(["-9", "--", &group])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = run.wait();
+    std::fs::remove_file(&hook).expect("remove the hook");
+
+    let out: Output = sb.run("mainstay", &b, &["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &b, &out)
+    );
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("an interrupted run had picked 1 commit(s) of other agents"),
+        "{said}"
+    );
+    let log = subjects(&sb, &remote);
+    assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
+    assert_eq!(log.matches("lander").count(), 1, "{log}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+#[test]
+fn a_rebase_that_cannot_start_says_why() {
+    let (sb, _, a, b) = two_clones("20s");
+    sb.commit(&a, "new.txt", "theirs\n", "theirs");
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    write(&b.join("new.txt"), "untracked here\n");
+    sb.commit(&b, "b.txt", "b\n", "mine");
+    let out = sb.run("mainstay", &b, &["push"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push", &b, &out)
+    );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("new.txt"), "{stderr}");
+    assert!(!stderr.contains("rebase --abort"), "{stderr}");
+}
