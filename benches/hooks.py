@@ -9,7 +9,8 @@ worktree of its own under target/), every push figure is also taken with that bu
 run and alternating with the others, so two builds are compared on the same machine state.
 
 Prints, with medians over N runs:
-  - `git commit` with mainstay installed vs without (no hook of ours runs on commit);
+  - `git commit` with mainstay installed vs without (no hook of ours runs on commit), and with a
+    `reference-transaction` hook that only returns (what a post-push built on it would cost);
   - `git push` of one commit to a local bare remote, with vs without, and with a pre-push hook
     that does nothing (what git itself charges for running any hook);
   - the delay from `git push` exiting to the monitor's first log line (both builds);
@@ -65,7 +66,7 @@ def setup(base, environ, baseline):
     run(["git", "add", "-A"], seed, environ)
     run(["git", "commit", "-q", "-m", "initial"], seed, environ)
     clones = {}
-    names = ["plain", "noop", "mainstay"] + (["baseline"] if baseline else [])
+    names = ["plain", "noop", "reftx", "mainstay"] + (["baseline"] if baseline else [])
     for name in names:
         bare = base / f"{name}.git"
         run(["git", "clone", "-q", "--bare", str(seed), str(bare)], base, environ)
@@ -75,6 +76,9 @@ def setup(base, environ, baseline):
     # git's own price for running any pre-push hook: one that does nothing.
     noop = clones["noop"] / ".git" / "hooks" / "pre-push"
     shutil.copy("/bin/true", noop)
+    # What a post-push built on reference-transaction would cost every commit: a hook that only
+    # returns, which git runs on each ref update.
+    shutil.copy("/bin/true", clones["reftx"] / ".git" / "hooks" / "reference-transaction")
     builds = {"mainstay": RELEASE}
     if baseline:
         builds["baseline"] = baseline
@@ -125,7 +129,8 @@ def main():
             return lambda i: timed(["git", "commit", "-q", "--allow-empty", "-m", f"c{i}"],
                                    clones[name], environ)
 
-        c_plain, c_ours = medians(runs * 5, commit("plain"), commit("mainstay"))
+        c_plain, c_ours, c_reftx = medians(
+            runs * 5, commit("plain"), commit("mainstay"), commit("reftx"))
 
         delays = {"mainstay": [], "baseline": []}
 
@@ -165,6 +170,7 @@ def main():
         print(f"runs per figure: {runs} (commits: {runs * 5})")
         print(f"{'measure':<44}{'without':>10}{'with':>10}{'ratio':>8}")
         print(f"{'git commit (ms, median)':<44}{c_plain:>10.2f}{c_ours:>10.2f}{c_ours / c_plain:>8.3f}")
+        print(f"{'  same, a reference-transaction that returns':<44}{c_plain:>10.2f}{c_reftx:>10.2f}{c_reftx / c_plain:>8.3f}")
         print(f"{'git push to a local bare remote (ms, median)':<44}{p_plain:>10.2f}{p_ours:>10.2f}{p_ours / p_plain:>8.3f}")
         print(f"{'  same, a pre-push that does nothing':<44}{p_plain:>10.2f}{p_noop:>10.2f}{p_noop / p_plain:>8.3f}")
         print(f"{'  mainstay against that no-op hook':<44}{p_noop:>10.2f}{p_ours:>10.2f}{p_ours / p_noop:>8.3f}")

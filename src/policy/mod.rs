@@ -474,7 +474,7 @@ fn marker_size(repo: &Repo, commit: ObjectId, path: &str) -> usize {
             let text = String::from_utf8_lossy(&o.stdout).into_owned();
             text.split('\0').nth(2).and_then(|v| v.trim().parse().ok())
         })
-        .filter(|&n: &usize| (1..=1024).contains(&n))
+        .filter(|&n: &usize| n > 0)
         .unwrap_or(markers::DEFAULT_SIZE)
 }
 

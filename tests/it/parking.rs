@@ -12,17 +12,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `mainstay push` in `dir`, which must land; what it printed.
-fn lands(sb: &Sandbox, dir: &Path) -> String {
-    let out = sb.run("mainstay", dir, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", dir, &out)
-    );
-    text(&out.stdout)
-}
-
 /// A remote whose `.mainstay.toml` asks for short waits, and two clones of it.
 fn two_clones(budget: &str) -> (Sandbox, PathBuf, PathBuf, PathBuf) {
     let sb = Sandbox::new();
@@ -48,10 +37,6 @@ fn refs(sb: &Sandbox, remote: &Path, prefix: &str) -> usize {
         .count()
 }
 
-fn subjects(sb: &Sandbox, remote: &Path) -> String {
-    sb.git(remote, &["log", "--format=%s", "main"])
-}
-
 #[test]
 fn commits_that_only_look_like_landed_ones_are_still_pushed() {
     // Two agents under one identity make the same change in the same second, to different lines
@@ -73,8 +58,8 @@ fn commits_that_only_look_like_landed_ones_are_still_pushed() {
             describe("git commit", dir, &out)
         );
     }
-    lands(&sb, &b);
-    let said = lands(&sb, &a);
+    sb.lands(&b);
+    let said = sb.lands(&a);
     assert!(said.contains("pushed "), "{said}");
     assert!(!said.contains("landed in"), "{said}");
     let notes = sb.git(&remote, &["show", "main:notes.txt"]);
@@ -82,7 +67,7 @@ fn commits_that_only_look_like_landed_ones_are_still_pushed() {
         notes.starts_with("changed\n") && notes.ends_with("changed"),
         "{notes}"
     );
-    assert_eq!(subjects(&sb, &remote).matches("update notes").count(), 2);
+    assert_eq!(sb.subjects(&remote).matches("update notes").count(), 2);
 }
 
 #[test]
@@ -109,7 +94,7 @@ fn parked_changes_no_push_will_land_are_put_aside_not_waited_on() {
 
     sb.git(&b, &["pull", "-q"]);
     sb.commit(&b, "b.txt", "b\n", "lander");
-    let said = lands(&sb, &b);
+    let said = sb.lands(&b);
     assert!(
         said.contains("with 1 change another agent parked"),
         "{said}"
@@ -117,7 +102,7 @@ fn parked_changes_no_push_will_land_are_put_aside_not_waited_on() {
     assert!(said.contains("put 7 parked change(s) aside"), "{said}");
     assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
     assert_eq!(refs(&sb, &remote, "refs/mainstay/aside/"), 7);
-    assert_eq!(subjects(&sb, &remote).matches("live").count(), 1);
+    assert_eq!(sb.subjects(&remote).matches("live").count(), 1);
     // Nothing is lost: each stale change is still on the remote.
     let stale = sb.git(
         &remote,
@@ -151,12 +136,12 @@ fn a_long_history_under_one_parked_ref_hides_no_other() {
     sb.git(&a, &["reset", "-q", "--hard", "HEAD~1"]);
 
     sb.commit(&b, "b.txt", "b\n", "lander");
-    let said = lands(&sb, &b);
+    let said = sb.lands(&b);
     assert!(
         said.contains("with 1 change another agent parked"),
         "{said}"
     );
-    assert_eq!(subjects(&sb, &remote).matches("live").count(), 1);
+    assert_eq!(sb.subjects(&remote).matches("live").count(), 1);
     assert_eq!(refs(&sb, &remote, "refs/mainstay/aside/"), 1);
 }
 
@@ -172,9 +157,9 @@ fn a_hostile_parked_change_stops_no_lander() {
         sb.commit(&a, name, "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", "hostile");
         park(&sb, &a, "HEAD", "0000000000000001");
         sb.commit(&b, "b.txt", "b\n", "lander");
-        let said = lands(&sb, &b);
+        let said = sb.lands(&b);
         assert!(said.contains("put 1 parked change(s) aside"), "{said}");
-        let log = subjects(&sb, &remote);
+        let log = sb.subjects(&remote);
         assert!(
             log.starts_with("lander\n") && !log.contains("hostile"),
             "{log}"
@@ -234,7 +219,7 @@ fn a_run_killed_while_carrying_is_undone_by_the_next() {
         said.contains("an interrupted run had picked 1 commit(s) of other agents"),
         "{said}"
     );
-    let log = subjects(&sb, &remote);
+    let log = sb.subjects(&remote);
     assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
     assert_eq!(log.matches("lander").count(), 1, "{log}");
     assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);

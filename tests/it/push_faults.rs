@@ -108,21 +108,6 @@ fn hook(remote: &Path, body: &str) {
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
-/// Runs `mainstay push` in `dir`, which must land; what it printed.
-fn lands(sb: &Sandbox, dir: &Path) -> String {
-    let out = sb.run("mainstay", dir, &["push"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        describe("mainstay push", dir, &out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn subjects(sb: &Sandbox, remote: &Path) -> String {
-    sb.git(remote, &["log", "--format=%s", "main"])
-}
-
 #[test]
 fn a_server_restarting_during_the_push_is_waited_for() {
     let (sb, mut daemon, remote, ours, _) = served();
@@ -141,7 +126,7 @@ fn a_server_restarting_during_the_push_is_waited_for() {
         "{}",
         describe("mainstay push", &ours, &out)
     );
-    assert_eq!(subjects(&sb, &remote), "mine\ninitial");
+    assert_eq!(sb.subjects(&remote), "mine\ninitial");
 }
 
 #[test]
@@ -158,10 +143,10 @@ fn a_connection_dropped_during_the_push_is_another_round_and_lands_once() {
             o = once.display()
         ),
     );
-    let said = lands(&sb, &ours);
+    let said = sb.lands(&ours);
     assert!(once.exists(), "the connection was dropped once");
     assert!(said.contains("attempt 1: the connection failed"), "{said}");
-    assert_eq!(subjects(&sb, &remote), "mine\ninitial");
+    assert_eq!(sb.subjects(&remote), "mine\ninitial");
 }
 
 #[test]
@@ -247,15 +232,15 @@ fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
     leave_parked(&sb, &mut daemon, &remote, &ours);
     // The next push from elsewhere carries the parked change.
     sb.commit(&theirs, "theirs.txt", "theirs\n", "theirs");
-    let said = lands(&sb, &theirs);
+    let said = sb.lands(&theirs);
     assert!(
         said.contains("with 1 change another agent parked"),
         "{said}"
     );
     // Our next run sees that its commit landed, and lands it no second time.
-    let said = lands(&sb, &ours);
+    let said = sb.lands(&ours);
     assert!(said.contains("carried by another agent's push"), "{said}");
-    let log = subjects(&sb, &remote);
+    let log = sb.subjects(&remote);
     assert_eq!(log.matches("mine").count(), 1, "{log}");
     assert_eq!(
         sb.git(&ours, &["rev-parse", "HEAD"]),
@@ -268,8 +253,8 @@ fn a_change_left_parked_by_a_failed_run_lands_once_and_the_next_run_knows() {
 fn the_next_run_lands_a_change_its_predecessor_left_parked() {
     let (sb, mut daemon, remote, ours, _) = served();
     leave_parked(&sb, &mut daemon, &remote, &ours);
-    lands(&sb, &ours);
-    let log = subjects(&sb, &remote);
+    sb.lands(&ours);
+    let log = sb.subjects(&remote);
     assert_eq!(log.matches("mine").count(), 1, "{log}");
     assert_eq!(
         parked(&sb, &remote),
@@ -287,13 +272,13 @@ fn commits_made_after_a_change_was_left_parked_land_once_each() {
     sb.commit(&theirs, "theirs.txt", "theirs\n", "theirs");
     assert!(sb.run("mainstay", &theirs, &["push"]).status.success());
     // ... so only the newer commit is ours to push.
-    let said = lands(&sb, &ours);
+    let said = sb.lands(&ours);
     assert!(
         said.contains("the commits parked from here earlier landed in")
             && said.contains("pushing the ones made since"),
         "{said}"
     );
-    let log = subjects(&sb, &remote);
+    let log = sb.subjects(&remote);
     assert_eq!(log.matches("mine").count(), 1, "{log}");
     assert_eq!(log.matches("more").count(), 1, "{log}");
     assert!(log.starts_with("more\n"), "{log}");

@@ -184,6 +184,22 @@ impl Sandbox {
         self.git(dir, &["rev-parse", "HEAD"])
     }
 
+    /// `mainstay push` in `dir`, which must land; what it printed.
+    pub fn lands(&self, dir: &Path) -> String {
+        let out = self.run("mainstay", dir, &["push"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("mainstay push", dir, &out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The subjects of `main`'s commits in `repo`, newest first, a line each.
+    pub fn subjects(&self, repo: &Path) -> String {
+        self.git(repo, &["log", "--format=%s", "main"])
+    }
+
     /// `install-hooks --repo dir`, which must succeed.
     pub fn install(&self, dir: &Path) -> String {
         let out = self.run(

@@ -32,8 +32,17 @@ impl Kind for AppKind {
 
     fn configure(&self, section: &toml::Value) -> Result<Box<dyn Configured>, Invalid> {
         let settings: Settings = super::kind::section(section)?;
-        if settings.version_url.trim().is_empty() {
-            return Err(("version_url".to_owned(), "must be a URL".to_owned()));
+        let urls = [
+            ("version_url", Some(&settings.version_url)),
+            ("ready_url", settings.ready_url.as_ref()),
+        ];
+        for (key, url) in urls {
+            if url.is_some_and(|u| !u.starts_with("http://") && !u.starts_with("https://")) {
+                return Err((
+                    key.to_owned(),
+                    "must be an http:// or https:// URL".to_owned(),
+                ));
+            }
         }
         // Committed, like max_wait: every pusher's monitor would keep checking that long.
         if settings.ready_budget > MAX_READY_BUDGET {

@@ -179,6 +179,20 @@ mod tests {
         assert_eq!(key, "deploy.mysql.tls");
         let (key, _) = parse("[app]\nversion_url = 3\n").expect_err("not a string");
         assert_eq!(key, "deploy.app.version_url");
+        for (section, key) in [
+            (
+                "version_url = \"app.example/health\"",
+                "deploy.app.version_url",
+            ),
+            (
+                "version_url = \"https://a.example\"\nready_url = \"file:///etc/passwd\"",
+                "deploy.app.ready_url",
+            ),
+        ] {
+            let (found, message) = parse(&format!("[app]\n{section}\n")).expect_err("no URL");
+            assert_eq!(found, key);
+            assert!(message.contains("http:// or https://"), "{message}");
+        }
         let (key, _) = parse("brnach = \"main\"\n").expect_err("a typo");
         assert_eq!(key, "deploy.brnach");
     }
