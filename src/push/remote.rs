@@ -287,11 +287,21 @@ pub(super) fn push(
     let output = remote.git.output(&args)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // The remote took it even when updating the local tracking ref then lost a lock race.
-    let taken = stdout.lines().any(|l| {
-        l.contains(&format!(":{target}\t")) && matches!(l.chars().next(), Some(' ' | '+' | '*'))
-    });
-    if output.status.success() || (taken && !flags.atomic) {
+    // The remote took it even when updating the local tracking ref then lost a lock race: the
+    // target's line says so, and under `--atomic` every line must.
+    let taken = |l: &str| matches!(l.chars().next(), Some(' ' | '+' | '*' | '-' | '='));
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.get(1..2) == Some("\t"))
+        .collect();
+    let took = if flags.atomic {
+        !lines.is_empty() && lines.iter().all(|l| taken(l))
+    } else {
+        lines
+            .iter()
+            .any(|l| l.contains(&format!(":{target}\t")) && taken(l))
+    };
+    if output.status.success() || took {
         let notes = stderr.lines().filter(|l| l.starts_with("mainstay: "));
         return Ok(Pushed::Yes(notes.map(str::to_owned).collect()));
     }
