@@ -71,6 +71,10 @@ impl Ledgers {
     }
 }
 
+/// Set by `mainstay push` for the push that carries other agents' parked changes: the commit
+/// whose `.mainstay.toml` `pre-push` reads, instead of the work tree's, which then holds theirs.
+pub const CONFIG_FROM_VAR: &str = "MAINSTAY_CONFIG_FROM";
+
 /// A `[section]` of the file, for the executables that read only some of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -97,10 +101,47 @@ impl Config {
     /// of them stops nothing here. Each executable reads what it uses: a typo in `[stats]` must
     /// not refuse every push.
     pub fn load_only(worktree: &Path, sections: &[Section]) -> Result<Config, Error> {
-        let Some((text, path)) = read(worktree)? else {
-            return Ok(Config::default());
+        match read(worktree)? {
+            Some((text, path)) => Config::parse_only(&text, &path, sections),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// [`Config::load_only`] from `.mainstay.toml` as commit `rev` holds it rather than the work
+    /// tree: for the push that lands other agents' parked changes, judged by the policy this
+    /// clone had before it carried them ([`CONFIG_FROM_VAR`]).
+    pub fn load_only_at(worktree: &Path, rev: &str, sections: &[Section]) -> Result<Config, Error> {
+        let path = worktree.join(FILE_NAME);
+        let spec = format!("{rev}:{FILE_NAME}");
+        let git = crate::git::Git::new(worktree);
+        let read_error = |message: String| Error::Read {
+            path: path.clone(),
+            source: std::io::Error::other(message),
         };
-        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::Syntax {
+        let kind = git.output(["cat-file", "-t", &spec]);
+        if !kind.is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"blob")) {
+            return Ok(Config::default());
+        }
+        let size: u64 = git
+            .run(["cat-file", "-s", &spec])
+            .map_err(|e| read_error(e.to_string()))?
+            .parse()
+            .unwrap_or(u64::MAX);
+        if size > crate::file::SMALL {
+            return Err(read_error(format!(
+                "larger than {} bytes",
+                crate::file::SMALL
+            )));
+        }
+        let text = git
+            .run(["cat-file", "blob", &spec])
+            .map_err(|e| read_error(e.to_string()))?;
+        Config::parse_only(&text, &path, sections)
+    }
+
+    fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
+        let path = path.to_owned();
+        let table: toml::Table = toml::from_str(text).map_err(|e| Error::Syntax {
             path: path.clone(),
             message: one_line(e.message()),
         })?;

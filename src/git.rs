@@ -120,8 +120,19 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.output_with(args, &[])
+    }
+
+    /// [`Git::output`] with `env` added to git's environment (and its hooks').
+    pub fn output_with<I, S>(&self, args: I, env: &[(&str, &str)]) -> Result<Output, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let args: Vec<_> = args.into_iter().collect();
-        self.command(&args).output().map_err(|source| Error::Spawn {
+        let mut cmd = self.command(&args);
+        cmd.envs(env.iter().copied());
+        cmd.output().map_err(|source| Error::Spawn {
             command: command_line(&args),
             dir: self.dir.clone(),
             source,

@@ -80,7 +80,11 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .workdir()
         .map(Path::to_owned)
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
-    let config = Config::load_only(&worktree, &[Section::Push, Section::Deploy])?;
+    let sections = [Section::Push, Section::Deploy];
+    let config = match std::env::var(config::CONFIG_FROM_VAR) {
+        Ok(rev) if !rev.is_empty() => Config::load_only_at(&worktree, &rev, &sections)?,
+        _ => Config::load_only(&worktree, &sections)?,
+    };
     let text = String::from_utf8_lossy(hook.stdin);
     let mut updates = policy::parse_updates(&text)?;
     let remote = hook.args.first().map(String::as_str).unwrap_or("origin");

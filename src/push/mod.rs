@@ -728,7 +728,7 @@ impl Run<'_> {
         let mut aside = sorted.not_chains;
         aside.extend(picked.failed.into_iter().map(|c| (c.id, c.tip)));
         let mut carried = picked.carried;
-        let mut result = self.push(&carried, &aside)?;
+        let mut result = self.push(&carried, &aside, &head)?;
         if !carried.is_empty() {
             if !matches!(result, Pushed::Yes(_)) {
                 self.git().run(["reset", "--quiet", "--keep", &head])?;
@@ -737,13 +737,13 @@ impl Run<'_> {
             // without them, and puts them aside.
             if let Pushed::Failed(Error::Refused { .. }) = result {
                 aside.extend(carried.drain(..).map(|c| (c.id, c.tip)));
-                result = self.push(&[], &aside)?;
+                result = self.push(&[], &aside, &head)?;
             }
         }
         if let Pushed::NoAtomic = result {
             carried.clear();
             aside.clear();
-            result = self.push(&[], &[])?;
+            result = self.push(&[], &[], &head)?;
         }
         if self
             .git()
@@ -821,7 +821,14 @@ impl Run<'_> {
     /// Pushes `HEAD` to the branch, taking the parked refs of what it carries (and of this
     /// run's own parked change) off the remote in the same atomic push, and moving those of
     /// `aside` (`(id, sha)`) out of the queue.
-    fn push(&self, carried: &[park::Chain], aside: &[(String, String)]) -> Result<Pushed, Error> {
+    /// `before` is where the branch was before the carried commits were picked onto it: its
+    /// policy, not theirs, judges the push.
+    fn push(
+        &self,
+        carried: &[park::Chain],
+        aside: &[(String, String)],
+        before: &str,
+    ) -> Result<Pushed, Error> {
         let target = format!("refs/heads/{}", self.branch);
         let mut updates = vec![Update {
             refspec: format!("HEAD:{target}"),
@@ -850,6 +857,7 @@ impl Run<'_> {
         let flags = Flags {
             atomic: updates.len() > 1,
             no_verify: false,
+            config_from: (!carried.is_empty()).then_some(before),
         };
         remote::push(&self.remote, &target, &updates, flags)
     }
@@ -866,6 +874,7 @@ impl Run<'_> {
         let flags = Flags {
             atomic: true,
             no_verify: true,
+            config_from: None,
         };
         match remote::push(&self.remote, &name, &[update], flags)? {
             Pushed::Yes(_) => {
@@ -898,6 +907,7 @@ impl Run<'_> {
         let flags = Flags {
             atomic: true,
             no_verify: true,
+            config_from: None,
         };
         let mut detail = String::new();
         for _ in 0..3 {

@@ -258,11 +258,14 @@ pub(super) fn rebase(
 
 /// How a push is made.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Flags {
+pub(super) struct Flags<'a> {
     /// Every update lands, or none does.
     pub atomic: bool,
     /// Without the clone's pre-push hooks: for refs under `refs/mainstay/` only, never a branch.
     pub no_verify: bool,
+    /// The commit whose `.mainstay.toml` the clone's `pre-push` judges the push by, instead of
+    /// the work tree's (see [`crate::config::CONFIG_FROM_VAR`]).
+    pub config_from: Option<&'a str>,
 }
 
 /// One `git push` of `updates`; `target` is the ref whose acceptance means "pushed".
@@ -270,7 +273,7 @@ pub(super) fn push(
     remote: &Remote<'_>,
     target: &str,
     updates: &[Update],
-    flags: Flags,
+    flags: Flags<'_>,
 ) -> Result<Pushed, Error> {
     let mut args = vec!["push".to_owned(), "--porcelain".to_owned()];
     if flags.atomic {
@@ -284,7 +287,12 @@ pub(super) fn push(
     }
     args.push(remote.name.to_owned());
     args.extend(updates.iter().map(|u| u.refspec.clone()));
-    let output = remote.git.output(&args)?;
+    let env: Vec<(&str, &str)> = flags
+        .config_from
+        .map(|rev| (crate::config::CONFIG_FROM_VAR, rev))
+        .into_iter()
+        .collect();
+    let output = remote.git.output_with(&args, &env)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // The remote took it even when updating the local tracking ref then lost a lock race: the

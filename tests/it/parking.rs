@@ -169,6 +169,27 @@ fn a_hostile_parked_change_stops_no_lander() {
 }
 
 #[test]
+fn a_carried_configuration_does_not_judge_the_push_that_carries_it() {
+    // The parked change loosens the policy and adds a conflict block under it: the lander's
+    // pre-push judges the landing push by the lander's own `.mainstay.toml`.
+    let (sb, remote, a, b) = two_clones("20s");
+    sb.install(&b);
+    sb.git(&b, &["add", ".gitattributes"]);
+    sb.git(&b, &["commit", "-q", "-m", "hooks"]);
+    let loose = "[sync]\nbackoff = \"50ms\"\n[push]\nmarkers_allowed = [\"*\"]\n";
+    write(&a.join(".mainstay.toml"), loose);
+    write(&a.join("code.rs"), "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n");
+    sb.git(&a, &["add", "-A"]);
+    sb.git(&a, &["commit", "-q", "-m", "hostile"]);
+    park(&sb, &a, "HEAD", "0000000000000001");
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    let said = sb.lands(&b);
+    assert!(said.contains("put 1 parked change(s) aside"), "{said}");
+    let log = sb.subjects(&remote);
+    assert!(!log.contains("hostile"), "{log}");
+}
+
+#[test]
 fn a_run_killed_while_carrying_is_undone_by_the_next() {
     let (sb, remote, a, b) = two_clones("20s");
     sb.git(
