@@ -112,18 +112,24 @@ impl Config {
     /// clone had before it carried them ([`CONFIG_FROM_VAR`]).
     pub fn load_only_at(worktree: &Path, rev: &str, sections: &[Section]) -> Result<Config, Error> {
         let path = worktree.join(FILE_NAME);
-        let spec = format!("{rev}:{FILE_NAME}");
         let git = crate::git::Git::new(worktree);
         let read_error = |message: String| Error::Read {
             path: path.clone(),
             source: std::io::Error::other(message),
         };
-        let kind = git.output(["cat-file", "-t", &spec]);
-        if !kind.is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"blob")) {
+        // As from the work tree: a regular file only, never what a link names.
+        let entry = git
+            .run(["ls-tree", "--full-tree", rev, "--", FILE_NAME])
+            .map_err(|e| read_error(e.to_string()))?;
+        let Some((meta, _)) = entry.split_once('\t') else {
             return Ok(Config::default());
-        }
+        };
+        let id = match meta.split(' ').collect::<Vec<_>>()[..] {
+            [mode, "blob", id] if mode.starts_with("100") => id.to_owned(),
+            _ => return Err(read_error("not a regular file (a link?)".to_owned())),
+        };
         let size: u64 = git
-            .run(["cat-file", "-s", &spec])
+            .run(["cat-file", "-s", &id])
             .map_err(|e| read_error(e.to_string()))?
             .parse()
             .unwrap_or(u64::MAX);
@@ -134,7 +140,7 @@ impl Config {
             )));
         }
         let text = git
-            .run(["cat-file", "blob", &spec])
+            .run(["cat-file", "blob", &id])
             .map_err(|e| read_error(e.to_string()))?;
         Config::parse_only(&text, &path, sections)
     }

@@ -81,9 +81,12 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .map(Path::to_owned)
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
     let sections = [Section::Push, Section::Deploy];
-    let config = match std::env::var(config::CONFIG_FROM_VAR) {
-        Ok(rev) if !rev.is_empty() => Config::load_only_at(&worktree, &rev, &sections)?,
-        _ => Config::load_only(&worktree, &sections)?,
+    let policy_from = std::env::var(config::CONFIG_FROM_VAR)
+        .ok()
+        .filter(|rev| !rev.is_empty());
+    let config = match &policy_from {
+        Some(rev) => Config::load_only_at(&worktree, rev, &sections)?,
+        None => Config::load_only(&worktree, &sections)?,
     };
     let text = String::from_utf8_lossy(hook.stdin);
     let mut updates = policy::parse_updates(&text)?;
@@ -114,6 +117,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         remote_refs: format!("refs/remotes/{remote}/"),
         updates: &updates,
         override_reason: hook.override_reason.filter(|r| !r.trim().is_empty()),
+        attributes_from: policy_from.as_deref().and_then(|rev| repo.parse_id(rev)),
     };
     let verdict = policy::check(&repo, &push, &config.push);
     if !verdict.audit.is_empty() {

@@ -77,6 +77,7 @@ pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error
         remote_refs: "refs/heads/".to_owned(),
         updates: &updates,
         override_reason: reason,
+        attributes_from: None,
     };
     let verdict = policy::check(&repo, &push, &config.push);
     if !verdict.audit.is_empty() {

@@ -201,6 +201,10 @@ pub struct PushContext<'a> {
     pub updates: &'a [Update],
     /// The reason given in `MAINSTAY_OVERRIDE`, if any.
     pub override_reason: Option<&'a str>,
+    /// The commit whose `.gitattributes` set the marker size, instead of each pushed commit's
+    /// own: the commit before other agents' carried changes (see
+    /// [`crate::config::CONFIG_FROM_VAR`]), so theirs cannot loosen the check.
+    pub attributes_from: Option<ObjectId>,
 }
 
 /// Why one ref update is refused.
@@ -420,7 +424,7 @@ fn check_markers(
         {
             continue;
         }
-        let size = marker_size(repo, local, &path);
+        let size = marker_size(repo, push.attributes_from.unwrap_or(local), &path);
         if markers::blocks(new, size).is_empty() {
             continue;
         }

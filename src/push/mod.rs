@@ -154,6 +154,8 @@ pub enum Error {
     StillParked { name: String, detail: String },
     #[error("the rebase failed and was aborted: {detail}")]
     RebaseFailed { detail: String },
+    #[error("{0}")]
+    Interrupted(String),
     #[error(transparent)]
     Git(#[from] git::Error),
     #[error(transparent)]
@@ -234,8 +236,13 @@ pub fn run(
         });
     }
     let refs = Refs::new(&branch);
-    if let Some(note) = park::recover(git, &refs)? {
-        let _ = writeln!(out, "{note}");
+    match park::recover(git, &refs) {
+        Ok(Some(note)) => {
+            let _ = writeln!(out, "{note}");
+        }
+        Ok(None) => {}
+        Err(park::Recover::Git(e)) => return Err(e.into()),
+        Err(park::Recover::Unclear(what)) => return Err(Error::Interrupted(what)),
     }
     let here = remote::check_clean(git)?;
     if options.force {
@@ -629,10 +636,12 @@ impl Run<'_> {
                 last_upstream.clone_from(&listing.upstream);
             }
             // The first in line lands the queue; the next one only once nothing has landed for
-            // a while (its owner may be gone), the one after that later still.
+            // a while (its owner may be gone), all the others later still: changes ahead that
+            // no one lands (their owners gone, or junk) hold nobody longer than that, as the
+            // first push after it puts them aside.
             let still = self.clock.elapsed().saturating_sub(*quiet_since);
             let patience = (self.cycle * 3).max(self.settings.backoff * 25);
-            if still >= patience * self.rank(&listing) {
+            if still >= patience * self.rank(&listing).min(2) {
                 return Ok(if waited { Turn::Look } else { Turn::Now });
             }
             // However long the queue, its agents together poll the remote a few times a second.
@@ -640,7 +649,12 @@ impl Run<'_> {
             let pause = self.settings.backoff * crowd / 2
                 + self.jitter.up_to(self.settings.backoff * crowd / 2);
             if !self.pause(pause) {
-                return Ok(Turn::OutOfTime);
+                // The budget is nearly spent waiting: one attempt of its own before giving up.
+                return Ok(if self.attempts == 0 {
+                    Turn::Now
+                } else {
+                    Turn::OutOfTime
+                });
             }
             listing = self.list()?;
             waited = true;
@@ -688,9 +702,10 @@ impl Run<'_> {
             && let Err(e) =
                 remote::rebase(self.git(), self.remote.shown, self.branch, upstream, None)
         {
-            return match self.unpark()? {
-                Some(landed) => self.carried(landed, upstream, out).map(Some),
-                None => Err(e),
+            // Still parked when taking it back fails: `run` says so; the rebase's error stays.
+            return match self.unpark() {
+                Ok(Some(landed)) => self.carried(landed, upstream, out).map(Some),
+                _ => Err(e),
             };
         }
         let head = self.git().run(["rev-parse", "HEAD"])?;
@@ -719,38 +734,51 @@ impl Run<'_> {
         };
         // Until the push's outcome is known the branch holds other agents' commits: a run that
         // is killed meanwhile leaves this record, and the next one puts the branch back.
-        let carrying = self.refs.carrying();
-        if !sorted.carriable.is_empty() {
-            self.git().run(["update-ref", &carrying, &head])?;
+        let carrying = !sorted.carriable.is_empty();
+        if carrying {
+            self.git()
+                .run(["update-ref", &self.refs.carrying(), &head])?;
         }
-        let picked = park::pick(self.git(), sorted.carriable)?;
-        // What no push of others will land leaves the queue in the landing push.
+        let budget = self.settings.budget;
+        let clock = self.clock;
+        let in_time = || clock.elapsed() < budget;
+        let picked = park::pick(self.git(), sorted.carriable, &in_time)?;
+        if !picked.carried.is_empty() {
+            self.git()
+                .run(["update-ref", &self.refs.picked(), "HEAD"])?;
+        }
+        // What no push of others will land leaves the queue in the landing push, a bounded
+        // number at a time (each is three arguments of one command line).
         let mut aside = sorted.not_chains;
         aside.extend(picked.failed.into_iter().map(|c| (c.id, c.tip)));
+        aside.truncate(park::MAX_ASIDE);
         let mut carried = picked.carried;
         let mut result = self.push(&carried, &aside, &head)?;
-        if !carried.is_empty() {
-            if !matches!(result, Pushed::Yes(_)) {
-                self.git().run(["reset", "--quiet", "--keep", &head])?;
-            }
-            // A carried change the hooks or the remote refuse must not stop this one: it lands
-            // without them, and puts them aside.
-            if let Pushed::Failed(Error::Refused { .. }) = result {
-                aside.extend(carried.drain(..).map(|c| (c.id, c.tip)));
-                result = self.push(&[], &aside, &head)?;
-            }
+        if !carried.is_empty() && !matches!(result, Pushed::Yes(_)) {
+            self.git().run(["reset", "--quiet", "--keep", &head])?;
         }
-        if let Pushed::NoAtomic = result {
-            carried.clear();
+        // A carried change the hooks or the remote refuse must not stop this one: it lands
+        // without them, and puts them aside; a remote that refuses even that gets the branch
+        // alone.
+        if let Pushed::Failed(Error::Refused { .. }) = result
+            && !carried.is_empty()
+        {
+            aside.extend(carried.drain(..).map(|c| (c.id, c.tip)));
+            aside.truncate(park::MAX_ASIDE);
+            result = self.push(&[], &aside, &head)?;
+        }
+        if let Pushed::Failed(Error::Refused { .. }) | Pushed::NoAtomic = result
+            && !aside.is_empty()
+        {
             aside.clear();
             result = self.push(&[], &[], &head)?;
         }
-        if self
-            .git()
-            .run(["rev-parse", "--verify", "--quiet", &carrying])
-            .is_ok()
-        {
-            self.git().run(["update-ref", "-d", &carrying])?;
+        if let Pushed::NoAtomic = result {
+            carried.clear();
+            result = self.push(&[], &[], &head)?;
+        }
+        if carrying {
+            park::carried_done(self.git(), &self.refs)?;
         }
         self.cycle = self.clock.elapsed().saturating_sub(started);
         match result {
@@ -774,8 +802,9 @@ impl Run<'_> {
                 if !aside.is_empty() {
                     let _ = writeln!(
                         out,
-                        "put {} parked change(s) aside (under {}): none applied here or could \
-                         be landed by others; their owners land them themselves",
+                        "put {} parked change(s) aside (under {}): each did not apply here, was \
+                         refused with the push that carried it, or is no change others can \
+                         land; their owners land them themselves",
                         aside.len(),
                         park::ASIDE
                     );
@@ -785,12 +814,12 @@ impl Run<'_> {
                 }
                 Ok(Some(self.outcome(sha, Landed::Pushed { carried })))
             }
-            Pushed::Failed(error) => match self.unpark()? {
-                Some(landed) => {
+            Pushed::Failed(error) => match self.unpark() {
+                Ok(Some(landed)) => {
                     let upstream = seen.upstream.clone().unwrap_or_default();
                     self.carried(landed, &upstream, out).map(Some)
                 }
-                None => Err(error),
+                _ => Err(error),
             },
             Pushed::NoAtomic => {
                 self.park = false;
@@ -836,7 +865,7 @@ impl Run<'_> {
         }];
         for (id, sha) in aside {
             updates.push(Update {
-                refspec: format!("+{sha}:{}", self.refs.aside(id)),
+                refspec: format!("+{sha}:{}", self.refs.aside(id, sha)),
                 lease: None,
             });
         }
@@ -910,7 +939,10 @@ impl Run<'_> {
             config_from: None,
         };
         let mut detail = String::new();
-        for _ in 0..3 {
+        for tried in 0..3 {
+            if tried > 0 {
+                self.clock.sleep(self.settings.backoff);
+            }
             let pushed = remote::push(&self.remote, &name, std::slice::from_ref(&update), flags);
             match pushed {
                 Ok(Pushed::Yes(_)) => {

@@ -46,6 +46,8 @@ const MAX_CHAIN: usize = 100;
 const MAX_BEHIND: usize = 1000;
 /// At most this many commits of others are carried by one push.
 const MAX_CARRIED: usize = 400;
+/// At most this many parked changes are put aside by one push.
+pub(super) const MAX_ASIDE: usize = 100;
 
 /// The refs of one branch's parking.
 #[derive(Debug, Clone)]
@@ -77,9 +79,10 @@ impl Refs {
         format!("{REMOTE}{}/{id}", self.key)
     }
 
-    /// Where a lander puts parked change `id` aside.
-    pub fn aside(&self, id: &str) -> String {
-        format!("{ASIDE}{}/{id}", self.key)
+    /// Where a lander puts parked change `id`, at `sha`, aside: a name of its own for each
+    /// change, so no earlier one put aside is overwritten.
+    pub fn aside(&self, id: &str, sha: &str) -> String {
+        format!("{ASIDE}{}/{id}-{}", self.key, &sha[..sha.len().min(12)])
     }
 
     /// This worktree's record of what it parked: set while a change of its own may be on the
@@ -92,6 +95,11 @@ impl Refs {
     /// onto it: set only while a push carrying them is under way.
     pub fn carrying(&self) -> String {
         format!("{LOCAL}carrying/{}", self.key)
+    }
+
+    /// Beside [`Refs::carrying`], once the picking is done: the branch with their commits on it.
+    pub fn picked(&self) -> String {
+        format!("{LOCAL}picked/{}", self.key)
     }
 
     /// What to fetch: the branch first, then (when `parked`) every change parked on it.
@@ -146,7 +154,9 @@ impl Refs {
             };
             if name == upstream_ref && found {
                 seen.upstream = Some(sha.to_owned());
-            } else if let Some(id) = name.strip_prefix(&parked_prefix) {
+            } else if let Some(id) = name.strip_prefix(&parked_prefix)
+                && !id.contains('/')
+            {
                 seen.parked.push((id.to_owned(), sha.to_owned()));
             }
         }
@@ -349,108 +359,174 @@ pub(super) struct Picked {
 }
 
 /// Cherry-picks `chains` onto `HEAD` in order, leaving out each chain that does not apply
-/// cleanly (the ledger driver resolves what it can), up to [`MAX_CARRIED`] commits in all. On
-/// any trouble `HEAD` is back where it was, carrying none.
-pub(super) fn pick(git: &Git, chains: Vec<Chain>) -> Result<Picked, git::Error> {
+/// cleanly (the ledger driver resolves what it can), up to [`MAX_CARRIED`] commits in all, and
+/// no more chains once `in_time` says the time is up. All at once first; when that fails, chain
+/// by chain, each failure undone alone. On any trouble `HEAD` is back where it was, carrying
+/// none.
+pub(super) fn pick(
+    git: &Git,
+    chains: Vec<Chain>,
+    in_time: &dyn Fn() -> bool,
+) -> Result<Picked, git::Error> {
     let mut picked = Picked::default();
     if chains.is_empty() {
         return Ok(picked);
     }
     let start = git.run(["rev-parse", "HEAD"])?;
     let mut total = 0;
-    let mut chains: Vec<Chain> = chains
+    let chains: Vec<Chain> = chains
         .into_iter()
         .take_while(|c| {
             total += c.commits.len();
             total <= MAX_CARRIED
         })
         .collect();
-    // Each round that fails leaves one chain out, so this ends.
-    while !chains.is_empty() {
-        let mut args: Vec<&str> = vec![
-            "-c",
-            "core.editor=true",
-            "cherry-pick",
-            "--allow-empty",
-            "--no-rerere-autoupdate",
-        ];
-        args.extend(
-            chains
-                .iter()
-                .flat_map(|c| c.commits.iter().map(String::as_str)),
-        );
-        if git.output(&args)?.status.success() {
-            picked.carried = chains;
-            return Ok(picked);
-        }
-        let failed = git.run(["rev-parse", "--verify", "--quiet", "CHERRY_PICK_HEAD"]);
-        restore(git, &start)?;
-        let Ok(failed) = failed else {
-            break;
-        };
-        let Some(at) = chains.iter().position(|c| c.commits.contains(&failed)) else {
-            break;
-        };
-        picked.failed.push(chains.remove(at));
+    let all: Vec<&str> = chains
+        .iter()
+        .flat_map(|c| c.commits.iter().map(String::as_str))
+        .collect();
+    if cherry_pick(git, &all)? {
+        picked.carried = chains;
+        return Ok(picked);
     }
     restore(git, &start)?;
+    for chain in chains {
+        if !in_time() {
+            break;
+        }
+        let at = git.run(["rev-parse", "HEAD"])?;
+        let commits: Vec<&str> = chain.commits.iter().map(String::as_str).collect();
+        if cherry_pick(git, &commits)? {
+            picked.carried.push(chain);
+        } else {
+            restore(git, &at)?;
+            picked.failed.push(chain);
+        }
+    }
     Ok(picked)
 }
 
-/// Puts the branch back where it was when a run carrying other agents' changes ended before
-/// its push's outcome was known (killed: see [`Refs::carrying`]), so that none of their
-/// commits is pushed as this clone's own. Only commits that run picked are taken off; anything
-/// else on top is left, and said. A line for the user when there was something to do.
-pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, git::Error> {
-    let record = refs.carrying();
-    let Ok(before) = git.run(["rev-parse", "--verify", "--quiet", &record]) else {
+/// `git cherry-pick` of `commits`, no editor; whether every one applied.
+fn cherry_pick(git: &Git, commits: &[&str]) -> Result<bool, git::Error> {
+    let mut args = vec![
+        "-c",
+        "core.editor=true",
+        "cherry-pick",
+        "--allow-empty",
+        "--no-rerere-autoupdate",
+    ];
+    args.extend(commits);
+    Ok(git.output(&args)?.status.success())
+}
+
+/// The push that carried other agents' changes has its outcome: the records go.
+pub(super) fn carried_done(git: &Git, refs: &Refs) -> Result<(), git::Error> {
+    for record in [refs.picked(), refs.carrying()] {
+        git.output(["update-ref", "-d", &record])?;
+    }
+    Ok(())
+}
+
+/// Takes other agents' picked commits back off the branch when a run that was carrying them
+/// ended before its push's outcome was known (killed: see [`Refs::carrying`]), so that none of
+/// them is ever pushed as this clone's own; commits made on top since are kept (rebased off
+/// them). Only what the records name is touched: a state they do not explain (a cherry-pick
+/// in progress, the branch elsewhere) is an error saying what to do, and the records stay until
+/// it is done. A line for the user when something was put back.
+pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover> {
+    let Ok(before) = git.run(["rev-parse", "--verify", "--quiet", &refs.carrying()]) else {
         return Ok(None);
     };
-    // Fails harmlessly when no cherry-pick is in progress.
-    let _ = git.output(["cherry-pick", "--abort"])?;
+    let picked = git
+        .run(["rev-parse", "--verify", "--quiet", &refs.picked()])
+        .ok();
+    let short = |sha: &str| sha[..sha.len().min(7)].to_owned();
     let head = git.run(["rev-parse", "HEAD"])?;
-    let mut note = None;
-    if head != before {
-        let on_top = git
-            .output(["merge-base", "--is-ancestor", &before, &head])?
-            .status
-            .success();
-        let count: usize = git
-            .run(["rev-list", "--count", &format!("{before}..{head}")])?
-            .parse()
-            .unwrap_or(0);
-        // The reflog names how each commit came: the run's are cherry-picks, one per commit.
-        let how = git
-            .run([
-                "reflog",
-                "show",
-                "--format=%gs",
-                &format!("-n{count}"),
-                "HEAD",
-            ])
-            .unwrap_or_default();
-        let picked = on_top
-            && count > 0
-            && how.lines().count() == count
-            && how.lines().all(|l| l.starts_with("cherry-pick"));
-        note = Some(if picked {
+    let contains = |ancestor: &str| -> Result<bool, git::Error> {
+        let out = git.output(["merge-base", "--is-ancestor", ancestor, "HEAD"])?;
+        Ok(out.status.success())
+    };
+    let in_progress = git
+        .run(["rev-parse", "--verify", "--quiet", "CHERRY_PICK_HEAD"])
+        .is_ok();
+    let note = match picked {
+        // Killed while picking: nothing to take off, or a cherry-pick for a person to end.
+        None if head == before && !in_progress => None,
+        None => {
+            return Err(Recover::Unclear(format!(
+                "an interrupted `mainstay push` was picking other agents' parked commits onto \
+                 this branch from {b}; end that (`git cherry-pick --abort`, or take their commits \
+                 off with `git rebase -i {b}`), then `git update-ref -d {r}` and run it again",
+                b = short(&before),
+                r = refs.carrying()
+            )));
+        }
+        Some(_) if in_progress => {
+            return Err(Recover::Unclear(format!(
+                "a cherry-pick is in progress on a branch an interrupted `mainstay push` had \
+                 carried other agents' commits onto ({}); finish or abort it, then run \
+                 `mainstay push` again",
+                short(&before)
+            )));
+        }
+        Some(picked) if head == picked => {
             git.run(["reset", "--quiet", "--keep", &before])?;
-            format!(
-                "an interrupted run had picked {count} commit(s) of other agents onto this \
-                 branch; it is back at {}",
-                &before[..before.len().min(7)]
-            )
-        } else {
-            format!(
-                "an interrupted run was carrying other agents' commits onto this branch from {}; \
-                 the branch has moved since, so it is left as it is: look at `git log {}..HEAD`",
-                &before[..before.len().min(7)],
-                &before[..before.len().min(7)]
-            )
-        });
-    }
-    git.run(["update-ref", "-d", &record])?;
+            Some(format!(
+                "an interrupted run had picked other agents' parked commits onto this branch; \
+                 it is back at {}",
+                short(&before)
+            ))
+        }
+        Some(picked) if contains(&picked)? => {
+            // Commits made on top since: kept, moved off the picked ones.
+            let moved = git.output([
+                "-c",
+                "core.editor=true",
+                "rebase",
+                "--quiet",
+                "--onto",
+                &before,
+                &picked,
+            ])?;
+            if !moved.status.success() {
+                let _ = git.output(["rebase", "--abort"])?;
+                return Err(Recover::Unclear(format!(
+                    "an interrupted run had picked other agents' parked commits onto this \
+                     branch ({}..{}), and the commits made on top since do not apply without \
+                     them; take them off by hand (`git rebase --onto {} {}`), then `git \
+                     update-ref -d {}` and run `mainstay push` again",
+                    short(&before),
+                    short(&picked),
+                    short(&before),
+                    short(&picked),
+                    refs.carrying()
+                )));
+            }
+            Some(format!(
+                "an interrupted run had picked other agents' parked commits onto this branch; \
+                 they are off it again, and the commits made since are kept on top of {}",
+                short(&before)
+            ))
+        }
+        // The picked commits are no longer on the branch: nothing of theirs to take off.
+        Some(_) => None,
+    };
+    carried_done(git, refs)?;
     Ok(note)
+}
+
+/// Why [`recover`] did not put the branch back.
+#[derive(Debug)]
+pub(super) enum Recover {
+    Git(git::Error),
+    /// What to do, for a person.
+    Unclear(String),
+}
+
+impl From<git::Error> for Recover {
+    fn from(e: git::Error) -> Recover {
+        Recover::Git(e)
+    }
 }
 
 /// Ends any cherry-pick in progress and puts `HEAD` back at `start`.

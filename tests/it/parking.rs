@@ -104,14 +104,19 @@ fn parked_changes_no_push_will_land_are_put_aside_not_waited_on() {
     assert_eq!(refs(&sb, &remote, "refs/mainstay/aside/"), 7);
     assert_eq!(sb.subjects(&remote).matches("live").count(), 1);
     // Nothing is lost: each stale change is still on the remote.
-    let stale = sb.git(
+    let aside = sb.git(
         &remote,
         &[
-            "log",
-            "--format=%s",
-            "refs/mainstay/aside/main/0000000000000005",
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/mainstay/aside/",
         ],
     );
+    let fifth = aside
+        .lines()
+        .find(|r| r.starts_with("refs/mainstay/aside/main/0000000000000005-"))
+        .expect("the fifth change put aside under its own name");
+    let stale = sb.git(&remote, &["log", "--format=%s", fifth]);
     assert!(stale.starts_with("stale\n"), "{stale}");
 }
 
@@ -189,8 +194,8 @@ fn a_carried_configuration_does_not_judge_the_push_that_carries_it() {
     assert!(!log.contains("hostile"), "{log}");
 }
 
-#[test]
-fn a_run_killed_while_carrying_is_undone_by_the_next() {
+/// `b`'s `mainstay push` killed while its push carries `a`'s parked "redeploy please".
+fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf) {
     let (sb, remote, a, b) = two_clones("20s");
     sb.git(
         &a,
@@ -228,7 +233,12 @@ fn a_run_killed_while_carrying_is_undone_by_the_next() {
     assert!(killed.success());
     let _ = run.wait();
     std::fs::remove_file(&hook).expect("remove the hook");
+    (sb, remote, b)
+}
 
+#[test]
+fn a_run_killed_while_carrying_is_undone_by_the_next() {
+    let (sb, remote, b) = killed_while_carrying();
     let out: Output = sb.run("mainstay", &b, &["push"]);
     assert!(
         out.status.success(),
@@ -237,13 +247,100 @@ fn a_run_killed_while_carrying_is_undone_by_the_next() {
     );
     let said = text(&out.stdout);
     assert!(
-        said.contains("an interrupted run had picked 1 commit(s) of other agents"),
+        said.contains("an interrupted run had picked other agents' parked commits"),
         "{said}"
     );
     let log = sb.subjects(&remote);
     assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
     assert_eq!(log.matches("lander").count(), 1, "{log}");
     assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+#[test]
+fn commits_made_after_an_interrupted_carry_are_kept_and_theirs_land_once() {
+    let (sb, remote, b) = killed_while_carrying();
+    sb.commit(&b, "mine.txt", "mine\n", "my own work");
+    let said = sb.lands(&b);
+    assert!(said.contains("the commits made since are kept"), "{said}");
+    let log = sb.subjects(&remote);
+    assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
+    assert_eq!(log.matches("my own work").count(), 1, "{log}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+#[test]
+fn a_cherry_pick_of_ones_own_after_an_interrupted_carry_is_left_to_its_owner() {
+    let (sb, _, b) = killed_while_carrying();
+    // A cherry-pick that stops on a conflict, after the kill: the run must not abort it.
+    let base = sb.git(&b, &["rev-parse", "HEAD"]);
+    sb.git(&b, &["checkout", "-q", "-b", "side", "HEAD~2"]);
+    let theirs = sb.commit(&b, "b.txt", "side\n", "side");
+    sb.git(&b, &["checkout", "-q", "main"]);
+    assert_eq!(sb.git(&b, &["rev-parse", "HEAD"]), base);
+    let picked = sb.git_output(&b, &["cherry-pick", &theirs]);
+    assert!(!picked.status.success(), "the cherry-pick was to conflict");
+    write(&b.join("b.txt"), "resolved\n");
+    sb.git(&b, &["add", "b.txt"]);
+    let out = sb.run("mainstay", &b, &["push"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push", &b, &out)
+    );
+    assert!(
+        text(&out.stderr).contains("cherry-pick is in progress"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.join("b.txt")).expect("read"),
+        "resolved\n"
+    );
+}
+
+#[test]
+fn junk_ahead_in_the_queue_holds_no_agent_past_its_budget() {
+    // Twenty refs with nothing to land, every id lower than any agent's.
+    let (sb, remote, a, b) = two_clones("20s");
+    let main = sb.git(&a, &["rev-parse", "HEAD"]);
+    for id in 1..=20 {
+        park(&sb, &a, &main, &format!("{id:016x}"));
+    }
+    // One with a `/` in its id is no parked change at all.
+    sb.git(
+        &a,
+        &[
+            "push",
+            "-q",
+            "origin",
+            &format!("{main}:refs/mainstay/parked/main/0/x"),
+        ],
+    );
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    let said = sb.lands(&b);
+    assert!(said.contains("put 20 parked change(s) aside"), "{said}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/main/0/"), 1);
+}
+
+#[test]
+fn a_carried_attribute_does_not_shorten_the_markers_it_is_judged_by() {
+    let (sb, remote, a, b) = two_clones("20s");
+    sb.install(&b);
+    sb.git(&b, &["add", ".gitattributes"]);
+    sb.git(&b, &["commit", "-q", "-m", "hooks"]);
+    write(&a.join("sub/.gitattributes"), "* conflict-marker-size=20\n");
+    write(
+        &a.join("sub/code.rs"),
+        "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n",
+    );
+    sb.git(&a, &["add", "-A"]);
+    sb.git(&a, &["commit", "-q", "-m", "hostile"]);
+    park(&sb, &a, "HEAD", "0000000000000001");
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    let said = sb.lands(&b);
+    assert!(said.contains("put 1 parked change(s) aside"), "{said}");
+    assert!(!sb.subjects(&remote).contains("hostile"));
 }
 
 #[test]
