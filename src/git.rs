@@ -35,8 +35,18 @@ pub enum Error {
 pub struct CommandLine(String);
 
 impl fmt::Display for CommandLine {
+    /// At most 300 characters: a push of many refs makes a line of megabytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        const SHOWN: usize = 300;
+        match self.0.char_indices().nth(SHOWN) {
+            Some((cut, _)) => write!(
+                f,
+                "{} … ({} more characters)",
+                &self.0[..cut],
+                self.0.len() - cut
+            ),
+            None => f.write_str(&self.0),
+        }
     }
 }
 
