@@ -728,12 +728,23 @@ impl Run<'_> {
             .filter(|(id, _)| *id != self.id)
             .cloned()
             .collect();
-        let sorted = match &seen.upstream {
+        let mut sorted = match &seen.upstream {
             Some(upstream) if self.park => park::chains(self.git(), &others, upstream)?,
             _ => park::Chains::default(),
         };
         // Until the push's outcome is known the branch holds other agents' commits: a run that
         // is killed meanwhile leaves this record, and the next one puts the branch back.
+        // An interrupted run's records still stand for another branch (see `park::recover`):
+        // nothing is carried until that one is put right.
+        let record = self.refs.carrying();
+        if !sorted.carriable.is_empty()
+            && self
+                .git()
+                .run(["rev-parse", "--verify", "--quiet", &record])
+                .is_ok()
+        {
+            sorted.carriable.clear();
+        }
         let carrying = !sorted.carriable.is_empty();
         if carrying {
             self.git()

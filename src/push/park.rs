@@ -452,6 +452,7 @@ pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover>
     let note = match picked {
         // Killed while picking: nothing to take off, or a cherry-pick for a person to end.
         None if head == before && !in_progress => None,
+        None if !in_progress && !contains(&before)? => return Ok(Some(elsewhere(&before))),
         None => {
             return Err(Recover::Unclear(format!(
                 "an interrupted `mainstay push` was picking other agents' parked commits onto \
@@ -508,11 +509,34 @@ pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover>
                 short(&before)
             ))
         }
-        // The picked commits are no longer on the branch: nothing of theirs to take off.
-        Some(_) => None,
+        Some(picked) => {
+            // Not on this branch: another local branch may hold them still, for a run from
+            // there to take off; until then the records stay (and nothing is carried here).
+            let holders = git.run([
+                "for-each-ref",
+                "--contains",
+                &picked,
+                "--format=%(refname:short)",
+                "refs/heads/",
+            ])?;
+            if !holders.is_empty() {
+                return Ok(Some(elsewhere(&before)));
+            }
+            None
+        }
     };
     carried_done(git, refs)?;
     Ok(note)
+}
+
+/// The line for a run on another branch than the one an interrupted run was carrying onto.
+fn elsewhere(before: &str) -> String {
+    format!(
+        "an interrupted `mainstay push` had picked other agents' parked commits onto another \
+         branch here (from {}); `mainstay push` from that branch takes them off, and until then \
+         no run here carries any",
+        &before[..before.len().min(7)]
+    )
 }
 
 /// Why [`recover`] did not put the branch back.

@@ -269,6 +269,32 @@ fn commits_made_after_an_interrupted_carry_are_kept_and_theirs_land_once() {
 }
 
 #[test]
+fn another_branch_pushed_after_an_interrupted_carry_leaves_it_to_its_own_branch() {
+    let (sb, remote, b) = killed_while_carrying();
+    // Off to other work, from the remote's branch: pushed without carrying anything.
+    sb.git(&b, &["checkout", "-q", "-b", "other", "origin/main"]);
+    sb.commit(&b, "other.txt", "other\n", "other work");
+    let out = sb.run("mainstay", &b, &["push", "origin", "HEAD:main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &b, &out)
+    );
+    let said = text(&out.stdout);
+    assert!(said.contains("onto another branch here"), "{said}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 1);
+    // Back on the branch that was carrying: theirs come off, then land once.
+    sb.git(&b, &["checkout", "-q", "main"]);
+    let said = sb.lands(&b);
+    assert!(said.contains("an interrupted run had picked"), "{said}");
+    let log = sb.subjects(&remote);
+    assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
+    assert_eq!(log.matches("lander").count(), 1, "{log}");
+    assert_eq!(log.matches("other work").count(), 1, "{log}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+#[test]
 fn a_cherry_pick_of_ones_own_after_an_interrupted_carry_is_left_to_its_owner() {
     let (sb, _, b) = killed_while_carrying();
     // A cherry-pick that stops on a conflict, after the kill: the run must not abort it.
