@@ -119,20 +119,17 @@ impl Config {
         };
         // As from the work tree: a regular file only, never what a link names.
         let entry = git
-            .run(["ls-tree", "--full-tree", rev, "--", FILE_NAME])
+            .run(["ls-tree", "-l", "--full-tree", rev, "--", FILE_NAME])
             .map_err(|e| read_error(e.to_string()))?;
         let Some((meta, _)) = entry.split_once('\t') else {
             return Ok(Config::default());
         };
-        let id = match meta.split(' ').collect::<Vec<_>>()[..] {
-            [mode, "blob", id] if mode.starts_with("100") => id.to_owned(),
+        let (id, size) = match meta.split_whitespace().collect::<Vec<_>>()[..] {
+            [mode, "blob", id, size] if mode.starts_with("100") => {
+                (id.to_owned(), size.parse().unwrap_or(u64::MAX))
+            }
             _ => return Err(read_error("not a regular file (a link?)".to_owned())),
         };
-        let size: u64 = git
-            .run(["cat-file", "-s", &id])
-            .map_err(|e| read_error(e.to_string()))?
-            .parse()
-            .unwrap_or(u64::MAX);
         if size > crate::file::SMALL {
             return Err(read_error(format!(
                 "larger than {} bytes",

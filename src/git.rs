@@ -256,6 +256,17 @@ impl Git {
         })
     }
 
+    /// The commit id `rev` names, `None` when it names none (`rev-parse --verify --quiet`).
+    pub fn resolve(&self, rev: &str) -> Option<String> {
+        self.run(["rev-parse", "--verify", "--quiet", rev]).ok()
+    }
+
+    /// Whether commit `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, Error> {
+        let out = self.output(["merge-base", "--is-ancestor", ancestor, descendant])?;
+        Ok(out.status.success())
+    }
+
     /// `git config --get KEY`, `None` when unset.
     pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
         self.config_get_in("--get", key)

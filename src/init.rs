@@ -76,9 +76,6 @@ pub fn run(worktree: &Path) -> Result<Outcome, Error> {
             platform.name, platform.follow
         ));
     }
-    if platforms.is_empty() && worktree.join("package.json").is_file() {
-        found.push("a package.json: an app that can report its commit".to_owned());
-    }
     let clone = StarterContext {
         worktree,
         remote_url: url.as_deref(),

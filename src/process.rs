@@ -93,48 +93,39 @@ fn push_arguments(argv: &[String], alias: &dyn Fn(&str) -> Option<String>) -> Op
     None
 }
 
-/// What an option does with a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Takes {
-    Nothing,
-    /// The next argument, or what follows `=`.
-    Value,
-    /// Only what follows `=`.
-    Optional,
-}
-
 /// `git push`'s long options (`git push --git-completion-helper-all`, `git push -h`): the name,
-/// what it takes, and whether `--no-<name>` exists.
-const PUSH_LONG: [(&str, Takes, bool); 28] = [
-    ("verbose", Takes::Nothing, true),
-    ("quiet", Takes::Nothing, true),
-    ("repo", Takes::Value, true),
-    ("all", Takes::Nothing, true),
-    ("branches", Takes::Nothing, true),
-    ("mirror", Takes::Nothing, true),
-    ("delete", Takes::Nothing, true),
-    ("tags", Takes::Nothing, true),
-    ("dry-run", Takes::Nothing, true),
-    ("porcelain", Takes::Nothing, true),
-    ("force", Takes::Nothing, true),
-    ("force-with-lease", Takes::Optional, true),
-    ("force-if-includes", Takes::Nothing, true),
-    ("recurse-submodules", Takes::Value, true),
-    ("thin", Takes::Nothing, true),
-    ("receive-pack", Takes::Value, true),
-    ("exec", Takes::Value, true),
-    ("set-upstream", Takes::Nothing, true),
-    ("progress", Takes::Nothing, true),
-    ("prune", Takes::Nothing, true),
+/// whether it takes the next argument as its value (an optional value only ever follows `=`),
+/// and whether `--no-<name>` exists.
+const PUSH_LONG: [(&str, bool, bool); 28] = [
+    ("verbose", false, true),
+    ("quiet", false, true),
+    ("repo", true, true),
+    ("all", false, true),
+    ("branches", false, true),
+    ("mirror", false, true),
+    ("delete", false, true),
+    ("tags", false, true),
+    ("dry-run", false, true),
+    ("porcelain", false, true),
+    ("force", false, true),
+    ("force-with-lease", false, true),
+    ("force-if-includes", false, true),
+    ("recurse-submodules", true, true),
+    ("thin", false, true),
+    ("receive-pack", true, true),
+    ("exec", true, true),
+    ("set-upstream", false, true),
+    ("progress", false, true),
+    ("prune", false, true),
     // Its negation is `--verify`.
-    ("no-verify", Takes::Nothing, true),
-    ("follow-tags", Takes::Nothing, true),
-    ("signed", Takes::Optional, true),
-    ("atomic", Takes::Nothing, true),
-    ("push-option", Takes::Value, true),
-    ("ipv4", Takes::Nothing, false),
-    ("ipv6", Takes::Nothing, false),
-    ("verify", Takes::Nothing, false),
+    ("no-verify", false, true),
+    ("follow-tags", false, true),
+    ("signed", false, true),
+    ("atomic", false, true),
+    ("push-option", true, true),
+    ("ipv4", false, false),
+    ("ipv6", false, false),
+    ("verify", false, false),
 ];
 
 /// Options that name the same thing: an abbreviation matching both is not ambiguous.
@@ -227,8 +218,8 @@ fn read_push(args: &[String]) -> PushFlags {
             let Some((index, negated)) = long_option(word) else {
                 continue;
             };
-            let (name, takes, _) = PUSH_LONG[index];
-            if takes == Takes::Value && !negated && !value {
+            let (name, takes_value, _) = PUSH_LONG[index];
+            if takes_value && !negated && !value {
                 rest.next();
             }
             match name {

@@ -40,7 +40,9 @@ pub struct Repo {
     common_dir: PathBuf,
     workdir: Option<PathBuf>,
     hash: gix::hash::Kind,
-    /// Blobs larger than this are not read for their text (see [`blob_within`]).
+    /// Blobs larger than this are not read for their text (see [`blob_within`]):
+    /// [`BLOB_LIMIT_VAR`], else git's `core.bigFileThreshold` in the repository's own config,
+    /// else [`BLOB_LIMIT`].
     blob_limit: u64,
 }
 
@@ -63,12 +65,6 @@ impl Repo {
     /// SHA-1 or SHA-256.
     pub fn object_format(&self) -> gix::hash::Kind {
         self.hash
-    }
-
-    /// The largest blob whose text is read: [`BLOB_LIMIT_VAR`], else git's
-    /// `core.bigFileThreshold` in the repository's own config, else [`BLOB_LIMIT`].
-    pub fn blob_limit(&self) -> u64 {
-        self.blob_limit
     }
 
     /// Parses a full hex id in this repository's format.

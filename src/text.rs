@@ -103,6 +103,11 @@ fn is_mention(token: &str) -> bool {
             .is_some_and(|rest| id(rest, &['S']))
 }
 
+/// The first seven hex digits of a commit id, as git shows it short (and status files are named).
+pub fn sha7(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

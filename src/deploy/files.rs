@@ -24,10 +24,7 @@ use crate::git::Git;
 /// The most of a status file any reader takes in (a log of many runs is a few hundred KB).
 pub const LIMIT: u64 = 4 << 20;
 
-/// The first seven hex digits, as status file names use them.
-pub fn sha7(sha: &str) -> &str {
-    &sha[..sha.len().min(7)]
-}
+pub use crate::text::sha7;
 
 /// `.deployment-status-<sha7>.log` in the work tree.
 pub fn log_path(worktree: &Path, sha: &str) -> PathBuf {
@@ -148,13 +145,7 @@ pub fn read_if_exists(path: &Path) -> io::Result<Option<String>> {
         .map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
-/// Removes a file that may already be gone.
-pub fn remove_if_exists(path: &Path) -> io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
+pub use crate::file::remove_if_exists;
 
 /// The last `n` lines of a text.
 pub fn tail(text: &str, n: usize) -> Vec<&str> {

@@ -92,7 +92,7 @@ pub fn git_contains(worktree: &Path) -> impl Fn(&str, &str) -> bool + '_ {
         valid(ancestor)
             && valid(descendant)
             && crate::git::Git::new(worktree)
-                .output(["merge-base", "--is-ancestor", ancestor, descendant])
-                .is_ok_and(|o| o.status.success())
+                .is_ancestor(ancestor, descendant)
+                .unwrap_or(false)
     }
 }

@@ -339,8 +339,6 @@ pub fn ask(
     wait: Option<Duration>,
     tick: &mut dyn FnMut(&Report),
 ) -> Result<Option<Report>, Error> {
-    let (settings, _) = settings.floored(cx.secrets.poll_floor());
-    let settings = &settings;
     let mut setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
     if let Some(limit) = wait {
         // `--wait` is a bound on the clock: no request outlives it.
@@ -363,7 +361,8 @@ pub fn ask(
     };
     let schedule = wait.map(|limit| {
         let past = super::follow::history(&mut sources, settings, cx.worktree, &poll_cx);
-        let mut bounded = settings.clone();
+        // Only the schedule polls: the machine's floor and `--wait` bound it.
+        let (mut bounded, _) = settings.floored(cx.secrets.poll_floor());
         bounded.max_wait = limit;
         Schedule::choose(&bounded, &past)
     });
@@ -392,9 +391,8 @@ pub fn ask(
             return Ok(Some(report));
         };
         planned = next;
-        let now = cx.clock.elapsed() - start;
-        if planned > now {
-            cx.clock.sleep(planned - now);
+        if planned > waited {
+            cx.clock.sleep(planned - waited);
         }
     }
 }

@@ -215,7 +215,7 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
     let hooks = &place.hooks;
     for name in super::EXECUTABLES {
         let source = options.source_dir.join(name);
-        problems.extend(super::check_file(&hooks.join(name), &source, "")?);
+        problems.extend(super::check_file(&hooks.join(name), &source, "", FIX)?);
     }
     let fix = format!("{FIX} --global");
     for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
@@ -333,13 +333,10 @@ fn uninstall_excludes(
 }
 
 fn remove_if_there(path: &Path) -> Result<(), Error> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
-            path: path.to_owned(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
+    crate::file::remove_if_exists(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The work trees `post-push` noted (see [`note_worktree`]) that still exist.

@@ -980,7 +980,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             .map(|w| format!("worktree {}: ", w.display()))
             .unwrap_or_default();
         let source = options.source_dir.join(name);
-        problems.extend(check_file(&dest, &source, &whose)?);
+        problems.extend(check_file(&dest, &source, &whose, FIX)?);
     }
     for (key, value) in target.driver_config() {
         match target.git.config_get(&key)? {
@@ -1024,7 +1024,12 @@ fn status_files_in(worktree: &Path) -> usize {
 
 /// What is wrong with the installed copy `dest` of `source`, if anything; `whose` goes first
 /// (the worktree it belongs to).
-fn check_file(dest: &Path, source: &Path, whose: &str) -> Result<Option<Problem>, Error> {
+fn check_file(
+    dest: &Path,
+    source: &Path,
+    whose: &str,
+    fix: &str,
+) -> Result<Option<Problem>, Error> {
     let built = file::read(source, HOOK_LIMIT).ok().flatten();
     let same = match &built {
         Some(built) => installed(dest, built)?,
@@ -1032,18 +1037,18 @@ fn check_file(dest: &Path, source: &Path, whose: &str) -> Result<Option<Problem>
     };
     Ok(match (same, built) {
         (None, _) => Some(Problem(format!(
-            "{whose}{} is missing: {FIX}",
+            "{whose}{} is missing: {fix}",
             dest.display()
         ))),
         (Some(false), Some(_)) => Some(Problem(format!(
-            "{whose}{} is not the version beside install-hooks (older or replaced): {FIX}",
+            "{whose}{} is not the version beside install-hooks (older or replaced): {fix}",
             dest.display()
         ))),
         (Some(_), _) => {
             let executable = fs::metadata(dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
             (!executable).then(|| {
                 Problem(format!(
-                    "{whose}{} is not executable: {FIX}",
+                    "{whose}{} is not executable: {fix}",
                     dest.display()
                 ))
             })

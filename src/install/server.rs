@@ -122,10 +122,8 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let hooks = bare.hooks_dir()?;
     for name in EXECUTABLES {
         let dest = hooks.join(name);
-        if let Some(Problem(text)) = super::check_file(&dest, &options.source_dir.join(name), "")? {
-            let what = text.strip_suffix(FIX).unwrap_or(&text);
-            problems.push(Problem(format!("{what}{fix}")));
-        }
+        let source = options.source_dir.join(name);
+        problems.extend(super::check_file(&dest, &source, "", &fix)?);
     }
     if bare.paths.hooks != hooks {
         problems.push(Problem(format!(

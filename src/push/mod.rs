@@ -20,6 +20,7 @@ use serde::Deserialize;
 use crate::clock::{Clock, Jitter};
 use crate::git::{self, Git};
 use crate::policy;
+use crate::text::sha7;
 use crate::time::{duration, show};
 use park::{Parked, Refs, Seen};
 use remote::{Flags, Pushed, Remote, Update};
@@ -116,7 +117,10 @@ pub enum Error {
     BadBranch { name: String },
     #[error("`{remote}` is not a remote of this clone (`git remote -v` lists them) nor a URL")]
     NoSuchRemote { remote: String },
-    #[error("refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it or force again", &sha[..sha.len().min(7)])]
+    #[error(
+        "refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it or force again",
+        crate::text::sha7(sha)
+    )]
     NotIntegrated {
         remote: String,
         branch: String,
@@ -567,10 +571,7 @@ impl Run<'_> {
             earlier = Some(sha.clone());
         }
         let own = self.refs.own();
-        let Some(earlier) = earlier.or_else(|| {
-            let recorded = self.git().run(["rev-parse", "--verify", "--quiet", &own]);
-            recorded.ok()
-        }) else {
+        let Some(earlier) = earlier.or_else(|| self.git().resolve(&own)) else {
             return Ok(None);
         };
         if !self.ahead_of(upstream)? {
@@ -584,18 +585,14 @@ impl Run<'_> {
         if park::same_change(self.git(), &earlier, "HEAD", upstream)? {
             return self.carried(landed, upstream, out).map(Some);
         }
-        let on_top = self
-            .git()
-            .output(["merge-base", "--is-ancestor", &earlier, "HEAD"])?
-            .status
-            .success();
+        let on_top = self.git().is_ancestor(&earlier, "HEAD")?;
         if on_top {
             // The parked commits landed; those made here since are this run's to push.
             let _ = writeln!(
                 out,
                 "the commits parked from here earlier landed in {}, carried by another push; \
                  pushing the ones made since",
-                short(&landed)
+                sha7(&landed)
             );
             remote::rebase(
                 self.git(),
@@ -687,10 +684,7 @@ impl Run<'_> {
 
     /// Whether `HEAD` holds commits `upstream` does not.
     fn ahead_of(&self, upstream: &str) -> Result<bool, Error> {
-        let output = self
-            .git()
-            .output(["merge-base", "--is-ancestor", "HEAD", upstream])?;
-        Ok(!output.status.success())
+        Ok(!self.git().is_ancestor("HEAD", upstream)?)
     }
 
     /// One round: rebase onto what was fetched, carry parked changes, push. `None`: the remote
@@ -718,7 +712,7 @@ impl Run<'_> {
                 "nothing to push: {}/{} is already at {}",
                 self.remote.shown,
                 self.branch,
-                short(&head)
+                sha7(&head)
             );
             return Ok(Some(self.outcome(head, Landed::Nothing)));
         }
@@ -737,12 +731,7 @@ impl Run<'_> {
         // An interrupted run's records still stand for another branch (see `park::recover`):
         // nothing is carried until that one is put right.
         let record = self.refs.carrying();
-        if !sorted.carriable.is_empty()
-            && self
-                .git()
-                .run(["rev-parse", "--verify", "--quiet", &record])
-                .is_ok()
-        {
+        if !sorted.carriable.is_empty() && self.git().resolve(&record).is_some() {
             sorted.carriable.clear();
         }
         let carrying = !sorted.carriable.is_empty();
@@ -804,7 +793,7 @@ impl Run<'_> {
                 let _ = writeln!(
                     out,
                     "pushed {} to {}/{} (attempt {}, waited {}{also})",
-                    short(&sha),
+                    sha7(&sha),
                     self.remote.shown,
                     self.branch,
                     self.attempts,
@@ -909,14 +898,7 @@ impl Run<'_> {
             refspec: format!("{head}:{name}"),
             lease: Some(format!("{name}:")),
         };
-        // Not a branch: no hook of the clone's has anything to say about it; the push that lands
-        // it runs them all.
-        let flags = Flags {
-            atomic: true,
-            no_verify: true,
-            config_from: None,
-        };
-        match remote::push(&self.remote, &name, &[update], flags)? {
+        match remote::push(&self.remote, &name, &[update], Flags::PARKING)? {
             Pushed::Yes(_) => {
                 self.git().run(["update-ref", &self.refs.own(), head])?;
                 let base = self.git().run(["merge-base", head, upstream])?;
@@ -944,17 +926,17 @@ impl Run<'_> {
             refspec: format!(":{name}"),
             lease: Some(format!("{name}:{}", parked.sha)),
         };
-        let flags = Flags {
-            atomic: true,
-            no_verify: true,
-            config_from: None,
-        };
         let mut detail = String::new();
         for tried in 0..3 {
             if tried > 0 {
                 self.clock.sleep(self.settings.backoff);
             }
-            let pushed = remote::push(&self.remote, &name, std::slice::from_ref(&update), flags);
+            let pushed = remote::push(
+                &self.remote,
+                &name,
+                std::slice::from_ref(&update),
+                Flags::PARKING,
+            );
             match pushed {
                 Ok(Pushed::Yes(_)) => {
                     self.parked = None;
@@ -1001,12 +983,12 @@ impl Run<'_> {
         let _ = writeln!(
             out,
             "landed in {} on {}/{}, carried by another agent's push ({tried}, waited {}); {} is now at {}",
-            short(&landed),
+            sha7(&landed),
             self.remote.shown,
             self.branch,
             show(self.waited),
             self.local,
-            short(upstream),
+            sha7(upstream),
         );
         Ok(self.outcome(upstream.to_owned(), Landed::Carried { r#in: landed }))
     }
@@ -1057,7 +1039,7 @@ impl Run<'_> {
                     "nothing to push: {}/{} is already at {}",
                     self.remote.shown,
                     self.branch,
-                    short(&head)
+                    sha7(&head)
                 );
                 return Ok(self.outcome(head, Landed::Nothing));
             }
@@ -1085,7 +1067,7 @@ impl Run<'_> {
                     let _ = writeln!(
                         out,
                         "pushed {} to {}/{} (attempt {}, waited {})",
-                        short(&head),
+                        sha7(&head),
                         self.remote.shown,
                         self.branch,
                         self.attempts,
@@ -1121,8 +1103,4 @@ fn attempts_said(n: u32) -> String {
         1 => "1 attempt".to_owned(),
         n => format!("{n} attempts"),
     }
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(7)]
 }

@@ -29,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 
 use crate::git::{self, Git};
+use crate::text::sha7;
 
 /// Where parked changes live on the remote.
 pub(super) const REMOTE: &str = "refs/mainstay/parked/";
@@ -434,21 +435,13 @@ pub(super) fn carried_done(git: &Git, refs: &Refs) -> Result<(), git::Error> {
 /// in progress, the branch elsewhere) is an error saying what to do, and the records stay until
 /// it is done. A line for the user when something was put back.
 pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover> {
-    let Ok(before) = git.run(["rev-parse", "--verify", "--quiet", &refs.carrying()]) else {
+    let Some(before) = git.resolve(&refs.carrying()) else {
         return Ok(None);
     };
-    let picked = git
-        .run(["rev-parse", "--verify", "--quiet", &refs.picked()])
-        .ok();
-    let short = |sha: &str| sha[..sha.len().min(7)].to_owned();
+    let picked = git.resolve(&refs.picked());
     let head = git.run(["rev-parse", "HEAD"])?;
-    let contains = |ancestor: &str| -> Result<bool, git::Error> {
-        let out = git.output(["merge-base", "--is-ancestor", ancestor, "HEAD"])?;
-        Ok(out.status.success())
-    };
-    let in_progress = git
-        .run(["rev-parse", "--verify", "--quiet", "CHERRY_PICK_HEAD"])
-        .is_ok();
+    let contains = |ancestor: &str| git.is_ancestor(ancestor, "HEAD");
+    let in_progress = git.resolve("CHERRY_PICK_HEAD").is_some();
     let note = match picked {
         // Killed while picking: nothing to take off, or a cherry-pick for a person to end.
         None if head == before && !in_progress => None,
@@ -458,7 +451,7 @@ pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover>
                 "an interrupted `mainstay push` was picking other agents' parked commits onto \
                  this branch from {b}; end that (`git cherry-pick --abort`, or take their commits \
                  off with `git rebase -i {b}`), then `git update-ref -d {r}` and run it again",
-                b = short(&before),
+                b = sha7(&before),
                 r = refs.carrying()
             )));
         }
@@ -467,7 +460,7 @@ pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover>
                 "a cherry-pick is in progress on a branch an interrupted `mainstay push` had \
                  carried other agents' commits onto ({}); finish or abort it, then run \
                  `mainstay push` again",
-                short(&before)
+                sha7(&before)
             )));
         }
         Some(picked) if head == picked => {
@@ -475,7 +468,7 @@ pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover>
             Some(format!(
                 "an interrupted run had picked other agents' parked commits onto this branch; \
                  it is back at {}",
-                short(&before)
+                sha7(&before)
             ))
         }
         Some(picked) if contains(&picked)? => {
@@ -496,17 +489,17 @@ pub(super) fn recover(git: &Git, refs: &Refs) -> Result<Option<String>, Recover>
                      branch ({}..{}), and the commits made on top since do not apply without \
                      them; take them off by hand (`git rebase --onto {} {}`), then `git \
                      update-ref -d {}` and run `mainstay push` again",
-                    short(&before),
-                    short(&picked),
-                    short(&before),
-                    short(&picked),
+                    sha7(&before),
+                    sha7(&picked),
+                    sha7(&before),
+                    sha7(&picked),
                     refs.carrying()
                 )));
             }
             Some(format!(
                 "an interrupted run had picked other agents' parked commits onto this branch; \
                  they are off it again, and the commits made since are kept on top of {}",
-                short(&before)
+                sha7(&before)
             ))
         }
         Some(picked) => {
@@ -535,7 +528,7 @@ fn elsewhere(before: &str) -> String {
         "an interrupted `mainstay push` had picked other agents' parked commits onto another \
          branch here (from {}); `mainstay push` from that branch takes them off, and until then \
          no run here carries any",
-        &before[..before.len().min(7)]
+        sha7(before)
     )
 }
 

@@ -268,6 +268,16 @@ pub(super) struct Flags<'a> {
     pub config_from: Option<&'a str>,
 }
 
+impl Flags<'static> {
+    /// A push of one ref under `refs/mainstay/`: no branch moves, so no hook of the clone's has
+    /// anything to say about it (the push that lands it runs them all).
+    pub const PARKING: Flags<'static> = Flags {
+        atomic: true,
+        no_verify: true,
+        config_from: None,
+    };
+}
+
 /// One `git push` of `updates`; `target` is the ref whose acceptance means "pushed".
 pub(super) fn push(
     remote: &Remote<'_>,

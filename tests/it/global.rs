@@ -279,6 +279,7 @@ fn install_hooks_in_a_covered_clone_says_so_routes_the_ledgers_and_installs_noth
             .contains("docs/ACTIVE_SESSIONS.md merge=mainstay-sessions"),
         "{said}"
     );
+    assert!(said.contains("added "), "{said}");
     assert!(!work.join(".git/mainstay/install.json").exists());
     assert!(!work.join(".git/hooks/pre-push").exists());
     let again = sb.run("install-hooks", &work, &[]);

@@ -12,13 +12,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A remote whose `.mainstay.toml` asks for short waits, and two clones of it.
-fn two_clones(budget: &str) -> (Sandbox, PathBuf, PathBuf, PathBuf) {
+/// A remote whose `.mainstay.toml` asks for short waits (a 20 s budget), and two clones of it.
+fn two_clones() -> (Sandbox, PathBuf, PathBuf, PathBuf) {
     let sb = Sandbox::new();
     let remote = sb.remote("remote");
     let a = sb.clone_repo(&remote, "a");
-    let config = format!("[sync]\nbackoff = \"50ms\"\nbudget = \"{budget}\"\n");
-    sb.commit(&a, ".mainstay.toml", &config, "settings");
+    let config = "[sync]\nbackoff = \"50ms\"\nbudget = \"20s\"\n";
+    sb.commit(&a, ".mainstay.toml", config, "settings");
     sb.commit(&a, "notes.txt", &"line\n".repeat(10), "notes");
     sb.git(&a, &["push", "-q", "origin", "main"]);
     let b = sb.clone_repo(&remote, "b");
@@ -41,7 +41,7 @@ fn refs(sb: &Sandbox, remote: &Path, prefix: &str) -> usize {
 fn commits_that_only_look_like_landed_ones_are_still_pushed() {
     // Two agents under one identity make the same change in the same second, to different lines
     // of one file: only a change this worktree parked is ever taken for landed.
-    let (sb, remote, a, b) = two_clones("20s");
+    let (sb, remote, a, b) = two_clones();
     for (dir, line) in [(&a, 0), (&b, 9)] {
         let mut lines = ["line"; 10];
         lines[line] = "changed";
@@ -72,7 +72,7 @@ fn commits_that_only_look_like_landed_ones_are_still_pushed() {
 
 #[test]
 fn parked_changes_no_push_will_land_are_put_aside_not_waited_on() {
-    let (sb, remote, a, b) = two_clones("20s");
+    let (sb, remote, a, b) = two_clones();
     // Refs with nothing to land, lower in the queue than any agent's: each would cost every
     // later agent a wait; with a 20 s budget, four of them gave up without one attempt.
     let main = sb.git(&a, &["rev-parse", "HEAD"]);
@@ -122,7 +122,7 @@ fn parked_changes_no_push_will_land_are_put_aside_not_waited_on() {
 
 #[test]
 fn a_long_history_under_one_parked_ref_hides_no_other() {
-    let (sb, remote, a, b) = two_clones("20s");
+    let (sb, remote, a, b) = two_clones();
     let tree = sb.git(&a, &["rev-parse", "HEAD^{tree}"]);
     let mut tip = sb.git(&a, &["rev-parse", "HEAD"]);
     for i in 0..210 {
@@ -155,35 +155,23 @@ fn a_hostile_parked_change_stops_no_lander() {
     // A parked commit the lander's pre-push refuses, under a file name that reads like git's
     // own words: the lander lands its own commits and puts the change aside.
     for name in ["Authentication failed.txt", "is not in this clone"] {
-        let (sb, remote, a, b) = two_clones("20s");
-        sb.install(&b);
-        sb.git(&b, &["add", ".gitattributes"]);
-        sb.git(&b, &["commit", "-q", "-m", "hooks"]);
-        sb.commit(&a, name, "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", "hostile");
-        park(&sb, &a, "HEAD", "0000000000000001");
-        sb.commit(&b, "b.txt", "b\n", "lander");
-        let said = sb.lands(&b);
-        assert!(said.contains("put 1 parked change(s) aside"), "{said}");
-        let log = sb.subjects(&remote);
-        assert!(
-            log.starts_with("lander\n") && !log.contains("hostile"),
-            "{log}"
-        );
-        assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+        hostile_is_put_aside(&[(name, BLOCK)]);
     }
 }
 
-#[test]
-fn a_carried_configuration_does_not_judge_the_push_that_carries_it() {
-    // The parked change loosens the policy and adds a conflict block under it: the lander's
-    // pre-push judges the landing push by the lander's own `.mainstay.toml`.
-    let (sb, remote, a, b) = two_clones("20s");
+/// A conflict block, git's way.
+const BLOCK: &str = "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n";
+
+/// A lander with mainstay's hooks, and a parked change of another agent that writes `files`:
+/// the lander's pre-push refuses it, so it lands alone and puts the change aside.
+fn hostile_is_put_aside(files: &[(&str, &str)]) {
+    let (sb, remote, a, b) = two_clones();
     sb.install(&b);
     sb.git(&b, &["add", ".gitattributes"]);
     sb.git(&b, &["commit", "-q", "-m", "hooks"]);
-    let loose = "[sync]\nbackoff = \"50ms\"\n[push]\nmarkers_allowed = [\"*\"]\n";
-    write(&a.join(".mainstay.toml"), loose);
-    write(&a.join("code.rs"), "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n");
+    for (name, content) in files {
+        write(&a.join(name), content);
+    }
     sb.git(&a, &["add", "-A"]);
     sb.git(&a, &["commit", "-q", "-m", "hostile"]);
     park(&sb, &a, "HEAD", "0000000000000001");
@@ -191,12 +179,24 @@ fn a_carried_configuration_does_not_judge_the_push_that_carries_it() {
     let said = sb.lands(&b);
     assert!(said.contains("put 1 parked change(s) aside"), "{said}");
     let log = sb.subjects(&remote);
-    assert!(!log.contains("hostile"), "{log}");
+    assert!(
+        log.starts_with("lander\n") && !log.contains("hostile"),
+        "{log}"
+    );
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+#[test]
+fn a_carried_configuration_does_not_judge_the_push_that_carries_it() {
+    // The parked change loosens the policy and adds a conflict block under it: the lander's
+    // pre-push judges the landing push by the lander's own `.mainstay.toml`.
+    let loose = "[sync]\nbackoff = \"50ms\"\n[push]\nmarkers_allowed = [\"*\"]\n";
+    hostile_is_put_aside(&[(".mainstay.toml", loose), ("code.rs", BLOCK)]);
 }
 
 /// `b`'s `mainstay push` killed while its push carries `a`'s parked "redeploy please".
 fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf) {
-    let (sb, remote, a, b) = two_clones("20s");
+    let (sb, remote, a, b) = two_clones();
     sb.git(
         &a,
         &["commit", "-q", "--allow-empty", "-m", "redeploy please"],
@@ -298,11 +298,9 @@ fn another_branch_pushed_after_an_interrupted_carry_leaves_it_to_its_own_branch(
 fn a_cherry_pick_of_ones_own_after_an_interrupted_carry_is_left_to_its_owner() {
     let (sb, _, b) = killed_while_carrying();
     // A cherry-pick that stops on a conflict, after the kill: the run must not abort it.
-    let base = sb.git(&b, &["rev-parse", "HEAD"]);
     sb.git(&b, &["checkout", "-q", "-b", "side", "HEAD~2"]);
     let theirs = sb.commit(&b, "b.txt", "side\n", "side");
     sb.git(&b, &["checkout", "-q", "main"]);
-    assert_eq!(sb.git(&b, &["rev-parse", "HEAD"]), base);
     let picked = sb.git_output(&b, &["cherry-pick", &theirs]);
     assert!(!picked.status.success(), "the cherry-pick was to conflict");
     write(&b.join("b.txt"), "resolved\n");
@@ -328,7 +326,7 @@ fn a_cherry_pick_of_ones_own_after_an_interrupted_carry_is_left_to_its_owner() {
 #[test]
 fn junk_ahead_in_the_queue_holds_no_agent_past_its_budget() {
     // Twenty refs with nothing to land, every id lower than any agent's.
-    let (sb, remote, a, b) = two_clones("20s");
+    let (sb, remote, a, b) = two_clones();
     let main = sb.git(&a, &["rev-parse", "HEAD"]);
     for id in 1..=20 {
         park(&sb, &a, &main, &format!("{id:016x}"));
@@ -351,27 +349,15 @@ fn junk_ahead_in_the_queue_holds_no_agent_past_its_budget() {
 
 #[test]
 fn a_carried_attribute_does_not_shorten_the_markers_it_is_judged_by() {
-    let (sb, remote, a, b) = two_clones("20s");
-    sb.install(&b);
-    sb.git(&b, &["add", ".gitattributes"]);
-    sb.git(&b, &["commit", "-q", "-m", "hooks"]);
-    write(&a.join("sub/.gitattributes"), "* conflict-marker-size=20\n");
-    write(
-        &a.join("sub/code.rs"),
-        "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n",
-    );
-    sb.git(&a, &["add", "-A"]);
-    sb.git(&a, &["commit", "-q", "-m", "hostile"]);
-    park(&sb, &a, "HEAD", "0000000000000001");
-    sb.commit(&b, "b.txt", "b\n", "lander");
-    let said = sb.lands(&b);
-    assert!(said.contains("put 1 parked change(s) aside"), "{said}");
-    assert!(!sb.subjects(&remote).contains("hostile"));
+    hostile_is_put_aside(&[
+        ("sub/.gitattributes", "* conflict-marker-size=20\n"),
+        ("sub/code.rs", BLOCK),
+    ]);
 }
 
 #[test]
 fn a_rebase_that_cannot_start_says_why() {
-    let (sb, _, a, b) = two_clones("20s");
+    let (sb, _, a, b) = two_clones();
     sb.commit(&a, "new.txt", "theirs\n", "theirs");
     sb.git(&a, &["push", "-q", "origin", "main"]);
     write(&b.join("new.txt"), "untracked here\n");

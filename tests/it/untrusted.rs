@@ -986,15 +986,38 @@ fn a_blob_of_zeros_is_not_read_whole_by_the_marker_check() {
         ],
     );
     sb.git(&work, &["commit", "-q", "-m", "zeros"]);
-    let head = sb.git(&work, &["rev-parse", "HEAD"]);
-    let zero = "0".repeat(40);
-    // The hook as git runs it, with less memory than the blob takes.
-    let input = format!("refs/heads/topic {head} refs/heads/topic {zero}\n");
+    // The hook as git runs it, on the protected branch (so the marker check runs), with less
+    // memory than the blob takes.
     let url = remote.to_str().expect("utf-8");
-    let out = run_limited_with_input(&sb, "pre-push", &work, &["origin", url], 128, &input);
+    let base = sb.git(&work, &["rev-parse", "origin/main"]);
+    let pre_push = |head: &str| {
+        let input = format!("refs/heads/main {head} refs/heads/main {base}\n");
+        run_limited_with_input(&sb, "pre-push", &work, &["origin", url], 128, &input)
+    };
+    let head = sb.git(&work, &["rev-parse", "HEAD"]);
+    let out = pre_push(&head);
     assert_eq!(
         out.status.code(),
         Some(0),
+        "{}",
+        describe("pre-push", &work, &out)
+    );
+    // The check did run beside it: a block added in the next commit is refused.
+    let marked = sb.commit(
+        &work,
+        "c.txt",
+        "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n",
+        "block",
+    );
+    let out = pre_push(&marked);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("pre-push", &work, &out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("c.txt:1 adds a conflict block"),
         "{}",
         describe("pre-push", &work, &out)
     );

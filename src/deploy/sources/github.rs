@@ -964,11 +964,8 @@ impl GitHub {
     /// commit has a handful of deployments. A short sha GitHub's filter never matches (it takes
     /// full ids): then the newest deployments of every environment, matched by prefix.
     fn list_for(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
-        if matches!(sha.len(), 40 | 64) {
-            self.api.deployments(Some(sha), None, 100, cx)
-        } else {
-            self.api.deployments(None, None, 100, cx)
-        }
+        let full = matches!(sha.len(), 40 | 64).then_some(sha);
+        self.api.deployments(full, None, 100, cx)
     }
 
     /// The newest deployment of `deployment`'s environment created after it, if any.

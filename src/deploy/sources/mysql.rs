@@ -183,6 +183,16 @@ impl Columns {
 }
 
 impl Settings {
+    /// `?, ?` for an `IN` of the success statuses, and the statuses to bind to them.
+    fn success_marks(&self) -> (String, Vec<Value>) {
+        let words = &self.statuses.success;
+        let marks = vec!["?"; words.len()].join(", ");
+        (
+            marks,
+            words.iter().map(|w| Value::from(w.as_str())).collect(),
+        )
+    }
+
     fn validate(&self) -> Result<(), Invalid> {
         let columns = self
             .columns
@@ -442,9 +452,7 @@ impl Mysql {
         }
         let c = &self.settings.columns;
         let q = |name: &str| quote(name).expect("names are validated with the settings");
-        let words = &self.settings.statuses.success;
-        let marks = vec!["?"; words.len()].join(", ");
-        let params = words.iter().map(|w| Value::from(w.as_str())).collect();
+        let (marks, params) = self.settings.success_marks();
         let sql = format!(
             "SELECT {} FROM {} WHERE {} IN ({marks}) ORDER BY {} DESC LIMIT 1",
             q(&c.commit_sha),
@@ -486,9 +494,7 @@ impl Mysql {
         );
         let (filter, params, limit) = match span {
             Span::Recent => {
-                let words = &self.settings.statuses.success;
-                let marks = vec!["?"; words.len()].join(", ");
-                let params = words.iter().map(|w| Value::from(w.as_str())).collect();
+                let (marks, params) = self.settings.success_marks();
                 let filter = format!("{} IN ({marks}) AND {} > 0", q(&c.status), q(&c.duration));
                 (filter, params, " LIMIT 20")
             }

@@ -258,7 +258,6 @@ fn criss_cross_histories_merge_their_ancestors_record_wise_too() {
     }
 }
 
-/// The three files of a case in the sandbox, as `base.md`, `ours.md`, `theirs.md`.
 /// The counter rule through the real driver in a real `git merge`: each side added a row and set
 /// the total from 3 to 4, independent changes, so the merge says 5; two sides that made the very
 /// same change count it once. See: the newcomer's-first-hour issue.
@@ -298,6 +297,7 @@ fn a_shared_counter_bump_counts_twice_unless_both_sides_are_the_same_change() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected(cases[1]));
 }
 
+/// The three files of a case in the sandbox, as `base.md`, `ours.md`, `theirs.md`.
 fn hand_files(sandbox: &Sandbox, case: &str) {
     let names = ["base.md", "ours.md", "theirs.md"];
     for (name, text) in names.iter().zip(case_files(case)) {
