@@ -216,11 +216,16 @@ fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf) {
         .process_group(0)
         .spawn()
         .expect("spawn mainstay push");
+    // Killed once the picking is done and recorded, while the push is under way (a kill in
+    // the moment between the two ends in a line saying what to do, not in a guess).
     let started = Instant::now();
-    while !sb
-        .git(&b, &["log", "--format=%s"])
-        .contains("redeploy please")
-    {
+    let picked = [
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "refs/worktree/mainstay/picked/main",
+    ];
+    while !sb.git_output(&b, &picked).status.success() {
         assert!(started.elapsed() < Duration::from_secs(20), "never carried");
         std::thread::sleep(Duration::from_millis(50));
     }
