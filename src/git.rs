@@ -187,6 +187,24 @@ impl Git {
             .to_owned())
     }
 
+    /// Runs git, requires success, and returns stdout as it is (an object's raw bytes).
+    pub fn bytes<I, S>(&self, args: I) -> Result<Vec<u8>, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().collect();
+        let output = self.output(&args)?;
+        if !output.status.success() {
+            return Err(Error::Failed {
+                command: command_line(&args),
+                status: output.status,
+                stderr: trimmed(&output.stderr),
+            });
+        }
+        Ok(output.stdout)
+    }
+
     /// Runs git, requires success, and returns stdout without its trailing newline.
     pub fn run<I, S>(&self, args: I) -> Result<String, Error>
     where

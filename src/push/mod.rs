@@ -9,7 +9,10 @@
 //! so the branch, the index and the work tree are exactly as they were; the conflicted files go
 //! to the conflict log.
 
+mod carry;
+mod pacing;
 mod park;
+mod queue;
 mod remote;
 
 use std::io::Write;
@@ -23,6 +26,7 @@ use crate::policy;
 use crate::text::sha7;
 use crate::time::{duration, show};
 use park::{Parked, Refs, Seen};
+use queue::Queue;
 use remote::{Flags, Pushed, Remote, Update};
 
 /// `[sync]` in `.mainstay.toml`.
@@ -278,6 +282,7 @@ pub fn run(
         jitter,
         id,
         parked: None,
+        queue: None,
         park: options.settings.park && !options.force,
         attempts: 0,
         waited: Duration::ZERO,
@@ -319,8 +324,6 @@ pub fn run(
     Err(error)
 }
 
-/// How long a remote may stay unreachable (refused, reset, hung up) before that is final.
-const NETWORK_WINDOW: Duration = Duration::from_secs(30);
 /// `BRANCH` read as git reads a refspec, so that nothing git would take otherwise is taken as a
 /// branch's name: `[<source>:]<destination>`, each with or without `refs/heads/`.
 struct Spec<'a> {
@@ -416,6 +419,8 @@ struct Run<'a> {
     /// This run's parked change's id.
     id: String,
     parked: Option<Parked>,
+    /// What this run saw of the queue while parked.
+    queue: Option<Queue>,
     /// Whether this run may park (the setting, and a remote that takes atomic pushes).
     park: bool,
     attempts: u32,
@@ -448,9 +453,8 @@ impl Run<'_> {
             match ask(self) {
                 Err(Error::Unreachable { remote, detail }) if remote::transient(&detail) => {
                     let since = *down_since.get_or_insert(self.clock.elapsed());
-                    let pause =
-                        self.settings.backoff + self.jitter.up_to(self.settings.backoff * 4);
-                    if self.clock.elapsed().saturating_sub(since) >= NETWORK_WINDOW
+                    let pause = pacing::after_unreachable(self.settings.backoff, self.jitter);
+                    if self.clock.elapsed().saturating_sub(since) >= pacing::NETWORK_WINDOW
                         || !self.pause(pause)
                     {
                         return Err(Error::Unreachable { remote, detail });
@@ -464,8 +468,6 @@ impl Run<'_> {
     /// Lands this branch's commits: fetch, then either attempt (rebase, carry, push), or, while
     /// parked and another change is first in line, wait for a push to carry this one.
     fn land(&mut self, out: &mut impl Write) -> Result<Outcome, Error> {
-        let mut last_upstream: Option<String> = None;
-        let mut quiet_since = self.clock.elapsed();
         let mut losses = 0u32;
         let mut unconfirmed = 0;
         let mut first = true;
@@ -477,12 +479,10 @@ impl Run<'_> {
                     return Ok(outcome);
                 }
             }
-            if seen.upstream != last_upstream {
-                quiet_since = self.clock.elapsed();
-                last_upstream.clone_from(&seen.upstream);
-            }
             if let Some(parked) = &self.parked
-                && !seen.parked.iter().any(|(id, _)| *id == parked.id)
+                && !seen
+                    .parked
+                    .contains(&(parked.id.clone(), parked.sha.clone()))
             {
                 if let Some(upstream) = &seen.upstream
                     && let Some(landed) = parked.landed_in(self.git(), upstream)?
@@ -492,7 +492,7 @@ impl Run<'_> {
                 // A fetch may see the parked ref gone before it sees the branch move.
                 unconfirmed += 1;
                 if unconfirmed < 2 {
-                    let pause = self.jitter.up_to(self.settings.backoff);
+                    let pause = pacing::before_confirming(self.settings.backoff, self.jitter);
                     if !self.pause(pause) {
                         return self.give_up(out);
                     }
@@ -528,7 +528,7 @@ impl Run<'_> {
                 }
             }
             if seen.upstream.is_some() && self.parked.is_some() {
-                match self.wait_turn(&seen, &mut quiet_since, &mut last_upstream)? {
+                match self.wait_turn(&seen)? {
                     Turn::Now => {}
                     Turn::Look => continue,
                     Turn::OutOfTime => return self.give_up(out),
@@ -541,8 +541,7 @@ impl Run<'_> {
             if self.settings.retries.is_some_and(|r| self.attempts > r) {
                 return self.give_up(out);
             }
-            let cap = self.settings.backoff * (1 << (losses - 1).min(4));
-            let pause = self.jitter.up_to(cap);
+            let pause = pacing::after_loss(self.settings.backoff, losses, self.jitter);
             if !self.pause(pause) {
                 return self.give_up(out);
             }
@@ -557,21 +556,34 @@ impl Run<'_> {
         let Some(upstream) = &seen.upstream else {
             return Ok(None);
         };
+        // What this worktree parked is what its own record says: a parked ref under its id that
+        // holds anything else was written by someone else, and is never taken for its change.
+        let recorded = self.git().resolve(&self.refs.own());
         let mut earlier = None;
         if let Some((_, sha)) = seen.parked.iter().find(|(id, _)| *id == self.id) {
-            let base = self.git().run(["merge-base", sha, upstream])?;
-            self.parked = Some(Parked::new(self.git(), self.id.clone(), sha.clone(), base)?);
-            if park::same_change(self.git(), sha, "HEAD", upstream)? {
-                return Ok(None);
+            if recorded.as_deref() != Some(sha.as_str()) {
+                let _ = writeln!(
+                    out,
+                    "the parked ref under this worktree's id ({}) holds {}, which this worktree \
+                     did not park; it is left alone, and this run lands its commits itself",
+                    self.refs.remote(&self.id),
+                    sha7(sha)
+                );
+                self.park = false;
+            } else {
+                let base = self.git().run(["merge-base", sha, upstream])?;
+                self.parked = Some(Parked::new(self.git(), self.id.clone(), sha.clone(), base)?);
+                if park::same_change(self.git(), sha, "HEAD", upstream)? {
+                    return Ok(None);
+                }
+                // The branch moved on since: take the old change back, and push what is here now.
+                if self.unpark()?.is_none() {
+                    return Ok(None);
+                }
+                earlier = Some(sha.clone());
             }
-            // The branch moved on since: take the old change back, and push what is here now.
-            if self.unpark()?.is_none() {
-                return Ok(None);
-            }
-            earlier = Some(sha.clone());
         }
-        let own = self.refs.own();
-        let Some(earlier) = earlier.or_else(|| self.git().resolve(&own)) else {
+        let Some(earlier) = earlier.or(recorded) else {
             return Ok(None);
         };
         if !self.ahead_of(upstream)? {
@@ -600,6 +612,7 @@ impl Run<'_> {
                 self.branch,
                 upstream,
                 Some(&earlier),
+                self.left(),
             )?;
         }
         Ok(None)
@@ -610,41 +623,32 @@ impl Run<'_> {
         let _ = self.git().output(["update-ref", "-d", &self.refs.own()]);
     }
 
-    /// While parked: waits as long as another change leads the queue, polling the remote's refs
-    /// (a listing, no objects) no faster than the queue's length allows.
-    fn wait_turn(
-        &mut self,
-        seen: &Seen,
-        quiet_since: &mut Duration,
-        last_upstream: &mut Option<String>,
-    ) -> Result<Turn, Error> {
+    /// While parked: waits as long as the changes ahead of this one may still land it (see
+    /// [`queue`]), polling the remote's refs (a listing, no objects) no faster than the queue's
+    /// length allows.
+    fn wait_turn(&mut self, seen: &Seen) -> Result<Turn, Error> {
         let mut listing = seen.clone();
         let mut waited = false;
         loop {
             let Some(parked) = &self.parked else {
                 return Ok(Turn::Look);
             };
-            if !listing.parked.iter().any(|(id, _)| *id == parked.id) {
+            if !listing
+                .parked
+                .contains(&(parked.id.clone(), parked.sha.clone()))
+            {
                 // Gone: carried, most likely; a fetch finds out.
                 return Ok(Turn::Look);
             }
-            if listing.upstream != *last_upstream {
-                *quiet_since = self.clock.elapsed();
-                last_upstream.clone_from(&listing.upstream);
-            }
-            // The first in line lands the queue; the next one only once nothing has landed for
-            // a while (its owner may be gone), all the others later still: changes ahead that
-            // no one lands (their owners gone, or junk) hold nobody longer than that, as the
-            // first push after it puts them aside.
-            let still = self.clock.elapsed().saturating_sub(*quiet_since);
-            let patience = (self.cycle * 3).max(self.settings.backoff * 25);
-            if still >= patience * self.rank(&listing).min(2) {
+            let (id, leads_itself) = (parked.id.clone(), !parked.carriable());
+            let patience = pacing::patience(self.cycle, self.settings.backoff);
+            let now = self.clock.elapsed();
+            let queue = self.queue.get_or_insert_with(|| Queue::new(now));
+            if queue.look(now, &id, &listing.parked, patience, leads_itself) == queue::Turn::Land {
                 return Ok(if waited { Turn::Look } else { Turn::Now });
             }
-            // However long the queue, its agents together poll the remote a few times a second.
-            let crowd = (listing.parked.len() as u32 / 2).clamp(1, 50);
-            let pause = self.settings.backoff * crowd / 2
-                + self.jitter.up_to(self.settings.backoff * crowd / 2);
+            let pause =
+                pacing::between_looks(self.settings.backoff, listing.parked.len(), self.jitter);
             if !self.pause(pause) {
                 // The budget is nearly spent waiting: one attempt of its own before giving up.
                 return Ok(if self.attempts == 0 {
@@ -656,23 +660,6 @@ impl Run<'_> {
             listing = self.list()?;
             waited = true;
         }
-    }
-
-    /// This run's place in the queue (0 leads it), by id: any agent tells the same from the same
-    /// listing, without reading an object. A change too long for others to carry leads itself.
-    fn rank(&self, listing: &Seen) -> u32 {
-        let Some(parked) = &self.parked else {
-            return 0;
-        };
-        if !parked.carriable() {
-            return 0;
-        }
-        let before = listing
-            .parked
-            .iter()
-            .filter(|(id, _)| id.as_str() < parked.id.as_str())
-            .count();
-        before as u32
     }
 
     /// The remote's branch and parked refs, listed without fetching.
@@ -693,8 +680,14 @@ impl Run<'_> {
         let started = self.clock.elapsed();
         self.attempts += 1;
         if let Some(upstream) = &seen.upstream
-            && let Err(e) =
-                remote::rebase(self.git(), self.remote.shown, self.branch, upstream, None)
+            && let Err(e) = remote::rebase(
+                self.git(),
+                self.remote.shown,
+                self.branch,
+                upstream,
+                None,
+                self.left(),
+            )
         {
             // Still parked when taking it back fails: `run` says so; the rebase's error stays.
             return match self.unpark() {
@@ -722,69 +715,51 @@ impl Run<'_> {
             .filter(|(id, _)| *id != self.id)
             .cloned()
             .collect();
+        let hooks_path = self.git().config_get("core.hooksPath")?;
         let mut sorted = match &seen.upstream {
-            Some(upstream) if self.park => park::chains(self.git(), &others, upstream)?,
+            Some(upstream) if self.park => {
+                park::chains(self.git(), &others, upstream, hooks_path.as_deref())?
+            }
             _ => park::Chains::default(),
         };
-        // Until the push's outcome is known the branch holds other agents' commits: a run that
-        // is killed meanwhile leaves this record, and the next one puts the branch back.
-        // An interrupted run's records still stand for another branch (see `park::recover`):
-        // nothing is carried until that one is put right.
-        let record = self.refs.carrying();
-        if !sorted.carriable.is_empty() && self.git().resolve(&record).is_some() {
+        // An interrupted run of an earlier version still has records for another branch (see
+        // `park::recover`): nothing is carried until that one is put right.
+        if !sorted.carriable.is_empty() && self.git().resolve(&self.refs.carrying()).is_some() {
             sorted.carriable.clear();
         }
-        let carrying = !sorted.carriable.is_empty();
-        if carrying {
-            self.git()
-                .run(["update-ref", &self.refs.carrying(), &head])?;
-        }
-        let budget = self.settings.budget;
-        let clock = self.clock;
-        let in_time = || clock.elapsed() < budget;
-        let picked = park::pick(self.git(), sorted.carriable, &in_time)?;
-        if !picked.carried.is_empty() {
-            self.git()
-                .run(["update-ref", &self.refs.picked(), "HEAD"])?;
-        }
-        // What no push of others will land leaves the queue in the landing push, a bounded
-        // number at a time (each is three arguments of one command line).
+        let (clock, budget) = (self.clock, self.settings.budget);
+        let remaining = || {
+            budget
+                .checked_sub(clock.elapsed())
+                .filter(|left| !left.is_zero())
+        };
+        let context = carry::Context {
+            attributes_from: &head,
+            remaining: &remaining,
+        };
+        let picked = carry::pick(self.git(), &head, sorted.carriable, &context)?;
+        // What no push of others will land leaves the queue in the landing push.
         let mut aside = sorted.not_chains;
-        aside.extend(picked.failed.into_iter().map(|c| (c.id, c.tip)));
-        aside.truncate(park::MAX_ASIDE);
-        let mut carried = picked.carried;
-        let mut result = self.push(&carried, &aside, &head)?;
-        if !carried.is_empty() && !matches!(result, Pushed::Yes(_)) {
-            self.git().run(["reset", "--quiet", "--keep", &head])?;
-        }
-        // A carried change the hooks or the remote refuse must not stop this one: it lands
-        // without them, and puts them aside; a remote that refuses even that gets the branch
-        // alone.
-        if let Pushed::Failed(Error::Refused { .. }) = result
-            && !carried.is_empty()
-        {
-            aside.extend(carried.drain(..).map(|c| (c.id, c.tip)));
-            aside.truncate(park::MAX_ASIDE);
-            result = self.push(&[], &aside, &head)?;
-        }
-        if let Pushed::Failed(Error::Refused { .. }) | Pushed::NoAtomic = result
-            && !aside.is_empty()
-        {
-            aside.clear();
-            result = self.push(&[], &[], &head)?;
-        }
-        if let Pushed::NoAtomic = result {
-            carried.clear();
-            result = self.push(&[], &[], &head)?;
-        }
-        if carrying {
-            park::carried_done(self.git(), &self.refs)?;
-        }
+        aside.extend(sorted.configuration);
+        let mut plan = carry::Plan::new(head.clone(), picked, aside);
+        let result = loop {
+            let result = self.push(&plan)?;
+            match plan.after(result.ended()) {
+                Some(next) => plan = next,
+                None => break result,
+            }
+        };
         self.cycle = self.clock.elapsed().saturating_sub(started);
         match result {
             Pushed::Yes(notes) => {
-                let sha = self.git().run(["rev-parse", "HEAD"])?;
-                let carried = if sha == head { 0 } else { carried.len() };
+                let sha = plan.tip.clone();
+                let carried = plan.carried.len();
+                if sha != head {
+                    // Their commits are on the branch now: this clone follows it, as a pull
+                    // would; untracked files in the way leave it behind, and the next run
+                    // catches up.
+                    let _ = self.git().output(["reset", "--quiet", "--keep", &sha]);
+                }
                 let also = match carried {
                     0 => String::new(),
                     1 => ", with 1 change another agent parked".to_owned(),
@@ -799,13 +774,13 @@ impl Run<'_> {
                     self.attempts,
                     show(self.waited),
                 );
-                if !aside.is_empty() {
+                if !plan.aside.is_empty() {
                     let _ = writeln!(
                         out,
                         "put {} parked change(s) aside (under {}): each did not apply here, was \
-                         refused with the push that carried it, or is no change others can \
-                         land; their owners land them themselves",
-                        aside.len(),
+                         refused with the push that carried it, changes configuration, or is no \
+                         change others can land; their owners land them themselves",
+                        plan.aside.len(),
                         park::ASIDE
                     );
                 }
@@ -847,36 +822,24 @@ impl Run<'_> {
         }
     }
 
-    /// Pushes `HEAD` to the branch, taking the parked refs of what it carries (and of this
-    /// run's own parked change) off the remote in the same atomic push, and moving those of
-    /// `aside` (`(id, sha)`) out of the queue.
-    /// `before` is where the branch was before the carried commits were picked onto it: its
-    /// policy, not theirs, judges the push.
-    fn push(
-        &self,
-        carried: &[park::Chain],
-        aside: &[(String, String)],
-        before: &str,
-    ) -> Result<Pushed, Error> {
+    /// Pushes `plan`'s tip to the branch, taking the parked refs of what it carries (and of this
+    /// run's own parked change) off the remote in the same atomic push, and moving those it puts
+    /// aside out of the queue. The lander's own commits, from before the carry, judge the push:
+    /// its policy, not theirs.
+    fn push(&self, plan: &carry::Plan) -> Result<Pushed, Error> {
         let target = format!("refs/heads/{}", self.branch);
         let mut updates = vec![Update {
-            refspec: format!("HEAD:{target}"),
+            refspec: format!("{}:{target}", plan.tip),
             lease: None,
         }];
-        for (id, sha) in aside {
+        for (id, sha) in &plan.aside {
             updates.push(Update {
                 refspec: format!("+{sha}:{}", self.refs.aside(id, sha)),
                 lease: None,
             });
         }
-        let own = self.parked.as_ref().map(|p| (&p.id, &p.sha));
-        let dropped = aside.iter().map(|(id, sha)| (id, sha));
-        for (id, sha) in carried
-            .iter()
-            .map(|c| (&c.id, &c.tip))
-            .chain(dropped)
-            .chain(own)
-        {
+        let own = self.parked.as_ref().map(|p| (p.id.clone(), p.sha.clone()));
+        for (id, sha) in plan.carried.iter().chain(&plan.aside).chain(&own) {
             let name = self.refs.remote(id);
             updates.push(Update {
                 refspec: format!(":{name}"),
@@ -886,7 +849,7 @@ impl Run<'_> {
         let flags = Flags {
             atomic: updates.len() > 1,
             no_verify: false,
-            config_from: (!carried.is_empty()).then_some(before),
+            config_from: (!plan.carried.is_empty()).then_some(plan.own.as_str()),
         };
         remote::push(&self.remote, &target, &updates, flags)
     }
@@ -898,12 +861,19 @@ impl Run<'_> {
             refspec: format!("{head}:{name}"),
             lease: Some(format!("{name}:")),
         };
-        match remote::push(&self.remote, &name, &[update], Flags::PARKING)? {
+        // Recorded before it can be on the remote: a parked ref under this id that the record
+        // does not name is never this worktree's (see `resume`).
+        self.git().run(["update-ref", &self.refs.own(), head])?;
+        let pushed = remote::push(&self.remote, &name, &[update], Flags::PARKING);
+        if !matches!(pushed, Ok(Pushed::Yes(_))) {
+            self.forget_parked();
+        }
+        match pushed? {
             Pushed::Yes(_) => {
-                self.git().run(["update-ref", &self.refs.own(), head])?;
                 let base = self.git().run(["merge-base", head, upstream])?;
                 let parked = Parked::new(self.git(), self.id.clone(), head.to_owned(), base)?;
                 self.parked = Some(parked);
+                self.queue = Some(Queue::new(self.clock.elapsed()));
                 Ok(true)
             }
             Pushed::NoAtomic => {
@@ -927,7 +897,7 @@ impl Run<'_> {
             lease: Some(format!("{name}:{}", parked.sha)),
         };
         let mut detail = String::new();
-        for tried in 0..3 {
+        for tried in 0..pacing::UNPARK_TRIES {
             if tried > 0 {
                 self.clock.sleep(self.settings.backoff);
             }
@@ -991,6 +961,11 @@ impl Run<'_> {
             sha7(upstream),
         );
         Ok(self.outcome(upstream.to_owned(), Landed::Carried { r#in: landed }))
+    }
+
+    /// What is left of the budget.
+    fn left(&self) -> Duration {
+        self.settings.budget.saturating_sub(self.clock.elapsed())
     }
 
     /// Sleeps `pause` unless that would end past the budget; whether it slept.
@@ -1088,9 +1063,7 @@ impl Run<'_> {
             if self.settings.retries.is_some_and(|r| self.attempts > r) {
                 return self.give_up(out);
             }
-            let pause = self
-                .jitter
-                .up_to(self.settings.backoff * (1 << (losses - 1).min(4)));
+            let pause = pacing::after_loss(self.settings.backoff, losses, self.jitter);
             if !self.pause(pause) {
                 return self.give_up(out);
             }

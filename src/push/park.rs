@@ -45,8 +45,6 @@ const MAX_CHAIN: usize = 100;
 /// A chain based further back than this many commits of the branch is not landed by others: its
 /// owner is gone, or it would long since have been landed.
 const MAX_BEHIND: usize = 1000;
-/// At most this many commits of others are carried by one push.
-const MAX_CARRIED: usize = 400;
 /// At most this many parked changes are put aside by one push.
 pub(super) const MAX_ASIDE: usize = 100;
 
@@ -232,13 +230,18 @@ pub(super) struct Chains {
     /// [`MAX_CHAIN`] commits on a commit of the branch at most [`MAX_BEHIND`] back, nothing to
     /// land, or sharing a commit with an earlier chain.
     pub not_chains: Vec<(String, String)>,
+    /// `(id, sha)` of those that change configuration or code that runs
+    /// ([`super::carry::is_configuration`]): their owners land them themselves.
+    pub configuration: Vec<(String, String)>,
 }
 
-/// Sorts the parked changes `parked` by whether they can land on `upstream`.
+/// Sorts the parked changes `parked` by whether they can land on `upstream`; `hooks_path` is the
+/// clone's `core.hooksPath`, whose files are configuration too.
 pub(super) fn chains(
     git: &Git,
     parked: &[(String, String)],
     upstream: &str,
+    hooks_path: Option<&str>,
 ) -> Result<Chains, git::Error> {
     let mut sorted = Chains::default();
     if parked.is_empty() {
@@ -276,6 +279,12 @@ pub(super) fn chains(
             Walk::Cut | Walk::NotAChain => sorted.not_chains.push((id.clone(), tip.clone())),
         }
     }
+    let configuration = super::carry::configuration_changes(git, &sorted.carriable, hooks_path)?;
+    let (changes, carriable) = std::mem::take(&mut sorted.carriable)
+        .into_iter()
+        .partition(|c| configuration.contains(&c.id));
+    sorted.carriable = carriable;
+    sorted.configuration = changes.into_iter().map(|c: Chain| (c.id, c.tip)).collect();
     sorted
         .carriable
         .sort_by(|a, b| b.behind.cmp(&a.behind).then_with(|| a.id.cmp(&b.id)));
@@ -350,74 +359,6 @@ fn walk(
         // A commit the listing left out, or a base off the branch's window.
         None => Walk::Cut,
     }
-}
-
-/// What [`pick`] did: the chains now on `HEAD`, and those that did not apply.
-#[derive(Debug, Default)]
-pub(super) struct Picked {
-    pub carried: Vec<Chain>,
-    pub failed: Vec<Chain>,
-}
-
-/// Cherry-picks `chains` onto `HEAD` in order, leaving out each chain that does not apply
-/// cleanly (the ledger driver resolves what it can), up to [`MAX_CARRIED`] commits in all, and
-/// no more chains once `in_time` says the time is up. All at once first; when that fails, chain
-/// by chain, each failure undone alone. On any trouble `HEAD` is back where it was, carrying
-/// none.
-pub(super) fn pick(
-    git: &Git,
-    chains: Vec<Chain>,
-    in_time: &dyn Fn() -> bool,
-) -> Result<Picked, git::Error> {
-    let mut picked = Picked::default();
-    if chains.is_empty() {
-        return Ok(picked);
-    }
-    let start = git.run(["rev-parse", "HEAD"])?;
-    let mut total = 0;
-    let chains: Vec<Chain> = chains
-        .into_iter()
-        .take_while(|c| {
-            total += c.commits.len();
-            total <= MAX_CARRIED
-        })
-        .collect();
-    let all: Vec<&str> = chains
-        .iter()
-        .flat_map(|c| c.commits.iter().map(String::as_str))
-        .collect();
-    if cherry_pick(git, &all)? {
-        picked.carried = chains;
-        return Ok(picked);
-    }
-    restore(git, &start)?;
-    for chain in chains {
-        if !in_time() {
-            break;
-        }
-        let at = git.run(["rev-parse", "HEAD"])?;
-        let commits: Vec<&str> = chain.commits.iter().map(String::as_str).collect();
-        if cherry_pick(git, &commits)? {
-            picked.carried.push(chain);
-        } else {
-            restore(git, &at)?;
-            picked.failed.push(chain);
-        }
-    }
-    Ok(picked)
-}
-
-/// `git cherry-pick` of `commits`, no editor; whether every one applied.
-fn cherry_pick(git: &Git, commits: &[&str]) -> Result<bool, git::Error> {
-    let mut args = vec![
-        "-c",
-        "core.editor=true",
-        "cherry-pick",
-        "--allow-empty",
-        "--no-rerere-autoupdate",
-    ];
-    args.extend(commits);
-    Ok(git.output(&args)?.status.success())
 }
 
 /// The push that carried other agents' changes has its outcome: the records go.
@@ -546,16 +487,6 @@ impl From<git::Error> for Recover {
     }
 }
 
-/// Ends any cherry-pick in progress and puts `HEAD` back at `start`.
-fn restore(git: &Git, start: &str) -> Result<(), git::Error> {
-    // Fails harmlessly when no cherry-pick is in progress.
-    let _ = git.output(["cherry-pick", "--abort"])?;
-    if git.run(["rev-parse", "HEAD"])? != start {
-        git.run(["reset", "--quiet", "--merge", start])?;
-    }
-    Ok(())
-}
-
 /// This run's own parked change.
 #[derive(Debug, Clone)]
 pub(super) struct Parked {
@@ -564,16 +495,13 @@ pub(super) struct Parked {
     pub sha: String,
     /// The branch commit it was parked on.
     pub base: String,
-    /// Its commits' identities, oldest first.
-    own: Vec<String>,
+    /// Its commits, `(sha, identity)`, oldest first.
+    own: Vec<(String, String)>,
 }
 
 impl Parked {
     pub fn new(git: &Git, id: String, sha: String, base: String) -> Result<Parked, git::Error> {
-        let own = identities(git, &format!("{base}..{sha}"))?
-            .into_iter()
-            .map(|(_, identity)| identity)
-            .collect();
+        let own = identities(git, &format!("{base}..{sha}"))?;
         Ok(Parked { id, sha, base, own })
     }
 
@@ -583,10 +511,49 @@ impl Parked {
     }
 
     /// The commit of `upstream` that holds this change's last commit, once every one of its
-    /// commits is there, in order.
+    /// commits is there, in order, with its content: a commit that only looks like one of
+    /// them (same author, date, message and paths) is never taken for it.
     pub fn landed_in(&self, git: &Git, upstream: &str) -> Result<Option<String>, git::Error> {
-        found_in(git, &self.own, &self.base, upstream)
+        if self.own.is_empty() {
+            return Ok(None);
+        }
+        let on_branch = identities(git, &format!("{}..{upstream}", self.base))?;
+        let (mut count, mut last) = (0, None);
+        for (sha, identity) in on_branch {
+            let Some((own, own_identity)) = self.own.get(count) else {
+                break;
+            };
+            if *own_identity == identity && holds(git, own, &sha)? {
+                count += 1;
+                last = Some(sha);
+            }
+        }
+        Ok(last.filter(|_| count == self.own.len()))
     }
+}
+
+/// Whether `landed` is `own`'s change made again on another parent, with nothing else: `own`'s
+/// change merged onto `landed`'s parent (git's three-way merge, the ledger driver as `own`'s
+/// attributes name it) gives `landed`'s very tree. A ledger row merged among others' rows
+/// counts; other content does not.
+fn holds(git: &Git, own: &str, landed: &str) -> Result<bool, git::Error> {
+    let parents = git.run(["rev-parse", &format!("{own}^"), &format!("{landed}^")])?;
+    let mut parents = parents.lines();
+    let (Some(own_parent), Some(landed_parent)) = (parents.next(), parents.next()) else {
+        return Ok(false);
+    };
+    let Some(tree) = super::carry::merge(
+        git,
+        own_parent,
+        landed_parent,
+        own,
+        own,
+        crate::merge_driver::BUDGET,
+    )?
+    else {
+        return Ok(false);
+    };
+    Ok(git.resolve(&format!("{landed}^{{tree}}")).as_deref() == Some(tree.as_str()))
 }
 
 /// Whether `a` and `b` hold the same commits by identity (one rebased from the other).
@@ -599,38 +566,6 @@ pub(super) fn same_change(git: &Git, a: &str, b: &str, upstream: &str) -> Result
             .collect())
     };
     Ok(list(a)? == list(b)?)
-}
-
-/// The commit of `base..upstream` matching the last of `own`, once all of `own` match in order.
-fn found_in(
-    git: &Git,
-    own: &[String],
-    base: &str,
-    upstream: &str,
-) -> Result<Option<String>, git::Error> {
-    let (count, landed) = matched(git, own, base, upstream)?;
-    Ok(landed.filter(|_| count == own.len()))
-}
-
-/// How many of `own`, from the first, are on `base..upstream` in order, and where the last is.
-fn matched(
-    git: &Git,
-    own: &[String],
-    base: &str,
-    upstream: &str,
-) -> Result<(usize, Option<String>), git::Error> {
-    if own.is_empty() {
-        return Ok((0, None));
-    }
-    let on_branch = identities(git, &format!("{base}..{upstream}"))?;
-    let (mut count, mut last) = (0, None);
-    for (sha, identity) in on_branch {
-        if own.get(count) == Some(&identity) {
-            count += 1;
-            last = Some(sha);
-        }
-    }
-    Ok((count, last))
 }
 
 /// `(sha, identity)` of each commit of `range`, oldest first: its author, author date, message

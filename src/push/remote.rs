@@ -1,8 +1,6 @@
 //! What `mainstay push` asks of git: the clean-tree check, fetch, rebase, push, and the sorting
 //! of what git says into a race (worth another round), a refusal, or a failure.
 
-use std::time::Duration;
-
 use super::Error;
 use crate::clock::{Clock, Jitter};
 use crate::git::{self, Git};
@@ -26,6 +24,20 @@ pub(super) enum Pushed {
     /// The remote cannot update several refs as one (`--atomic`): nothing can be parked there.
     NoAtomic,
     Failed(Error),
+}
+
+impl Pushed {
+    /// How it ended, as a landing plan reads it.
+    pub fn ended(&self) -> super::carry::Ended {
+        use super::carry::Ended;
+        match self {
+            Pushed::Yes(_) => Ended::Taken,
+            Pushed::Race(_) => Ended::Race,
+            Pushed::NoAtomic => Ended::NoAtomic,
+            Pushed::Failed(Error::Refused { .. }) => Ended::Refused,
+            Pushed::Failed(_) => Ended::Failed,
+        }
+    }
 }
 
 /// One ref update of a push: a refspec, and the lease it holds on the remote ref, if any.
@@ -131,11 +143,11 @@ pub(super) fn fetch(
     ];
     args.extend(refspecs.iter().map(String::as_str));
     let mut output = remote.git.output(&args)?;
-    for _ in 0..LOCAL_RETRIES {
+    for _ in 0..super::pacing::LOCAL_RETRIES {
         if output.status.success() || !is_local_lock_race(&output.stderr) {
             break;
         }
-        clock.sleep(jitter.up_to(Duration::from_millis(100)));
+        clock.sleep(jitter.up_to(super::pacing::LOCAL_PAUSE));
         output = remote.git.output(&args)?;
     }
     if output.status.success() {
@@ -182,9 +194,6 @@ pub(super) fn list(
         .collect())
 }
 
-/// How often a local lock race is tried again before it counts as a failure.
-const LOCAL_RETRIES: u32 = 20;
-
 /// git's words for a ref lock another process of this clone holds: a passing, local race.
 fn is_local_lock_race(stderr: &[u8]) -> bool {
     let text = String::from_utf8_lossy(stderr);
@@ -202,13 +211,14 @@ fn lock_file(stderr: &[u8]) -> Option<String> {
 }
 
 /// Rebases the local commits (those after `after`, when given) onto `upstream`; a conflict
-/// aborts it and is logged.
+/// aborts it and is logged. Each merge-driver call gets at most `left`, what the run has left.
 pub(super) fn rebase(
     git: &Git,
     remote: &str,
     branch: &str,
     upstream: &str,
     after: Option<&str>,
+    left: std::time::Duration,
 ) -> Result<(), Error> {
     // No editor may open: an agent has no terminal.
     let mut args = vec![
@@ -222,7 +232,11 @@ pub(super) fn rebase(
         Some(after) => args.extend(["--onto", upstream, after]),
         None => args.push(upstream),
     }
-    let output = git.output(&args)?;
+    let budget = format!(
+        "{}ms",
+        left.min(crate::merge_driver::BUDGET).as_millis().max(1)
+    );
+    let output = git.output_with(&args, &[(crate::merge_driver::BUDGET_VAR, &budget)])?;
     if output.status.success() {
         return Ok(());
     }

@@ -1,5 +1,6 @@
 //! Integration tests: the real executables against real temporary repositories.
 
+mod carry;
 mod doctor;
 mod edges;
 mod github;

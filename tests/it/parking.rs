@@ -194,18 +194,25 @@ fn a_carried_configuration_does_not_judge_the_push_that_carries_it() {
     hostile_is_put_aside(&[(".mainstay.toml", loose), ("code.rs", BLOCK)]);
 }
 
-/// `b`'s `mainstay push` killed while its push carries `a`'s parked "redeploy please".
-fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf) {
+/// `b`'s `mainstay push` killed while its push carries `a`'s parked "redeploy please": the hook
+/// of the landing push takes its time, and the whole run is killed meanwhile.
+fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf, String) {
     let (sb, remote, a, b) = two_clones();
     sb.git(
         &a,
         &["commit", "-q", "--allow-empty", "-m", "redeploy please"],
     );
     park(&sb, &a, "HEAD", "0000000000000001");
-    sb.commit(&b, "b.txt", "b\n", "lander");
-    // The push that would carry it takes its time, and the run is killed meanwhile.
+    let before = sb.commit(&b, "b.txt", "b\n", "lander");
+    let started_hook = sb.path().join("hook-started");
     let hook = b.join(".git/hooks/pre-push");
-    write(&hook, "#!/bin/sh\ncat >/dev/null\nsleep 30\n");
+    write(
+        &hook,
+        &format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch '{}'\nsleep 30\n",
+            started_hook.display()
+        ),
+    );
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     let mut run = sb
@@ -216,16 +223,8 @@ fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf) {
         .process_group(0)
         .spawn()
         .expect("spawn mainstay push");
-    // Killed once the picking is done and recorded, while the push is under way (a kill in
-    // the moment between the two ends in a line saying what to do, not in a guess).
     let started = Instant::now();
-    let picked = [
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        "refs/worktree/mainstay/picked/main",
-    ];
-    while !sb.git_output(&b, &picked).status.success() {
+    while !started_hook.exists() {
         assert!(started.elapsed() < Duration::from_secs(20), "never carried");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -238,12 +237,77 @@ fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf) {
     assert!(killed.success());
     let _ = run.wait();
     std::fs::remove_file(&hook).expect("remove the hook");
+    (sb, remote, b, before)
+}
+
+#[test]
+fn a_run_killed_while_carrying_leaves_the_branch_as_it_was() {
+    // The carry is made in the object database: until the push lands, the branch, the index
+    // and the work tree hold the lander's own commits only, so a kill leaves nothing to undo.
+    let (sb, remote, b, before) = killed_while_carrying();
+    assert_eq!(sb.git(&b, &["rev-parse", "HEAD"]), before);
+    assert_eq!(sb.git(&b, &["status", "--porcelain"]), "");
+    assert!(!sb.subjects(&b).contains("redeploy please"));
+    let said = sb.lands(&b);
+    assert!(
+        said.contains("with 1 change another agent parked"),
+        "{said}"
+    );
+    let log = sb.subjects(&remote);
+    assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
+    assert_eq!(log.matches("lander").count(), 1, "{log}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+#[test]
+fn commits_made_after_an_interrupted_carry_are_kept_and_theirs_land_once() {
+    let (sb, remote, b, _) = killed_while_carrying();
+    sb.commit(&b, "mine.txt", "mine\n", "my own work");
+    sb.lands(&b);
+    let log = sb.subjects(&remote);
+    assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
+    assert_eq!(log.matches("my own work").count(), 1, "{log}");
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
+
+/// The records an earlier version of `mainstay push` left when it was killed while carrying:
+/// `a`'s parked "redeploy please" picked onto `b`'s branch, where it was before, and after.
+fn records_left_by_an_earlier_version() -> (Sandbox, PathBuf, PathBuf) {
+    let (sb, remote, a, b) = two_clones();
+    sb.git(
+        &a,
+        &["commit", "-q", "--allow-empty", "-m", "redeploy please"],
+    );
+    park(&sb, &a, "HEAD", "0000000000000001");
+    let before = sb.commit(&b, "b.txt", "b\n", "lander");
+    sb.git(
+        &b,
+        &[
+            "fetch",
+            "-q",
+            "origin",
+            "refs/mainstay/parked/main/0000000000000001",
+        ],
+    );
+    sb.git(&b, &["cherry-pick", "--allow-empty", "FETCH_HEAD"]);
+    sb.git(
+        &b,
+        &[
+            "update-ref",
+            "refs/worktree/mainstay/carrying/main",
+            &before,
+        ],
+    );
+    sb.git(
+        &b,
+        &["update-ref", "refs/worktree/mainstay/picked/main", "HEAD"],
+    );
     (sb, remote, b)
 }
 
 #[test]
-fn a_run_killed_while_carrying_is_undone_by_the_next() {
-    let (sb, remote, b) = killed_while_carrying();
+fn records_an_earlier_version_left_are_put_right_by_the_next_run() {
+    let (sb, remote, b) = records_left_by_an_earlier_version();
     let out: Output = sb.run("mainstay", &b, &["push"]);
     assert!(
         out.status.success(),
@@ -262,20 +326,8 @@ fn a_run_killed_while_carrying_is_undone_by_the_next() {
 }
 
 #[test]
-fn commits_made_after_an_interrupted_carry_are_kept_and_theirs_land_once() {
-    let (sb, remote, b) = killed_while_carrying();
-    sb.commit(&b, "mine.txt", "mine\n", "my own work");
-    let said = sb.lands(&b);
-    assert!(said.contains("the commits made since are kept"), "{said}");
-    let log = sb.subjects(&remote);
-    assert_eq!(log.matches("redeploy please").count(), 1, "{log}");
-    assert_eq!(log.matches("my own work").count(), 1, "{log}");
-    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
-}
-
-#[test]
 fn another_branch_pushed_after_an_interrupted_carry_leaves_it_to_its_own_branch() {
-    let (sb, remote, b) = killed_while_carrying();
+    let (sb, remote, b) = records_left_by_an_earlier_version();
     // Off to other work, from the remote's branch: pushed without carrying anything.
     sb.git(&b, &["checkout", "-q", "-b", "other", "origin/main"]);
     sb.commit(&b, "other.txt", "other\n", "other work");
@@ -301,7 +353,7 @@ fn another_branch_pushed_after_an_interrupted_carry_leaves_it_to_its_own_branch(
 
 #[test]
 fn a_cherry_pick_of_ones_own_after_an_interrupted_carry_is_left_to_its_owner() {
-    let (sb, _, b) = killed_while_carrying();
+    let (sb, _, b) = records_left_by_an_earlier_version();
     // A cherry-pick that stops on a conflict, after the kill: the run must not abort it.
     sb.git(&b, &["checkout", "-q", "-b", "side", "HEAD~2"]);
     let theirs = sb.commit(&b, "b.txt", "side\n", "side");

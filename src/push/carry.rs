@@ -1,0 +1,458 @@
+//! The carry: other agents' parked changes put on top of the lander's commits as content, and
+//! nothing else.
+//!
+//! A parked change is untrusted: any agent with push access wrote it, and no server or forge
+//! check ran on `refs/mainstay/parked/*`. So the carry
+//! - never touches the work tree: each carried commit is made in the object database (`git
+//!   merge-tree --write-tree` of its own change onto the new tip, then the commit object itself),
+//!   so no checkout, no hook (`post-commit`, `post-checkout`, ...) and no filter runs on their
+//!   files, and the landing push's hooks see the lander's own work tree;
+//! - reads attributes (which merge driver, the marker size) from the lander's commit from before
+//!   the carry (`--attr-source`), never from a carried tree, and starts no hook at all
+//!   (`core.hooksPath` pointed at nothing);
+//! - never carries a change to configuration or code that runs ([`is_configuration`]): such a
+//!   chain is put aside, and its owner lands it itself, through every check a push to the
+//!   branch passes;
+//! - keeps each carried commit's author, committer and message byte for byte and signs nothing:
+//!   a signature of the original does not survive a new parent, so it is dropped rather than
+//!   replaced with the lander's;
+//! - runs inside the run's budget, the merge driver's own budget included.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use crate::git::{self, Git};
+
+use super::park::Chain;
+
+/// At most this many commits of others are carried by one push.
+pub(super) const MAX_CARRIED: usize = 400;
+
+/// Whether a change to `path` (relative to the top of the work tree) changes what runs or how
+/// git and mainstay read the repository, rather than content: never carried for another agent.
+pub(super) fn is_configuration(path: &str, hooks_path: Option<&str>) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    // Read by git or by us wherever they stand in the tree.
+    if matches!(name, ".gitattributes" | ".gitmodules" | ".mainstay.toml") {
+        return true;
+    }
+    let top = path.split('/').next().unwrap_or(path);
+    let hook_dirs = [
+        ".husky",
+        ".githooks",
+        ".git-hooks",
+        ".hooks",
+        ".lefthook",
+        ".lefthook-local",
+    ];
+    if path.contains('/') && hook_dirs.contains(&top) {
+        return true;
+    }
+    if let Some(hooks) = hooks_path.map(|h| h.trim_start_matches("./").trim_end_matches('/'))
+        && !hooks.is_empty()
+        && (path == hooks || path.starts_with(&format!("{hooks}/")))
+    {
+        return true;
+    }
+    if path.contains('/') {
+        return false;
+    }
+    // Top-level files that hook managers and package managers read to decide what runs.
+    let lefthook = name
+        .strip_prefix('.')
+        .unwrap_or(name)
+        .strip_prefix("lefthook")
+        .is_some_and(|rest| {
+            let rest = rest.strip_prefix("-local").unwrap_or(rest);
+            matches!(rest, ".yml" | ".yaml" | ".json" | ".jsonc" | ".toml")
+        });
+    lefthook
+        || matches!(
+            name,
+            ".lfsconfig"
+                | ".pre-commit-config.yaml"
+                | ".pre-commit-config.yml"
+                | ".pre-commit-hooks.yaml"
+                | "package.json"
+                | ".npmrc"
+                | ".yarnrc"
+                | ".yarnrc.yml"
+                | ".simple-git-hooks.json"
+                | ".simple-git-hooks.cjs"
+                | ".simple-git-hooks.js"
+                | ".overcommit.yml"
+        )
+        || name.starts_with(".lintstagedrc")
+        || name.starts_with("lint-staged.config.")
+}
+
+/// The ids of `chains` any commit of which changes configuration ([`is_configuration`]), asked
+/// of git in one process.
+pub(super) fn configuration_changes(
+    git: &Git,
+    chains: &[Chain],
+    hooks_path: Option<&str>,
+) -> Result<HashSet<String>, git::Error> {
+    let mut owner: HashMap<&str, &str> = HashMap::new();
+    let mut input = String::new();
+    for chain in chains {
+        for commit in &chain.commits {
+            owner.insert(commit, &chain.id);
+            input.push_str(commit);
+            input.push('\n');
+        }
+    }
+    let mut found = HashSet::new();
+    if input.is_empty() {
+        return Ok(found);
+    }
+    // `-z`: paths as they are, however they are spelt; without rename detection a rename lists
+    // both of its names.
+    let listed = git.run_with_input(
+        [
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "--name-only",
+            "-z",
+            "--no-renames",
+        ],
+        input.as_bytes(),
+    )?;
+    let mut current: Option<&str> = None;
+    for word in listed.split('\0') {
+        let word = word.trim_start_matches('\n');
+        if let Some(id) = owner.get(word) {
+            current = Some(id);
+        } else if let Some(id) = current
+            && !word.is_empty()
+            && is_configuration(word, hooks_path)
+        {
+            found.insert(id.to_owned());
+        }
+    }
+    Ok(found)
+}
+
+/// What [`pick`] made: the new tip with every carried chain on it, and the chains that did not
+/// apply.
+#[derive(Debug)]
+pub(super) struct Picked {
+    /// `onto` itself when nothing was carried.
+    pub tip: String,
+    pub carried: Vec<Chain>,
+    pub failed: Vec<Chain>,
+}
+
+/// How the carry is made.
+pub(super) struct Context<'a> {
+    /// The lander's commit from before the carry: the attributes its merges read.
+    pub attributes_from: &'a str,
+    /// How long the run has left; `None` once it has run out.
+    pub remaining: &'a dyn Fn() -> Option<Duration>,
+}
+
+/// Puts `chains` on `onto`, in order, each whole or not at all (one that does not apply cleanly,
+/// the ledger driver resolving what it can, is left out), up to [`MAX_CARRIED`] commits in all,
+/// and no more once the budget is spent. Nothing outside the object database changes.
+pub(super) fn pick(
+    git: &Git,
+    onto: &str,
+    chains: Vec<Chain>,
+    context: &Context<'_>,
+) -> Result<Picked, git::Error> {
+    let mut picked = Picked {
+        tip: onto.to_owned(),
+        carried: Vec::new(),
+        failed: Vec::new(),
+    };
+    let mut total = 0;
+    for chain in chains {
+        total += chain.commits.len();
+        if total > MAX_CARRIED {
+            break;
+        }
+        match put(git, &picked.tip, &chain.commits, context)? {
+            Put::Done(tip) => {
+                picked.tip = tip;
+                picked.carried.push(chain);
+            }
+            Put::Conflict => picked.failed.push(chain),
+            Put::OutOfTime => break,
+        }
+    }
+    Ok(picked)
+}
+
+enum Put {
+    Done(String),
+    Conflict,
+    OutOfTime,
+}
+
+/// `commits` (oldest first, a linear chain) made again on `onto`, each as its own change.
+fn put(
+    git: &Git,
+    onto: &str,
+    commits: &[String],
+    context: &Context<'_>,
+) -> Result<Put, git::Error> {
+    let mut tip = onto.to_owned();
+    for commit in commits {
+        let Some(left) = (context.remaining)() else {
+            return Ok(Put::OutOfTime);
+        };
+        let parent = git.run(["rev-parse", &format!("{commit}^")])?;
+        let Some(tree) = merge(git, &parent, &tip, commit, context.attributes_from, left)? else {
+            return Ok(Put::Conflict);
+        };
+        tip = recommit(git, commit, &tree, &tip)?;
+    }
+    Ok(Put::Done(tip))
+}
+
+/// The tree of `theirs`'s change (from `base`) merged onto `ours`, when it merges cleanly: git's
+/// own three-way merge, with the merge drivers the lander's attributes name, and no hook.
+pub(super) fn merge(
+    git: &Git,
+    base: &str,
+    ours: &str,
+    theirs: &str,
+    attributes_from: &str,
+    left: Duration,
+) -> Result<Option<String>, git::Error> {
+    let budget = left.min(crate::merge_driver::BUDGET);
+    let budget = format!("{}ms", budget.as_millis().max(1));
+    let attr = format!("--attr-source={attributes_from}");
+    let merge_base = format!("--merge-base={base}");
+    let output = git.output_with(
+        [
+            attr.as_str(),
+            "-c",
+            // No hook of the repository's runs while the carry is made.
+            "core.hooksPath=/dev/null",
+            "merge-tree",
+            "--write-tree",
+            "--no-messages",
+            &merge_base,
+            ours,
+            theirs,
+        ],
+        &[(crate::merge_driver::BUDGET_VAR, &budget)],
+    )?;
+    if !output.status.success() {
+        return Ok(None);
+    }
+    let said = String::from_utf8_lossy(&output.stdout);
+    Ok(said.lines().next().map(str::to_owned))
+}
+
+/// `commit` as it was (author, committer, encoding, message), on `tree` with `parent`; with no
+/// signature, as the original's does not hold for a new parent.
+pub(super) fn recommit(
+    git: &Git,
+    commit: &str,
+    tree: &str,
+    parent: &str,
+) -> Result<String, git::Error> {
+    let raw = git.bytes(["cat-file", "commit", commit])?;
+    let object = rewritten(&raw, tree, parent);
+    git.run_with_input(["hash-object", "-t", "commit", "-w", "--stdin"], &object)
+}
+
+/// A raw commit object with its tree and parents replaced and any signature left out.
+fn rewritten(raw: &[u8], tree: &str, parent: &str) -> Vec<u8> {
+    let split = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(raw.len(), |at| at + 1);
+    let (headers, message) = raw.split_at(split);
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(format!("tree {tree}\nparent {parent}\n").as_bytes());
+    let mut skipping = false;
+    for line in headers.split_inclusive(|b| *b == b'\n') {
+        // A header's continuation lines start with a space.
+        if line.starts_with(b" ") {
+            if !skipping {
+                out.extend_from_slice(line);
+            }
+            continue;
+        }
+        let key = line.split(|b| *b == b' ').next().unwrap_or_default();
+        skipping = matches!(key, b"tree" | b"parent" | b"gpgsig" | b"gpgsig-sha256");
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(message);
+    out
+}
+
+/// What one landing push sends: the tip (the lander's commits, with what it carries), the
+/// chains it carries, and the parked changes it moves out of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Plan {
+    /// The lander's own commits: what lands when nothing else can.
+    pub own: String,
+    pub tip: String,
+    /// `(id, sha)` of each carried chain, whose parked ref the push deletes.
+    pub carried: Vec<(String, String)>,
+    /// `(id, sha)` of each parked change moved aside, at most [`super::park::MAX_ASIDE`].
+    pub aside: Vec<(String, String)>,
+}
+
+/// How a landing push ended, as far as the plan goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    Taken,
+    /// The remote moved, or a lease did not hold: another round, not another plan.
+    Race,
+    /// A hook or the remote refused it.
+    Refused,
+    /// The remote cannot update several refs as one.
+    NoAtomic,
+    /// Anything else: the run ends.
+    Failed,
+}
+
+impl Plan {
+    pub fn new(own: String, picked: Picked, mut aside: Vec<(String, String)>) -> Plan {
+        aside.extend(picked.failed.into_iter().map(|c| (c.id, c.tip)));
+        aside.truncate(super::park::MAX_ASIDE);
+        Plan {
+            own,
+            tip: picked.tip,
+            carried: picked.carried.into_iter().map(|c| (c.id, c.tip)).collect(),
+            aside,
+        }
+    }
+
+    /// The next, smaller plan after a push of this one ended so: a carried change that the
+    /// hooks or the remote refuse must not stop the lander's own, so it lands without them and
+    /// puts them aside; a remote that refuses even that, or cannot push refs atomically, gets
+    /// the branch alone. `None`: this push's end is the attempt's.
+    pub fn after(&self, ended: Ended) -> Option<Plan> {
+        let alone = Plan {
+            own: self.own.clone(),
+            tip: self.own.clone(),
+            carried: Vec::new(),
+            aside: Vec::new(),
+        };
+        match ended {
+            Ended::Refused if !self.carried.is_empty() => {
+                let mut aside = self.aside.clone();
+                aside.extend(self.carried.iter().cloned());
+                aside.truncate(super::park::MAX_ASIDE);
+                Some(Plan { aside, ..alone })
+            }
+            Ended::Refused | Ended::NoAtomic if *self != alone => Some(alone),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(carried: usize, aside: usize) -> Plan {
+        let change = |i: usize| (format!("{i:016x}"), format!("{i:040x}"));
+        Plan {
+            own: "own".to_owned(),
+            tip: if carried == 0 { "own" } else { "tip" }.to_owned(),
+            carried: (0..carried).map(change).collect(),
+            aside: (100..100 + aside).map(change).collect(),
+        }
+    }
+
+    #[test]
+    fn a_refused_carry_lands_the_lander_alone_and_puts_the_carried_aside() {
+        let next = plan(2, 1).after(Ended::Refused).expect("a smaller plan");
+        assert_eq!(next.tip, "own");
+        assert!(next.carried.is_empty());
+        assert_eq!(next.aside.len(), 3);
+        // Refused again: only the branch, then nothing more to try.
+        let alone = next.after(Ended::Refused).expect("the branch alone");
+        assert_eq!(alone, plan(0, 0));
+        assert_eq!(alone.after(Ended::Refused), None);
+    }
+
+    #[test]
+    fn a_remote_without_atomic_pushes_gets_the_branch_alone() {
+        assert_eq!(plan(3, 2).after(Ended::NoAtomic), Some(plan(0, 0)));
+        assert_eq!(plan(0, 2).after(Ended::NoAtomic), Some(plan(0, 0)));
+        assert_eq!(plan(0, 0).after(Ended::NoAtomic), None);
+    }
+
+    #[test]
+    fn taken_races_and_failures_end_the_cascade() {
+        for ended in [Ended::Taken, Ended::Race, Ended::Failed] {
+            assert_eq!(plan(2, 2).after(ended), None, "{ended:?}");
+        }
+    }
+
+    #[test]
+    fn the_aside_list_stays_bounded() {
+        let next = plan(50, super::super::park::MAX_ASIDE)
+            .after(Ended::Refused)
+            .expect("a smaller plan");
+        assert_eq!(next.aside.len(), super::super::park::MAX_ASIDE);
+    }
+
+    #[test]
+    fn configuration_is_what_decides_what_runs() {
+        for path in [
+            ".gitattributes",
+            "docs/.gitattributes",
+            ".gitmodules",
+            ".mainstay.toml",
+            "sub/.mainstay.toml",
+            ".husky/pre-push",
+            ".husky/_/husky.sh",
+            "lefthook.yml",
+            ".lefthook.yaml",
+            "lefthook-local.toml",
+            ".lefthook/pre-push/run.sh",
+            ".pre-commit-config.yaml",
+            ".lfsconfig",
+            "package.json",
+            ".lintstagedrc.json",
+        ] {
+            assert!(is_configuration(path, None), "{path}");
+        }
+        for path in [
+            "README.md",
+            "src/main.rs",
+            "docs/ROADMAP.md",
+            "web/package.json.md",
+            "husky.md",
+            ".husky",
+            "lefthooks.yml",
+            "tools/lefthook.yml",
+        ] {
+            assert!(!is_configuration(path, None), "{path}");
+        }
+        assert!(is_configuration(
+            "tools/hooks/pre-push",
+            Some("tools/hooks")
+        ));
+        assert!(is_configuration(
+            "tools/hooks/pre-push",
+            Some("./tools/hooks/")
+        ));
+        assert!(!is_configuration("tools/hooksy", Some("tools/hooks")));
+    }
+
+    #[test]
+    fn a_rewritten_commit_keeps_who_and_what_and_drops_the_signature() {
+        let raw = b"tree aaaa\nparent bbbb\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 2 +0000\n\
+gpgsig -----BEGIN PGP SIGNATURE-----\n \n line\n -----END PGP SIGNATURE-----\nencoding latin1\n\
+\nsubject\n\nbody\n";
+        let out = rewritten(raw, "tttt", "pppp");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "tree tttt\nparent pppp\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 2 +0000\n\
+encoding latin1\n\nsubject\n\nbody\n"
+        );
+    }
+}
