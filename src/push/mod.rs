@@ -14,6 +14,8 @@ mod pacing;
 mod park;
 mod queue;
 mod remote;
+#[cfg(test)]
+mod sim;
 
 use std::io::Write;
 use std::time::Duration;
