@@ -14,6 +14,7 @@ mod pacing;
 mod park;
 mod queue;
 mod remote;
+mod round;
 #[cfg(test)]
 mod sim;
 
@@ -481,42 +482,58 @@ impl Run<'_> {
                     return Ok(outcome);
                 }
             }
-            if let Some(parked) = &self.parked
-                && !seen
-                    .parked
-                    .contains(&(parked.id.clone(), parked.sha.clone()))
-            {
-                if let Some(upstream) = &seen.upstream
-                    && let Some(landed) = parked.landed_in(self.git(), upstream)?
-                {
-                    return self.carried(landed, upstream, out);
+            let mut landed_in = None;
+            let parked = match &self.parked {
+                None => round::Parked::No,
+                Some(p) if seen.parked.contains(&(p.id.clone(), p.sha.clone())) => {
+                    round::Parked::Still
                 }
-                // A fetch may see the parked ref gone before it sees the branch move.
-                unconfirmed += 1;
-                if unconfirmed < 2 {
+                Some(p) => {
+                    if let Some(upstream) = &seen.upstream {
+                        landed_in = p.landed_in(self.git(), upstream)?;
+                    }
+                    round::Parked::Gone {
+                        landed: landed_in.is_some(),
+                    }
+                }
+            };
+            match round::check(parked, unconfirmed) {
+                round::Check::Go => {}
+                round::Check::Landed => {
+                    let upstream = seen.upstream.clone().unwrap_or_default();
+                    let landed = landed_in.expect("found on the branch, as the check says");
+                    return self.carried(landed, &upstream, out);
+                }
+                round::Check::Confirm => {
+                    unconfirmed += 1;
                     let pause = pacing::before_confirming(self.settings.backoff, self.jitter);
                     if !self.pause(pause) {
                         return self.give_up(out);
                     }
                     continue;
                 }
-                // Put aside by a lander (it did not apply on the branch with theirs), or taken
-                // back: it lands from here, without waiting in the queue again.
-                self.parked = None;
-                self.park = false;
-                let _ = writeln!(
-                    out,
-                    "the parked change left the queue without landing (another push could not \
-                     apply it); landing it from here"
-                );
+                round::Check::LeftQueue => {
+                    // Put aside by a lander (it did not apply on the branch with theirs), taken
+                    // back, or written over: it lands from here, without waiting again.
+                    self.parked = None;
+                    self.park = false;
+                    let _ = writeln!(
+                        out,
+                        "the parked change left the queue without landing (another push could \
+                         not apply it); landing it from here"
+                    );
+                }
             }
             unconfirmed = 0;
             // A queue is waiting: join it rather than race it; whoever lands next carries it.
+            let others = seen.parked.iter().any(|(id, _)| *id != self.id);
             if let Some(upstream) = &seen.upstream
-                && self.park
-                && self.parked.is_none()
-                && seen.parked.iter().any(|(id, _)| *id != self.id)
-                && self.ahead_of(upstream)?
+                && round::joins(
+                    self.park,
+                    self.parked.is_some(),
+                    others,
+                    self.ahead_of(upstream)?,
+                )
             {
                 let head = self.git().run(["rev-parse", "HEAD"])?;
                 if self.park_here(&head, upstream)? {
@@ -540,12 +557,21 @@ impl Run<'_> {
                 return Ok(outcome);
             }
             losses += 1;
-            if self.settings.retries.is_some_and(|r| self.attempts > r) {
-                return self.give_up(out);
-            }
-            let pause = pacing::after_loss(self.settings.backoff, losses, self.jitter);
-            if !self.pause(pause) {
-                return self.give_up(out);
+            let next = round::after_loss(
+                self.attempts,
+                self.settings.retries,
+                losses,
+                self.clock.elapsed(),
+                self.settings.budget,
+                self.settings.backoff,
+                self.jitter,
+            );
+            match next {
+                round::AfterLoss::Retry(pause) => {
+                    self.clock.sleep(pause);
+                    self.waited += pause;
+                }
+                round::AfterLoss::GiveUp => return self.give_up(out),
             }
         }
     }
@@ -1062,12 +1088,21 @@ impl Run<'_> {
                 Pushed::NoAtomic => {}
             }
             losses += 1;
-            if self.settings.retries.is_some_and(|r| self.attempts > r) {
-                return self.give_up(out);
-            }
-            let pause = pacing::after_loss(self.settings.backoff, losses, self.jitter);
-            if !self.pause(pause) {
-                return self.give_up(out);
+            let next = round::after_loss(
+                self.attempts,
+                self.settings.retries,
+                losses,
+                self.clock.elapsed(),
+                self.settings.budget,
+                self.settings.backoff,
+                self.jitter,
+            );
+            match next {
+                round::AfterLoss::Retry(pause) => {
+                    self.clock.sleep(pause);
+                    self.waited += pause;
+                }
+                round::AfterLoss::GiveUp => return self.give_up(out),
             }
         }
     }

@@ -8,7 +8,8 @@
 //! After each run the invariants are checked: every change lands exactly once, whole and in its
 //! owner's order, or its owner says it did not and nothing of it is left parked; no owner reports
 //! a change landed whose content is not on the branch (forged look-alikes included); no parked
-//! agent waits past the queue's bound. `cargo test --lib push::sim` runs the default seeds;
+//! agent waits past the queue's bound. Each simulated round takes the decisions of
+//! [`super::round`] in the order `Run` does. `cargo test --lib push::sim` runs the default seeds;
 //! `MAINSTAY_SIM_SEEDS=100000` runs more, and `MAINSTAY_SIM_SEED=<n>` replays one.
 
 use std::collections::{BTreeMap, BinaryHeap};
@@ -17,6 +18,7 @@ use std::time::Duration;
 use super::carry::{Ended, Plan};
 use super::pacing;
 use super::queue::{Queue, Turn};
+use super::round;
 use crate::clock::Jitter;
 
 /// A small deterministic generator (xorshift64*).
@@ -117,6 +119,8 @@ struct Agent {
     started: Duration,
     losses: u32,
     attempts: u32,
+    /// Rounds in a row that saw its parked change gone without landing.
+    unconfirmed: u32,
     report: Option<Report>,
     jitter: Jitter,
     /// When it parked, and when it stepped in: for the queue's bound.
@@ -179,6 +183,7 @@ impl World {
                 started: start,
                 losses: 0,
                 attempts: 0,
+                unconfirmed: 0,
                 report: None,
                 jitter: Jitter::new(rng.next()),
                 parked_at: None,
@@ -307,26 +312,41 @@ impl World {
                 }
             }
         }
-        let agent = &mut self.agents[who];
-        if let Some(sha) = agent.parked {
-            let still = self
-                .remote
-                .parked
-                .get(&agent.id)
-                .is_some_and(|p| p.sha == sha);
-            if !still {
-                if self.remote.holds(&self.agents[who].own) {
-                    return self.report(who, Report::Carried);
-                }
+        let agent = &self.agents[who];
+        let parked = match agent.parked {
+            None => round::Parked::No,
+            Some(sha)
+                if self
+                    .remote
+                    .parked
+                    .get(&agent.id)
+                    .is_some_and(|p| p.sha == sha) =>
+            {
+                round::Parked::Still
+            }
+            Some(_) => round::Parked::Gone {
+                landed: self.remote.holds(&agent.own),
+            },
+        };
+        match round::check(parked, self.agents[who].unconfirmed) {
+            round::Check::Go => self.agents[who].unconfirmed = 0,
+            round::Check::Landed => return self.report(who, Report::Carried),
+            round::Check::Confirm => {
                 let agent = &mut self.agents[who];
+                agent.unconfirmed += 1;
+                return Some(now + pacing::before_confirming(backoff, &mut agent.jitter));
+            }
+            round::Check::LeftQueue => {
+                let agent = &mut self.agents[who];
+                agent.unconfirmed = 0;
                 agent.parked = None;
                 agent.record = None;
                 agent.park = false;
             }
         }
-        let agent = &mut self.agents[who];
+        let agent = &self.agents[who];
         let others = listing.iter().any(|(id, _)| *id != agent.id);
-        if agent.parked.is_none() && agent.park && others {
+        if round::joins(agent.park, agent.parked.is_some(), others, true) {
             // Parked with a lease that the ref does not exist yet.
             if !self.remote.parked.contains_key(&agent.id) {
                 let sha = self.remote.sha();
@@ -367,8 +387,22 @@ impl World {
             None => {
                 let agent = &mut self.agents[who];
                 agent.losses += 1;
-                let pause = pacing::after_loss(backoff, agent.losses, &mut agent.jitter);
-                Some(now + cycle + pause)
+                let elapsed = now.saturating_sub(agent.started) + cycle;
+                match round::after_loss(
+                    agent.attempts,
+                    None,
+                    agent.losses,
+                    elapsed,
+                    budget,
+                    backoff,
+                    &mut agent.jitter,
+                ) {
+                    round::AfterLoss::Retry(pause) => Some(now + cycle + pause),
+                    round::AfterLoss::GiveUp => {
+                        self.give_up(who);
+                        None
+                    }
+                }
             }
         }
     }
