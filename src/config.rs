@@ -142,7 +142,9 @@ impl Config {
         Config::parse_only(&text, &path, sections)
     }
 
-    fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
+    /// Parses and validates only `sections` of a configuration file's text; `path` names it in
+    /// errors.
+    pub fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
         let path = path.to_owned();
         let table: toml::Table = toml::from_str(text).map_err(|e| Error::Syntax {
             path: path.clone(),

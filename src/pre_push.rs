@@ -4,6 +4,8 @@
 //! A safety hook that cannot decide refuses: a bad configuration, unreadable input or an
 //! unreadable repository all block the push with a one-line reason.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -12,6 +14,7 @@ use crate::config::{self, Config, Section};
 use crate::policy::{self, PushContext};
 use crate::post_push::{self, Handoff, PushedRef};
 use crate::{deploy, repo};
+use gix::ObjectId;
 
 /// The suffix under which `install-hooks` keeps a hook that was already there.
 pub const LOCAL_SUFFIX: &str = ".local";
@@ -80,21 +83,43 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .workdir()
         .map(Path::to_owned)
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
-    let sections = [Section::Push, Section::Deploy];
     let policy_from = std::env::var(config::CONFIG_FROM_VAR)
         .ok()
         .filter(|rev| !rev.is_empty());
+    // `[deploy]` says what is followed (no rule loosens with it): the work tree's. `[push]` is
+    // the remote's side's, as committed there (see [`committed_settings`]), or the pre-carry
+    // commit's for the push that carries other agents' changes.
     let config = match &policy_from {
-        Some(rev) => Config::load_only_at(&worktree, rev, &sections)?,
-        None => Config::load_only(&worktree, &sections)?,
+        Some(rev) => Config::load_only_at(&worktree, rev, &[Section::Push, Section::Deploy])?,
+        None => Config::load_only(&worktree, &[Section::Deploy])?,
+    };
+    let fixed = policy_from.is_some().then(|| config.push.clone());
+    let cache: RefCell<HashMap<Option<ObjectId>, Result<policy::Settings, String>>> =
+        RefCell::default();
+    let settings = |commit: Option<ObjectId>| {
+        if let Some(fixed) = &fixed {
+            return Ok(fixed.clone());
+        }
+        if let Some(known) = cache.borrow().get(&commit) {
+            return known.clone();
+        }
+        let found = committed_settings(&repo, commit);
+        cache.borrow_mut().insert(commit, found.clone());
+        found
     };
     let text = String::from_utf8_lossy(hook.stdin);
     let mut updates = policy::parse_updates(&text)?;
     let remote = hook.args.first().map(String::as_str).unwrap_or("origin");
     let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
     // `git push --mirror` deletes every branch of the remote this clone lacks, and git does not
-    // tell pre-push of those deletions: each protected one is judged as a deletion here.
-    let lacking = protected_lacking_here(&repo, remote, &config.push);
+    // tell pre-push of those deletions: each protected one is judged as a deletion here, by the
+    // settings of the remote's copy of the deploy branch.
+    let deploy_tip = repo::resolve_ref(
+        &repo,
+        &post_push::tracking_ref(remote, &config.deploy.branch),
+    );
+    let mirror_settings = settings(deploy_tip).unwrap_or_default();
+    let lacking = protected_lacking_here(&repo, remote, &mirror_settings);
     let mut process = None;
     let mut mirror = false;
     if !lacking.is_empty() {
@@ -117,9 +142,10 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         remote_refs: format!("refs/remotes/{remote}/"),
         updates: &updates,
         override_reason: hook.override_reason.filter(|r| !r.trim().is_empty()),
-        attributes_from: policy_from.as_deref().and_then(|rev| repo.parse_id(rev)),
+        policy_from: policy_from.as_deref().and_then(|rev| repo.parse_id(rev)),
+        settings: &settings,
     };
-    let verdict = policy::check(&repo, &push, &config.push);
+    let verdict = policy::check(&repo, &push);
     if !verdict.audit.is_empty() {
         policy::audit::append(repo.common_dir(), &user(&repo), &verdict.audit)?;
     }
@@ -198,7 +224,8 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     let worktree = absolute_path(&worktree);
     // Freed before the fork: after it, every page this process writes (freeing included) is
     // copied, since the fork's copy shares them until it execs.
-    drop((repo, config, verdict, updates));
+    drop((config, verdict, updates, cache));
+    drop(repo);
     post_push::start(
         &hook.hooks_dir.join("post-push"),
         &handoff,
@@ -215,6 +242,33 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     Ok(Outcome::Allowed {
         followed: Some(followed),
     })
+}
+
+/// The `[push]` settings in `.mainstay.toml` as `commit` holds it (the defaults without one, or
+/// without a commit). A clone judges a push by the remote's side of each branch, never by what
+/// it pushes: a commit that loosens the policy is judged by the policy before it, and takes effect
+/// once it has landed.
+fn committed_settings(
+    repo: &repo::Repo,
+    commit: Option<ObjectId>,
+) -> Result<policy::Settings, String> {
+    let Some(commit) = commit else {
+        return Ok(policy::Settings::default());
+    };
+    let text = repo::top_file(repo, commit, config::FILE_NAME, crate::file::SMALL)
+        .map_err(|e| e.to_string())?;
+    let Some(text) = text else {
+        return Ok(policy::Settings::default());
+    };
+    let name = format!(
+        "{}:{}",
+        crate::text::sha7(&commit.to_string()),
+        config::FILE_NAME
+    );
+    let text = String::from_utf8(text).map_err(|_| format!("{name}: not UTF-8 text"))?;
+    Config::parse_only(&text, Path::new(&name), &[Section::Push])
+        .map(|c| c.push)
+        .map_err(|e| e.to_string())
 }
 
 /// The protected branches the remote has, as this clone last saw it (`refs/remotes/<remote>/`),

@@ -77,9 +77,11 @@ pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error
         remote_refs: "refs/heads/".to_owned(),
         updates: &updates,
         override_reason: reason,
-        attributes_from: None,
+        policy_from: None,
+        // The repository's own file, whatever the pushed or the old tree holds.
+        settings: &|_| Ok(config.push.clone()),
     };
-    let verdict = policy::check(&repo, &push, &config.push);
+    let verdict = policy::check(&repo, &push);
     if !verdict.audit.is_empty() {
         let user = match hook.pusher {
             Some(name) => name.to_owned(),

@@ -603,6 +603,40 @@ fn size(repo: &Repo, id: ObjectId) -> Result<u64, Error> {
         .map_err(|e| object_error(id, e))
 }
 
+/// The content of the file `name` at the top of `commit`'s tree, `None` when there is none. It
+/// is committed, so untrusted: only a regular file of at most `limit` bytes is read, never a
+/// link (whose target would be read by name) nor anything larger.
+pub fn top_file(
+    repo: &Repo,
+    commit: ObjectId,
+    name: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, Error> {
+    let tree = tree_of(repo, commit)?;
+    let mut buf = Vec::new();
+    let (_, data) = read(repo, tree, &mut buf)?;
+    let decoded =
+        gix::objs::TreeRef::from_bytes(data, repo.hash).map_err(|e| object_error(tree, e))?;
+    let Some(entry) = decoded.entries.iter().find(|e| e.filename == name) else {
+        return Ok(None);
+    };
+    let id = entry.oid.to_owned();
+    if !entry.mode.is_blob() {
+        return Err(object_error(
+            id,
+            format!("{name} is not a regular file (a link?)"),
+        ));
+    }
+    if size(repo, id)? > limit {
+        return Err(object_error(
+            id,
+            format!("{name} is larger than {limit} bytes"),
+        ));
+    }
+    let mut buf = Vec::new();
+    Ok(Some(blob(repo, id, &mut buf)?.to_vec()))
+}
+
 fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId, Error> {
     let mut buf = Vec::new();
     let (_, data) = read(repo, commit, &mut buf)?;

@@ -189,7 +189,7 @@ fn parse_id(hex: &str) -> Option<Option<ObjectId>> {
 }
 
 /// What the push is, beyond its refs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PushContext<'a> {
     /// The remote's name, or its URL when the push named no configured remote.
     pub remote: &'a str,
@@ -201,10 +201,13 @@ pub struct PushContext<'a> {
     pub updates: &'a [Update],
     /// The reason given in `MAINSTAY_OVERRIDE`, if any.
     pub override_reason: Option<&'a str>,
-    /// The commit whose `.gitattributes` set the marker size, instead of each pushed commit's
-    /// own: the commit before other agents' carried changes (see
-    /// [`crate::config::CONFIG_FROM_VAR`]), so theirs cannot loosen the check.
-    pub attributes_from: Option<ObjectId>,
+    /// The commit whose settings and `.gitattributes` judge every update: the commit before
+    /// other agents' carried changes (see [`crate::config::CONFIG_FROM_VAR`]). Without one, each
+    /// update is judged by its remote side ([`remote_side`]): never by what is pushed.
+    pub policy_from: Option<ObjectId>,
+    /// The `[push]` settings of a commit of the remote's side (`None`: the remote has none):
+    /// `.mainstay.toml` as committed there in a clone, the server's own file on the server.
+    pub settings: &'a dyn Fn(Option<ObjectId>) -> Result<Settings, String>,
 }
 
 /// Why one ref update is refused.
@@ -288,19 +291,33 @@ impl Verdict {
 }
 
 /// Applies the rules to every update of a push.
-pub fn check(repo: &Repo, push: &PushContext<'_>, settings: &Settings) -> Verdict {
+pub fn check(repo: &Repo, push: &PushContext<'_>) -> Verdict {
     let mut verdict = Verdict::default();
     let mut refused: Vec<(Refusal, &Update)> = Vec::new();
-    for update in push.updates {
+    // Only branches have rules: a tag, a note or any other ref outside `refs/heads/` goes
+    // through (git itself refuses to move an existing tag without `--force`).
+    for update in push.updates.iter().filter(|u| u.branch().is_some()) {
         let mut refusals = Vec::new();
-        check_update(
-            repo,
-            push,
-            update,
-            settings,
-            &mut refusals,
-            &mut verdict.audit,
-        );
+        let base = remote_side(repo, push, update);
+        let source = push.policy_from.or(base);
+        match (push.settings)(source) {
+            Ok(settings) => check_update(
+                repo,
+                push,
+                update,
+                &Judge {
+                    settings,
+                    source,
+                    base,
+                },
+                &mut refusals,
+                &mut verdict.audit,
+            ),
+            Err(reason) => refusals.push(Refusal::Unreadable {
+                reference: update.remote_ref.clone(),
+                reason,
+            }),
+        }
         refused.extend(refusals.into_iter().map(|r| (r, update)));
     }
     match push.override_reason {
@@ -315,16 +332,25 @@ pub fn check(repo: &Repo, push: &PushContext<'_>, settings: &Settings) -> Verdic
     verdict
 }
 
-/// The rules for one ref. Only branches have rules: a tag, a note or any other ref outside
-/// `refs/heads/` goes through (git itself refuses to move an existing tag without `--force`).
+/// What one update is judged by: settings, the commit whose attributes apply (`None`: no
+/// commit's, only the repository's own `info/attributes` and git's configured files), and the
+/// remote's side its net change is measured from.
+struct Judge {
+    settings: Settings,
+    source: Option<ObjectId>,
+    base: Option<ObjectId>,
+}
+
+/// The rules for one branch.
 fn check_update(
     repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
-    settings: &Settings,
+    judge: &Judge,
     refusals: &mut Vec<Refusal>,
     audit: &mut Vec<audit::Record>,
 ) {
+    let settings = &judge.settings;
     let Some(pushed) = update.branch() else {
         return;
     };
@@ -375,7 +401,7 @@ fn check_update(
             audit.push(audit::Record::force_push(push.remote, update));
         }
     }
-    if let Err(reason) = check_markers(repo, push, update, local, settings, refusals) {
+    if let Err(reason) = check_markers(repo, update, local, judge, refusals) {
         let reference = update.remote_ref.clone();
         refusals.push(Refusal::Unreadable { reference, reason });
     }
@@ -394,14 +420,13 @@ fn alias_of(repo: &Repo, remote_refs: &str, branch: &str) -> Option<String> {
 /// data; a file's marker length is git's `conflict-marker-size` attribute.
 fn check_markers(
     repo: &Repo,
-    push: &PushContext<'_>,
     update: &Update,
     local: ObjectId,
-    settings: &Settings,
+    judge: &Judge,
     refusals: &mut Vec<Refusal>,
 ) -> Result<(), String> {
-    let base = net_base(repo, push, update, local);
-    let diff = repo::diff(repo, base, local).map_err(|e| e.to_string())?;
+    let settings = &judge.settings;
+    let diff = repo::diff(repo, judge.base, local).map_err(|e| e.to_string())?;
     let mut new_buf = Vec::new();
     // Read once, and only when some new file may hold a block: the push's hot path never does.
     let mut old_side: Option<Vec<Vec<u8>>> = None;
@@ -424,7 +449,7 @@ fn check_markers(
         {
             continue;
         }
-        let size = marker_size(repo, push.attributes_from.unwrap_or(local), &path);
+        let size = marker_size(repo, judge.source, &path);
         if markers::blocks(new, size).is_empty() {
             continue;
         }
@@ -461,13 +486,16 @@ fn old_blobs_with_blocks(repo: &Repo, diff: &repo::Diff) -> Result<Vec<Vec<u8>>,
     Ok(found)
 }
 
-/// git's `conflict-marker-size` for `path` as committed in `commit` (7 when unset).
-fn marker_size(repo: &Repo, commit: ObjectId, path: &str) -> usize {
+/// git's `conflict-marker-size` for `path` as committed in `commit` (7 when unset); without a
+/// commit, from the repository's own attribute files alone (an empty tree as the source, since
+/// without one git would read the work tree's `.gitattributes`).
+fn marker_size(repo: &Repo, commit: Option<ObjectId>, path: &str) -> usize {
+    let source = commit.unwrap_or_else(|| ObjectId::empty_tree(repo.object_format()));
     let output = std::process::Command::new("git")
         .arg("--git-dir")
         .arg(repo.git_dir())
         .args(["check-attr", "-z"])
-        .arg(format!("--source={commit}"))
+        .arg(format!("--source={source}"))
         .args(["conflict-marker-size", "--", path])
         .stdin(std::process::Stdio::null())
         .output();
@@ -483,12 +511,13 @@ fn marker_size(repo: &Repo, commit: ObjectId, path: &str) -> usize {
 }
 
 /// What the remote already has, to measure the push's net change from: the remote's commit, or
-/// for a new branch its fork point from the remote's copy of the same (or the deploy) branch.
+/// for a new branch its fork point from the remote's copy of the same (or the deploy) branch;
+/// for a deletion (`local` is `None`), the tip of that copy.
 fn net_base(
     repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
-    local: ObjectId,
+    local: Option<ObjectId>,
 ) -> Option<ObjectId> {
     if let Some(remote) = update
         .remote
@@ -503,7 +532,20 @@ fn net_base(
         .rev()
         .filter_map(|b| repo::resolve_ref(repo, &format!("{}{b}", push.remote_refs)))
         .filter_map(|tip| repo::peel_to_commit(repo, tip).ok().flatten())
-        .find_map(|tip| repo::merge_base(repo, tip, local))
+        .find_map(|tip| match local {
+            Some(local) => repo::merge_base(repo, tip, local),
+            None => Some(tip),
+        })
+}
+
+/// The commit of the remote's side of an update, whose settings and attributes judge it: the
+/// ref's old tip, else (a new branch) where it forks from what the remote has, peeled from what
+/// is pushed. `None` when the repository holds nothing of the remote's for it.
+pub fn remote_side(repo: &Repo, push: &PushContext<'_>, update: &Update) -> Option<ObjectId> {
+    let local = update
+        .local
+        .and_then(|id| repo::peel_to_commit(repo, id).ok().flatten());
+    net_base(repo, push, update, local)
 }
 
 /// Matches a repository path against a glob as `.gitattributes` would: `**` spans directories,

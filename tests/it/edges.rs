@@ -384,6 +384,8 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
     );
     s.sb.git(&s.work, &["add", "-A"]);
     s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    // The settings judge the pushes after the one that lands them, never their own.
+    s.push_ok(&["origin", "main"]);
     s.commit("tests/fixtures/case/expected.md", MARKERS);
     // Seven-character runs are not markers in a file whose markers are ten long.
     s.commit("notes.long", MARKERS);
@@ -408,6 +410,8 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
             &format!("{attributes}*.{ext} conflict-marker-size={n}\n"),
         );
         s.sb.git(&s.work, &["add", ".gitattributes"]);
+        s.sb.git(&s.work, &["commit", "-q", "-m", "attributes"]);
+        s.push_ok(&["origin", "main"]);
         let (open, close) = ("<".repeat(n), ">".repeat(n));
         let file = format!("notes.{ext}");
         s.commit(
@@ -458,6 +462,14 @@ fn this_projects_fixtures_push_under_its_own_settings() {
     .expect("copy");
     s.sb.git(&s.work, &["add", "-A"]);
     s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    // Its settings come with the fixtures: the push is judged by what the remote had.
+    s.push_refused(&["origin", "main"]);
+    s.sb.git(&s.work, &["reset", "-q", "HEAD~2"]);
+    s.sb.git(&s.work, &["add", ".mainstay.toml"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    s.push_ok(&["origin", "main"]);
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "fixtures"]);
     s.push_ok(&["origin", "main"]);
 }
 

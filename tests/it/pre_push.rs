@@ -298,17 +298,66 @@ fn malformed_input_is_refused_with_one_line() {
 #[test]
 fn a_bad_configuration_refuses_naming_the_key() {
     let s = Setup::new();
-    write(
-        &s.work.join(".mainstay.toml"),
-        "[push]\nprotect = [\"main\"]\n",
-    );
+    // A push is judged by the remote's side: the typo lands, and refuses the pushes after it.
+    s.commit(".mainstay.toml", "[push]\nprotect = [\"main\"]\n");
+    s.push_ok(&["origin", "main"]);
     s.commit("app.txt", "v1\n");
     let said = s.push_refused(&["origin", "main"]);
     assert!(
         said.contains(".mainstay.toml: key `push.protect`"),
         "{said}"
     );
-    assert!(said.contains("protect"), "{said}");
+    assert_eq!(said.lines().count(), 2, "{said}");
+    // The fix goes through as any refused push does: overridden, and logged.
+    s.commit(".mainstay.toml", "[push]\nprotected = [\"main\"]\n");
+    let out =
+        s.sb.command("git", &s.work)
+            .args(["push", "-q", "origin", "main"])
+            .env("MAINSTAY_OVERRIDE", "fix the settings")
+            .output()
+            .expect("run git push");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("override", &s.work, &out)
+    );
+    s.commit("app.txt", "v2\n");
+    s.push_ok(&["origin", "main"]);
+}
+
+/// A push cannot loosen the policy that judges it: settings and attributes come from the
+/// remote's side of the branch, never from what is pushed. See: issue 22, item 2.
+#[test]
+fn what_is_pushed_does_not_loosen_the_policy_that_judges_it() {
+    let s = Setup::new();
+    let first = s.sb.git(&s.work, &["rev-parse", "HEAD"]);
+    const BLOCK: &str = "a\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\nb\n";
+    write(
+        &s.work.join(".gitattributes"),
+        "* conflict-marker-size=99\n",
+    );
+    write(&s.work.join("code.rs"), BLOCK);
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "loosen the markers"]);
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", &first]);
+    write(
+        &s.work.join(".mainstay.toml"),
+        "[push]\nprotected = []\nmarkers_allowed = [\"*\"]\n",
+    );
+    write(&s.work.join("code.rs"), BLOCK);
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "loosen the settings"]);
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", &first]);
+    s.commit(".mainstay.toml", "[push]\nprotected = []\n");
+    s.sb.git(&s.work, &["push", "-q", "--no-verify", "origin", "main"]);
+    s.sb.git(&s.work, &["reset", "-q", "--hard", &first]);
+    s.commit("x.txt", "x\n");
+    // The remote's side no longer protects main: the clone follows it, whatever it checked out.
+    s.push_ok(&["--force", "origin", "main"]);
 }
 
 #[test]

@@ -442,3 +442,42 @@ fn beside_the_global_install_the_server_install_stays_in_its_repository() {
         "the repository's own hooks path is gone again"
     );
 }
+
+/// The pushed tree sets nothing the remote judges it by: attributes come from the branch's old
+/// tip and the repository's own `info/attributes`. See: issue 22, item 2.
+#[test]
+fn a_pushed_attribute_does_not_loosen_the_remotes_check() {
+    let sb = Sandbox::new();
+    let (remote, work) = served(&sb);
+    let first = sb.git(&work, &["rev-parse", "HEAD"]);
+    write(&work.join(".gitattributes"), "* conflict-marker-size=99\n");
+    write(&work.join("code.rs"), MARKERS);
+    sb.git(&work, &["add", "-A"]);
+    sb.git(&work, &["commit", "-q", "-m", "loosen"]);
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main"]),
+        "markers under a pushed attribute",
+        &work,
+    );
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    // A new branch is judged by what it forks from, not by its own tree.
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main:feature"]),
+        "a new branch",
+        &work,
+    );
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    // Once the attribute is the remote's own (here its `info/attributes`), it holds.
+    sb.git(&work, &["reset", "-q", "--hard", &first]);
+    write(
+        &remote.join("info/attributes"),
+        "*.long conflict-marker-size=10\n",
+    );
+    sb.commit(
+        &work,
+        "notes.long",
+        MARKERS,
+        "seven-character runs are text here",
+    );
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+}
