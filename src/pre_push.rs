@@ -382,15 +382,20 @@ fn absolute_path(path: &Path) -> PathBuf {
 }
 
 /// Runs `<hooks dir>/<name>.local`, the hook that was there before mainstay, with git's
-/// arguments and stdin; `None` when there is none.
+/// arguments and stdin; `None` when there is none, or it is not executable (git would not run it).
 pub fn run_local(
     hooks_dir: &Path,
     name: &str,
     args: &[String],
     stdin: &[u8],
 ) -> Result<Option<ExitStatus>, Error> {
+    use std::os::unix::fs::PermissionsExt;
     let path = hooks_dir.join(format!("{name}{LOCAL_SUFFIX}"));
-    if !path.is_file() {
+    // git runs a hook only when it is executable: one switched off with `chmod -x` stays off,
+    // whatever its first line says.
+    let runnable =
+        std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if !runnable {
         return Ok(None);
     }
     let fail = |source| Error::Local {

@@ -427,6 +427,78 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
     }
 }
 
+/// git calls a file binary by a NUL in its first 8,000 bytes only: a NUL after them hides no
+/// conflict block, as `git diff --check` shows. See: issue 22, item 3.
+#[test]
+fn a_nul_after_the_first_8000_bytes_hides_no_markers() {
+    let s = Setup::new();
+    let mut content = "text\n".repeat(1700);
+    content.push('\0');
+    content.push_str(MARKERS);
+    s.commit("late.txt", &content);
+    let check =
+        s.sb.git_output(&s.work, &["diff", "--check", "HEAD~1", "HEAD"]);
+    let flagged = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        !check.status.success() && flagged.contains("leftover conflict marker"),
+        "git's oracle: {flagged}"
+    );
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(
+        said.contains("late.txt:1702 adds a conflict block"),
+        "{said}"
+    );
+    // A NUL early on is binary to git and to the check alike.
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    s.commit("early.bin", &format!("\0{MARKERS}"));
+    let check =
+        s.sb.git_output(&s.work, &["diff", "--check", "HEAD~1", "HEAD"]);
+    assert!(check.status.success(), "binary to git");
+    s.push_ok(&["origin", "main"]);
+    // The remote's attributes may say otherwise, as git's do.
+    write(&s.work.join(".gitattributes"), "*.bin diff\n*.txt -diff\n");
+    s.sb.git(&s.work, &["add", ".gitattributes"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "attributes"]);
+    s.push_ok(&["origin", "main"]);
+    s.commit("more.bin", &format!("\0{MARKERS}"));
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("more.bin:2 adds a conflict block"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    s.commit("data.txt", MARKERS);
+    s.push_ok(&["origin", "main"]);
+}
+
+/// git's attributes for every file that may hold a block come from one `git check-attr` per
+/// push, not one per file; none when no file may. See: issue 22, item 3.
+#[test]
+fn one_attribute_lookup_serves_the_whole_push() {
+    let s = Setup::new();
+    for i in 0..40 {
+        write(
+            &s.work.join(format!("docs/quote{i}.md")),
+            "< a quoted line\ntext\n> and its answer\n",
+        );
+    }
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "quotes"]);
+    let trace = s.sb.path().join("trace.log");
+    let push = |trace: &Path| {
+        s.sb.command("git", &s.work)
+            .args(["push", "-q", "origin", "main"])
+            .env("GIT_TRACE", trace)
+            .output()
+            .expect("run git push")
+    };
+    let out = push(&trace);
+    ok(&out, "git push", &s.work);
+    let lookups = read(&trace).matches("check-attr").count();
+    assert_eq!(lookups, 1, "{}", read(&trace));
+    s.commit("plain.txt", "nothing to look at\n");
+    let quiet = s.sb.path().join("quiet.log");
+    ok(&push(&quiet), "git push", &s.work);
+    assert_eq!(read(&quiet).matches("check-attr").count(), 0);
+}
+
 /// Copies `from` into `to`, directories and files.
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read dir") {

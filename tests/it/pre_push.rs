@@ -260,6 +260,44 @@ fn the_projects_own_pre_push_still_runs_and_can_block() {
     assert_eq!(read(&marker).lines().count(), 2);
 }
 
+/// A hook git ignores (not executable) stays off once `install-hooks` has moved it aside, though
+/// it starts with `#!/bin/sh`. See: issue 22, item 3.
+#[test]
+fn a_switched_off_project_hook_stays_off() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let marker = sb.path().join("marker");
+    let hook = work.join(".git/hooks/pre-push");
+    write(
+        &hook,
+        &format!("#!/bin/sh\necho ran >> '{}'\nexit 9\n", marker.display()),
+    );
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    // What git does with it before mainstay: nothing.
+    sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&marker), "");
+    sb.install(&work);
+    assert!(work.join(".git/hooks/pre-push.local").is_file());
+    sb.commit(&work, "b.txt", "b\n", "b");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&marker), "", "the hook git ignored was run");
+    // Switched back on, it runs, and blocks.
+    let local = work.join(".git/hooks/pre-push.local");
+    std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    sb.commit(&work, "c.txt", "c\n", "c");
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe("git push", &work, &out)
+    );
+    assert_eq!(read(&marker), "ran\n");
+}
+
 #[test]
 fn kill_switch_turns_the_policy_off() {
     let s = Setup::new();
