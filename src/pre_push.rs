@@ -109,7 +109,12 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     };
     let text = String::from_utf8_lossy(hook.stdin);
     let mut updates = policy::parse_updates(&text)?;
-    let remote = hook.args.first().map(String::as_str).unwrap_or("origin");
+    let given = hook.args.first().map(String::as_str).unwrap_or("origin");
+    // A push to a URL that is a remote this clone tracks (`git push --mirror <origin's URL>`,
+    // however spelt) is judged by what the clone knows of that remote, as a push by name is.
+    let url = hook.args.get(1).map(String::as_str);
+    let tracked = tracked_remote(&repo, given, url);
+    let remote = tracked.as_deref().unwrap_or(given);
     let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
     // `git push --mirror` deletes every branch of the remote this clone lacks, and git does not
     // tell pre-push of those deletions: each protected one is judged as a deletion here, by the
@@ -198,7 +203,6 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     };
     let followed = first.sha.clone();
     // A fork, a mirror, a backup, `git push . x:main`: nothing deploys from those.
-    let url = hook.args.get(1).map(String::as_str);
     if !is_deploy_remote(&repo, remote, url, &config.deploy.remote) {
         let line = format!(
             "{} {followed} pushed to `{}`, not to the deploy remote `{}`: not followed\n",
@@ -304,6 +308,27 @@ fn protected_lacking_here(
         .into_iter()
         .filter(|(branch, _)| repo::resolve_ref(repo, &format!("refs/heads/{branch}")).is_none())
         .collect()
+}
+
+/// The configured remote a push names by URL (`given`, as git hands it to the hook, and `url`):
+/// one whose `url` or `pushurl` is the same place, however spelt. `None` for a push by name, or
+/// to a URL no configured remote has.
+fn tracked_remote(repo: &repo::Repo, given: &str, url: Option<&str>) -> Option<String> {
+    // git hands the hook the name it was given, or the URL: a name has no `/` or `:` (almost
+    // always), and looking further reads the whole configuration, off the common path.
+    if !given.contains(['/', ':']) && given != "." {
+        return None;
+    }
+    let base = repo.workdir().unwrap_or(repo.git_dir());
+    let wanted: Vec<String> = [Some(given), url]
+        .into_iter()
+        .flatten()
+        .map(|u| same_place(base, u))
+        .collect();
+    repo::remotes(repo)
+        .into_iter()
+        .find(|(_, urls)| urls.iter().any(|u| wanted.contains(&same_place(base, u))))
+        .map(|(name, _)| name)
 }
 
 /// Whether a push to `remote` (a name, or a URL) at `url` goes to the deploy remote: by name,

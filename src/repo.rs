@@ -347,6 +347,37 @@ pub fn remote_urls(repo: &Repo, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every remote configured, by name, with its URLs (each `url` and `pushurl`).
+pub fn remotes(repo: &Repo) -> Vec<(String, Vec<String>)> {
+    let Ok(full) = gix::open(&repo.git_dir) else {
+        return Vec::new();
+    };
+    let config = full.config_snapshot();
+    let mut names: Vec<String> = config
+        .plumbing()
+        .sections_by_name("remote")
+        .into_iter()
+        .flatten()
+        .filter_map(|section| section.header().subsection_name().map(|n| n.to_string()))
+        .collect();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let urls = ["url", "pushurl"]
+                .iter()
+                .flat_map(|key| {
+                    config
+                        .strings(format!("remote.{name}.{key}").as_str())
+                        .unwrap_or_default()
+                })
+                .map(|v| v.to_string())
+                .collect();
+            (name, urls)
+        })
+        .collect()
+}
+
 /// One value of git's configuration, from every source; for the rare paths that need one.
 pub fn config_string(repo: &Repo, key: &str) -> Option<String> {
     let full = gix::open(&repo.git_dir).ok()?;

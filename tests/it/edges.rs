@@ -885,6 +885,36 @@ fn a_mirror_push_never_deletes_a_protected_branch_this_clone_lacks() {
     );
 }
 
+/// `git push --mirror` to the URL of a remote this clone tracks, however spelt, is judged as
+/// `--mirror origin`: it deleted `staging` and `production` before. See: issue 22, item 5.
+#[test]
+fn a_mirror_push_to_a_tracked_remotes_url_is_judged_by_what_the_clone_knows() {
+    let s = Setup::new();
+    s.push_ok(&["origin", "main:staging", "main:production"]);
+    s.sb.git(&s.work, &["fetch", "-q"]);
+    let path = s.remote.to_str().expect("utf-8").to_owned();
+    let spellings = [
+        path.clone(),
+        format!("file://{path}"),
+        format!("{path}/"),
+        "../remote".to_owned(),
+    ];
+    for url in &spellings {
+        let said = s.push_refused(&["--mirror", url]);
+        assert!(
+            said.contains("refusing to delete protected branch `staging`")
+                && said.contains("refusing to delete protected branch `production`")
+                && said.contains("`git branch staging origin/staging`"),
+            "{url}: {said}"
+        );
+    }
+    assert_eq!(s.remote_head("staging"), s.remote_head("main"));
+    assert_eq!(s.remote_head("production"), s.remote_head("main"));
+    // A push to that URL by name of a branch is as it was.
+    s.commit("a.txt", "a\n");
+    s.push_ok(&[&path, "main"]);
+}
+
 #[test]
 fn git_push_options_are_read_by_gits_grammar() {
     let s = Setup::new();
