@@ -224,6 +224,12 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         remote: remote.to_owned(),
         refs,
     };
+    // A second push URL of the same push (two `pushurl`s): followed once, told once.
+    if !post_push::claim_handoff(repo.common_dir(), handoff.push_pid, &followed) {
+        return Ok(Outcome::Allowed {
+            followed: Some(followed),
+        });
+    }
     let git_dir = absolute_path(repo.git_dir());
     let worktree = absolute_path(&worktree);
     // Freed before the fork: after it, every page this process writes (freeing included) is

@@ -656,6 +656,13 @@ fn a_force_push_after_a_plain_fetch_keeps_the_other_agents_work() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("was never on this branch here"), "{said}");
     assert_eq!(sb.git(&remote, &["rev-parse", "agent/x"]), theirs);
+    // What it advises is not refused again (forcing again was). See: issue 22, item 8.
+    assert!(
+        !said.contains("force again") && said.contains("`git rebase origin/agent/x`"),
+        "{said}"
+    );
+    sb.git(&a, &["rebase", "-q", "origin/agent/x"]);
+    ok(&mainstay_push(&sb, &a, &[]), "push as advised", &a);
     // Once integrated (B's commit in A's branch), the force push goes through.
     sb.git(&a, &["reset", "-q", "--hard", "origin/agent/x"]);
     sb.git(&a, &["commit", "-q", "--amend", "-m", "b's turn, reworded"]);
