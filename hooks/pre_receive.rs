@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use mainstay::pre_push::Outcome;
+use mainstay::hook::Outcome;
 use mainstay::pre_receive::{self, PreReceive};
 use mainstay::text::printable;
 

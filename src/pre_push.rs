@@ -8,24 +8,21 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
 
 use crate::config::{self, Config, Section};
 use crate::policy::{self, PushContext};
 use crate::post_push::{self, Handoff, PushedRef};
-use crate::{deploy, repo};
+use crate::{deploy, hook, repo};
 use gix::ObjectId;
 
-/// The suffix under which `install-hooks` keeps a hook that was already there.
-pub const LOCAL_SUFFIX: &str = ".local";
+/// Where `install-hooks` finds it (it lives in [`crate::hook`], beside the code that runs it).
+pub use crate::hook::LOCAL_SUFFIX;
+use crate::hook::Outcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot run the project's own hook {}: {source}", path.display())]
-    Local {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Hook(#[from] hook::Error),
     #[error(transparent)]
     Config(#[from] config::Error),
     #[error(transparent)]
@@ -36,8 +33,6 @@ pub enum Error {
     Bare(String),
     #[error(transparent)]
     PostPush(#[from] post_push::Error),
-    #[error(transparent)]
-    Audit(#[from] crate::state::Error),
 }
 
 /// Everything `pre-push` is given.
@@ -57,20 +52,9 @@ pub struct PrePush<'a> {
     pub location: &'a repo::Location,
 }
 
-/// How `pre-push` ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The push may go on; `followed` holds the deploy sha handed to `post-push`, if any.
-    Allowed { followed: Option<String> },
-    /// Our policy refused it.
-    Refused,
-    /// The project's own pre-push hook failed with this code.
-    LocalFailed(i32),
-}
-
 /// Runs the whole hook; messages for the user go to `err`.
 pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
-    if let Some(status) = run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)?
+    if let Some(status) = hook::run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)?
         && !status.success()
     {
         return Ok(Outcome::LocalFailed(status.code().unwrap_or(1)));
@@ -83,7 +67,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .workdir()
         .map(Path::to_owned)
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
-    let policy_from = std::env::var(config::CONFIG_FROM_VAR)
+    let policy_from = std::env::var(policy::CONFIG_FROM_VAR)
         .ok()
         .filter(|rev| !rev.is_empty());
     // `[deploy]` says what is followed (no rule loosens with it): the work tree's. `[push]` is
@@ -151,23 +135,8 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         settings: &settings,
     };
     let verdict = policy::check(&repo, &push);
-    if !verdict.audit.is_empty() {
-        policy::audit::append(repo.common_dir(), &user(&repo), &verdict.audit)?;
-    }
-    for record in verdict.audit.iter().filter(|r| r.event == "override") {
-        let refused = record.refused.as_deref().unwrap_or_default();
-        let line = format!("mainstay: override used, and logged: {refused}");
-        let _ = writeln!(err, "{}", crate::text::printable(&line));
-    }
+    hook::report(&repo, || hook::user(&repo), &verdict, err)?;
     if !verdict.allowed() {
-        for refusal in &verdict.refusals {
-            // A refusal names committed files: nothing in it may drive the terminal.
-            let _ = writeln!(
-                err,
-                "mainstay: {}",
-                crate::text::printable(&refusal.to_string())
-            );
-        }
         if mirror {
             let names: Vec<String> = lacking.iter().map(|(b, _)| format!("`{b}`")).collect();
             let _ = writeln!(
@@ -410,82 +379,6 @@ fn lexically_normal(path: &Path) -> PathBuf {
 /// already, but may be spelt from the hook's working directory: `dir/../../w/.git`).
 fn absolute_path(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
-}
-
-/// Runs `<hooks dir>/<name>.local`, the hook that was there before mainstay, with git's
-/// arguments and stdin; `None` when there is none, or it is not executable (git would not run it).
-pub fn run_local(
-    hooks_dir: &Path,
-    name: &str,
-    args: &[String],
-    stdin: &[u8],
-) -> Result<Option<ExitStatus>, Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = hooks_dir.join(format!("{name}{LOCAL_SUFFIX}"));
-    // git runs a hook only when it is executable: one switched off with `chmod -x` stays off,
-    // whatever its first line says.
-    let runnable =
-        std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-    if !runnable {
-        return Ok(None);
-    }
-    let fail = |source| Error::Local {
-        path: path.clone(),
-        source,
-    };
-    let mut cmd = local_command(&path, &hooks_dir.join(name)).map_err(fail)?;
-    let mut child = cmd.args(args).stdin(Stdio::piped()).spawn().map_err(fail)?;
-    if let Some(mut input) = child.stdin.take() {
-        // A hook that exits without reading its input closes the pipe: not an error of ours.
-        let _ = input.write_all(stdin);
-    }
-    child.wait().map(Some).map_err(fail)
-}
-
-/// The command that runs a moved-aside hook as git would have run it. A shell script is sourced
-/// by its own shell with `$0` set to the hook's original path, because wrappers such as husky's
-/// find the project's script by the name they were called by.
-fn local_command(path: &Path, original: &Path) -> std::io::Result<Command> {
-    // The first line is all that is needed, and all that is read.
-    let mut head = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(std::fs::File::open(path)?, 256),
-        &mut head,
-    )?;
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
-    let shell = first.strip_prefix("#!").and_then(|line| {
-        let mut words = line.split_whitespace();
-        let program = words.next()?;
-        let program = if program.ends_with("/env") {
-            words.next()?
-        } else {
-            program
-        };
-        let name = Path::new(program).file_name()?.to_str()?;
-        matches!(name, "sh" | "bash" | "dash" | "zsh" | "ksh").then(|| program.to_owned())
-    });
-    Ok(match shell {
-        Some(shell) => {
-            let mut cmd = Command::new(shell);
-            cmd.arg("-c")
-                .arg(". \"$MAINSTAY_LOCAL_HOOK\"")
-                .arg(original)
-                .env("MAINSTAY_LOCAL_HOOK", path);
-            cmd
-        }
-        None => Command::new(path),
-    })
-}
-
-/// Who pushes, for the audit log: git's `user.name <user.email>`, else the login name.
-pub(crate) fn user(repo: &repo::Repo) -> String {
-    match repo::identity(repo) {
-        (Some(name), Some(email)) => format!("{name} <{email}>"),
-        (Some(name), None) => name,
-        (None, Some(email)) => email,
-        (None, None) => std::env::var("USER").unwrap_or_default(),
-    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::config::{self, Config, Section};
+use crate::hook::{self, Outcome};
 use crate::policy::{self, PushContext};
-use crate::pre_push::{self, Outcome};
 use crate::repo;
 
 /// The push option that lets a refused push through, naming why.
@@ -40,15 +40,13 @@ pub const PUSHER_VARS: [&str; 5] = [
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Local(#[from] pre_push::Error),
+    Hook(#[from] hook::Error),
     #[error(transparent)]
     Config(#[from] config::Error),
     #[error(transparent)]
     Policy(#[from] policy::Error),
     #[error(transparent)]
     Repo(#[from] repo::Error),
-    #[error(transparent)]
-    Audit(#[from] crate::state::Error),
 }
 
 /// Everything `pre-receive` is given.
@@ -70,7 +68,7 @@ pub struct PreReceive<'a> {
 
 /// Runs the whole hook; what the pusher should read goes to `err` (git shows it as `remote: …`).
 pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
-    if let Some(status) = pre_push::run_local(hook.hooks_dir, "pre-receive", &[], hook.stdin)?
+    if let Some(status) = hook::run_local(hook.hooks_dir, "pre-receive", &[], hook.stdin)?
         && !status.success()
     {
         return Ok(Outcome::LocalFailed(status.code().unwrap_or(1)));
@@ -100,27 +98,9 @@ pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error
         settings: &|_| Ok(config.push.clone()),
     };
     let verdict = policy::check(&repo, &push);
-    if !verdict.audit.is_empty() {
-        let user = match hook.pusher {
-            Some(name) => name.to_owned(),
-            None => pre_push::user(&repo),
-        };
-        policy::audit::append(repo.common_dir(), &user, &verdict.audit)?;
-    }
-    for record in verdict.audit.iter().filter(|r| r.event == "override") {
-        let refused = record.refused.as_deref().unwrap_or_default();
-        let line = format!("mainstay: override used, and logged: {refused}");
-        let _ = writeln!(err, "{}", crate::text::printable(&line));
-    }
+    let user = || hook.pusher.map_or_else(|| hook::user(&repo), str::to_owned);
+    hook::report(&repo, user, &verdict, err)?;
     if !verdict.allowed() {
-        for refusal in &verdict.refusals {
-            // A refusal names committed files: nothing in it may drive the terminal.
-            let _ = writeln!(
-                err,
-                "mainstay: {}",
-                crate::text::printable(&refusal.to_string())
-            );
-        }
         if let Some(denied) = denied {
             let _ = writeln!(err, "mainstay: {}", crate::text::printable(&denied));
         }

@@ -29,6 +29,12 @@ pub const REMOTE_UNKNOWN: &str = "is not in this clone";
 /// The environment variable that lets a refused push through, naming why.
 pub const OVERRIDE_VAR: &str = "MAINSTAY_OVERRIDE";
 
+/// Set by `mainstay push` for the push that carries other agents' parked changes: the commit
+/// whose `.mainstay.toml` and `.gitattributes` judge that push in `pre-push`, instead of the
+/// remote's side (see [`PushContext::policy_from`]). Here, below both `config` and `push`, so
+/// that each reads it without the other.
+pub const CONFIG_FROM_VAR: &str = "MAINSTAY_CONFIG_FROM";
+
 /// `[push]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -204,7 +210,7 @@ pub struct PushContext<'a> {
     /// The reason given in `MAINSTAY_OVERRIDE`, if any.
     pub override_reason: Option<&'a str>,
     /// The commit whose settings and `.gitattributes` judge every update: the commit before
-    /// other agents' carried changes (see [`crate::config::CONFIG_FROM_VAR`]). Without one, each
+    /// other agents' carried changes (see [`CONFIG_FROM_VAR`]). Without one, each
     /// update is judged by its remote side ([`remote_side`]): never by what is pushed.
     pub policy_from: Option<ObjectId>,
     /// The `[push]` settings of a commit of the remote's side (`None`: the remote has none):
