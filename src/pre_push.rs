@@ -158,7 +158,9 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .filter_map(|u| {
             let sha = u.local?.to_string();
             let branch = config.deploy.branch.clone();
-            let tracking = post_push::tracking_ref(remote, &branch);
+            // What git itself pushed to: a push by URL updates no tracking ref, and the URL,
+            // not the remote's fetch URL, is where post-push looks for it.
+            let tracking = post_push::tracking_ref(given, &branch);
             let tracking_before = repo::resolve_ref(&repo, &tracking).map(|id| id.to_string());
             Some(PushedRef {
                 branch,
@@ -190,7 +192,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     let handoff = Handoff {
         // No `git push` among our ancestors (the hook run by hand): wait for our parent instead.
         push_pid: process.map_or_else(std::os::unix::process::parent_id, |p| p.pid),
-        remote: remote.to_owned(),
+        remote: given.to_owned(),
         refs,
     };
     // A second push URL of the same push (two `pushurl`s): followed once, told once.
