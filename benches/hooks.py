@@ -2,7 +2,8 @@
 """Times the real executables side by side with plain git, in one run.
 
 Usage: python3 benches/hooks.py [--runs N] [--baseline-rev REV | --baseline DIR]
-       (builds the release executables first)
+       python3 benches/hooks.py --markdown [--files N] [--runs N] [--bin-dir DIR]
+       (builds the release executables first, unless --bin-dir names a build)
 
 With a baseline (another build's release directory, or a revision this script builds in a
 worktree of its own under target/), every push figure is also taken with that build, in the same
@@ -15,6 +16,10 @@ Prints, with medians over N runs:
     that does nothing (what git itself charges for running any hook);
   - the delay from `git push` exiting to the monitor's first log line (both builds);
   - `pre-push` on a push of 1,000 new commits.
+
+With --markdown, only: a push of N (10,000) new files that quote Markdown (`<` and `>` lines, so
+each one may hold a conflict block) to a bare remote whose `pre-receive` is mainstay's, and to
+one without a hook, alternating, each push to a fresh copy of the remote.
 """
 
 import argparse
@@ -112,9 +117,19 @@ def main():
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--baseline", type=Path, help="another build's release directory")
     parser.add_argument("--baseline-rev", help="a revision to build and compare against")
+    parser.add_argument("--markdown", action="store_true", help="only the many-files push")
+    parser.add_argument("--files", type=int, default=10000)
+    parser.add_argument("--bin-dir", type=Path, help="take this build instead of building")
     args = parser.parse_args()
     runs = args.runs
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    global RELEASE
+    if args.bin_dir:
+        RELEASE = args.bin_dir.resolve()
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if args.markdown:
+        markdown_push(args.files, runs)
+        return
     baseline = args.baseline or (build_baseline(args.baseline_rev) if args.baseline_rev else None)
     base = Path(tempfile.mkdtemp(prefix="mainstay-bench-"))
     try:
@@ -188,6 +203,55 @@ def main():
             print(f"  the baseline build (ms): median {statistics.median(pre_base):.2f}, max {max(pre_base):.2f}")
     finally:
         time.sleep(0.5)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def markdown_push(files, runs):
+    """A push of `files` Markdown-quoting files, with mainstay's pre-receive and with none."""
+    base = Path(tempfile.mkdtemp(prefix="mainstay-bench-"))
+    try:
+        home = base / "home"
+        home.mkdir()
+        (home / ".gitconfig").write_text(
+            "[user]\n\tname = Bench\n\temail = bench@example.com\n[commit]\n\tgpgSign = false\n")
+        environ = env(home)
+        seed = base / "seed"
+        seed.mkdir()
+        run(["git", "init", "-q", "-b", "main"], seed, environ)
+        (seed / "README.md").write_text("# bench\n")
+        run(["git", "add", "-A"], seed, environ)
+        run(["git", "commit", "-q", "-m", "initial"], seed, environ)
+        work = base / "work"
+        run(["git", "clone", "-q", str(seed), str(work)], base, environ)
+        docs = work / "docs"
+        for i in range(files):
+            part = docs / f"{i % 100}"
+            part.mkdir(parents=True, exist_ok=True)
+            (part / f"note{i}.md").write_text(f"< quoted {i}\nplain text\n> answered\n")
+        run(["git", "add", "-A"], work, environ)
+        run(["git", "commit", "-q", "-m", "notes"], work, environ)
+        size = sum(p.stat().st_size for p in docs.rglob("*.md"))
+
+        def remote(name, i):
+            bare = base / f"{name}-{i}.git"
+            run(["git", "clone", "-q", "--bare", str(seed), str(bare)], base, environ)
+            if name == "mainstay":
+                run([str(RELEASE / "install-hooks"), "--server", "--repo", str(bare)], base, environ)
+            return bare
+
+        def push(name):
+            def one(i):
+                bare = remote(name, i)
+                took = timed(["git", "push", "-q", str(bare), "main"], work, environ)
+                shutil.rmtree(bare)
+                return took
+            return one
+
+        plain, ours = medians(runs, push("plain"), push("mainstay"))
+        print(f"push of {files} Markdown-quoting files ({size / 1e6:.2f} MB), median of {runs}:")
+        print(f"  without a hook {plain:.1f} ms, mainstay's pre-receive {ours:.1f} ms, "
+              f"ratio {ours / plain:.2f}")
+    finally:
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -30,7 +30,11 @@ fn main() -> ExitCode {
     let git = Git::new(".");
     let paths = git.paths();
     let log_path = match &paths {
-        Ok(p) => mainstay::state::post_push_log(&p.common_dir),
+        Ok(p) => {
+            // The push has ended: no further run of its pre-push will look for the hand-off.
+            let _ = std::fs::remove_file(post_push::handoff_marker(&p.common_dir, args.pid));
+            mainstay::state::post_push_log(&p.common_dir)
+        }
         Err(_) => PathBuf::from("/dev/null"),
     };
     let mut log = post_push::open_log(&log_path);

@@ -5,7 +5,8 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use mainstay::pre_push::{self, Outcome, PrePush};
+use mainstay::hook::Outcome;
+use mainstay::pre_push::{self, PrePush};
 use mainstay::text::printable;
 
 /// The push-safety hook git runs before a push (installed by install-hooks).

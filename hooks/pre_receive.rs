@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use mainstay::pre_push::Outcome;
+use mainstay::hook::Outcome;
 use mainstay::pre_receive::{self, PreReceive};
 use mainstay::text::printable;
 
@@ -46,7 +46,7 @@ fn run(err: &mut impl Write) -> anyhow::Result<Outcome> {
     let push_options: Vec<String> = (0..count)
         .filter_map(|i| std::env::var(format!("GIT_PUSH_OPTION_{i}")).ok())
         .collect();
-    let pusher = ["GL_USERNAME", "GITEA_PUSHER_NAME", "REMOTE_USER"]
+    let pusher = pre_receive::PUSHER_VARS
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
     let location = mainstay::repo::Location::from_env();

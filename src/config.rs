@@ -71,10 +71,6 @@ impl Ledgers {
     }
 }
 
-/// Set by `mainstay push` for the push that carries other agents' parked changes: the commit
-/// whose `.mainstay.toml` `pre-push` reads, instead of the work tree's, which then holds theirs.
-pub const CONFIG_FROM_VAR: &str = "MAINSTAY_CONFIG_FROM";
-
 /// A `[section]` of the file, for the executables that read only some of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -109,7 +105,7 @@ impl Config {
 
     /// [`Config::load_only`] from `.mainstay.toml` as commit `rev` holds it rather than the work
     /// tree: for the push that lands other agents' parked changes, judged by the policy this
-    /// clone had before it carried them ([`CONFIG_FROM_VAR`]).
+    /// clone had before it carried them ([`crate::policy::CONFIG_FROM_VAR`]).
     pub fn load_only_at(worktree: &Path, rev: &str, sections: &[Section]) -> Result<Config, Error> {
         let path = worktree.join(FILE_NAME);
         let git = crate::git::Git::new(worktree);
@@ -142,7 +138,9 @@ impl Config {
         Config::parse_only(&text, &path, sections)
     }
 
-    fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
+    /// Parses and validates only `sections` of a configuration file's text; `path` names it in
+    /// errors.
+    pub fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
         let path = path.to_owned();
         let table: toml::Table = toml::from_str(text).map_err(|e| Error::Syntax {
             path: path.clone(),

@@ -28,6 +28,8 @@ pub mod doctor;
 pub mod file;
 /// Running the `git` executable for what gix cannot do, with errors that explain themselves.
 pub mod git;
+/// What `pre-push` and `pre-receive` share: the moved-aside `.local` hook, outcomes, the report.
+pub mod hook;
 /// `mainstay init`: a commented starter `.mainstay.toml` from what the clone shows.
 pub mod init;
 /// `install-hooks`: put the hooks where git reads them, register merge drivers, undo it all.

@@ -127,6 +127,44 @@ pub fn start(
     })
 }
 
+/// The file saying which sha `pre-push` handed on for the `git push` process `pid`. git runs
+/// `pre-push` once per push URL (two `pushurl`s, two runs), and one hand-off serves them all;
+/// `post-push` removes it once that push has ended.
+pub fn handoff_marker(common_dir: &Path, pid: u32) -> PathBuf {
+    crate::state::dir(common_dir).join(format!("handoff-{pid}"))
+}
+
+/// Claims the hand-off of `sha` for the `git push` process `pid`: `false` when an earlier run of
+/// `pre-push` for the same push has handed it on already.
+pub fn claim_handoff(common_dir: &Path, pid: u32, sha: &str) -> bool {
+    use std::io::Write;
+    let path = handoff_marker(common_dir, pid);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            let _ = file.write_all(sha.as_bytes());
+            true
+        }
+        // git runs the URLs one after another, so the first run has written its sha; another
+        // sha was left by an earlier push whose pid this one reuses.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if crate::file::read_text(&path, 128).ok().flatten().as_deref() == Some(sha) {
+                return false;
+            }
+            let _ = std::fs::write(&path, sha);
+            true
+        }
+        // Following twice is better than not at all.
+        Err(_) => true,
+    }
+}
+
 /// What `post-push` did for one ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fired {

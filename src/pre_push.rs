@@ -4,25 +4,25 @@
 //! A safety hook that cannot decide refuses: a bad configuration, unreadable input or an
 //! unreadable repository all block the push with a one-line reason.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
 
 use crate::config::{self, Config, Section};
 use crate::policy::{self, PushContext};
 use crate::post_push::{self, Handoff, PushedRef};
-use crate::{deploy, repo};
+use crate::{deploy, hook, repo};
+use gix::ObjectId;
 
-/// The suffix under which `install-hooks` keeps a hook that was already there.
-pub const LOCAL_SUFFIX: &str = ".local";
+/// Where `install-hooks` finds it (it lives in [`crate::hook`], beside the code that runs it).
+pub use crate::hook::LOCAL_SUFFIX;
+use crate::hook::Outcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot run the project's own hook {}: {source}", path.display())]
-    Local {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Hook(#[from] hook::Error),
     #[error(transparent)]
     Config(#[from] config::Error),
     #[error(transparent)]
@@ -33,8 +33,6 @@ pub enum Error {
     Bare(String),
     #[error(transparent)]
     PostPush(#[from] post_push::Error),
-    #[error(transparent)]
-    Audit(#[from] crate::state::Error),
 }
 
 /// Everything `pre-push` is given.
@@ -54,20 +52,9 @@ pub struct PrePush<'a> {
     pub location: &'a repo::Location,
 }
 
-/// How `pre-push` ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The push may go on; `followed` holds the deploy sha handed to `post-push`, if any.
-    Allowed { followed: Option<String> },
-    /// Our policy refused it.
-    Refused,
-    /// The project's own pre-push hook failed with this code.
-    LocalFailed(i32),
-}
-
 /// Runs the whole hook; messages for the user go to `err`.
 pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
-    if let Some(status) = run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)?
+    if let Some(status) = hook::run_local(hook.hooks_dir, "pre-push", hook.args, hook.stdin)?
         && !status.success()
     {
         return Ok(Outcome::LocalFailed(status.code().unwrap_or(1)));
@@ -80,21 +67,48 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .workdir()
         .map(Path::to_owned)
         .ok_or_else(|| Error::Bare(hook.cwd.display().to_string()))?;
-    let sections = [Section::Push, Section::Deploy];
-    let policy_from = std::env::var(config::CONFIG_FROM_VAR)
+    let policy_from = std::env::var(policy::CONFIG_FROM_VAR)
         .ok()
         .filter(|rev| !rev.is_empty());
+    // `[deploy]` says what is followed (no rule loosens with it): the work tree's. `[push]` is
+    // the remote's side's, as committed there (see [`committed_settings`]), or the pre-carry
+    // commit's for the push that carries other agents' changes.
     let config = match &policy_from {
-        Some(rev) => Config::load_only_at(&worktree, rev, &sections)?,
-        None => Config::load_only(&worktree, &sections)?,
+        Some(rev) => Config::load_only_at(&worktree, rev, &[Section::Push, Section::Deploy])?,
+        None => Config::load_only(&worktree, &[Section::Deploy])?,
+    };
+    let fixed = policy_from.is_some().then(|| config.push.clone());
+    let cache: RefCell<HashMap<Option<ObjectId>, Result<policy::Settings, String>>> =
+        RefCell::default();
+    let settings = |commit: Option<ObjectId>| {
+        if let Some(fixed) = &fixed {
+            return Ok(fixed.clone());
+        }
+        if let Some(known) = cache.borrow().get(&commit) {
+            return known.clone();
+        }
+        let found = committed_settings(&repo, commit);
+        cache.borrow_mut().insert(commit, found.clone());
+        found
     };
     let text = String::from_utf8_lossy(hook.stdin);
     let mut updates = policy::parse_updates(&text)?;
-    let remote = hook.args.first().map(String::as_str).unwrap_or("origin");
+    let given = hook.args.first().map(String::as_str).unwrap_or("origin");
+    // A push to a URL that is a remote this clone tracks (`git push --mirror <origin's URL>`,
+    // however spelt) is judged by what the clone knows of that remote, as a push by name is.
+    let url = hook.args.get(1).map(String::as_str);
+    let tracked = tracked_remote(&repo, given, url);
+    let remote = tracked.as_deref().unwrap_or(given);
     let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
     // `git push --mirror` deletes every branch of the remote this clone lacks, and git does not
-    // tell pre-push of those deletions: each protected one is judged as a deletion here.
-    let lacking = protected_lacking_here(&repo, remote, &config.push);
+    // tell pre-push of those deletions: each protected one is judged as a deletion here, by the
+    // settings of the remote's copy of the deploy branch.
+    let deploy_tip = repo::resolve_ref(
+        &repo,
+        &post_push::tracking_ref(remote, &config.deploy.branch),
+    );
+    let mirror_settings = settings(deploy_tip).unwrap_or_default();
+    let lacking = protected_lacking_here(&repo, remote, &mirror_settings);
     let mut process = None;
     let mut mirror = false;
     if !lacking.is_empty() {
@@ -117,26 +131,12 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         remote_refs: format!("refs/remotes/{remote}/"),
         updates: &updates,
         override_reason: hook.override_reason.filter(|r| !r.trim().is_empty()),
-        attributes_from: policy_from.as_deref().and_then(|rev| repo.parse_id(rev)),
+        policy_from: policy_from.as_deref().and_then(|rev| repo.parse_id(rev)),
+        settings: &settings,
     };
-    let verdict = policy::check(&repo, &push, &config.push);
-    if !verdict.audit.is_empty() {
-        policy::audit::append(repo.common_dir(), &user(&repo), &verdict.audit)?;
-    }
-    for record in verdict.audit.iter().filter(|r| r.event == "override") {
-        let refused = record.refused.as_deref().unwrap_or_default();
-        let line = format!("mainstay: override used, and logged: {refused}");
-        let _ = writeln!(err, "{}", crate::text::printable(&line));
-    }
+    let verdict = policy::check(&repo, &push);
+    hook::report(&repo, || hook::user(&repo), &verdict, err)?;
     if !verdict.allowed() {
-        for refusal in &verdict.refusals {
-            // A refusal names committed files: nothing in it may drive the terminal.
-            let _ = writeln!(
-                err,
-                "mainstay: {}",
-                crate::text::printable(&refusal.to_string())
-            );
-        }
         if mirror {
             let names: Vec<String> = lacking.iter().map(|(b, _)| format!("`{b}`")).collect();
             let _ = writeln!(
@@ -158,7 +158,9 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
         .filter_map(|u| {
             let sha = u.local?.to_string();
             let branch = config.deploy.branch.clone();
-            let tracking = post_push::tracking_ref(remote, &branch);
+            // What git itself pushed to: a push by URL updates no tracking ref, and the URL,
+            // not the remote's fetch URL, is where post-push looks for it.
+            let tracking = post_push::tracking_ref(given, &branch);
             let tracking_before = repo::resolve_ref(&repo, &tracking).map(|id| id.to_string());
             Some(PushedRef {
                 branch,
@@ -172,7 +174,6 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     };
     let followed = first.sha.clone();
     // A fork, a mirror, a backup, `git push . x:main`: nothing deploys from those.
-    let url = hook.args.get(1).map(String::as_str);
     if !is_deploy_remote(&repo, remote, url, &config.deploy.remote) {
         let line = format!(
             "{} {followed} pushed to `{}`, not to the deploy remote `{}`: not followed\n",
@@ -191,14 +192,21 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     let handoff = Handoff {
         // No `git push` among our ancestors (the hook run by hand): wait for our parent instead.
         push_pid: process.map_or_else(std::os::unix::process::parent_id, |p| p.pid),
-        remote: remote.to_owned(),
+        remote: given.to_owned(),
         refs,
     };
+    // A second push URL of the same push (two `pushurl`s): followed once, told once.
+    if !post_push::claim_handoff(repo.common_dir(), handoff.push_pid, &followed) {
+        return Ok(Outcome::Allowed {
+            followed: Some(followed),
+        });
+    }
     let git_dir = absolute_path(repo.git_dir());
     let worktree = absolute_path(&worktree);
     // Freed before the fork: after it, every page this process writes (freeing included) is
     // copied, since the fork's copy shares them until it execs.
-    drop((repo, config, verdict, updates));
+    drop((config, verdict, updates, cache));
+    drop(repo);
     post_push::start(
         &hook.hooks_dir.join("post-push"),
         &handoff,
@@ -215,6 +223,33 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     Ok(Outcome::Allowed {
         followed: Some(followed),
     })
+}
+
+/// The `[push]` settings in `.mainstay.toml` as `commit` holds it (the defaults without one, or
+/// without a commit). A clone judges a push by the remote's side of each branch, never by what
+/// it pushes: a commit that loosens the policy is judged by the policy before it, and takes effect
+/// once it has landed.
+fn committed_settings(
+    repo: &repo::Repo,
+    commit: Option<ObjectId>,
+) -> Result<policy::Settings, String> {
+    let Some(commit) = commit else {
+        return Ok(policy::Settings::default());
+    };
+    let text = repo::top_file(repo, commit, config::FILE_NAME, crate::file::SMALL)
+        .map_err(|e| e.to_string())?;
+    let Some(text) = text else {
+        return Ok(policy::Settings::default());
+    };
+    let name = format!(
+        "{}:{}",
+        crate::text::sha7(&commit.to_string()),
+        config::FILE_NAME
+    );
+    let text = String::from_utf8(text).map_err(|_| format!("{name}: not UTF-8 text"))?;
+    Config::parse_only(&text, Path::new(&name), &[Section::Push])
+        .map(|c| c.push)
+        .map_err(|e| e.to_string())
 }
 
 /// The protected branches the remote has, as this clone last saw it (`refs/remotes/<remote>/`),
@@ -250,6 +285,27 @@ fn protected_lacking_here(
         .into_iter()
         .filter(|(branch, _)| repo::resolve_ref(repo, &format!("refs/heads/{branch}")).is_none())
         .collect()
+}
+
+/// The configured remote a push names by URL (`given`, as git hands it to the hook, and `url`):
+/// one whose `url` or `pushurl` is the same place, however spelt. `None` for a push by name, or
+/// to a URL no configured remote has.
+fn tracked_remote(repo: &repo::Repo, given: &str, url: Option<&str>) -> Option<String> {
+    // git hands the hook the name it was given, or the URL: a name has no `/` or `:` (almost
+    // always), and looking further reads the whole configuration, off the common path.
+    if !given.contains(['/', ':']) && given != "." {
+        return None;
+    }
+    let base = repo.workdir().unwrap_or(repo.git_dir());
+    let wanted: Vec<String> = [Some(given), url]
+        .into_iter()
+        .flatten()
+        .map(|u| same_place(base, u))
+        .collect();
+    repo::remotes(repo)
+        .into_iter()
+        .find(|(_, urls)| urls.iter().any(|u| wanted.contains(&same_place(base, u))))
+        .map(|(name, _)| name)
 }
 
 /// Whether a push to `remote` (a name, or a URL) at `url` goes to the deploy remote: by name,
@@ -325,77 +381,6 @@ fn lexically_normal(path: &Path) -> PathBuf {
 /// already, but may be spelt from the hook's working directory: `dir/../../w/.git`).
 fn absolute_path(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
-}
-
-/// Runs `<hooks dir>/<name>.local`, the hook that was there before mainstay, with git's
-/// arguments and stdin; `None` when there is none.
-pub fn run_local(
-    hooks_dir: &Path,
-    name: &str,
-    args: &[String],
-    stdin: &[u8],
-) -> Result<Option<ExitStatus>, Error> {
-    let path = hooks_dir.join(format!("{name}{LOCAL_SUFFIX}"));
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let fail = |source| Error::Local {
-        path: path.clone(),
-        source,
-    };
-    let mut cmd = local_command(&path, &hooks_dir.join(name)).map_err(fail)?;
-    let mut child = cmd.args(args).stdin(Stdio::piped()).spawn().map_err(fail)?;
-    if let Some(mut input) = child.stdin.take() {
-        // A hook that exits without reading its input closes the pipe: not an error of ours.
-        let _ = input.write_all(stdin);
-    }
-    child.wait().map(Some).map_err(fail)
-}
-
-/// The command that runs a moved-aside hook as git would have run it. A shell script is sourced
-/// by its own shell with `$0` set to the hook's original path, because wrappers such as husky's
-/// find the project's script by the name they were called by.
-fn local_command(path: &Path, original: &Path) -> std::io::Result<Command> {
-    // The first line is all that is needed, and all that is read.
-    let mut head = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(std::fs::File::open(path)?, 256),
-        &mut head,
-    )?;
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
-    let shell = first.strip_prefix("#!").and_then(|line| {
-        let mut words = line.split_whitespace();
-        let program = words.next()?;
-        let program = if program.ends_with("/env") {
-            words.next()?
-        } else {
-            program
-        };
-        let name = Path::new(program).file_name()?.to_str()?;
-        matches!(name, "sh" | "bash" | "dash" | "zsh" | "ksh").then(|| program.to_owned())
-    });
-    Ok(match shell {
-        Some(shell) => {
-            let mut cmd = Command::new(shell);
-            cmd.arg("-c")
-                .arg(". \"$MAINSTAY_LOCAL_HOOK\"")
-                .arg(original)
-                .env("MAINSTAY_LOCAL_HOOK", path);
-            cmd
-        }
-        None => Command::new(path),
-    })
-}
-
-/// Who pushes, for the audit log: git's `user.name <user.email>`, else the login name.
-pub(crate) fn user(repo: &repo::Repo) -> String {
-    match repo::identity(repo) {
-        (Some(name), Some(email)) => format!("{name} <{email}>"),
-        (Some(name), None) => name,
-        (None, Some(email)) => email,
-        (None, None) => std::env::var("USER").unwrap_or_default(),
-    }
 }
 
 #[cfg(test)]

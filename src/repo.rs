@@ -347,6 +347,37 @@ pub fn remote_urls(repo: &Repo, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every remote configured, by name, with its URLs (each `url` and `pushurl`).
+pub fn remotes(repo: &Repo) -> Vec<(String, Vec<String>)> {
+    let Ok(full) = gix::open(&repo.git_dir) else {
+        return Vec::new();
+    };
+    let config = full.config_snapshot();
+    let mut names: Vec<String> = config
+        .plumbing()
+        .sections_by_name("remote")
+        .into_iter()
+        .flatten()
+        .filter_map(|section| section.header().subsection_name().map(|n| n.to_string()))
+        .collect();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let urls = ["url", "pushurl"]
+                .iter()
+                .flat_map(|key| {
+                    config
+                        .strings(format!("remote.{name}.{key}").as_str())
+                        .unwrap_or_default()
+                })
+                .map(|v| v.to_string())
+                .collect();
+            (name, urls)
+        })
+        .collect()
+}
+
 /// One value of git's configuration, from every source; for the rare paths that need one.
 pub fn config_string(repo: &Repo, key: &str) -> Option<String> {
     let full = gix::open(&repo.git_dir).ok()?;
@@ -601,6 +632,40 @@ fn size(repo: &Repo, id: ObjectId) -> Result<u64, Error> {
         .trim()
         .parse()
         .map_err(|e| object_error(id, e))
+}
+
+/// The content of the file `name` at the top of `commit`'s tree, `None` when there is none. It
+/// is committed, so untrusted: only a regular file of at most `limit` bytes is read, never a
+/// link (whose target would be read by name) nor anything larger.
+pub fn top_file(
+    repo: &Repo,
+    commit: ObjectId,
+    name: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, Error> {
+    let tree = tree_of(repo, commit)?;
+    let mut buf = Vec::new();
+    let (_, data) = read(repo, tree, &mut buf)?;
+    let decoded =
+        gix::objs::TreeRef::from_bytes(data, repo.hash).map_err(|e| object_error(tree, e))?;
+    let Some(entry) = decoded.entries.iter().find(|e| e.filename == name) else {
+        return Ok(None);
+    };
+    let id = entry.oid.to_owned();
+    if !entry.mode.is_blob() {
+        return Err(object_error(
+            id,
+            format!("{name} is not a regular file (a link?)"),
+        ));
+    }
+    if size(repo, id)? > limit {
+        return Err(object_error(
+            id,
+            format!("{name} is larger than {limit} bytes"),
+        ));
+    }
+    let mut buf = Vec::new();
+    Ok(Some(blob(repo, id, &mut buf)?.to_vec()))
 }
 
 fn tree_of(repo: &Repo, commit: ObjectId) -> Result<ObjectId, Error> {

@@ -58,12 +58,18 @@ fn is_marker(line: &[u8], c: u8, size: usize) -> bool {
         || line.len() == size && line.iter().all(|&b| b == c)
 }
 
-/// Every conflict block in `text` with markers of `size`, in order. Binary data (a NUL byte) has
-/// none.
+/// How many bytes git looks at to call a file binary (`FIRST_FEW_BYTES` in its `xdiff-interface.c`).
+const FIRST_FEW_BYTES: usize = 8000;
+
+/// Whether git calls `text` binary when no attribute says: a NUL byte in its first 8,000 bytes.
+/// A NUL after them leaves it text, whose markers `git diff --check` flags.
+pub fn is_binary(text: &[u8]) -> bool {
+    text[..text.len().min(FIRST_FEW_BYTES)].contains(&0)
+}
+
+/// Every conflict block in `text` with markers of `size`, in order (binary or not: see
+/// [`is_binary`]).
 pub fn blocks(text: &[u8], size: usize) -> Vec<Block<'_>> {
-    if text.contains(&0) {
-        return Vec::new();
-    }
     let mut found = Vec::new();
     let mut open: Option<(usize, usize)> = None;
     let mut offset = 0;
@@ -170,9 +176,14 @@ mod tests {
     }
 
     #[test]
-    fn binary_has_no_blocks() {
+    fn binary_is_a_nul_in_the_first_8000_bytes() {
         let mut data = CONFLICT.as_bytes().to_vec();
         data.push(0);
-        assert!(blocks(&data, 7).is_empty());
+        assert!(is_binary(&data));
+        let mut late = vec![b'x'; FIRST_FEW_BYTES];
+        late.push(0);
+        late.extend_from_slice(CONFLICT.as_bytes());
+        assert!(!is_binary(&late));
+        assert_eq!(blocks(&late, 7).len(), 1);
     }
 }

@@ -10,9 +10,11 @@
 //! recorded in the audit log with its reason. A rule that cannot be decided (an object missing, an
 //! unreadable repository) refuses: this is a safety hook.
 
+pub mod attributes;
 pub mod audit;
 pub mod markers;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use gix::ObjectId;
@@ -26,6 +28,12 @@ pub const REMOTE_UNKNOWN: &str = "is not in this clone";
 
 /// The environment variable that lets a refused push through, naming why.
 pub const OVERRIDE_VAR: &str = "MAINSTAY_OVERRIDE";
+
+/// Set by `mainstay push` for the push that carries other agents' parked changes: the commit
+/// whose `.mainstay.toml` and `.gitattributes` judge that push in `pre-push`, instead of the
+/// remote's side (see [`PushContext::policy_from`]). Here, below both `config` and `push`, so
+/// that each reads it without the other.
+pub const CONFIG_FROM_VAR: &str = "MAINSTAY_CONFIG_FROM";
 
 /// `[push]` in `.mainstay.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -189,7 +197,7 @@ fn parse_id(hex: &str) -> Option<Option<ObjectId>> {
 }
 
 /// What the push is, beyond its refs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PushContext<'a> {
     /// The remote's name, or its URL when the push named no configured remote.
     pub remote: &'a str,
@@ -201,10 +209,13 @@ pub struct PushContext<'a> {
     pub updates: &'a [Update],
     /// The reason given in `MAINSTAY_OVERRIDE`, if any.
     pub override_reason: Option<&'a str>,
-    /// The commit whose `.gitattributes` set the marker size, instead of each pushed commit's
-    /// own: the commit before other agents' carried changes (see
-    /// [`crate::config::CONFIG_FROM_VAR`]), so theirs cannot loosen the check.
-    pub attributes_from: Option<ObjectId>,
+    /// The commit whose settings and `.gitattributes` judge every update: the commit before
+    /// other agents' carried changes (see [`CONFIG_FROM_VAR`]). Without one, each
+    /// update is judged by its remote side ([`remote_side`]): never by what is pushed.
+    pub policy_from: Option<ObjectId>,
+    /// The `[push]` settings of a commit of the remote's side (`None`: the remote has none):
+    /// `.mainstay.toml` as committed there in a clone, the server's own file on the server.
+    pub settings: &'a dyn Fn(Option<ObjectId>) -> Result<Settings, String>,
 }
 
 /// Why one ref update is refused.
@@ -288,21 +299,49 @@ impl Verdict {
 }
 
 /// Applies the rules to every update of a push.
-pub fn check(repo: &Repo, push: &PushContext<'_>, settings: &Settings) -> Verdict {
+pub fn check(repo: &Repo, push: &PushContext<'_>) -> Verdict {
     let mut verdict = Verdict::default();
     let mut refused: Vec<(Refusal, &Update)> = Vec::new();
-    for update in push.updates {
+    let mut pending = Vec::new();
+    // Only branches have rules: a tag, a note or any other ref outside `refs/heads/` goes
+    // through (git itself refuses to move an existing tag without `--force`).
+    for update in push.updates.iter().filter(|u| u.branch().is_some()) {
         let mut refusals = Vec::new();
-        check_update(
-            repo,
-            push,
-            update,
-            settings,
-            &mut refusals,
-            &mut verdict.audit,
-        );
+        let base = remote_side(repo, push, update);
+        let source = push.policy_from.or(base);
+        match (push.settings)(source) {
+            Ok(settings) => {
+                let judge = Judge {
+                    settings,
+                    source,
+                    base,
+                };
+                let local = check_update(
+                    repo,
+                    push,
+                    update,
+                    &judge,
+                    &mut refusals,
+                    &mut verdict.audit,
+                );
+                if let Some(local) = local {
+                    match marker_candidates(repo, update, local, judge) {
+                        Ok(found) => pending.push(found),
+                        Err(reason) => refusals.push(Refusal::Unreadable {
+                            reference: update.remote_ref.clone(),
+                            reason,
+                        }),
+                    }
+                }
+            }
+            Err(reason) => refusals.push(Refusal::Unreadable {
+                reference: update.remote_ref.clone(),
+                reason,
+            }),
+        }
         refused.extend(refusals.into_iter().map(|r| (r, update)));
     }
+    refused.extend(check_markers(repo, &pending));
     match push.override_reason {
         Some(reason) => {
             for (refusal, update) in refused {
@@ -315,19 +354,26 @@ pub fn check(repo: &Repo, push: &PushContext<'_>, settings: &Settings) -> Verdic
     verdict
 }
 
-/// The rules for one ref. Only branches have rules: a tag, a note or any other ref outside
-/// `refs/heads/` goes through (git itself refuses to move an existing tag without `--force`).
+/// What one update is judged by: settings, the commit whose attributes apply (`None`: no
+/// commit's, only the repository's own `info/attributes` and git's configured files), and the
+/// remote's side its net change is measured from.
+struct Judge {
+    settings: Settings,
+    source: Option<ObjectId>,
+    base: Option<ObjectId>,
+}
+
+/// The rules for one branch but its content; the pushed commit, when there is one to read.
 fn check_update(
     repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
-    settings: &Settings,
+    judge: &Judge,
     refusals: &mut Vec<Refusal>,
     audit: &mut Vec<audit::Record>,
-) {
-    let Some(pushed) = update.branch() else {
-        return;
-    };
+) -> Option<ObjectId> {
+    let settings = &judge.settings;
+    let pushed = update.branch()?;
     // A branch the clone knows as an alias of another (`refs/remotes/origin/HEAD` -> main) is
     // judged as the branch it stands for.
     let branch = alias_of(repo, &push.remote_refs, pushed).unwrap_or_else(|| pushed.to_owned());
@@ -336,7 +382,7 @@ fn check_update(
         if protected {
             refusals.push(Refusal::Deletion { branch });
         }
-        return;
+        return None;
     };
     // What is pushed to a branch is a commit, or a tag of one (`git push origin v1^{}:main`
     // aside, git peels nothing itself).
@@ -346,13 +392,13 @@ fn check_update(
             let reason = format!("{} is not a commit", short(&local));
             let reference = update.remote_ref.clone();
             refusals.push(Refusal::Unreadable { reference, reason });
-            return;
+            return None;
         }
         Err(e) => {
             let reference = update.remote_ref.clone();
             let reason = e.to_string();
             refusals.push(Refusal::Unreadable { reference, reason });
-            return;
+            return None;
         }
     };
     if let Some(remote) = update.remote {
@@ -375,10 +421,7 @@ fn check_update(
             audit.push(audit::Record::force_push(push.remote, update));
         }
     }
-    if let Err(reason) = check_markers(repo, push, update, local, settings, refusals) {
-        let reference = update.remote_ref.clone();
-        refusals.push(Refusal::Unreadable { reference, reason });
-    }
+    Some(local)
 }
 
 /// The branch the remote's copy of `branch` is a symbolic alias of, if it is one: on the remote
@@ -388,57 +431,137 @@ fn alias_of(repo: &Repo, remote_refs: &str, branch: &str) -> Option<String> {
     target.strip_prefix(remote_refs).map(str::to_owned)
 }
 
-/// Refuses the update if its net change adds a conflict block to any text file: a block that no
-/// old side of a file the change modified or removed held (so a rename, even one whose old name
-/// now holds a new file, keeps its blocks). Paths in `[push] markers_allowed` hold markers as
-/// data; a file's marker length is git's `conflict-marker-size` attribute.
-fn check_markers(
+/// One update's files that may gain a conflict block, before git's attributes are known.
+struct Candidates<'u> {
+    update: &'u Update,
+    source: Option<ObjectId>,
+    diff: repo::Diff,
+    /// Indexes into `diff.changes`, with each path as text.
+    files: Vec<(usize, String)>,
+}
+
+/// The files of the update's net change that may hold a block of markers of any length: read
+/// once, quickly (most files hold no line starting with `<`), outside `[push] markers_allowed`.
+fn marker_candidates<'u>(
     repo: &Repo,
-    push: &PushContext<'_>,
-    update: &Update,
+    update: &'u Update,
     local: ObjectId,
-    settings: &Settings,
-    refusals: &mut Vec<Refusal>,
-) -> Result<(), String> {
-    let base = net_base(repo, push, update, local);
-    let diff = repo::diff(repo, base, local).map_err(|e| e.to_string())?;
-    let mut new_buf = Vec::new();
-    // Read once, and only when some new file may hold a block: the push's hot path never does.
-    let mut old_side: Option<Vec<Vec<u8>>> = None;
-    for change in &diff.changes {
+    judge: Judge,
+) -> Result<Candidates<'u>, String> {
+    let diff = repo::diff(repo, judge.base, local).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let mut files = Vec::new();
+    for (index, change) in diff.changes.iter().enumerate() {
         // A blob past the limit is binary here, as it is to git's diff: never read whole.
-        let Some(new) =
-            repo::blob_within(repo, change.new, &mut new_buf).map_err(|e| e.to_string())?
+        let Some(new) = repo::blob_within(repo, change.new, &mut buf).map_err(|e| e.to_string())?
         else {
             continue;
         };
-        // The quick look: no opening marker line before a closing one of the same length.
         if !markers::may_hold_blocks(new) {
             continue;
         }
         let path = repo::path_text(&change.path);
-        if settings
+        if judge
+            .settings
             .markers_allowed
             .iter()
             .any(|g| path_glob_match(g, &path))
         {
             continue;
         }
-        let size = marker_size(repo, push.attributes_from.unwrap_or(local), &path);
+        files.push((index, path));
+    }
+    Ok(Candidates {
+        update,
+        source: judge.source,
+        diff,
+        files,
+    })
+}
+
+/// Refuses each update whose net change adds a conflict block to a text file: a block that no
+/// old side of a file the change modified or removed held (so a rename, even one whose old name
+/// now holds a new file, keeps its blocks). A file's marker length and whether it is binary are
+/// git's (`conflict-marker-size`, `diff`, else a NUL in its first 8,000 bytes), asked of one
+/// `git check-attr` per source commit for every candidate of the push.
+fn check_markers<'u>(repo: &Repo, pending: &[Candidates<'u>]) -> Vec<(Refusal, &'u Update)> {
+    let mut refused = Vec::new();
+    let mut by_source: HashMap<
+        Option<ObjectId>,
+        Result<HashMap<String, attributes::Attributes>, String>,
+    > = HashMap::new();
+    for source in pending
+        .iter()
+        .filter(|c| !c.files.is_empty())
+        .map(|c| c.source)
+    {
+        if by_source.contains_key(&source) {
+            continue;
+        }
+        let mut paths: Vec<&str> = pending
+            .iter()
+            .filter(|c| c.source == source)
+            .flat_map(|c| c.files.iter().map(|(_, p)| p.as_str()))
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        by_source.insert(source, attributes::read(repo, source, &paths));
+    }
+    for candidates in pending.iter().filter(|c| !c.files.is_empty()) {
+        let update = candidates.update;
+        let found = match &by_source[&candidates.source] {
+            Ok(found) => found,
+            Err(reason) => {
+                let reference = update.remote_ref.clone();
+                let reason = reason.clone();
+                refused.push((Refusal::Unreadable { reference, reason }, update));
+                continue;
+            }
+        };
+        if let Err(reason) = judge_markers(repo, candidates, found, &mut refused) {
+            let reference = update.remote_ref.clone();
+            refused.push((Refusal::Unreadable { reference, reason }, update));
+        }
+    }
+    refused
+}
+
+/// [`check_markers`] for one update, its files' attributes known.
+fn judge_markers<'u>(
+    repo: &Repo,
+    candidates: &Candidates<'u>,
+    found: &HashMap<String, attributes::Attributes>,
+    refused: &mut Vec<(Refusal, &'u Update)>,
+) -> Result<(), String> {
+    let mut buf = Vec::new();
+    // Read once, and only when some new file holds a block.
+    let mut old_side: Option<Vec<Vec<u8>>> = None;
+    for (index, path) in &candidates.files {
+        let change = &candidates.diff.changes[*index];
+        let attributes = found.get(path).copied().unwrap_or_default();
+        let Some(new) = repo::blob_within(repo, change.new, &mut buf).map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        if attributes.binary.unwrap_or_else(|| markers::is_binary(new)) {
+            continue;
+        }
+        let size = attributes.marker_size;
         if markers::blocks(new, size).is_empty() {
             continue;
         }
         let old = match &old_side {
             Some(old) => old,
-            None => old_side.insert(old_blobs_with_blocks(repo, &diff)?),
+            None => old_side.insert(old_blobs_with_blocks(repo, &candidates.diff)?),
         };
         let old: Vec<&[u8]> = old.iter().map(Vec::as_slice).collect();
         if let Some(line) = markers::first_added(&old, new, size) {
-            refusals.push(Refusal::ConflictMarkers {
-                reference: update.remote_ref.clone(),
+            let refusal = Refusal::ConflictMarkers {
+                reference: candidates.update.remote_ref.clone(),
                 path: repo::display_path(&change.path),
                 line,
-            });
+            };
+            refused.push((refusal, candidates.update));
         }
     }
     Ok(())
@@ -461,34 +584,14 @@ fn old_blobs_with_blocks(repo: &Repo, diff: &repo::Diff) -> Result<Vec<Vec<u8>>,
     Ok(found)
 }
 
-/// git's `conflict-marker-size` for `path` as committed in `commit` (7 when unset).
-fn marker_size(repo: &Repo, commit: ObjectId, path: &str) -> usize {
-    let output = std::process::Command::new("git")
-        .arg("--git-dir")
-        .arg(repo.git_dir())
-        .args(["check-attr", "-z"])
-        .arg(format!("--source={commit}"))
-        .args(["conflict-marker-size", "--", path])
-        .stdin(std::process::Stdio::null())
-        .output();
-    output
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            let text = String::from_utf8_lossy(&o.stdout).into_owned();
-            text.split('\0').nth(2).and_then(|v| v.trim().parse().ok())
-        })
-        .filter(|&n: &usize| n > 0)
-        .unwrap_or(markers::DEFAULT_SIZE)
-}
-
 /// What the remote already has, to measure the push's net change from: the remote's commit, or
-/// for a new branch its fork point from the remote's copy of the same (or the deploy) branch.
+/// for a new branch its fork point from the remote's copy of the same (or the deploy) branch;
+/// for a deletion (`local` is `None`), the tip of that copy.
 fn net_base(
     repo: &Repo,
     push: &PushContext<'_>,
     update: &Update,
-    local: ObjectId,
+    local: Option<ObjectId>,
 ) -> Option<ObjectId> {
     if let Some(remote) = update
         .remote
@@ -503,7 +606,20 @@ fn net_base(
         .rev()
         .filter_map(|b| repo::resolve_ref(repo, &format!("{}{b}", push.remote_refs)))
         .filter_map(|tip| repo::peel_to_commit(repo, tip).ok().flatten())
-        .find_map(|tip| repo::merge_base(repo, tip, local))
+        .find_map(|tip| match local {
+            Some(local) => repo::merge_base(repo, tip, local),
+            None => Some(tip),
+        })
+}
+
+/// The commit of the remote's side of an update, whose settings and attributes judge it: the
+/// ref's old tip, else (a new branch) where it forks from what the remote has, peeled from what
+/// is pushed. `None` when the repository holds nothing of the remote's for it.
+pub fn remote_side(repo: &Repo, push: &PushContext<'_>, update: &Update) -> Option<ObjectId> {
+    let local = update
+        .local
+        .and_then(|id| repo::peel_to_commit(repo, id).ok().flatten());
+    net_base(repo, push, update, local)
 }
 
 /// Matches a repository path against a glob as `.gitattributes` would: `**` spans directories,

@@ -125,7 +125,7 @@ pub enum Error {
     #[error("`{remote}` is not a remote of this clone (`git remote -v` lists them) nor a URL")]
     NoSuchRemote { remote: String },
     #[error(
-        "refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it or force again",
+        "refusing to force-push `{branch}`: the remote's {} was never on this branch here, so the push would drop work this clone has not seen; look at it first (`git log {remote}/{branch}`), then integrate it (`git rebase {remote}/{branch}`) and run `mainstay push` again",
         crate::text::sha7(sha)
     )]
     NotIntegrated {

@@ -278,7 +278,7 @@ pub(super) struct Flags<'a> {
     /// Without the clone's pre-push hooks: for refs under `refs/mainstay/` only, never a branch.
     pub no_verify: bool,
     /// The commit whose `.mainstay.toml` the clone's `pre-push` judges the push by, instead of
-    /// the work tree's (see [`crate::config::CONFIG_FROM_VAR`]).
+    /// the work tree's (see [`crate::policy::CONFIG_FROM_VAR`]).
     pub config_from: Option<&'a str>,
 }
 
@@ -313,7 +313,7 @@ pub(super) fn push(
     args.extend(updates.iter().map(|u| u.refspec.clone()));
     let env: Vec<(&str, &str)> = flags
         .config_from
-        .map(|rev| (crate::config::CONFIG_FROM_VAR, rev))
+        .map(|rev| (crate::policy::CONFIG_FROM_VAR, rev))
         .into_iter()
         .collect();
     let output = remote.git.output_with(&args, &env)?;

@@ -384,6 +384,8 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
     );
     s.sb.git(&s.work, &["add", "-A"]);
     s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    // The settings judge the pushes after the one that lands them, never their own.
+    s.push_ok(&["origin", "main"]);
     s.commit("tests/fixtures/case/expected.md", MARKERS);
     // Seven-character runs are not markers in a file whose markers are ten long.
     s.commit("notes.long", MARKERS);
@@ -408,6 +410,8 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
             &format!("{attributes}*.{ext} conflict-marker-size={n}\n"),
         );
         s.sb.git(&s.work, &["add", ".gitattributes"]);
+        s.sb.git(&s.work, &["commit", "-q", "-m", "attributes"]);
+        s.push_ok(&["origin", "main"]);
         let (open, close) = ("<".repeat(n), ">".repeat(n));
         let file = format!("notes.{ext}");
         s.commit(
@@ -421,6 +425,78 @@ fn marker_data_and_marker_size_are_the_projects_to_set() {
         );
         s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
     }
+}
+
+/// git calls a file binary by a NUL in its first 8,000 bytes only: a NUL after them hides no
+/// conflict block, as `git diff --check` shows. See: issue 22, item 3.
+#[test]
+fn a_nul_after_the_first_8000_bytes_hides_no_markers() {
+    let s = Setup::new();
+    let mut content = "text\n".repeat(1700);
+    content.push('\0');
+    content.push_str(MARKERS);
+    s.commit("late.txt", &content);
+    let check =
+        s.sb.git_output(&s.work, &["diff", "--check", "HEAD~1", "HEAD"]);
+    let flagged = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        !check.status.success() && flagged.contains("leftover conflict marker"),
+        "git's oracle: {flagged}"
+    );
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(
+        said.contains("late.txt:1702 adds a conflict block"),
+        "{said}"
+    );
+    // A NUL early on is binary to git and to the check alike.
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    s.commit("early.bin", &format!("\0{MARKERS}"));
+    let check =
+        s.sb.git_output(&s.work, &["diff", "--check", "HEAD~1", "HEAD"]);
+    assert!(check.status.success(), "binary to git");
+    s.push_ok(&["origin", "main"]);
+    // The remote's attributes may say otherwise, as git's do.
+    write(&s.work.join(".gitattributes"), "*.bin diff\n*.txt -diff\n");
+    s.sb.git(&s.work, &["add", ".gitattributes"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "attributes"]);
+    s.push_ok(&["origin", "main"]);
+    s.commit("more.bin", &format!("\0{MARKERS}"));
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("more.bin:2 adds a conflict block"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    s.commit("data.txt", MARKERS);
+    s.push_ok(&["origin", "main"]);
+}
+
+/// git's attributes for every file that may hold a block come from one `git check-attr` per
+/// push, not one per file; none when no file may. See: issue 22, item 3.
+#[test]
+fn one_attribute_lookup_serves_the_whole_push() {
+    let s = Setup::new();
+    for i in 0..40 {
+        write(
+            &s.work.join(format!("docs/quote{i}.md")),
+            "< a quoted line\ntext\n> and its answer\n",
+        );
+    }
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "quotes"]);
+    let trace = s.sb.path().join("trace.log");
+    let push = |trace: &Path| {
+        s.sb.command("git", &s.work)
+            .args(["push", "-q", "origin", "main"])
+            .env("GIT_TRACE", trace)
+            .output()
+            .expect("run git push")
+    };
+    let out = push(&trace);
+    ok(&out, "git push", &s.work);
+    let lookups = read(&trace).matches("check-attr").count();
+    assert_eq!(lookups, 1, "{}", read(&trace));
+    s.commit("plain.txt", "nothing to look at\n");
+    let quiet = s.sb.path().join("quiet.log");
+    ok(&push(&quiet), "git push", &s.work);
+    assert_eq!(read(&quiet).matches("check-attr").count(), 0);
 }
 
 /// Copies `from` into `to`, directories and files.
@@ -458,6 +534,14 @@ fn this_projects_fixtures_push_under_its_own_settings() {
     .expect("copy");
     s.sb.git(&s.work, &["add", "-A"]);
     s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    // Its settings come with the fixtures: the push is judged by what the remote had.
+    s.push_refused(&["origin", "main"]);
+    s.sb.git(&s.work, &["reset", "-q", "HEAD~2"]);
+    s.sb.git(&s.work, &["add", ".mainstay.toml"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "settings"]);
+    s.push_ok(&["origin", "main"]);
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "fixtures"]);
     s.push_ok(&["origin", "main"]);
 }
 
@@ -572,6 +656,13 @@ fn a_force_push_after_a_plain_fetch_keeps_the_other_agents_work() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("was never on this branch here"), "{said}");
     assert_eq!(sb.git(&remote, &["rev-parse", "agent/x"]), theirs);
+    // What it advises is not refused again (forcing again was). See: issue 22, item 8.
+    assert!(
+        !said.contains("force again") && said.contains("`git rebase origin/agent/x`"),
+        "{said}"
+    );
+    sb.git(&a, &["rebase", "-q", "origin/agent/x"]);
+    ok(&mainstay_push(&sb, &a, &[]), "push as advised", &a);
     // Once integrated (B's commit in A's branch), the force push goes through.
     sb.git(&a, &["reset", "-q", "--hard", "origin/agent/x"]);
     sb.git(&a, &["commit", "-q", "--amend", "-m", "b's turn, reworded"]);
@@ -799,6 +890,36 @@ fn a_mirror_push_never_deletes_a_protected_branch_this_clone_lacks() {
         said.contains("refusing to delete protected branch `release/1`"),
         "{said}"
     );
+}
+
+/// `git push --mirror` to the URL of a remote this clone tracks, however spelt, is judged as
+/// `--mirror origin`: it deleted `staging` and `production` before. See: issue 22, item 5.
+#[test]
+fn a_mirror_push_to_a_tracked_remotes_url_is_judged_by_what_the_clone_knows() {
+    let s = Setup::new();
+    s.push_ok(&["origin", "main:staging", "main:production"]);
+    s.sb.git(&s.work, &["fetch", "-q"]);
+    let path = s.remote.to_str().expect("utf-8").to_owned();
+    let spellings = [
+        path.clone(),
+        format!("file://{path}"),
+        format!("{path}/"),
+        "../remote".to_owned(),
+    ];
+    for url in &spellings {
+        let said = s.push_refused(&["--mirror", url]);
+        assert!(
+            said.contains("refusing to delete protected branch `staging`")
+                && said.contains("refusing to delete protected branch `production`")
+                && said.contains("`git branch staging origin/staging`"),
+            "{url}: {said}"
+        );
+    }
+    assert_eq!(s.remote_head("staging"), s.remote_head("main"));
+    assert_eq!(s.remote_head("production"), s.remote_head("main"));
+    // A push to that URL by name of a branch is as it was.
+    s.commit("a.txt", "a\n");
+    s.push_ok(&[&path, "main"]);
 }
 
 #[test]

@@ -221,3 +221,41 @@ fn the_portable_path_fires_once_and_not_for_a_dry_run() {
     );
     assert!(!lines.iter().any(|l| l.contains(&dry)), "{lines:?}");
 }
+
+/// git runs pre-push once per push URL: two `pushurl`s still give one notice and one monitor.
+/// See: issue 22, item 8.
+#[test]
+fn two_push_urls_are_followed_once() {
+    let s = Setup::new();
+    let mirror = s.sb.path().join("mirror.git");
+    let origin = s.remote.to_str().expect("utf-8");
+    s.sb.git(
+        s.sb.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            origin,
+            mirror.to_str().expect("utf-8"),
+        ],
+    );
+    for url in [origin, mirror.to_str().expect("utf-8")] {
+        s.sb.git(&s.work, &["config", "--add", "remote.origin.pushurl", url]);
+    }
+    let sha = s.commit("app.txt", "v1\n");
+    let said = s.push_ok(&["origin", "main"]);
+    assert_eq!(said.matches("once the push lands").count(), 1, "{said}");
+    assert_eq!(
+        s.sb.git(&mirror, &["rev-parse", "main"]),
+        sha,
+        "both URLs took it"
+    );
+    assert!(s.wait_for_decision(&sha).contains("landed"));
+    let second = s.sentinel_push();
+    let landed = s.landed_lines();
+    assert_eq!(landed.len(), 2, "{landed:?}");
+    assert!(
+        landed[0].contains(&sha) && landed[1].contains(&second),
+        "{landed:?}"
+    );
+}

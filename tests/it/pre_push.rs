@@ -260,6 +260,44 @@ fn the_projects_own_pre_push_still_runs_and_can_block() {
     assert_eq!(read(&marker).lines().count(), 2);
 }
 
+/// A hook git ignores (not executable) stays off once `install-hooks` has moved it aside, though
+/// it starts with `#!/bin/sh`. See: issue 22, item 3.
+#[test]
+fn a_switched_off_project_hook_stays_off() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let marker = sb.path().join("marker");
+    let hook = work.join(".git/hooks/pre-push");
+    write(
+        &hook,
+        &format!("#!/bin/sh\necho ran >> '{}'\nexit 9\n", marker.display()),
+    );
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    // What git does with it before mainstay: nothing.
+    sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&marker), "");
+    sb.install(&work);
+    assert!(work.join(".git/hooks/pre-push.local").is_file());
+    sb.commit(&work, "b.txt", "b\n", "b");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&marker), "", "the hook git ignored was run");
+    // Switched back on, it runs, and blocks.
+    let local = work.join(".git/hooks/pre-push.local");
+    std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    sb.commit(&work, "c.txt", "c\n", "c");
+    let out = sb.git_output(&work, &["push", "-q", "origin", "main"]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        describe("git push", &work, &out)
+    );
+    assert_eq!(read(&marker), "ran\n");
+}
+
 #[test]
 fn kill_switch_turns_the_policy_off() {
     let s = Setup::new();
@@ -298,17 +336,66 @@ fn malformed_input_is_refused_with_one_line() {
 #[test]
 fn a_bad_configuration_refuses_naming_the_key() {
     let s = Setup::new();
-    write(
-        &s.work.join(".mainstay.toml"),
-        "[push]\nprotect = [\"main\"]\n",
-    );
+    // A push is judged by the remote's side: the typo lands, and refuses the pushes after it.
+    s.commit(".mainstay.toml", "[push]\nprotect = [\"main\"]\n");
+    s.push_ok(&["origin", "main"]);
     s.commit("app.txt", "v1\n");
     let said = s.push_refused(&["origin", "main"]);
     assert!(
         said.contains(".mainstay.toml: key `push.protect`"),
         "{said}"
     );
-    assert!(said.contains("protect"), "{said}");
+    assert_eq!(said.lines().count(), 2, "{said}");
+    // The fix goes through as any refused push does: overridden, and logged.
+    s.commit(".mainstay.toml", "[push]\nprotected = [\"main\"]\n");
+    let out =
+        s.sb.command("git", &s.work)
+            .args(["push", "-q", "origin", "main"])
+            .env("MAINSTAY_OVERRIDE", "fix the settings")
+            .output()
+            .expect("run git push");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("override", &s.work, &out)
+    );
+    s.commit("app.txt", "v2\n");
+    s.push_ok(&["origin", "main"]);
+}
+
+/// A push cannot loosen the policy that judges it: settings and attributes come from the
+/// remote's side of the branch, never from what is pushed. See: issue 22, item 2.
+#[test]
+fn what_is_pushed_does_not_loosen_the_policy_that_judges_it() {
+    let s = Setup::new();
+    let first = s.sb.git(&s.work, &["rev-parse", "HEAD"]);
+    const BLOCK: &str = "a\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\nb\n";
+    write(
+        &s.work.join(".gitattributes"),
+        "* conflict-marker-size=99\n",
+    );
+    write(&s.work.join("code.rs"), BLOCK);
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "loosen the markers"]);
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", &first]);
+    write(
+        &s.work.join(".mainstay.toml"),
+        "[push]\nprotected = []\nmarkers_allowed = [\"*\"]\n",
+    );
+    write(&s.work.join("code.rs"), BLOCK);
+    s.sb.git(&s.work, &["add", "-A"]);
+    s.sb.git(&s.work, &["commit", "-q", "-m", "loosen the settings"]);
+    let said = s.push_refused(&["origin", "main"]);
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    s.sb.git(&s.work, &["reset", "-q", "--hard", &first]);
+    s.commit(".mainstay.toml", "[push]\nprotected = []\n");
+    s.sb.git(&s.work, &["push", "-q", "--no-verify", "origin", "main"]);
+    s.sb.git(&s.work, &["reset", "-q", "--hard", &first]);
+    s.commit("x.txt", "x\n");
+    // The remote's side no longer protects main: the clone follows it, whatever it checked out.
+    s.push_ok(&["--force", "origin", "main"]);
 }
 
 #[test]

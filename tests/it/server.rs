@@ -219,36 +219,74 @@ fn an_alias_the_remote_keeps_is_judged_as_its_target() {
     assert_ne!(sb.git(&remote, &["rev-parse", "main"]), first);
 }
 
+/// An override is a push option, honoured only for a user the transport authenticated and the
+/// repository's own config lists; none by default. See: issue 22, item 4.
 #[test]
-fn an_override_comes_as_a_push_option_and_is_logged() {
+fn an_override_is_honoured_only_for_whom_the_server_allows() {
     let sb = Sandbox::new();
-    let (remote, work) = served(&sb);
+    let (remote, _) = served(&sb);
     sb.git(&remote, &["config", "receive.advertisePushOptions", "true"]);
+    let server = GitHttp::refusing(&root_of(&remote), sb.env(), |_| None);
+    let work = sb.path().join("http-clone");
+    let url = server.url_with_password("alice", "pw", "remote.git");
+    sb.git(
+        sb.path(),
+        &["clone", "-q", &url, work.to_str().expect("utf-8")],
+    );
     let first = sb.git(&work, &["rev-parse", "HEAD"]);
     let second = sb.commit(&work, "a.txt", "1\n", "one");
     sb.git(&work, &["push", "-q", "origin", "main"]);
     sb.git(&work, &["reset", "-q", "--hard", &first]);
-    let out = sb.git_output(
-        &work,
-        &[
-            "push",
-            "-q",
-            "--force",
-            "-o",
-            "mainstay-override=rollback of a bad deploy",
-            "origin",
-            "main",
-        ],
+    let force = [
+        "push",
+        "-q",
+        "--force",
+        "-o",
+        "mainstay-override=rollback of a bad deploy",
+    ];
+    let over = |remote: &str| {
+        let mut args = force.to_vec();
+        args.extend([remote, "main"]);
+        sb.git_output(&work, &args)
+    };
+    let audit = remote.join("mainstay/audit.jsonl");
+    // Nobody by default.
+    let said = refused(&over("origin"), "override by default", &work);
+    assert!(
+        said.contains("refusing to force-push protected branch `main`")
+            && said.contains("the override is not honoured: `alice` is not in this repository's mainstay.overrideUser"),
+        "{said}"
     );
+    assert!(!read(&audit).contains("override"));
+    sb.git(
+        &remote,
+        &["config", "--add", "mainstay.overrideUser", "bob"],
+    );
+    refused(&over("origin"), "override by someone else", &work);
+    // Listed, but pushing over a path no server authenticates: nobody is named.
+    sb.git(
+        &remote,
+        &["config", "--add", "mainstay.overrideUser", "alice"],
+    );
+    let said = refused(
+        &over(remote.to_str().expect("utf-8")),
+        "override without a user",
+        &work,
+    );
+    assert!(said.contains("named no authenticated user"), "{said}");
+    assert_eq!(sb.git(&remote, &["rev-parse", "main"]), second);
+    // Listed and authenticated: through, and logged with who it was.
+    let out = over("origin");
     assert!(
         out.status.success(),
         "{}",
         describe("override", &work, &out)
     );
-    let audit = read(&remote.join("mainstay/audit.jsonl"));
+    let text = read(&audit);
     let record: serde_json::Value =
-        serde_json::from_str(audit.lines().last().expect("a line")).expect("JSON");
+        serde_json::from_str(text.lines().last().expect("a line")).expect("JSON");
     assert_eq!(record["event"], "override");
+    assert_eq!(record["user"], "alice");
     assert_eq!(record["reason"], "rollback of a bad deploy");
     assert_eq!(record["ref"], "refs/heads/main");
     assert_eq!(record["old"], second.as_str());
@@ -441,4 +479,43 @@ fn beside_the_global_install_the_server_install_stays_in_its_repository() {
             .success(),
         "the repository's own hooks path is gone again"
     );
+}
+
+/// The pushed tree sets nothing the remote judges it by: attributes come from the branch's old
+/// tip and the repository's own `info/attributes`. See: issue 22, item 2.
+#[test]
+fn a_pushed_attribute_does_not_loosen_the_remotes_check() {
+    let sb = Sandbox::new();
+    let (remote, work) = served(&sb);
+    let first = sb.git(&work, &["rev-parse", "HEAD"]);
+    write(&work.join(".gitattributes"), "* conflict-marker-size=99\n");
+    write(&work.join("code.rs"), MARKERS);
+    sb.git(&work, &["add", "-A"]);
+    sb.git(&work, &["commit", "-q", "-m", "loosen"]);
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main"]),
+        "markers under a pushed attribute",
+        &work,
+    );
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    // A new branch is judged by what it forks from, not by its own tree.
+    let said = refused(
+        &sb.git_output(&work, &["push", "-q", "origin", "main:feature"]),
+        "a new branch",
+        &work,
+    );
+    assert!(said.contains("code.rs:2 adds a conflict block"), "{said}");
+    // Once the attribute is the remote's own (here its `info/attributes`), it holds.
+    sb.git(&work, &["reset", "-q", "--hard", &first]);
+    write(
+        &remote.join("info/attributes"),
+        "*.long conflict-marker-size=10\n",
+    );
+    sb.commit(
+        &work,
+        "notes.long",
+        MARKERS,
+        "seven-character runs are text here",
+    );
+    sb.git(&work, &["push", "-q", "origin", "main"]);
 }

@@ -1,5 +1,10 @@
 //! git's smart HTTP on 127.0.0.1: a small web server that hands each request to the real
 //! `git http-backend` (CGI), for pushes and fetches over `http://` URLs. Stops when dropped.
+//!
+//! As a web server in front of `git http-backend` is set up to, it asks a push for HTTP Basic
+//! credentials (`401`, git then sends those of the URL) and hands the authenticated user to the
+//! backend, and so to the hooks, as `REMOTE_USER`; fetches are anonymous. Any password passes:
+//! checking one is the web server's business, not what is tested here.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -45,7 +50,8 @@ impl GitHttp {
         GitHttp { addr, stop }
     }
 
-    /// The same URL with a user and password in it, as people paste them.
+    /// A URL of a served repository with a user and password in it, as people paste them; the
+    /// user is who a push authenticates as.
     pub fn url_with_password(&self, user: &str, password: &str, repo: &str) -> String {
         format!("http://{user}:{password}@{}/{repo}", self.addr)
     }
@@ -94,6 +100,15 @@ fn serve(stream: TcpStream, root: &Path, env: &[(String, String)], refuse: &Refu
         body
     };
     let mut stream = stream;
+    let user = header("authorization").and_then(|v| basic_user(&v));
+    if target.contains("git-receive-pack") && user.is_none() {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic realm=\"git\"\r\n\
+             content-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        return;
+    }
     if let Some(status) = refuse(&target) {
         let _ = write!(
             stream,
@@ -117,11 +132,13 @@ fn serve(stream: TcpStream, root: &Path, env: &[(String, String)], refuse: &Refu
         .env("PATH_INFO", path)
         .env("QUERY_STRING", query)
         .env("CONTENT_LENGTH", body.len().to_string())
-        .env("REMOTE_USER", "agent")
         .env("REMOTE_ADDR", "127.0.0.1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if let Some(user) = &user {
+        cmd.env("REMOTE_USER", user);
+    }
     if let Some(kind) = header("content-type") {
         cmd.env("CONTENT_TYPE", kind);
     }
@@ -174,6 +191,33 @@ fn serve(stream: TcpStream, root: &Path, env: &[(String, String)], refuse: &Refu
         rest.len()
     );
     let _ = stream.write_all(rest);
+}
+
+/// The user of an `Authorization: Basic <base64 user:password>` header.
+fn basic_user(value: &str) -> Option<String> {
+    let encoded = value.strip_prefix("Basic ")?.trim();
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut decoded = Vec::new();
+    for c in encoded.bytes().take_while(|&c| c != b'=') {
+        let sextet = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(sextet);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            decoded.push((bits >> count) as u8);
+        }
+    }
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, _password) = text.split_once(':')?;
+    (!user.is_empty()).then(|| user.to_owned())
 }
 
 fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
