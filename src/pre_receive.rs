@@ -10,7 +10,9 @@
 //! comes as a push option, `git push -o mainstay-override="<why>"`, and is honoured only for the
 //! users the repository's own git config lists in [`OVERRIDE_USERS_KEY`] (none by default), named
 //! by what the transport authenticated ([`PUSHER_VARS`]); it is logged with that user.
-//! Nothing is started after the push: the monitor and its status files live in a work tree.
+//! Parked changes (`refs/mainstay/parked/*`) are held to what a lander would carry
+//! ([`policy::parked`]). Nothing is started after the push: the monitor and its status files
+//! live in a work tree.
 
 use std::io::Write;
 use std::path::Path;
@@ -97,7 +99,13 @@ pub fn run(hook: &PreReceive<'_>, err: &mut impl Write) -> Result<Outcome, Error
         // The repository's own file, whatever the pushed or the old tree holds.
         settings: &|_| Ok(config.push.clone()),
     };
-    let verdict = policy::check(&repo, &push);
+    let mut verdict = policy::check(&repo, &push);
+    // The queue of parked changes: never overridden, as a lander would carry what it lets in.
+    let git = crate::git::Git::new(hook.cwd);
+    let parked = policy::parked::check(&repo, &git, &updates, &config.push);
+    verdict
+        .refusals
+        .extend(parked.into_iter().map(policy::Refusal::Parked));
     let user = || hook.pusher.map_or_else(|| hook::user(&repo), str::to_owned);
     hook::report(&repo, user, &verdict, err)?;
     if !verdict.allowed() {

@@ -12,7 +12,9 @@
 
 pub mod attributes;
 pub mod audit;
+pub mod configuration;
 pub mod markers;
+pub mod parked;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -241,6 +243,8 @@ pub enum Refusal {
         reference: String,
         reason: String,
     },
+    /// A parked change the server's queue does not take ([`parked`]).
+    Parked(parked::Refused),
 }
 
 impl fmt::Display for Refusal {
@@ -273,6 +277,7 @@ impl fmt::Display for Refusal {
                 "refusing to push `{reference}`: {path}:{line} adds a conflict block \
                  (`<<<<<<<` ... `>>>>>>>`); resolve it and amend the commit"
             ),
+            Refusal::Parked(refused) => write!(f, "{refused}"),
             Refusal::Unreadable { reference, reason } => {
                 write!(
                     f,

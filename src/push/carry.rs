@@ -10,7 +10,8 @@
 //! - reads attributes (which merge driver, the marker size) from the lander's commit from before
 //!   the carry (`--attr-source`), never from a carried tree, and starts no hook at all
 //!   (`core.hooksPath` pointed at nothing);
-//! - never carries a change to configuration or code that runs ([`is_configuration`]): such a
+//! - never carries a change to configuration or code that runs
+//!   ([`policy::configuration::is`]): such a
 //!   chain is put aside, and its owner lands it itself, through every check a push to the
 //!   branch passes;
 //! - keeps each carried commit's author, committer and message byte for byte and signs nothing:
@@ -22,116 +23,34 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::git::{self, Git};
+use crate::policy;
 
 use super::park::Chain;
 
 /// At most this many commits of others are carried by one push.
 pub(super) const MAX_CARRIED: usize = 400;
 
-/// Whether a change to `path` (relative to the top of the work tree) changes what runs or how
-/// git and mainstay read the repository, rather than content: never carried for another agent.
-pub(super) fn is_configuration(path: &str, hooks_path: Option<&str>) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    // Read by git or by us wherever they stand in the tree.
-    if matches!(name, ".gitattributes" | ".gitmodules" | ".mainstay.toml") {
-        return true;
-    }
-    let top = path.split('/').next().unwrap_or(path);
-    let hook_dirs = [
-        ".husky",
-        ".githooks",
-        ".git-hooks",
-        ".hooks",
-        ".lefthook",
-        ".lefthook-local",
-    ];
-    if path.contains('/') && hook_dirs.contains(&top) {
-        return true;
-    }
-    if let Some(hooks) = hooks_path.map(|h| h.trim_start_matches("./").trim_end_matches('/'))
-        && !hooks.is_empty()
-        && (path == hooks || path.starts_with(&format!("{hooks}/")))
-    {
-        return true;
-    }
-    if path.contains('/') {
-        return false;
-    }
-    // Top-level files that hook managers and package managers read to decide what runs.
-    let lefthook = name
-        .strip_prefix('.')
-        .unwrap_or(name)
-        .strip_prefix("lefthook")
-        .is_some_and(|rest| {
-            let rest = rest.strip_prefix("-local").unwrap_or(rest);
-            matches!(rest, ".yml" | ".yaml" | ".json" | ".jsonc" | ".toml")
-        });
-    lefthook
-        || matches!(
-            name,
-            ".lfsconfig"
-                | ".pre-commit-config.yaml"
-                | ".pre-commit-config.yml"
-                | ".pre-commit-hooks.yaml"
-                | "package.json"
-                | ".npmrc"
-                | ".yarnrc"
-                | ".yarnrc.yml"
-                | ".simple-git-hooks.json"
-                | ".simple-git-hooks.cjs"
-                | ".simple-git-hooks.js"
-                | ".overcommit.yml"
-        )
-        || name.starts_with(".lintstagedrc")
-        || name.starts_with("lint-staged.config.")
-}
-
-/// The ids of `chains` any commit of which changes configuration ([`is_configuration`]), asked
-/// of git in one process.
+/// The ids of `chains` any commit of which changes configuration
+/// ([`policy::configuration::is`]), asked of git in one process.
 pub(super) fn configuration_changes(
     git: &Git,
     chains: &[Chain],
     hooks_path: Option<&str>,
 ) -> Result<HashSet<String>, git::Error> {
-    let mut owner: HashMap<&str, &str> = HashMap::new();
-    let mut input = String::new();
-    for chain in chains {
-        for commit in &chain.commits {
-            owner.insert(commit, &chain.id);
-            input.push_str(commit);
-            input.push('\n');
-        }
-    }
-    let mut found = HashSet::new();
-    if input.is_empty() {
-        return Ok(found);
-    }
-    // `-z`: paths as they are, however they are spelt; without rename detection a rename lists
-    // both of its names.
-    let listed = git.run_with_input(
-        [
-            "diff-tree",
-            "--stdin",
-            "-r",
-            "--name-only",
-            "-z",
-            "--no-renames",
-        ],
-        input.as_bytes(),
-    )?;
-    let mut current: Option<&str> = None;
-    for word in listed.split('\0') {
-        let word = word.trim_start_matches('\n');
-        if let Some(id) = owner.get(word) {
-            current = Some(id);
-        } else if let Some(id) = current
-            && !word.is_empty()
-            && is_configuration(word, hooks_path)
-        {
-            found.insert(id.to_owned());
-        }
-    }
-    Ok(found)
+    let owner: HashMap<&str, &str> = chains
+        .iter()
+        .flat_map(|c| {
+            c.commits
+                .iter()
+                .map(|commit| (commit.as_str(), c.id.as_str()))
+        })
+        .collect();
+    let commits: Vec<&str> = owner.keys().copied().collect();
+    let touched = policy::configuration::touched(git, &commits, hooks_path)?;
+    Ok(touched
+        .into_iter()
+        .filter_map(|(commit, _)| owner.get(commit.as_str()).map(|id| (*id).to_owned()))
+        .collect())
 }
 
 /// What [`pick`] made: the new tip with every carried chain on it, and the chains that did not
@@ -397,50 +316,6 @@ mod tests {
             .after(Ended::Refused)
             .expect("a smaller plan");
         assert_eq!(next.aside.len(), super::super::park::MAX_ASIDE);
-    }
-
-    #[test]
-    fn configuration_is_what_decides_what_runs() {
-        for path in [
-            ".gitattributes",
-            "docs/.gitattributes",
-            ".gitmodules",
-            ".mainstay.toml",
-            "sub/.mainstay.toml",
-            ".husky/pre-push",
-            ".husky/_/husky.sh",
-            "lefthook.yml",
-            ".lefthook.yaml",
-            "lefthook-local.toml",
-            ".lefthook/pre-push/run.sh",
-            ".pre-commit-config.yaml",
-            ".lfsconfig",
-            "package.json",
-            ".lintstagedrc.json",
-        ] {
-            assert!(is_configuration(path, None), "{path}");
-        }
-        for path in [
-            "README.md",
-            "src/main.rs",
-            "docs/ROADMAP.md",
-            "web/package.json.md",
-            "husky.md",
-            ".husky",
-            "lefthooks.yml",
-            "tools/lefthook.yml",
-        ] {
-            assert!(!is_configuration(path, None), "{path}");
-        }
-        assert!(is_configuration(
-            "tools/hooks/pre-push",
-            Some("tools/hooks")
-        ));
-        assert!(is_configuration(
-            "tools/hooks/pre-push",
-            Some("./tools/hooks/")
-        ));
-        assert!(!is_configuration("tools/hooksy", Some("tools/hooks")));
     }
 
     #[test]

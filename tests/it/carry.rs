@@ -474,3 +474,82 @@ fn a_parked_ref_under_ones_id_that_one_did_not_park_is_left_alone() {
     holds_the_victim_s_work(&sb, &remote);
     assert_eq!(sb.git(&remote, &["rev-parse", &name]), forged);
 }
+
+#[test]
+fn the_server_holds_the_queue_to_what_a_lander_would_carry() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let out = sb.run(
+        "install-hooks",
+        sb.path(),
+        &["--server", "--repo", remote.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install-hooks --server", &remote, &out)
+    );
+    let a = sb.clone_repo(&remote, "a");
+    let main = sb.git(&a, &["rev-parse", "HEAD"]);
+    let try_park = |rev: &str, id: &str| {
+        let spec = format!("+{rev}:refs/mainstay/parked/main/{id}");
+        sb.git_output(&a, &["push", "--no-verify", "origin", &spec])
+    };
+    let refused = |out: std::process::Output, why: &str| {
+        assert!(!out.status.success(), "{}", describe("git push", &a, &out));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("refusing to park") && stderr.contains(why),
+            "{stderr}"
+        );
+    };
+
+    // A conflict block, a change to configuration, nothing to land, a merge: each refused.
+    sb.commit(
+        &a,
+        "code.rs",
+        "<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n",
+        "block",
+    );
+    refused(
+        try_park("HEAD", "0000000000000001"),
+        "adds a conflict block",
+    );
+    sb.git(&a, &["reset", "-q", "--hard", &main]);
+    sb.commit(&a, ".husky/pre-push", "env\n", "hooks");
+    refused(try_park("HEAD", "0000000000000002"), ".husky/pre-push");
+    refused(try_park(&main, "0000000000000003"), "holds nothing");
+    sb.git(&a, &["reset", "-q", "--hard", &main]);
+    sb.commit(&a, "one.txt", "1\n", "one");
+    sb.git(&a, &["checkout", "-q", "-b", "side", &main]);
+    sb.commit(&a, "two.txt", "2\n", "two");
+    sb.git(&a, &["checkout", "-q", "main"]);
+    sb.git(&a, &["merge", "-q", "--no-edit", "side"]);
+    refused(try_park("HEAD", "0000000000000004"), "no linear chain");
+
+    // A plain change parks once; another may not overwrite it, and it may be taken back.
+    sb.git(&a, &["reset", "-q", "--hard", &main]);
+    let good = sb.commit(&a, "good.txt", "good\n", "good");
+    let out = try_park(&good, "0000000000000005");
+    assert!(out.status.success(), "{}", describe("git push", &a, &out));
+    let other = sb.commit(&a, "other.txt", "other\n", "other");
+    refused(try_park(&other, "0000000000000005"), "written once");
+    assert_eq!(
+        sb.git(
+            &remote,
+            &["rev-parse", "refs/mainstay/parked/main/0000000000000005"]
+        ),
+        good
+    );
+    sb.git(
+        &a,
+        &[
+            "push",
+            "-q",
+            "origin",
+            "--delete",
+            "refs/mainstay/parked/main/0000000000000005",
+        ],
+    );
+    assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
+}
