@@ -15,6 +15,7 @@ mod monitor_github;
 mod monitor_mysql;
 mod monitor_processes;
 mod newcomer;
+mod packages;
 mod parking;
 mod post_push;
 mod pre_push;

@@ -1,0 +1,338 @@
+//! The package route, for real: the npm packages and the Python wheel that `packaging/pack.sh`
+//! makes from this build's executables, installed from the local files by real npm and pip into
+//! a fresh project and a fresh virtual environment, with no Rust toolchain on `PATH`; then a
+//! protected push. Offline, so npm is handed the platform package that the registry would give it.
+//!
+//! See: the adoption issue (a package install in seconds).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use crate::util::{Sandbox, bin, describe, write};
+
+/// install-hooks finds the hook executables in `<its dir>/../libexec/mainstay/`, where the
+/// packages put them. While it still looks only beside itself, [`bridge`] links them there.
+const INSTALL_HOOKS_FINDS_LIBEXEC: bool = false;
+
+/// The Rust target of this machine, as `packaging/targets` names it.
+fn target() -> String {
+    match std::env::consts::OS {
+        "macos" => format!("{}-apple-darwin", std::env::consts::ARCH),
+        _ => format!("{}-unknown-linux-gnu", std::env::consts::ARCH),
+    }
+}
+
+/// The packages, built once per test run into the build directory.
+pub struct Packages {
+    dir: PathBuf,
+}
+
+impl Packages {
+    fn one(&self, prefix: &str, suffix: &str) -> PathBuf {
+        let found: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .expect("read the packages")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| {
+                let name = p.file_name().expect("name").to_string_lossy();
+                name.starts_with(prefix) && name.ends_with(suffix)
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "one {prefix}*{suffix} in {found:?}");
+        found.into_iter().next().expect("one")
+    }
+
+    /// The npm package users install: the launcher.
+    pub fn npm_main(&self) -> PathBuf {
+        self.one(
+            &format!("mainstay-hooks-{}.", env!("CARGO_PKG_VERSION")),
+            ".tgz",
+        )
+    }
+
+    /// This platform's npm package: the executables.
+    pub fn npm_platform(&self) -> PathBuf {
+        self.one("mainstay-hooks-linux-", ".tgz")
+    }
+
+    pub fn wheel(&self) -> PathBuf {
+        self.one("mainstay_hooks-", ".whl")
+    }
+}
+
+/// `packaging/pack.sh` over stripped copies of the debug executables (a release build takes
+/// minutes; their debug information would make each package 800 MB).
+pub fn packages() -> &'static Packages {
+    static PACKAGES: OnceLock<Packages> = OnceLock::new();
+    PACKAGES.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("packages");
+        let _ = std::fs::remove_dir_all(&root);
+        let built = root.join("built");
+        std::fs::create_dir_all(&built).expect("mkdir");
+        for exe in [
+            "mainstay",
+            "install-hooks",
+            "pre-push",
+            "post-push",
+            "merge-driver",
+            "pre-receive",
+        ] {
+            let to = built.join(exe);
+            let stripped = Command::new("strip")
+                .arg("-o")
+                .arg(&to)
+                .arg(bin(exe))
+                .status()
+                .is_ok_and(|s| s.success());
+            if !stripped {
+                std::fs::copy(bin(exe), &to).expect("copy the executable");
+            }
+        }
+        let dir = root.join("out");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/pack.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("--out")
+            .arg(&dir)
+            .arg(format!("{}={}", target(), built.display()))
+            .env("npm_config_cache", root.join("npm-cache"))
+            .output()
+            .expect("run pack.sh");
+        assert!(out.status.success(), "{}", describe("pack.sh", &root, &out));
+        Packages { dir }
+    })
+}
+
+/// A directory of links to the few programs a project without Rust uses, to be all of `PATH`.
+fn tools(sb: &Sandbox) -> PathBuf {
+    let dir = sb.path().join("tools");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for name in ["git", "node", "npm", "python3", "sh", "env"] {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{name} must be installed (tests/run.sh)"));
+        // Resolved: npm finds its own files from where its script really is, and a version
+        // manager's `python3` is a shim that needs the rest of PATH.
+        let real = if name == "python3" {
+            let out = Command::new(&found)
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .expect("run python3");
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        } else {
+            std::fs::canonicalize(&found).expect("resolve")
+        };
+        std::os::unix::fs::symlink(real, dir.join(name)).expect("link");
+    }
+    dir
+}
+
+/// `PATH` made of `dirs`, checked to hold no Rust toolchain.
+fn path_of(dirs: &[&Path]) -> String {
+    let path = std::env::join_paths(dirs).expect("join PATH");
+    for tool in ["cargo", "rustc", "rustup"] {
+        assert!(
+            !dirs.iter().any(|d| d.join(tool).exists()),
+            "{tool} is not on the test's PATH"
+        );
+    }
+    path.into_string().expect("utf-8")
+}
+
+fn run(sb: &Sandbox, dir: &Path, path: &str, program: &str, args: &[&str]) -> Output {
+    sb.command(program, dir)
+        .args(args)
+        .env("PATH", path)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"))
+}
+
+fn ok(sb: &Sandbox, dir: &Path, path: &str, program: &str, args: &[&str]) -> String {
+    let out = run(sb, dir, path, program, args);
+    let what = format!("{program} {}", args.join(" "));
+    assert!(out.status.success(), "{}", describe(&what, dir, &out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Links the hook executables beside `install_hooks` while it does not yet read
+/// `../libexec/mainstay/` (see [`INSTALL_HOOKS_FINDS_LIBEXEC`]).
+fn bridge(install_hooks: &Path) {
+    let dir = install_hooks.parent().expect("a directory");
+    let libexec = dir.join("../libexec/mainstay");
+    assert!(
+        libexec.join("pre-push").is_file(),
+        "the hooks are in {}",
+        libexec.display()
+    );
+    if INSTALL_HOOKS_FINDS_LIBEXEC {
+        return;
+    }
+    for hook in ["pre-push", "post-push", "merge-driver", "pre-receive"] {
+        std::os::unix::fs::symlink(libexec.join(hook), dir.join(hook)).expect("link a hook");
+    }
+}
+
+/// Sets `repo` up with the installed `install-hooks` alone on `path`, then checks that a force
+/// push of `main` is refused and an ordinary push goes through.
+fn protects(sb: &Sandbox, repo: &Path, remote: &Path, path: &str) {
+    let said = ok(sb, repo, path, "install-hooks", &[]);
+    assert!(said.contains("pre-push"), "{said}");
+    let before = sb.git(remote, &["rev-parse", "main"]);
+    sb.git(repo, &["commit", "-q", "--amend", "-m", "rewritten"]);
+    let out = run(
+        sb,
+        repo,
+        path,
+        "git",
+        &["push", "--force", "origin", "main"],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("refusing to force-push protected branch `main`"),
+        "{}",
+        describe("git push --force origin main", repo, &out)
+    );
+    assert_eq!(sb.git(remote, &["rev-parse", "main"]), before, "main kept");
+    ok(
+        sb,
+        repo,
+        path,
+        "git",
+        &["push", "-q", "origin", "HEAD:refs/heads/agent/one"],
+    );
+}
+
+#[test]
+fn the_npm_package_installs_offline_without_rust_and_protects_main() {
+    let packages = packages();
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let repo = sb.clone_repo(&remote, "app");
+    write(
+        &repo.join("package.json"),
+        r#"{"name": "app", "version": "1.0.0", "private": true}"#,
+    );
+    let tools = tools(&sb);
+    let path = path_of(&[&repo.join("node_modules/.bin"), &tools]);
+    let cache = sb.path().join("npm-cache");
+    let (platform, main) = (packages.npm_platform(), packages.npm_main());
+    ok(
+        &sb,
+        &repo,
+        &path,
+        "npm",
+        &[
+            "install",
+            "--offline",
+            "--no-audit",
+            "--no-fund",
+            "--cache",
+            cache.to_str().expect("utf-8"),
+            platform.to_str().expect("utf-8"),
+            main.to_str().expect("utf-8"),
+        ],
+    );
+    let installed = repo.join("node_modules/mainstay-hooks-linux-x64/bin");
+    let mut on_path: Vec<String> = std::fs::read_dir(repo.join("node_modules/.bin"))
+        .expect("read .bin")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    on_path.sort();
+    assert_eq!(on_path, ["install-hooks", "mainstay"], "only these on PATH");
+    let version = ok(&sb, &repo, &path, "mainstay", &["--version"]);
+    assert!(
+        version.contains(env!("CARGO_PKG_VERSION")),
+        "the launcher runs the executable: {version}"
+    );
+    bridge(&installed.join("install-hooks"));
+    protects(&sb, &repo, &remote, &path);
+}
+
+#[test]
+fn the_npm_launcher_without_its_platform_package_says_what_is_missing() {
+    let packages = packages();
+    let sb = Sandbox::new();
+    let project = sb.path().join("app");
+    write(
+        &project.join("package.json"),
+        r#"{"name": "app", "private": true}"#,
+    );
+    let tools = tools(&sb);
+    let path = path_of(&[&project.join("node_modules/.bin"), &tools]);
+    let cache = sb.path().join("npm-cache");
+    let main = packages.npm_main();
+    // Offline, the optional platform package cannot be fetched: npm goes on without it.
+    ok(
+        &sb,
+        &project,
+        &path,
+        "npm",
+        &[
+            "install",
+            "--offline",
+            "--no-audit",
+            "--no-fund",
+            "--cache",
+            cache.to_str().expect("utf-8"),
+            main.to_str().expect("utf-8"),
+        ],
+    );
+    let out = run(&sb, &project, &path, "mainstay", &["--version"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        describe("mainstay", &project, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("mainstay-hooks-linux-x64 is not installed") && said.lines().count() == 1,
+        "{said}"
+    );
+}
+
+#[test]
+fn the_wheel_installs_into_a_fresh_venv_without_rust_and_protects_main() {
+    let packages = packages();
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let repo = sb.clone_repo(&remote, "app");
+    let tools = tools(&sb);
+    let venv = sb.path().join("venv");
+    let tools_path = path_of(&[&tools]);
+    ok(
+        &sb,
+        sb.path(),
+        &tools_path,
+        "python3",
+        &["-m", "venv", venv.to_str().expect("utf-8")],
+    );
+    let wheel = packages.wheel();
+    ok(
+        &sb,
+        sb.path(),
+        &tools_path,
+        venv.join("bin/python").to_str().expect("utf-8"),
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-deps",
+            "--disable-pip-version-check",
+            wheel.to_str().expect("utf-8"),
+        ],
+    );
+    let bin_dir = venv.join("bin");
+    for hook in ["pre-push", "post-push", "merge-driver", "pre-receive"] {
+        assert!(!bin_dir.join(hook).exists(), "{hook} is not on PATH");
+        assert!(venv.join("libexec/mainstay").join(hook).is_file(), "{hook}");
+    }
+    let path = path_of(&[&bin_dir, &tools]);
+    let version = ok(&sb, &repo, &path, "mainstay", &["--version"]);
+    assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+    bridge(&bin_dir.join("install-hooks"));
+    protects(&sb, &repo, &remote, &path);
+}
