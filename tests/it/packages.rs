@@ -336,3 +336,109 @@ fn the_wheel_installs_into_a_fresh_venv_without_rust_and_protects_main() {
     bridge(&bin_dir.join("install-hooks"));
     protects(&sb, &repo, &remote, &path);
 }
+
+/// The `prepare` script docs/packages.md tells a project to commit, read from there.
+fn prepare_script() -> String {
+    let docs = include_str!("../../docs/packages.md");
+    let line = docs
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"prepare\":"))
+        .expect("docs/packages.md shows the prepare script");
+    let value = line.trim().trim_start_matches("\"prepare\":").trim();
+    serde_json::from_str::<String>(value).expect("a JSON string")
+}
+
+/// `npm install` (no arguments, as a teammate runs it) in `dir`, offline.
+fn npm_install(sb: &Sandbox, dir: &Path, path: &str, extra: &[&str]) -> Output {
+    let cache = sb.path().join("npm-cache");
+    let mut args = vec![
+        "install",
+        "--offline",
+        "--no-audit",
+        "--no-fund",
+        "--cache",
+        cache.to_str().expect("utf-8"),
+    ];
+    args.extend(extra);
+    run(sb, dir, path, "npm", &args)
+}
+
+#[test]
+fn the_prepare_script_sets_a_clone_up_where_mainstay_is_installed_and_is_silent_elsewhere() {
+    let packages = packages();
+    let sb = Sandbox::new();
+    let tools = tools(&sb);
+    let remote = sb.remote("remote");
+    let prepare = prepare_script();
+    let package_json = |deps: &str| {
+        serde_json::json!({
+            "name": "app",
+            "private": true,
+            "scripts": { "prepare": prepare },
+            "devDependencies": serde_json::from_str::<serde_json::Value>(deps).expect("json"),
+        })
+        .to_string()
+    };
+
+    // A teammate without mainstay: the install succeeds and sets nothing up.
+    let without = sb.clone_repo(&remote, "without");
+    write(&without.join("package.json"), &package_json("{}"));
+    let path = path_of(&[&without.join("node_modules/.bin"), &tools]);
+    let out = npm_install(&sb, &without, &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("npm install", &without, &out)
+    );
+    assert!(
+        !without.join(".git/hooks/pre-push").exists(),
+        "nothing installed"
+    );
+
+    // A teammate whose `npm install` brings mainstay: the clone is set up.
+    let with = sb.clone_repo(&remote, "with");
+    let deps = serde_json::json!({
+        "mainstay-hooks": format!("file:{}", packages.npm_main().display()),
+        "mainstay-hooks-linux-x64": format!("file:{}", packages.npm_platform().display()),
+    });
+    write(&with.join("package.json"), &package_json(&deps.to_string()));
+    let path = path_of(&[&with.join("node_modules/.bin"), &tools]);
+    if !INSTALL_HOOKS_FINDS_LIBEXEC {
+        let out = npm_install(&sb, &with, &path, &["--ignore-scripts"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("npm install", &with, &out)
+        );
+        bridge(&with.join("node_modules/mainstay-hooks-linux-x64/bin/install-hooks"));
+    }
+    let out = npm_install(&sb, &with, &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("npm install", &with, &out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pre-push"),
+        "install-hooks ran: {}",
+        describe("npm install", &with, &out)
+    );
+    let check = run(&sb, &with, &path, "install-hooks", &["--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        describe("--check", &with, &check)
+    );
+
+    // The same project where there is no clone (a container build): nothing, and no failure.
+    let image = sb.path().join("image");
+    std::fs::create_dir_all(&image).expect("mkdir");
+    std::fs::copy(with.join("package.json"), image.join("package.json")).expect("copy");
+    let path = path_of(&[&image.join("node_modules/.bin"), &tools]);
+    let out = npm_install(&sb, &image, &path, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("npm install", &image, &out)
+    );
+}
