@@ -1,7 +1,7 @@
 # The installed layout, said once; sourced by install/install.sh and packaging/pack.sh.
 #
-#   <root>/bin/                      mainstay, install-hooks: the only names put on PATH
-#   <root>/libexec/mainstay/         pre-push, post-push, merge-driver, pre-receive: what git runs
+#   <bin>/                           mainstay, install-hooks: the only names put on PATH
+#   <bin>/../libexec/mainstay/       pre-push, post-push, merge-driver, pre-receive: what git runs
 #
 # install-hooks finds the hook executables next to itself, else in <its dir>/../libexec/mainstay/.
 
@@ -9,14 +9,18 @@
 ON_PATH=(mainstay install-hooks)
 HOOKS=(pre-push post-push merge-driver pre-receive)
 
-# lay_out BUILT ROOT: copies the executables in BUILT into the layout under ROOT. Each one is a
-# new file renamed into place: a running hook keeps the executable it started with.
+# libexec_of BIN: where the hooks go for the executables in BIN (whose parent must exist).
+libexec_of() { echo "$(cd "$1/.." && pwd)/libexec/mainstay"; }
+
+# lay_out BUILT BIN: copies the executables in BUILT into BIN and its libexec. Each one is a new
+# file renamed into place: a running hook keeps the executable it started with.
 lay_out() {
-    local built="$1" root="$2" exe dest
-    mkdir -p "$root/bin" "$root/libexec/mainstay"
+    local built="$1" bin="$2" exe dest
+    mkdir -p "$bin"
+    mkdir -p "$(libexec_of "$bin")"
     for exe in "${ON_PATH[@]}" "${HOOKS[@]}"; do
-        dest="$root/libexec/mainstay"
-        case " ${ON_PATH[*]} " in *" $exe "*) dest="$root/bin" ;; esac
+        dest="$(libexec_of "$bin")"
+        case " ${ON_PATH[*]} " in *" $exe "*) dest="$bin" ;; esac
         install -m 0755 "$built/$exe" "$dest/.$exe.new"
         mv -f "$dest/.$exe.new" "$dest/$exe"
     done

@@ -65,7 +65,7 @@ for pair in "${pairs[@]}"; do
     name="mainstay-hooks-$os-$cpu"
     tree="$work/tree-$target"
     pkg="$work/$name"
-    lay_out "$bin_dir" "$tree"
+    lay_out "$bin_dir" "$tree/bin"
     mkdir -p "$pkg"
     cp -R "$tree/." "$pkg/"
     echo '{}' | json "$pkg/package.json" \

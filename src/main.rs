@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use mainstay::clock::{Jitter, SystemClock};
 use mainstay::config::{Config, Section};
 use mainstay::deploy::status;
@@ -132,8 +132,19 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// `--version` names the executable's own path: with a package install and a source build on
+/// one machine, it says which one runs.
+fn version() -> String {
+    let exe = std::env::current_exe().map_or_else(|_| "?".into(), |p| p.display().to_string());
+    format!("{} ({exe})", env!("CARGO_PKG_VERSION"))
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .version(version())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

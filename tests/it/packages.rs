@@ -242,8 +242,9 @@ fn the_npm_package_installs_offline_without_rust_and_protects_main() {
     assert_eq!(on_path, ["install-hooks", "mainstay"], "only these on PATH");
     let version = ok(&sb, &repo, &path, "mainstay", &["--version"]);
     assert!(
-        version.contains(env!("CARGO_PKG_VERSION")),
-        "the launcher runs the executable: {version}"
+        version.contains(env!("CARGO_PKG_VERSION"))
+            && version.contains("node_modules/mainstay-hooks-linux-x64/bin/mainstay"),
+        "the launcher runs the platform package's executable, and says so: {version}"
     );
     bridge(&installed.join("install-hooks"));
     protects(&sb, &repo, &remote, &path);
@@ -440,5 +441,98 @@ fn the_prepare_script_sets_a_clone_up_where_mainstay_is_installed_and_is_silent_
         out.status.success(),
         "{}",
         describe("npm install", &image, &out)
+    );
+}
+
+#[test]
+fn install_sh_puts_only_mainstay_and_install_hooks_on_path_and_says_which_install_wins() {
+    let sb = Sandbox::new();
+    let prefix = sb.path().join("home/.local/bin");
+    std::fs::create_dir_all(&prefix).expect("mkdir");
+    // An earlier version's hook on PATH, and someone else's file with a hook's name.
+    std::fs::copy(bin("pre-push"), prefix.join("pre-push")).expect("copy");
+    write(&prefix.join("post-push"), "#!/bin/sh\necho theirs\n");
+    // Another install of mainstay earlier on PATH.
+    let other = sb.path().join("other");
+    write(&other.join("mainstay"), "#!/bin/sh\n");
+    std::fs::set_permissions(
+        other.join("mainstay"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install/install.sh");
+    let mut path = vec![other.clone(), prefix.clone()];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let mut cmd = sb.command("bash", sb.path());
+    for (key, _) in std::env::vars_os() {
+        // Nothing of this test run's own cargo may steer the script's build.
+        if key.to_string_lossy().starts_with("CARGO_") && key != "CARGO_HOME" {
+            cmd.env_remove(&key);
+        }
+    }
+    let out = cmd
+        .arg(&script)
+        .args(["--prefix", prefix.to_str().expect("utf-8")])
+        .env("MAINSTAY_BUILD_PROFILE", "dev")
+        .env("PATH", std::env::join_paths(path).expect("PATH"))
+        .output()
+        .expect("run install.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install.sh", sb.path(), &out)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    let mut on_path: Vec<String> = std::fs::read_dir(&prefix)
+        .expect("read prefix")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    on_path.sort();
+    assert_eq!(
+        on_path,
+        ["install-hooks", "mainstay", "post-push"],
+        "ours on PATH, theirs kept: {said}"
+    );
+    let libexec = sb.path().join("home/.local/libexec/mainstay");
+    for hook in ["pre-push", "post-push", "merge-driver", "pre-receive"] {
+        assert!(libexec.join(hook).is_file(), "{hook} in libexec: {said}");
+    }
+    assert!(
+        said.contains(&format!("removed {}", prefix.join("pre-push").display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "PATH finds mainstay at {} first",
+            other.join("mainstay").display()
+        )),
+        "{said}"
+    );
+    let version = sb
+        .command(prefix.join("mainstay"), sb.path())
+        .arg("--version")
+        .output()
+        .expect("run mainstay --version");
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        version.contains(&prefix.join("mainstay").display().to_string()),
+        "--version names the executable that runs: {version}"
+    );
+
+    let help = Command::new("bash")
+        .arg(&script)
+        .arg("--help")
+        .output()
+        .expect("run install.sh --help");
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.status.success() && text.starts_with("Builds mainstay's"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("set -e") && text.contains("Usage:"),
+        "usage only: {text}"
     );
 }
