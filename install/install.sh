@@ -53,7 +53,9 @@ built="$here/target/$host/$out"
 # shellcheck source=../packaging/layout.sh
 . "$here/packaging/layout.sh"
 lay_out "$built" "$prefix"
-echo "installed mainstay into $prefix (the hooks into $(libexec_of "$prefix"))" >&2
+share="$(cd "$prefix/.." && pwd)/share"
+lay_docs "$prefix/mainstay" "$share"
+echo "installed mainstay into $prefix (the hooks into $(libexec_of "$prefix"), man pages and completions into $share)" >&2
 case ":$PATH:" in
     *":$prefix:"*) ;;
     *) echo "note: $prefix is not on PATH; add it: export PATH=\"$prefix:\$PATH\"" >&2 ;;

@@ -25,3 +25,19 @@ lay_out() {
         mv -f "$dest/.$exe.new" "$dest/$exe"
     done
 }
+
+#   <bin>/../share/man/man1/         mainstay.1, mainstay-<command>.1
+#   <bin>/../share/{bash-completion/completions/mainstay, zsh/site-functions/_mainstay,
+#                   fish/vendor_completions.d/mainstay.fish}
+#
+# lay_docs MAINSTAY SHARE: the man pages and completions that MAINSTAY (an executable that runs
+# here) generates from its own definitions, into SHARE.
+lay_docs() {
+    local mainstay="$1" share="$2"
+    "$mainstay" man "$share/man/man1"
+    mkdir -p "$share/bash-completion/completions" "$share/zsh/site-functions" \
+        "$share/fish/vendor_completions.d"
+    "$mainstay" completions bash > "$share/bash-completion/completions/mainstay"
+    "$mainstay" completions zsh > "$share/zsh/site-functions/_mainstay"
+    "$mainstay" completions fish > "$share/fish/vendor_completions.d/mainstay.fish"
+}

@@ -8,6 +8,8 @@
 #                     mainstay-hooks-<os>-<cpu>-<version>.tgz   one npm package per target
 #                     mainstay_hooks-<version>-py3-none-<platform>.whl   one wheel per target
 #                     mainstay-<version>-<target>.tar.gz   the layout, to unpack into a prefix
+#                   each with the man pages and completions (share/) of the first executable
+#                   that runs here
 #                     mainstay-hooks-<version>.tgz   the npm package users install: a launcher,
 #                                                    the per-target packages as optional dependencies
 #
@@ -55,6 +57,17 @@ json() {
     ' "$file" "$@"
 }
 
+# The man pages and completions, from the first of the executables that runs on this machine.
+share=""
+for pair in "${pairs[@]}"; do
+    if "${pair#*=}/mainstay" --version >/dev/null 2>&1; then
+        share="$work/share"
+        lay_docs "${pair#*=}/mainstay" "$share"
+        break
+    fi
+done
+[ -n "$share" ] || echo "pack.sh: none of the executables runs here: no man pages or completions" >&2
+
 optional="{}"
 for pair in "${pairs[@]}"; do
     target="${pair%%=*}"
@@ -66,8 +79,9 @@ for pair in "${pairs[@]}"; do
     tree="$work/tree-$target"
     pkg="$work/$name"
     lay_out "$bin_dir" "$tree/bin"
+    [ -z "$share" ] || cp -R "$share" "$tree/share"
     mkdir -p "$pkg"
-    cp -R "$tree/." "$pkg/"
+    cp -R "$tree/bin" "$tree/libexec" "$pkg/"
     echo '{}' | json "$pkg/package.json" \
         "name=\"$name\"" "version=\"$version\"" \
         "description=\"mainstay's prebuilt executables for $target\"" \
@@ -75,7 +89,7 @@ for pair in "${pairs[@]}"; do
         'files=["bin","libexec"]' 'preferUnplugged=true'
     (cd "$pkg" && npm pack --silent --pack-destination "$out" >/dev/null)
     python3 "$here/wheel.py" --tree "$tree" --version "$version" --platform "$platform" --out "$out" >/dev/null
-    tar -C "$tree" -czf "$out/mainstay-$version-$target.tar.gz" bin libexec
+    (cd "$tree" && tar -czf "$out/mainstay-$version-$target.tar.gz" -- *)
     optional="$(node -e 'const o = JSON.parse(process.argv[1]); o[process.argv[2]] = process.argv[3];
         console.log(JSON.stringify(o))' "$optional" "$name" "$version")"
     echo "packed $target: $name-$version.tgz, mainstay_hooks-$version-py3-none-$platform.whl" >&2
@@ -84,6 +98,13 @@ done
 main="$work/mainstay-hooks"
 mkdir -p "$main"
 cp -R "$here/npm/bin" "$here/npm/lib" "$main/"
-sed "s/@VERSION@/$version/" "$here/npm/package.json" | json "$main/package.json" "optionalDependencies=$optional"
+man="[]"
+if [ -n "$share" ]; then
+    # npm links these into its prefix's share/man on a global install.
+    cp -R "$share" "$main/share"
+    man="$(cd "$main" && node -e 'console.log(JSON.stringify(process.argv.slice(1)))' share/man/man1/*.1)"
+fi
+sed "s/@VERSION@/$version/" "$here/npm/package.json" |
+    json "$main/package.json" "optionalDependencies=$optional" "man=$man"
 (cd "$main" && npm pack --silent --pack-destination "$out" >/dev/null)
 echo "packed mainstay-hooks-$version.tgz into $out" >&2

@@ -246,6 +246,20 @@ fn the_npm_package_installs_offline_without_rust_and_protects_main() {
             && version.contains("node_modules/mainstay-hooks-linux-x64/bin/mainstay"),
         "the launcher runs the platform package's executable, and says so: {version}"
     );
+    let main_dir = repo.join("node_modules/mainstay-hooks");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&crate::util::read(&main_dir.join("package.json"))).expect("json");
+    let pages = manifest["man"].as_array().expect("a man field").clone();
+    assert!(
+        pages.iter().any(|p| p == "share/man/man1/mainstay.1"),
+        "{pages:?}"
+    );
+    for page in &pages {
+        assert!(
+            main_dir.join(page.as_str().expect("a path")).is_file(),
+            "{page}"
+        );
+    }
     bridge(&installed.join("install-hooks"));
     protects(&sb, &repo, &remote, &path);
 }
@@ -331,6 +345,15 @@ fn the_wheel_installs_into_a_fresh_venv_without_rust_and_protects_main() {
         assert!(!bin_dir.join(hook).exists(), "{hook} is not on PATH");
         assert!(venv.join("libexec/mainstay").join(hook).is_file(), "{hook}");
     }
+    let share = venv.join("share");
+    assert!(
+        share.join("man/man1/mainstay-status.1").is_file(),
+        "man pages"
+    );
+    assert!(
+        share.join("bash-completion/completions/mainstay").is_file(),
+        "completions"
+    );
     let path = path_of(&[&bin_dir, &tools]);
     let version = ok(&sb, &repo, &path, "mainstay", &["--version"]);
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
@@ -499,6 +522,16 @@ fn install_sh_puts_only_mainstay_and_install_hooks_on_path_and_says_which_instal
     for hook in ["pre-push", "post-push", "merge-driver", "pre-receive"] {
         assert!(libexec.join(hook).is_file(), "{hook} in libexec: {said}");
     }
+    let share = sb.path().join("home/.local/share");
+    for file in [
+        "man/man1/mainstay.1",
+        "man/man1/mainstay-push.1",
+        "bash-completion/completions/mainstay",
+        "zsh/site-functions/_mainstay",
+        "fish/vendor_completions.d/mainstay.fish",
+    ] {
+        assert!(share.join(file).is_file(), "{file}: {said}");
+    }
     assert!(
         said.contains(&format!("removed {}", prefix.join("pre-push").display())),
         "{said}"
@@ -534,5 +567,167 @@ fn install_sh_puts_only_mainstay_and_install_hooks_on_path_and_says_which_instal
     assert!(
         !text.contains("set -e") && text.contains("Usage:"),
         "usage only: {text}"
+    );
+}
+
+/// An executable script at `path`.
+fn script(path: &Path, text: &str) {
+    write(path, text);
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+}
+
+#[test]
+fn tests_run_sh_installs_pre_commit_into_a_virtual_environment_not_the_users_python() {
+    let sb = Sandbox::new();
+    let stubs = sb.path().join("stubs");
+    let log = sb.path().join("cargo.log");
+    // The tools the script looks for, present; cargo says what it was started with.
+    for tool in ["git", "npm", "mariadbd", "chromium", "apt-get"] {
+        script(
+            &stubs.join(tool),
+            "#!/bin/sh\necho \"$0 $*\" >> \"$STUB_LOG\"\n",
+        );
+    }
+    script(
+        &stubs.join("cargo"),
+        "#!/bin/sh\n{ echo \"VIRTUAL_ENV=$VIRTUAL_ENV\"; command -v pre-commit; echo \"cargo $*\"; } >> \"$STUB_LOG\"\n",
+    );
+    let tools = tools(&sb);
+    for tool in ["bash", "dirname"] {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .expect("bash and dirname");
+        std::os::unix::fs::symlink(found, stubs.join(tool)).expect("link");
+    }
+    let venv = sb.path().join("test-venv");
+    let run_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/run.sh");
+    let out = sb
+        .command(stubs.join("bash"), sb.path())
+        .arg(&run_sh)
+        .arg("packages::")
+        .env(
+            "PATH",
+            std::env::join_paths([&stubs, &tools]).expect("PATH"),
+        )
+        .env("STUB_LOG", &log)
+        .env("MAINSTAY_TEST_VENV", &venv)
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .expect("run tests/run.sh");
+    let said = crate::util::read(&log);
+    assert!(
+        out.status.success(),
+        "{}\n{said}",
+        describe("tests/run.sh", sb.path(), &out)
+    );
+    assert!(!said.contains("apt-get"), "nothing was missing: {said}");
+    assert!(
+        said.contains(&format!("VIRTUAL_ENV={}", venv.display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&venv.join("bin/pre-commit").display().to_string()),
+        "pre-commit from the environment: {said}"
+    );
+    assert!(said.contains("cargo test --locked packages::"), "{said}");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_clap_definitions() {
+    let sb = Sandbox::new();
+    for (shell, marker) in [
+        ("bash", "_mainstay()"),
+        ("zsh", "#compdef mainstay"),
+        ("fish", "complete -c mainstay"),
+    ] {
+        let out = sb.run("mainstay", sb.path(), &["completions", shell]);
+        assert!(out.status.success(), "{}", describe(shell, sb.path(), &out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: {text}");
+        assert!(
+            text.contains("status") && text.contains("--wait"),
+            "{shell}: every subcommand"
+        );
+    }
+    let bash = sb.run("mainstay", sb.path(), &["completions", "bash"]);
+    let file = sb.path().join("mainstay.bash");
+    std::fs::write(&file, &bash.stdout).expect("write");
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .expect("bash -n");
+    assert!(
+        check.status.success(),
+        "{}",
+        describe("bash -n", sb.path(), &check)
+    );
+
+    let man = sb.path().join("share/man/man1");
+    let out = sb.run(
+        "mainstay",
+        sb.path(),
+        &["man", man.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay man", sb.path(), &out)
+    );
+    let page = std::fs::read_to_string(man.join("mainstay-status.1")).expect("a page per command");
+    assert!(
+        page.contains(".TH mainstay-status 1") && page.contains("wait"),
+        "{page}"
+    );
+    assert!(man.join("mainstay.1").is_file());
+}
+
+#[test]
+fn dash_c_runs_mainstay_as_if_started_in_that_directory() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let repo = sb.clone_repo(&remote, "app");
+    let outside = sb.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    let out = sb.run("mainstay", &outside, &["status"]);
+    assert_eq!(out.status.code(), Some(4), "outside a clone");
+    // Relative, and taken in turn, as git takes them.
+    let out = sb.run("mainstay", &outside, &["-C", "..", "-C", "app", "status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        describe("-C", &outside, &out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not found"));
+    let out = sb.run("mainstay", &repo, &["-C", "nowhere", "status"]);
+    assert_eq!(out.status.code(), Some(4));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("-C nowhere: cannot change into it") && said.trim().lines().count() == 1,
+        "{said}"
+    );
+}
+
+#[test]
+fn merge_driver_help_lists_the_kinds_and_names_no_rust_path() {
+    let sb = Sandbox::new();
+    let out = sb.run("merge-driver", sb.path(), &["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(!help.contains("::"), "{help}");
+    let kinds: Vec<&str> = mainstay::ledger::Kind::all().map(|k| k.name()).collect();
+    assert!(
+        help.contains(&format!("[possible values: {}]", kinds.join(", "))),
+        "{help}"
+    );
+    let out = sb.run("merge-driver", sb.path(), &["roadmaps", "a", "b", "c"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("invalid value 'roadmaps'") && said.lines().count() == 1,
+        "{said}"
     );
 }
