@@ -731,3 +731,43 @@ fn merge_driver_help_lists_the_kinds_and_names_no_rust_path() {
         "{said}"
     );
 }
+
+#[test]
+fn the_release_script_names_each_target_it_cannot_build_here_and_why() {
+    let sb = Sandbox::new();
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/release.sh");
+    let dist = sb.path().join("dist");
+    let release_run = |targets: &[&str]| {
+        Command::new("bash")
+            .arg(&release)
+            .arg("--out")
+            .arg(&dist)
+            .args(targets)
+            .output()
+            .expect("run release.sh")
+    };
+    // Targets this machine has no standard library for (a test never starts a release build).
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let foreign = ["aarch64-unknown-linux-gnu", "x86_64-apple-darwin"]
+        .into_iter()
+        .filter(|t| *t != target() && !installed.lines().any(|l| l == *t))
+        .collect::<Vec<_>>();
+    assert!(!foreign.is_empty(), "no foreign target to try: {installed}");
+    let out = release_run(&foreign);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    for t in &foreign {
+        assert!(
+            said.contains(&format!("release.sh: skipped {t}: ")),
+            "{said}"
+        );
+    }
+    assert!(said.contains("no target could be built here"), "{said}");
+    let out = release_run(&["riscv64-unknown-linux-gnu"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not in packaging/targets"));
+}
