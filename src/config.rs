@@ -182,11 +182,13 @@ impl Config {
 
     fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
         let path = path.to_owned();
-        let table: toml::Table = toml::from_str(text).map_err(|e| Error::Syntax {
+        // Parsed with each value's place in the file, so that a wrong one is located too.
+        let table = toml::de::DeTable::parse(text).map_err(|e| Error::Syntax {
             path: path.clone(),
             position: Position::of_error(text, &e),
             message: one_line(e.message()),
         })?;
+        let table = table.get_ref();
         let mut config = Config::default();
         for section in sections {
             let invalid = |(key, message)| Error::Invalid {
@@ -196,12 +198,12 @@ impl Config {
                 message,
             };
             match section {
-                Section::Push => config.push = part(&table, "push", &path)?,
-                Section::Deploy => config.deploy = part(&table, "deploy", &path)?,
-                Section::Ledgers => config.ledgers = part(&table, "ledgers", &path)?,
-                Section::Alerts => config.alerts = part(&table, "alerts", &path)?,
-                Section::Sync => config.sync = part(&table, "sync", &path)?,
-                Section::Stats => config.stats = part(&table, "stats", &path)?,
+                Section::Push => config.push = part(table, "push", text, &path)?,
+                Section::Deploy => config.deploy = part(table, "deploy", text, &path)?,
+                Section::Ledgers => config.ledgers = part(table, "ledgers", text, &path)?,
+                Section::Alerts => config.alerts = part(table, "alerts", text, &path)?,
+                Section::Sync => config.sync = part(table, "sync", text, &path)?,
+                Section::Stats => config.stats = part(table, "stats", text, &path)?,
             }
             config.validate_section(*section).map_err(invalid)?;
         }
@@ -290,23 +292,26 @@ fn read(worktree: &Path) -> Result<Option<(String, PathBuf)>, Error> {
     }
 }
 
-/// One section of the file, its errors keyed from the file's top (`stats.target`).
+/// One section of the file, its errors keyed from the file's top (`stats.target`) and placed.
 fn part<T: serde::de::DeserializeOwned + Default>(
-    table: &toml::Table,
+    table: &toml::de::DeTable<'_>,
     name: &str,
+    text: &str,
     path: &Path,
 ) -> Result<T, Error> {
-    let Some(value) = table.get(name) else {
+    use serde::de::IntoDeserializer;
+    let Some((_, value)) = table.iter().find(|(key, _)| key.get_ref() == name) else {
         return Ok(T::default());
     };
-    // A value out of the parsed table has lost its place in the file: the key says where.
-    serde_path_to_error::deserialize(value.clone()).map_err(|e| Error::Invalid {
-        path: path.to_owned(),
-        position: None,
-        key: format!("{name}.{}", e.path())
-            .trim_end_matches(".")
-            .to_owned(),
-        message: one_line(e.inner().message()),
+    serde_path_to_error::deserialize(value.clone().into_deserializer()).map_err(|e| {
+        Error::Invalid {
+            path: path.to_owned(),
+            position: Position::of_error(text, e.inner()),
+            key: format!("{name}.{}", e.path())
+                .trim_end_matches(".")
+                .to_owned(),
+            message: one_line(e.inner().message()),
+        }
     })
 }
 
@@ -401,6 +406,17 @@ mod tests {
             err.to_string()
                 .starts_with(".mainstay.toml:3:10: key `deploy.branch`"),
             "{err}"
+        );
+        let only = Config::parse_only(
+            "[deploy]\n\nbranch = 3\n",
+            Path::new(".mainstay.toml"),
+            &[Section::Deploy],
+        )
+        .expect_err("the same, for one section");
+        assert!(
+            only.to_string()
+                .starts_with(".mainstay.toml:3:10: key `deploy.branch`"),
+            "{only}"
         );
         assert_eq!(Position::of("é\nab", 4), Position { line: 2, column: 2 });
     }
