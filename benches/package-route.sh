@@ -2,9 +2,10 @@
 # Times a fresh project going from nothing to a protected push by the package route: a new
 # repository and clone, the package installed from the local artifacts of packaging/release.sh
 # (npm with an empty cache, offline; pip into a new virtual environment, no index), install-hooks,
-# and a force push of main that the hook refuses. Wall clock of each route, one run each.
+# and a force push of main that the hook refuses. Wall clock of each route, RUNS times (default 3),
+# alternating, each run from new directories.
 #
-# Usage: benches/package-route.sh [DIST]   (DIST: the artifacts, default target/dist)
+# Usage: benches/package-route.sh [DIST]   (DIST: the artifacts, default target/dist; RUNS=N)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,26 +48,30 @@ refused() {
     grep -q "refusing to force-push" "$work/push.err"
 }
 
-start=$(now)
-repo="$(project npm)"
-cd "$repo"
-echo '{"name": "app", "version": "1.0.0", "private": true}' > package.json
-npm install --offline --no-audit --no-fund --silent --cache "$work/npm-cache" "$platform" "$dist/mainstay-hooks-$version.tgz"
-bridge "$(readlink -f node_modules/mainstay-hooks-linux-*/bin/install-hooks)"
-PATH="$repo/node_modules/.bin:$PATH" install-hooks >/dev/null
-refused
-npm_ms=$(( ($(now) - start) / 1000000 ))
+npm_ms=""
+pip_ms=""
+for run in $(seq "${RUNS:-3}"); do
+    start=$(now)
+    repo="$(project "npm$run")"
+    cd "$repo"
+    echo '{"name": "app", "version": "1.0.0", "private": true}' > package.json
+    npm install --offline --no-audit --no-fund --silent --cache "$work/npm-cache$run" "$platform" "$dist/mainstay-hooks-$version.tgz"
+    bridge "$(readlink -f node_modules/mainstay-hooks-linux-*/bin/install-hooks)"
+    PATH="$repo/node_modules/.bin:$PATH" install-hooks >/dev/null
+    refused
+    npm_ms+=" $(( ($(now) - start) / 1000000 ))"
 
-start=$(now)
-repo="$(project pip)"
-cd "$repo"
-python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install --quiet --no-index --no-deps --disable-pip-version-check "$wheel"
-bridge "$work/venv/bin/install-hooks"
-PATH="$work/venv/bin:$PATH" install-hooks >/dev/null
-refused
-pip_ms=$(( ($(now) - start) / 1000000 ))
+    start=$(now)
+    repo="$(project "pip$run")"
+    cd "$repo"
+    python3 -m venv "$work/venv$run"
+    "$work/venv$run/bin/python" -m pip install --quiet --no-index --no-deps --disable-pip-version-check "$wheel"
+    bridge "$work/venv$run/bin/install-hooks"
+    PATH="$work/venv$run/bin:$PATH" install-hooks >/dev/null
+    refused
+    pip_ms+=" $(( ($(now) - start) / 1000000 ))"
+done
 
-echo "npm (mainstay-hooks $version): ${npm_ms} ms from nothing to a refused force push"
-echo "pip (mainstay_hooks $version wheel): ${pip_ms} ms from nothing to a refused force push"
+echo "npm (mainstay-hooks $version), ms from nothing to a refused force push:$npm_ms"
+echo "pip (mainstay_hooks $version wheel), ms from nothing to a refused force push:$pip_ms"
 du -k "$platform" "$wheel" | awk '{ printf "%s: %.1f MB\n", $2, $1 / 1024 }' | sed "s|$dist/||"
