@@ -18,8 +18,8 @@ use mainstay::text::printable;
 #[derive(Debug, Parser)]
 #[command(name = "merge-driver", version)]
 struct Args {
-    /// The ledger kind: `roadmap`, `sessions` or `markdown` (see `mainstay::ledger::KINDS`).
-    #[arg(value_parser = |s: &str| s.parse::<Kind>())]
+    /// The ledger kind.
+    #[arg(value_parser = kinds())]
     kind: Kind,
     /// Print the merge on stdout instead of overwriting OURS.
     #[arg(long)]
@@ -35,6 +35,15 @@ struct Args {
     marker_size: usize,
     /// The file's path in the repository (git's %P), named in the conflict log.
     path: Option<String>,
+}
+
+/// The kinds' names, from the kinds list, so that `--help` and the errors list them.
+fn kinds() -> impl clap::builder::TypedValueParser<Value = Kind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Kind::all().map(Kind::name)).map(|name| {
+        name.parse::<Kind>()
+            .expect("a possible value is a kind's name, because the list is made of them")
+    })
 }
 
 /// Bad arguments, unreadable files or a failed write; git then leaves the file in conflict.

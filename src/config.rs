@@ -24,14 +24,52 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: {message}", path.display())]
-    Syntax { path: PathBuf, message: String },
-    #[error("{}: key `{key}`: {message}", path.display())]
+    #[error("{}{}: {message}", path.display(), at(.position))]
+    Syntax {
+        path: PathBuf,
+        position: Option<Position>,
+        message: String,
+    },
+    #[error("{}{}: key `{key}`: {message}", path.display(), at(.position))]
     Invalid {
         path: PathBuf,
+        position: Option<Position>,
         key: String,
         message: String,
     },
+}
+
+/// A line and column in the file, both from 1 (the column in characters), as editors count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// Where byte `offset` of `text` is.
+    fn of(text: &str, offset: usize) -> Position {
+        let end = (0..=offset.min(text.len()))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        let before = &text[..end];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Position {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+
+    /// Where a TOML error points, when it points anywhere.
+    fn of_error(text: &str, error: &toml::de::Error) -> Option<Position> {
+        error.span().map(|span| Position::of(text, span.start))
+    }
+}
+
+/// `:line:column` after the file's name, as compilers write it; nothing without a position.
+fn at(position: &Option<Position>) -> String {
+    position.map_or_else(String::new, |p| format!(":{}:{}", p.line, p.column))
 }
 
 /// The whole configuration, one field per `[section]`.
@@ -142,24 +180,28 @@ impl Config {
     /// errors.
     pub fn parse_only(text: &str, path: &Path, sections: &[Section]) -> Result<Config, Error> {
         let path = path.to_owned();
-        let table: toml::Table = toml::from_str(text).map_err(|e| Error::Syntax {
+        // Parsed with each value's place in the file, so that a wrong one is located too.
+        let table = toml::de::DeTable::parse(text).map_err(|e| Error::Syntax {
             path: path.clone(),
+            position: Position::of_error(text, &e),
             message: one_line(e.message()),
         })?;
+        let table = table.get_ref();
         let mut config = Config::default();
         for section in sections {
             let invalid = |(key, message)| Error::Invalid {
                 path: path.clone(),
+                position: None,
                 key,
                 message,
             };
             match section {
-                Section::Push => config.push = part(&table, "push", &path)?,
-                Section::Deploy => config.deploy = part(&table, "deploy", &path)?,
-                Section::Ledgers => config.ledgers = part(&table, "ledgers", &path)?,
-                Section::Alerts => config.alerts = part(&table, "alerts", &path)?,
-                Section::Sync => config.sync = part(&table, "sync", &path)?,
-                Section::Stats => config.stats = part(&table, "stats", &path)?,
+                Section::Push => config.push = part(table, "push", text, &path)?,
+                Section::Deploy => config.deploy = part(table, "deploy", text, &path)?,
+                Section::Ledgers => config.ledgers = part(table, "ledgers", text, &path)?,
+                Section::Alerts => config.alerts = part(table, "alerts", text, &path)?,
+                Section::Sync => config.sync = part(table, "sync", text, &path)?,
+                Section::Stats => config.stats = part(table, "stats", text, &path)?,
             }
             config.validate_section(*section).map_err(invalid)?;
         }
@@ -170,11 +212,13 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         let deserializer = toml::Deserializer::parse(text).map_err(|e| Error::Syntax {
             path: path.to_owned(),
+            position: Position::of_error(text, &e),
             message: one_line(e.message()),
         })?;
         let config: Config =
             serde_path_to_error::deserialize(deserializer).map_err(|e| Error::Invalid {
                 path: path.to_owned(),
+                position: Position::of_error(text, e.inner()),
                 key: e.path().to_string(),
                 message: one_line(e.inner().message()),
             })?;
@@ -190,6 +234,7 @@ impl Config {
                 .validate_section(section)
                 .map_err(|(key, message)| Error::Invalid {
                     path: path.to_owned(),
+                    position: None,
                     key,
                     message,
                 })?;
@@ -245,21 +290,26 @@ fn read(worktree: &Path) -> Result<Option<(String, PathBuf)>, Error> {
     }
 }
 
-/// One section of the file, its errors keyed from the file's top (`stats.target`).
+/// One section of the file, its errors keyed from the file's top (`stats.target`) and placed.
 fn part<T: serde::de::DeserializeOwned + Default>(
-    table: &toml::Table,
+    table: &toml::de::DeTable<'_>,
     name: &str,
+    text: &str,
     path: &Path,
 ) -> Result<T, Error> {
-    let Some(value) = table.get(name) else {
+    use serde::de::IntoDeserializer;
+    let Some((_, value)) = table.iter().find(|(key, _)| key.get_ref() == name) else {
         return Ok(T::default());
     };
-    serde_path_to_error::deserialize(value.clone()).map_err(|e| Error::Invalid {
-        path: path.to_owned(),
-        key: format!("{name}.{}", e.path())
-            .trim_end_matches(".")
-            .to_owned(),
-        message: one_line(e.inner().message()),
+    serde_path_to_error::deserialize(value.clone().into_deserializer()).map_err(|e| {
+        Error::Invalid {
+            path: path.to_owned(),
+            position: Position::of_error(text, e.inner()),
+            key: format!("{name}.{}", e.path())
+                .trim_end_matches(".")
+                .to_owned(),
+            message: one_line(e.inner().message()),
+        }
     })
 }
 
@@ -292,7 +342,7 @@ mod tests {
         let err = parse("[push]\nprotectd = [\"main\"]\n").expect_err("typo must be refused");
         let text = err.to_string();
         assert!(
-            text.starts_with(".mainstay.toml: key `push.protectd`"),
+            text.starts_with(".mainstay.toml:2:1: key `push.protectd`"),
             "{text}"
         );
         assert!(text.contains("protectd"), "{text}");
@@ -336,9 +386,43 @@ mod tests {
     }
 
     #[test]
+    fn syntax_errors_name_line_and_column() {
+        let text = "[push]\nprotected = [\"main\"]\n\n[deploy]\nbranch = \"main\n";
+        let err = parse(text).expect_err("an unclosed string");
+        assert!(err.to_string().starts_with(".mainstay.toml:5:"), "{err}");
+        let only = Config::parse_only(text, Path::new(".mainstay.toml"), &[Section::Push])
+            .expect_err("the same, for one section");
+        assert!(only.to_string().starts_with(".mainstay.toml:5:"), "{only}");
+        let err = parse("[push]\n  protected = = 3\n").expect_err("two equals signs");
+        assert!(
+            err.to_string().starts_with(".mainstay.toml:2:15: "),
+            "{err}"
+        );
+        // A value of the wrong type, read from the whole file, says where too.
+        let err = parse("[deploy]\n\nbranch = 3\n").expect_err("a number");
+        assert!(
+            err.to_string()
+                .starts_with(".mainstay.toml:3:10: key `deploy.branch`"),
+            "{err}"
+        );
+        let only = Config::parse_only(
+            "[deploy]\n\nbranch = 3\n",
+            Path::new(".mainstay.toml"),
+            &[Section::Deploy],
+        )
+        .expect_err("the same, for one section");
+        assert!(
+            only.to_string()
+                .starts_with(".mainstay.toml:3:10: key `deploy.branch`"),
+            "{only}"
+        );
+        assert_eq!(Position::of("é\nab", 4), Position { line: 2, column: 2 });
+    }
+
+    #[test]
     fn syntax_error_is_one_line() {
         let err = parse("[push\n").expect_err("broken toml");
-        assert!(err.to_string().starts_with(".mainstay.toml: "), "{err}");
+        assert!(err.to_string().starts_with(".mainstay.toml:1:6: "), "{err}");
         assert!(!err.to_string().contains('\n'), "{err}");
     }
 }

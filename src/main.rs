@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use mainstay::clock::{Jitter, SystemClock};
 use mainstay::config::{Config, Section};
 use mainstay::deploy::status;
@@ -20,6 +20,9 @@ use mainstay::time::{parse_duration, show};
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
+    /// Run as if started in DIR, as git's `-C` (several are taken in turn).
+    #[arg(short = 'C', value_name = "DIR", action = clap::ArgAction::Append)]
+    dirs: Vec<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +46,21 @@ enum Command {
     Doctor,
     /// Write a commented starter .mainstay.toml from what this clone shows, and say what next.
     Init,
+    /// Print the completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Write the man pages (mainstay.1 and one per subcommand) into DIR.
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+struct ManArgs {
+    /// The directory, created if need be (`share/man/man1`).
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -132,8 +150,19 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// `--version` names the executable's own path: with a package install and a source build on
+/// one machine, it says which one runs.
+fn version() -> String {
+    let exe = std::env::current_exe().map_or_else(|_| "?".into(), |p| p.display().to_string());
+    format!("{} ({exe})", env!("CARGO_PKG_VERSION"))
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .version(version())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -166,8 +195,30 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Exit> {
+    for dir in &cli.dirs {
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("-C {}: cannot change into it", dir.display()))?;
+    }
+    let command = match cli.command {
+        // Answered from the definitions above, in or out of a clone.
+        Command::Completions(args) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut Cli::command(), "mainstay", &mut out);
+            return Ok(Exit::Success);
+        }
+        Command::Man(args) => {
+            std::fs::create_dir_all(&args.dir)
+                .with_context(|| format!("cannot create {}", args.dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &args.dir).with_context(|| {
+                format!("cannot write the man pages into {}", args.dir.display())
+            })?;
+            return Ok(Exit::Success);
+        }
+        command => command,
+    };
     let worktree = worktree()?;
-    match cli.command {
+    match command {
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered above"),
         Command::Monitor(args) => monitor(&worktree, &args),
         Command::Status(args) => status(&worktree, &args),
         Command::Push(args) => push(&worktree, args),

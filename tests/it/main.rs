@@ -16,6 +16,7 @@ mod monitor_github;
 mod monitor_mysql;
 mod monitor_processes;
 mod newcomer;
+mod packages;
 mod parking;
 mod post_push;
 mod pre_push;

@@ -46,15 +46,12 @@ fn the_install_script_works_from_anywhere_puts_mainstay_on_path_and_upgrades() {
         said.contains(&format!("installed mainstay into {}", prefix.display())),
         "{said}"
     );
-    for exe in [
-        "mainstay",
-        "install-hooks",
-        "pre-push",
-        "post-push",
-        "merge-driver",
-        "pre-receive",
-    ] {
+    for exe in ["mainstay", "install-hooks"] {
         assert!(prefix.join(exe).is_file(), "{exe} on PATH");
+    }
+    for exe in ["pre-push", "post-push", "merge-driver", "pre-receive"] {
+        let libexec = sb.path().join("home/.local/libexec/mainstay");
+        assert!(libexec.join(exe).is_file(), "{exe} off PATH");
     }
     assert!(
         said.contains("is not on PATH"),

@@ -342,7 +342,7 @@ fn a_bad_configuration_refuses_naming_the_key() {
     s.commit("app.txt", "v1\n");
     let said = s.push_refused(&["origin", "main"]);
     assert!(
-        said.contains(".mainstay.toml: key `push.protect`"),
+        said.contains(".mainstay.toml:2:1: key `push.protect`"),
         "{said}"
     );
     assert_eq!(said.lines().count(), 2, "{said}");

@@ -554,7 +554,7 @@ fn bad_input_is_one_line_naming_it() {
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(4), "{err}");
         assert!(
-            err.contains(".mainstay.toml: ") && err.contains(key),
+            err.contains(".mainstay.toml:") && err.contains(key),
             "{err}"
         );
         assert_eq!(err.lines().count(), 1, "{err}");
