@@ -1,7 +1,8 @@
 //! A seeded, deterministic simulation of the parking protocol: N agents, an in-memory remote,
 //! and faults at every step, driven through the same decisions `mainstay push` makes (the
 //! queue's [`Queue::look`], the landing cascade's [`Plan::after`], every pause from
-//! [`pacing`]). What git does (rebase, merge, the object database) is modelled: a commit is its
+//! [`pacing`]), and faults at every step (runs killed and restarted, pushes refused or dropped
+//! before and after the remote took them, junk and forged parked refs). What git does (rebase, merge, the object database) is modelled: a commit is its
 //! owner, its place in the owner's change and its content; the remote's branch and parked refs
 //! take atomic pushes with leases, as git's do.
 //!
@@ -346,7 +347,9 @@ impl World {
         }
         let agent = &self.agents[who];
         let others = listing.iter().any(|(id, _)| *id != agent.id);
-        if round::joins(agent.park, agent.parked.is_some(), others, true) {
+        // Commits to land: not on the branch already (a push whose answer was lost put them).
+        let has_commits = !self.remote.holds(&agent.own);
+        if round::joins(agent.park, agent.parked.is_some(), others, has_commits) {
             // Parked with a lease that the ref does not exist yet.
             if !self.remote.parked.contains_key(&agent.id) {
                 let sha = self.remote.sha();
@@ -377,6 +380,11 @@ impl World {
             if let Some(at) = agent.parked_at.take() {
                 agent.longest_wait = agent.longest_wait.max(now - at);
             }
+        }
+        // The rebase finds its commits on the branch already (a push whose answer was lost):
+        // nothing to push.
+        if self.remote.holds(&self.agents[who].own) {
+            return self.report(who, Report::Pushed);
         }
         // An attempt: what it saw now, its push a cycle later.
         let seen = self.remote.version;
@@ -486,6 +494,11 @@ impl World {
         }
         self.remote.parked.remove(&id);
         self.remote.version += 1;
+        // The connection drops after the remote took it, some of the time: the agent learns
+        // it on its next fetch.
+        if self.rng.chance(3) {
+            return Ended::Race;
+        }
         Ended::Taken
     }
 
