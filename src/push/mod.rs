@@ -102,7 +102,7 @@ pub enum Error {
     #[error("HEAD is not on a branch; switch to the branch to push")]
     Detached,
     #[error(
-        "`{branch}` is not the branch checked out here (`{current}`): mainstay push never lands one branch's commits on another; to push `{branch}`, switch to it (`git switch {branch}`) and run `mainstay push {remote} {target}`; to land `{current}`'s commits on `{target}`: `mainstay push {remote} HEAD:{target}`"
+        "`{branch}` is not the branch checked out here (`{current}`): mainstay push never lands one branch's commits on another; to push `{branch}`, switch to it (`git switch {branch}`) and run `mainstay push {remote} HEAD:{target}`; to land `{current}`'s commits on `{target}`: `mainstay push {remote} HEAD:{target}`"
     )]
     OtherBranch {
         /// The local branch asked for.
@@ -147,6 +147,10 @@ pub enum Error {
         "{lock} stays locked: if no git process is running in this clone, a crashed one left it; remove it (`rm {lock}`) and run `mainstay push` again"
     )]
     LocalLock { lock: String },
+    #[error(
+        "`{remote}` keeps {lock} locked push after push: a git process on the remote crashed and left it; whoever runs the remote removes it (when no git process runs there), then run `mainstay push` again"
+    )]
+    RemoteLock { remote: String, lock: String },
     #[error("`{remote}` is unreachable: {detail}")]
     Unreachable { remote: String, detail: String },
     #[error("the push was refused: {detail}")]
@@ -289,6 +293,7 @@ pub fn run(
         park: options.settings.park && !options.force,
         attempts: 0,
         waited: Duration::ZERO,
+        locked: None,
         cycle: Duration::ZERO,
     };
     let result = if options.force {
@@ -428,6 +433,8 @@ struct Run<'a> {
     park: bool,
     attempts: u32,
     waited: Duration,
+    /// The remote's ref lock the last pushes found taken, and how many in a row.
+    locked: Option<(String, u32)>,
     /// How long the last attempt took, fetch to push: the pace of this remote.
     cycle: Duration,
 }
@@ -777,6 +784,9 @@ impl Run<'_> {
                 None => break result,
             }
         };
+        if !matches!(result, Pushed::Locked(_)) {
+            self.locked = None;
+        }
         self.cycle = self.clock.elapsed().saturating_sub(started);
         match result {
             Pushed::Yes(notes) => {
@@ -826,6 +836,15 @@ impl Run<'_> {
             },
             Pushed::NoAtomic => {
                 self.park = false;
+                Ok(None)
+            }
+            Pushed::Locked(lock) => {
+                self.locked_race(lock)?;
+                let _ = writeln!(
+                    out,
+                    "attempt {}: the remote's ref lock is taken",
+                    self.attempts
+                );
                 Ok(None)
             }
             Pushed::Race(why) => {
@@ -908,7 +927,7 @@ impl Run<'_> {
                 self.park = false;
                 Ok(false)
             }
-            Pushed::Race(_) | Pushed::Failed(_) => Ok(false),
+            Pushed::Race(_) | Pushed::Locked(_) | Pushed::Failed(_) => Ok(false),
         }
     }
 
@@ -941,6 +960,7 @@ impl Run<'_> {
                     return Ok(None);
                 }
                 Ok(Pushed::Race(why)) => detail = why,
+                Ok(Pushed::Locked(lock)) => detail = format!("{lock} is locked on the remote"),
                 Ok(Pushed::NoAtomic) => detail = "the remote refused an atomic push".to_owned(),
                 Ok(Pushed::Failed(e)) | Err(e) => detail = e.to_string(),
             }
@@ -989,6 +1009,22 @@ impl Run<'_> {
             sha7(upstream),
         );
         Ok(self.outcome(upstream.to_owned(), Landed::Carried { r#in: landed }))
+    }
+
+    /// A push found `lock` taken on the remote: a race the first times, a lock a crashed git
+    /// process left once it stays taken push after push.
+    fn locked_race(&mut self, lock: String) -> Result<(), Error> {
+        self.locked = match self.locked.take() {
+            Some((seen, times)) if seen == lock => Some((seen, times + 1)),
+            _ => Some((lock, 1)),
+        };
+        match &self.locked {
+            Some((lock, times)) if *times >= pacing::REMOTE_LOCK_TRIES => Err(Error::RemoteLock {
+                remote: self.remote.shown.to_owned(),
+                lock: lock.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// What is left of the budget.
@@ -1065,7 +1101,11 @@ impl Run<'_> {
                     seen.upstream.as_deref().unwrap_or("")
                 )),
             };
-            match remote::push(&self.remote, &target, &[update], Flags::default())? {
+            let pushed = remote::push(&self.remote, &target, &[update], Flags::default())?;
+            if !matches!(pushed, Pushed::Locked(_)) {
+                self.locked = None;
+            }
+            match pushed {
                 Pushed::Yes(notes) => {
                     let _ = writeln!(
                         out,
@@ -1084,6 +1124,14 @@ impl Run<'_> {
                 Pushed::Failed(error) => return Err(error),
                 Pushed::Race(why) => {
                     let _ = writeln!(out, "attempt {}: {why}", self.attempts);
+                }
+                Pushed::Locked(lock) => {
+                    self.locked_race(lock)?;
+                    let _ = writeln!(
+                        out,
+                        "attempt {}: the remote's ref lock is taken",
+                        self.attempts
+                    );
                 }
                 Pushed::NoAtomic => {}
             }

@@ -15,6 +15,10 @@ pub(super) const NETWORK_WINDOW: Duration = Duration::from_secs(30);
 pub(super) const LOCAL_RETRIES: u32 = 20;
 pub(super) const LOCAL_PAUSE: Duration = Duration::from_millis(100);
 
+/// How many pushes in a row may find the same ref lock taken on the remote before it counts as
+/// left behind by a crashed git process (concurrent pushes hold a lock for milliseconds).
+pub(super) const REMOTE_LOCK_TRIES: u32 = 8;
+
 /// How often taking a parked change back is tried before the run says it is still parked.
 pub(super) const UNPARK_TRIES: u32 = 3;
 

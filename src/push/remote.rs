@@ -23,6 +23,9 @@ pub(super) enum Pushed {
     Race(String),
     /// The remote cannot update several refs as one (`--atomic`): nothing can be parked there.
     NoAtomic,
+    /// The remote could not take a ref's lock, whose file exists there: a concurrent push
+    /// holds it (a race), or a crashed git process left it (stays until someone removes it).
+    Locked(String),
     Failed(Error),
 }
 
@@ -32,7 +35,7 @@ impl Pushed {
         use super::carry::Ended;
         match self {
             Pushed::Yes(_) => Ended::Taken,
-            Pushed::Race(_) => Ended::Race,
+            Pushed::Race(_) | Pushed::Locked(_) => Ended::Race,
             Pushed::NoAtomic => Ended::NoAtomic,
             Pushed::Failed(Error::Refused { .. }) => Ended::Refused,
             Pushed::Failed(_) => Ended::Failed,
@@ -407,6 +410,18 @@ fn classify(remote: &str, said: &str) -> Pushed {
         };
         return Pushed::Failed(Error::Refused { detail });
     }
+    // The remote's words (`remote: error: cannot lock ref ...: Unable to create '<lock>': File
+    // exists`): a lock file there, which only the remote's own lines name.
+    let remote_said: String = said
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if remote_said.contains("File exists")
+        && let Some(lock) = lock_file(remote_said.as_bytes())
+    {
+        return Pushed::Locked(lock);
+    }
     // A transaction the remote could not commit: a concurrent push took a ref's lock or moved it.
     if said.contains("atomic transaction failed")
         && (said.contains("but expected") || said.contains("cannot lock ref"))
@@ -518,6 +533,22 @@ mod tests {
             classify("origin", said),
             Pushed::Failed(Error::Refused { .. })
         ));
+    }
+
+    #[test]
+    fn a_lock_file_on_the_remote_is_told_apart_from_a_moving_remote() {
+        let said = "To /srv/r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (atomic transaction \
+                    failed)\nDone\nremote: error: cannot lock ref 'refs/heads/main': Unable to \
+                    create '/srv/r.git/./refs/heads/main.lock': File exists.\nerror: failed to \
+                    push some refs to '/srv/r.git'";
+        assert!(matches!(
+            classify("origin", said),
+            Pushed::Locked(lock) if lock == "/srv/r.git/./refs/heads/main.lock"
+        ));
+        // A file named like git's words in this clone's own hook output is not the remote's.
+        let said = "mainstay: Unable to create '/x.lock': File exists\n!\tHEAD:refs/heads/main\t\
+                    [rejected] (fetch first)";
+        assert!(matches!(classify("origin", said), Pushed::Race(_)));
     }
 
     #[test]

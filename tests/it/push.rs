@@ -352,3 +352,59 @@ fn an_authentication_failure_ends_at_once() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_advice_for_another_branch_s_commits_does_what_it_says() {
+    // `mainstay push origin other:main` from `feature`: the suggested commands, followed, land
+    // `other`'s commits on main.
+    let (sb, remote, ours, _) = behind();
+    sb.git(&ours, &["checkout", "-q", "-b", "other"]);
+    sb.commit(&ours, "other.txt", "other\n", "other's work");
+    sb.git(&ours, &["checkout", "-q", "-b", "feature", "main"]);
+    let out = mainstay_push(&sb, &ours, &["origin", "other:main"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    let said = text(&out.stderr);
+    assert!(said.contains("`git switch other`"), "{said}");
+    assert!(said.contains("`mainstay push origin HEAD:main`"), "{said}");
+    sb.git(&ours, &["switch", "-q", "other"]);
+    let out = mainstay_push(&sb, &ours, &["origin", "HEAD:main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    assert!(sb.subjects(&remote).contains("other's work"));
+}
+
+#[test]
+fn a_lock_a_crash_left_on_the_remote_is_named_not_retried_to_the_end() {
+    let (sb, remote, ours, _) = behind();
+    sb.commit(&ours, "mine.txt", "mine\n", "mine");
+    write(&remote.join("refs/heads/main.lock"), "");
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("main.lock locked push after push") && said.contains("crashed"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+    // Removed, the next run lands.
+    std::fs::remove_file(remote.join("refs/heads/main.lock")).expect("remove the lock");
+    let out = mainstay_push(&sb, &ours, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("mainstay push", &ours, &out)
+    );
+}
