@@ -31,7 +31,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{Error, FIX, Manifest, Options, Problem, Report};
+use super::manifest::{self, Manifest};
+use super::{Error, FIX, Options, Problem, Report, clone, gitconfig, hooks, target};
 use crate::git::Git;
 
 /// The hook names git runs that get a dispatcher (see githooks(5)).
@@ -117,7 +118,7 @@ fn expand_home(raw: &str, home: &Path) -> PathBuf {
 /// Installs, or brings the global installation up to date; a second run changes nothing.
 pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     let path = place.manifest_path();
-    let mut manifest = super::load_manifest(&path)?.unwrap_or_default();
+    let mut manifest = manifest::load_manifest(&path)?.unwrap_or_default();
     let mut report = Report::default();
     let git = place.git();
     let hooks = &place.hooks;
@@ -129,7 +130,7 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     if first {
         // The first run: remember where the global config lives, whether it existed, and where
         // git ran hooks from before.
-        manifest.global_config = Some(global_config_file(place));
+        manifest.global_config = Some(gitconfig::global_config_file(place));
         manifest.global_config_existed =
             manifest.global_config.as_ref().is_some_and(|p| p.exists());
         manifest.earlier_hooks = hooks_path(&git)?.map(PathBuf::from);
@@ -143,7 +144,7 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     }
     manifest.hooks_dir = hooks.clone();
     for name in super::EXECUTABLES {
-        super::install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+        hooks::install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
     }
     // Where the dispatchers hand on to: an earlier global hooks directory, or the clone's own.
     let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
@@ -161,7 +162,7 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         }
         super::write_atomic(&dest, text.as_bytes(), 0o755)?;
         if !manifest.files.iter().any(|f| f.name == name) {
-            manifest.files.push(super::InstalledFile {
+            manifest.files.push(manifest::InstalledFile {
                 name: name.to_owned(),
                 backup: None,
                 dir: Some(hooks.clone()),
@@ -172,28 +173,33 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     let config_file = manifest
         .global_config
         .clone()
-        .unwrap_or_else(|| global_config_file(place));
-    let config_before = read_config(&config_file)?;
+        .unwrap_or_else(|| gitconfig::global_config_file(place));
+    let config_before = gitconfig::read_config(&config_file)?;
     let mut config_changed = false;
     for (key, value) in wanted_config(hooks) {
-        if super::set_config(&git, "--global", &key, &value, &mut manifest)? {
+        if manifest::set_config(&git, "--global", &key, &value, &mut manifest)? {
             report.changes.push(format!("set global git config {key}"));
             config_changed = true;
         }
     }
     if config_changed {
-        keep_config_bytes(place, first, &config_before, &read_config(&config_file)?)?;
+        gitconfig::keep_config_bytes(
+            place,
+            first,
+            &config_before,
+            &gitconfig::read_config(&config_file)?,
+        )?;
     }
     // Status files appear in every work tree: ignored through the global excludes file.
     let excludes: Vec<String> = super::EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
-    super::add_lines(
+    manifest::add_lines(
         &excludes_file(place, &git)?,
         &excludes,
         &mut manifest.exclude,
         &mut report,
     )?;
     if !report.changes.is_empty() {
-        super::save_manifest(&path, &manifest)?;
+        manifest::save_manifest(&path, &manifest)?;
     }
     Ok(report)
 }
@@ -215,7 +221,12 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
     let hooks = &place.hooks;
     for name in super::EXECUTABLES {
         let source = options.source_dir.join(name);
-        problems.extend(super::check_file(&hooks.join(name), &source, "", FIX)?);
+        problems.extend(super::check::check_file(
+            &hooks.join(name),
+            &source,
+            "",
+            FIX,
+        )?);
     }
     let fix = format!("{FIX} --global");
     for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
@@ -258,7 +269,7 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
 pub fn uninstall(place: &Place) -> Result<Report, Error> {
     let mut report = Report::default();
     let path = place.manifest_path();
-    let Some(manifest): Option<Manifest> = super::load_manifest(&path)? else {
+    let Some(manifest): Option<Manifest> = manifest::load_manifest(&path)? else {
         return Ok(report);
     };
     if manifest.hooks_dir.as_os_str().is_empty() {
@@ -276,8 +287,8 @@ pub fn uninstall(place: &Place) -> Result<Report, Error> {
             source,
         })?;
     }
-    super::uninstall_files(&manifest, &manifest.files, &mut report)?;
-    for name in [BEFORE, AFTER] {
+    hooks::uninstall_files(&manifest, &manifest.files, &mut report)?;
+    for name in [gitconfig::BEFORE, gitconfig::AFTER] {
         remove_if_there(&place.hooks.with_file_name(name))?;
     }
     uninstall_excludes(place, &manifest, &mut report)?;
@@ -295,7 +306,7 @@ fn uninstall_excludes(
     let remaining: Vec<(PathBuf, usize)> = status_worktrees(place)?
         .into_iter()
         .map(|w| {
-            let n = super::status_files_in(&w);
+            let n = clone::status_files_in(&w);
             (w, n)
         })
         .filter(|(_, n)| *n > 0)
@@ -317,9 +328,9 @@ fn uninstall_excludes(
             exclude: manifest.exclude.clone(),
             ..Manifest::default()
         };
-        return super::save_manifest(&path, &rest);
+        return manifest::save_manifest(&path, &rest);
     }
-    super::remove_lines(&manifest.exclude, report)?;
+    manifest::remove_lines(&manifest.exclude, report)?;
     remove_if_there(&place.hooks.with_file_name(WORKTREES))?;
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
     for dir in [
@@ -332,7 +343,7 @@ fn uninstall_excludes(
     Ok(())
 }
 
-fn remove_if_there(path: &Path) -> Result<(), Error> {
+pub(super) fn remove_if_there(path: &Path) -> Result<(), Error> {
     crate::file::remove_if_exists(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
@@ -381,81 +392,6 @@ pub fn note_worktree(hooks: &Path, worktree: &Path) -> Result<(), Error> {
         .map_err(|source| Error::Io { path: file, source })
 }
 
-/// The global config's bytes before the first install, and after the last change install made.
-const BEFORE: &str = "gitconfig.before";
-const AFTER: &str = "gitconfig.after";
-
-fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(Error::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Keeps the global config's bytes as they were before mainstay's first change (`before`, on
-/// the first run; else the kept ones, with any edits made since carried over) and as this run
-/// left them (`after`).
-fn keep_config_bytes(
-    place: &Place,
-    first: bool,
-    now_before: &[u8],
-    after: &[u8],
-) -> Result<(), Error> {
-    let before_path = place.hooks.with_file_name(BEFORE);
-    let after_path = place.hooks.with_file_name(AFTER);
-    let kept = (!first)
-        .then(|| Some((fs::read(&before_path).ok()?, fs::read(&after_path).ok()?)))
-        .flatten();
-    let original = match kept {
-        None if first => Some(now_before.to_vec()),
-        // An install from before the bytes were kept: uninstall goes key by key.
-        None => None,
-        Some((original, last)) if last == now_before => Some(original),
-        // Edited since: the original, with those edits.
-        Some((original, last)) => revert(&last, now_before, &original),
-    };
-    match original {
-        Some(original) => {
-            super::write_atomic(&before_path, &original, 0o600)?;
-            super::write_atomic(&after_path, after, 0o600)
-        }
-        None => {
-            remove_if_there(&before_path)?;
-            remove_if_there(&after_path)
-        }
-    }
-}
-
-/// `current` with the change from `original` to `last` undone, by a three-way line merge; `None`
-/// when the lines that change touched were edited since (a conflict).
-fn revert<'a>(last: &'a [u8], current: &'a [u8], original: &'a [u8]) -> Option<Vec<u8>> {
-    use crate::ledger::lines::{self, Markers, split_lines};
-    let (base, ours, theirs) = (
-        split_lines(last),
-        split_lines(current),
-        split_lines(original),
-    );
-    let markers = Markers { size: 7, eol: "\n" };
-    let mut out = Vec::new();
-    // Lines added right beside mainstay's (`git config` appends a new section after the last
-    // one, which may be ours) stay, beside what comes back; any other edit there is a conflict.
-    let mut beside = |base: &[&'a [u8]], ours: &[&'a [u8]], theirs: &[&'a [u8]]| {
-        if ours.starts_with(base) {
-            Some([theirs, &ours[base.len()..]].concat())
-        } else if ours.ends_with(base) {
-            Some([&ours[..ours.len() - base.len()], theirs].concat())
-        } else {
-            None
-        }
-    };
-    let conflicts = lines::merge(&base, &ours, &theirs, markers, &mut beside, &mut out);
-    (conflicts == 0).then_some(out)
-}
-
 /// Puts the global config file back as it was before the first install: byte for byte when no
 /// one changed it since; else with mainstay's edits taken out and the others kept; else, where
 /// the very lines mainstay wrote were edited, key by key, leaving a key no longer set to
@@ -465,15 +401,15 @@ fn restore_global_config(
     manifest: &Manifest,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let kept = fs::read(place.hooks.with_file_name(BEFORE))
+    let kept = fs::read(place.hooks.with_file_name(gitconfig::BEFORE))
         .ok()
-        .zip(fs::read(place.hooks.with_file_name(AFTER)).ok());
+        .zip(fs::read(place.hooks.with_file_name(gitconfig::AFTER)).ok());
     if let (Some(file), Some((original, last))) = (&manifest.global_config, kept) {
-        let current = read_config(file)?;
+        let current = gitconfig::read_config(file)?;
         let restored = if current == last {
             Some(original)
         } else {
-            revert(&last, &current, &original)
+            gitconfig::revert(place, &last, &current, &original)
         };
         if let Some(bytes) = restored {
             let mode = fs::metadata(file).map_or(0o644, |m| {
@@ -511,26 +447,14 @@ fn restore_global_config(
         }
         still_ours.config.push(entry.clone());
     }
-    super::restore_config(&git, "--global", &still_ours, report)
-}
-
-/// The file `git config --global` writes: `~/.gitconfig`, or, when only that exists, the XDG
-/// one (`$XDG_CONFIG_HOME/git/config`).
-fn global_config_file(place: &Place) -> PathBuf {
-    let dot = place.home.join(".gitconfig");
-    let xdg = place.config_home.join("git").join("config");
-    if !dot.exists() && xdg.exists() {
-        xdg
-    } else {
-        dot
-    }
+    manifest::restore_config(&git, "--global", &still_ours, report)
 }
 
 /// The global config values install sets: `core.hooksPath` and the merge driver registrations,
 /// pointing at the global directory's driver.
 fn wanted_config(hooks: &Path) -> Vec<(String, String)> {
     let mut wanted = vec![("core.hooksPath".to_owned(), hooks.display().to_string())];
-    wanted.extend(super::driver_lines(&hooks.join("merge-driver")));
+    wanted.extend(target::driver_lines(&hooks.join("merge-driver")));
     wanted
 }
 

@@ -1,7 +1,6 @@
 //! Other hook managers, for real: lefthook from the npm registry and the pre-commit framework
-//! (tests/run.sh installs it: pip, else Debian's package), each writing its own `pre-push`. Ours
-//! chains theirs, theirs still blocks, `--uninstall` gives theirs back, `--check` notices when
-//! they overwrite ours.
+//! from PyPI, each writing its own `pre-push`. Ours chains theirs, theirs still blocks,
+//! `--uninstall` gives theirs back, `--check` notices when they overwrite ours.
 //!
 //! See: the newcomer's-first-hour issue.
 
@@ -26,7 +25,7 @@ fn lefthook_package() -> String {
 }
 
 /// lefthook 1 from the npm registry, installed once into the build directory.
-fn lefthook() -> PathBuf {
+pub fn lefthook() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/lefthook");
     let bin = dir
         .join("node_modules")
@@ -56,18 +55,39 @@ fn lefthook() -> PathBuf {
     bin
 }
 
-/// The pre-commit framework, which tests/run.sh installs (tests/deps/pre-commit.sh).
-fn pre_commit() -> PathBuf {
-    let out = Command::new("sh")
-        .args(["-c", "command -v pre-commit"])
-        .output()
-        .expect("sh");
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        !path.is_empty(),
-        "pre-commit is not installed: run tests/run.sh (or tests/deps/pre-commit.sh)"
-    );
-    PathBuf::from(path)
+/// The pre-commit framework from PyPI, installed once into a virtual environment in the build
+/// directory (never into the user's own Python).
+pub fn pre_commit() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/pre-commit");
+    let bin = dir.join("bin/pre-commit");
+    if !bin.is_file() {
+        let out = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .output()
+            .expect("python3 must be installed to test pre-commit");
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("python3 -m venv", &dir, &out)
+        );
+        let out = Command::new(dir.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "pre-commit",
+            ])
+            .output()
+            .expect("run pip");
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("pip install pre-commit", &dir, &out)
+        );
+    }
+    assert!(bin.is_file(), "pre-commit is at {}", bin.display());
+    bin
 }
 
 /// A clone whose hook manager has written its `pre-push`, gating on a `block-push` file.

@@ -1,0 +1,174 @@
+//! Installing into one clone and undoing it: the executables where git reads hooks, the merge
+//! drivers in the clone's config, the routing lines and the status-file excludes.
+
+use std::fs;
+use std::path::Path;
+
+use super::hooks::{install_file, uninstall_files};
+use super::manifest::{
+    AddedLines, InstalledFile, Manifest, add_lines, remove_lines, restore_config, save_manifest,
+    set_config,
+};
+use super::target::Target;
+use super::{EXCLUDES, EXECUTABLES, Error, Options, Report, global, registry};
+
+/// Installs, or brings an installation up to date. A second run reports no changes.
+pub fn install(options: &Options) -> Result<Report, Error> {
+    let target = Target::open(options)?;
+    if let Some(place) = target.covered_by(options) {
+        return install_covered(&target, place);
+    }
+    let mut manifest = target.load_manifest()?.unwrap_or_default();
+    let mut report = Report::default();
+    let dirs = target.hooks_dirs()?;
+    let driver_dir = target.driver_dir();
+    let legacy = manifest.hooks_dir.clone();
+    for file in &mut manifest.files {
+        file.dir.get_or_insert_with(|| legacy.clone());
+    }
+    // git reads hooks elsewhere now (husky set core.hooksPath, a worktree went): move them there.
+    let stale: Vec<InstalledFile> = manifest
+        .files
+        .iter()
+        .filter(|f| {
+            let dir = f.dir(&manifest);
+            dir != driver_dir && !dirs.iter().any(|(d, _)| d == dir)
+        })
+        .cloned()
+        .collect();
+    // Everything refused is refused before the first change.
+    for (hooks, worktree) in &dirs {
+        target.refuse_links(worktree, hooks)?;
+    }
+    uninstall_files(&manifest, &stale, &mut report)?;
+    manifest
+        .files
+        .retain(|f| !stale.iter().any(|s| s.name == f.name && s.dir == f.dir));
+    manifest.hooks_dir = target.paths.hooks.clone();
+    for (hooks, _) in &dirs {
+        fs::create_dir_all(hooks).map_err(|source| Error::Io {
+            path: hooks.clone(),
+            source,
+        })?;
+        for name in EXECUTABLES {
+            install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+        }
+    }
+    install_file(
+        &options.source_dir,
+        &driver_dir,
+        "merge-driver",
+        &mut manifest,
+        &mut report,
+    )?;
+    for (key, value) in target.driver_config() {
+        if set_config(&target.git, "--local", &key, &value, &mut manifest)? {
+            report.changes.push(format!("set git config {key}"));
+        }
+    }
+    if let Some(path) = target.attributes_path() {
+        let wanted = target.attribute_lines();
+        add_lines(&path, &wanted, &mut manifest.attributes, &mut report)?;
+    }
+    let exclude: Vec<String> = EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
+    add_lines(
+        &target.exclude_path(),
+        &exclude,
+        &mut manifest.exclude,
+        &mut report,
+    )?;
+    if !report.changes.is_empty() {
+        target.save_manifest(&manifest)?;
+    }
+    if let (Some(place), Some(worktree)) = (&options.global, &target.paths.worktree) {
+        registry::add(place, registry::Kind::Clone, worktree)?;
+    }
+    Ok(report)
+}
+
+/// In a clone whose hooks git runs from the machine-wide install: nothing of its own to install
+/// (the global hooks, merge drivers and excludes serve it), only the `.gitattributes` lines that
+/// route the ledgers, which belong to the project and are committed. They are not recorded: a
+/// manifest here would tell the global `pre-push` dispatcher that the clone has an install of
+/// its own.
+pub(super) fn install_covered(target: &Target, place: &global::Place) -> Result<Report, Error> {
+    let mut report = Report::default();
+    report.changes.push(format!(
+        "this clone is already covered by the machine-wide install in {} (install-hooks \
+         --global): git runs mainstay's hooks from there, so it needs none of its own",
+        place.hooks.display()
+    ));
+    if let (Some(path), Some(worktree)) = (target.attributes_path(), &target.paths.worktree) {
+        target.refuse_linked_dirs(worktree)?;
+        let mut added = AddedLines::default();
+        add_lines(&path, &target.attribute_lines(), &mut added, &mut report)?;
+        if !added.lines.is_empty() {
+            report.changes.push(format!(
+                "commit {} so that every clone routes its ledgers to the merge drivers \
+                 (the lines are the project's now: --uninstall leaves them)",
+                path.display()
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Undoes everything install recorded; the hooks that were there before come back.
+pub fn uninstall(options: &Options) -> Result<Report, Error> {
+    let target = Target::open(options)?;
+    let mut report = Report::default();
+    let Some(manifest) = target.load_manifest()? else {
+        if let Some(place) = target.covered_by(options) {
+            report.changes.push(format!(
+                "nothing installed in this clone: it is covered by the machine-wide install in \
+                 {}, which `install-hooks --global --uninstall` removes",
+                place.hooks.display()
+            ));
+        }
+        return Ok(report);
+    };
+    uninstall_files(&manifest, &manifest.files, &mut report)?;
+    restore_config(&target.git, "--local", &manifest, &mut report)?;
+    remove_lines(&manifest.attributes, &mut report)?;
+    // Status files still in the work tree would show up as untracked without these lines.
+    let left = target.paths.worktree.as_deref().map_or(0, status_files_in);
+    if left == 0 {
+        remove_lines(&manifest.exclude, &mut report)?;
+    } else {
+        report.changes.push(format!(
+            "kept the status-file lines in {}: {left} status file(s) remain \
+             (`mainstay cleanup --older-than 0d` removes them, then uninstall again)",
+            target.exclude_path().display()
+        ));
+    }
+    let path = target.manifest_path();
+    if left > 0 {
+        // What is left to undo: the exclude lines, for the next `--uninstall`.
+        let rest = Manifest {
+            exclude: manifest.exclude.clone(),
+            ..Manifest::default()
+        };
+        save_manifest(&path, &rest)?;
+    } else {
+        fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+    }
+    if let (Some(place), Some(worktree)) = (&options.global, &target.paths.worktree) {
+        registry::remove(place, registry::Kind::Clone, worktree)?;
+    }
+    Ok(report)
+}
+
+/// How many of the monitor's status files are in `worktree`.
+pub(super) fn status_files_in(worktree: &Path) -> usize {
+    fs::read_dir(worktree).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(crate::deploy::files::sha7_of)
+                    .is_some()
+            })
+            .count()
+    })
+}

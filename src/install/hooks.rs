@@ -1,0 +1,179 @@
+//! Placing our executables at hook names: a hook already there is moved to `<name>.local` (and
+//! still run by ours, first), a hook manager's script that replaced ours is kept the same way,
+//! and undoing puts each moved hook back.
+
+use std::fs;
+use std::path::Path;
+
+use super::manifest::{InstalledFile, Manifest};
+use super::{Error, Report, write_atomic};
+use crate::file;
+use crate::pre_push::LOCAL_SUFFIX;
+
+pub(super) fn install_file(
+    source_dir: &Path,
+    hooks: &Path,
+    name: &str,
+    manifest: &mut Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let source = source_dir.join(name);
+    let bytes = fs::read(&source).map_err(|_| Error::MissingExecutable {
+        path: source.clone(),
+    })?;
+    let dest = hooks.join(name);
+    let mut ours = manifest
+        .files
+        .iter()
+        .any(|f| f.name == name && f.dir(manifest) == hooks);
+    // Ours are executables; a script in our place is a hook manager's (lefthook, pre-commit,
+    // husky) that overwrote ours: it is theirs, to keep running, not to replace.
+    if ours && is_script(&dest) {
+        let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+        if !same_script(&dest, &local)? {
+            if present(&local) {
+                return Err(Error::BackupTaken { hook: dest, local });
+            }
+            fs::rename(&dest, &local).map_err(|source| Error::Io {
+                path: dest.clone(),
+                source,
+            })?;
+            report.changes.push(format!(
+                "moved {}, which replaced ours, to {} (it still runs, first)",
+                dest.display(),
+                local.display()
+            ));
+            if let Some(file) = manifest.files.iter_mut().find(|f| f.name == name) {
+                file.backup = Some(format!("{name}{LOCAL_SUFFIX}"));
+            }
+        }
+        ours = true;
+    }
+    match installed(&dest, &bytes)? {
+        Some(true) if ours => return Ok(()),
+        Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
+        Some(_) => {
+            let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+            if present(&local) {
+                return Err(Error::BackupTaken { hook: dest, local });
+            }
+            // A link is moved as the link it is: it is the project's hook, not ours to follow.
+            fs::rename(&dest, &local).map_err(|source| Error::Io {
+                path: dest.clone(),
+                source,
+            })?;
+            report.changes.push(format!(
+                "moved the existing {} to {} (it still runs, first)",
+                dest.display(),
+                local.display()
+            ));
+            report.changes.push(format!("installed {}", dest.display()));
+            manifest.files.push(InstalledFile {
+                name: name.to_owned(),
+                backup: Some(format!("{name}{LOCAL_SUFFIX}")),
+                dir: Some(hooks.to_owned()),
+            });
+        }
+        None => {
+            if !ours {
+                manifest.files.push(InstalledFile {
+                    name: name.to_owned(),
+                    backup: None,
+                    dir: Some(hooks.to_owned()),
+                });
+            }
+            report.changes.push(format!("installed {}", dest.display()));
+        }
+    }
+    write_atomic(&dest, &bytes, 0o755)
+}
+
+/// Whether anything is at `path`, a link (even a dangling one) included: never followed.
+pub(super) fn present(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Whether the script at `hook` and what is at `local` are the same small regular file content.
+/// Neither is read through a link or past [`file::SMALL`]: a commit can put either there.
+pub(super) fn same_script(hook: &Path, local: &Path) -> Result<bool, Error> {
+    let regular = |path: &Path| {
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    let (Some(len), Some(local_len)) = (regular(hook), regular(local)) else {
+        return Ok(false);
+    };
+    if len != local_len || len > file::SMALL {
+        return Ok(false);
+    }
+    let read = |path: &Path| {
+        file::read(path, file::SMALL).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    Ok(read(hook)? == read(local)?)
+}
+
+/// The largest hook file compared byte for byte with ours (our executables are a few MB).
+pub(super) const HOOK_LIMIT: u64 = 1 << 30;
+
+/// What is at a hook's name: `None` when nothing, else whether it is a regular file holding
+/// exactly `ours`. A link, or anything else, is never read through.
+pub(super) fn installed(dest: &Path, ours: &[u8]) -> Result<Option<bool>, Error> {
+    let io = |source| Error::Io {
+        path: dest.to_owned(),
+        source,
+    };
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(e)),
+        // The size first: a file of another size is not ours, and is not read.
+        Ok(meta) if meta.is_file() && meta.len() == ours.len() as u64 => {
+            let bytes = file::read(dest, HOOK_LIMIT).map_err(io)?;
+            Ok(Some(bytes.as_deref() == Some(ours)))
+        }
+        Ok(_) => Ok(Some(false)),
+    }
+}
+
+/// Removes installed executables and puts the moved-aside hooks back.
+pub(super) fn uninstall_files(
+    manifest: &Manifest,
+    files: &[InstalledFile],
+    report: &mut Report,
+) -> Result<(), Error> {
+    for file in files {
+        let hooks = file.dir(manifest);
+        let dest = hooks.join(&file.name);
+        match fs::remove_file(&dest) {
+            Ok(()) => report.changes.push(format!("removed {}", dest.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path: dest, source }),
+        }
+        if let Some(backup) = &file.backup {
+            let local = hooks.join(backup);
+            if present(&local) {
+                fs::rename(&local, &dest).map_err(|source| Error::Io {
+                    path: local.clone(),
+                    source,
+                })?;
+                report.changes.push(format!("restored {}", dest.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` is a regular file starting with `#!`.
+pub(super) fn is_script(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 2];
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        && fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok()
+        && head == *b"#!"
+}
