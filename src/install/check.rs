@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::hooks::{HOOK_LIMIT, installed};
 use super::target::Target;
-use super::{EXCLUDES, EXECUTABLES, Error, FIX, Options, Problem, global, read_text};
+use super::{EXCLUDES, EXECUTABLES, Error, FIX, Options, Problem, global, hookspath, read_text};
 use crate::config::Config;
 use crate::file;
 
@@ -19,33 +19,21 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     if let Some(worktree) = &target.paths.worktree
         && let Err(e) = Config::load(worktree)
     {
-        problems.push(Problem(format!(
-            "{e}; fix it, every hook that reads that section refuses until then"
-        )));
+        problems.push(Problem::new(
+            format!("{e}; every hook that reads that section refuses until then"),
+            "fix it",
+        ));
     }
     let hooks = &target.paths.hooks;
     let manifest = target.load_manifest()?;
-    // A global install covers a clone that has none of its own, unless the clone reads its
-    // hooks elsewhere (husky's `core.hooksPath`), which overrides the global one.
-    let global = match &options.global {
-        Some(place)
-            if global::hooks_path(&target.git)?.as_deref().map(Path::new)
-                == Some(place.hooks.as_path()) =>
-        {
-            Some(place)
-        }
-        _ => None,
-    };
+    // A global install covers a clone that has none of its own, unless git reads the clone's
+    // hooks from elsewhere: its own core.hooksPath (husky's), or an include after mainstay's.
+    let global = options.global.as_ref().filter(|p| global::installed(p));
     if let (Some(place), None) = (global, &manifest) {
         if *hooks == place.hooks {
             problems.extend(global::check(options, place)?);
         } else {
-            problems.push(Problem(format!(
-                "this clone reads its hooks from {} (its own core.hooksPath), which overrides \
-                 mainstay's global hooks in {}, so nothing of mainstay runs here: {FIX} in this clone",
-                hooks.display(),
-                place.hooks.display()
-            )));
+            problems.push(not_read(&target, place)?);
         }
         // The project routes its ledgers in its committed `.gitattributes`; no line is ours here.
         problems.extend(target.attribute_problems(false)?);
@@ -57,10 +45,13 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         .unwrap_or_default();
     for line in EXCLUDES {
         if !exclude.lines().any(|l| l.trim() == line) {
-            problems.push(Problem(format!(
-                "{} lacks `{line}`, so status files show as untracked: {FIX}",
-                target.exclude_path().display()
-            )));
+            problems.push(Problem::new(
+                format!(
+                    "{} lacks `{line}`, so status files show as untracked",
+                    target.exclude_path().display()
+                ),
+                FIX,
+            ));
         }
     }
     let dirs = target.hooks_dirs()?;
@@ -72,11 +63,14 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             .map(|f| f.dir(m))
             .find(|d| *d != driver_dir && !dirs.iter().any(|(h, _)| h == d))
     {
-        problems.push(Problem(format!(
-            "mainstay is installed in {}, but git reads hooks from {}: {FIX}",
-            elsewhere.display(),
-            hooks.display()
-        )));
+        problems.push(Problem::new(
+            format!(
+                "mainstay is installed in {}, but git reads hooks from {}",
+                elsewhere.display(),
+                hooks.display()
+            ),
+            FIX,
+        ));
     }
     let mut wanted: Vec<(PathBuf, &str, Option<&Path>)> = Vec::new();
     for (dir, worktree) in &dirs {
@@ -103,15 +97,59 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     for (key, value) in target.driver_config() {
         match target.git.config_get(&key)? {
             Some(current) if current == value => {}
-            Some(_) => problems.push(Problem(format!(
-                "git config {key} is not the command install-hooks sets: {FIX}"
-            ))),
+            Some(_) => problems.push(Problem::new(
+                format!("git config {key} is not the command install-hooks sets"),
+                FIX,
+            )),
             // Reported below for each attribute that routes a file to the missing driver.
             None => {}
         }
     }
     problems.extend(target.attribute_problems(true)?);
     Ok(problems)
+}
+
+/// Why git does not run the machine-wide hooks in this clone, and the fix.
+fn not_read(target: &Target, place: &global::Place) -> Result<Problem, Error> {
+    let hooks = &target.paths.hooks;
+    let winner = hookspath::winner(&target.git)?;
+    Ok(match winner {
+        Some(w) if w.scope == "local" || w.scope == "worktree" => Problem::new(
+            format!(
+                "this clone reads its hooks from {} (its own core.hooksPath, in {}), which \
+                 overrides mainstay's global hooks in {}, so nothing of mainstay runs here",
+                hooks.display(),
+                w.set_in(),
+                place.hooks.display()
+            ),
+            format!("{FIX} in this clone"),
+        ),
+        Some(w) if w.scope == "command" => Problem::new(
+            format!(
+                "git reads this clone's hooks from {}, set on {}, so nothing of mainstay runs here",
+                hooks.display(),
+                w.set_in()
+            ),
+            "unset it (git -c core.hooksPath, GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT)",
+        ),
+        Some(w) => Problem::new(
+            format!(
+                "git reads this clone's hooks from {}, set in {} after mainstay's global \
+                 core.hooksPath, so nothing of mainstay runs here",
+                hooks.display(),
+                w.set_in()
+            ),
+            format!("{FIX} --global"),
+        ),
+        None => Problem::new(
+            format!(
+                "no core.hooksPath reaches this clone, so git runs its own hooks in {}, not \
+                 mainstay's global ones",
+                hooks.display()
+            ),
+            format!("{FIX} --global"),
+        ),
+    })
 }
 
 /// What is wrong with the installed copy `dest` of `source`, if anything; `whose` goes first
@@ -128,22 +166,21 @@ pub(super) fn check_file(
         None => fs::symlink_metadata(dest).ok().map(|_| true),
     };
     Ok(match (same, built) {
-        (None, _) => Some(Problem(format!(
-            "{whose}{} is missing: {fix}",
-            dest.display()
-        ))),
-        (Some(false), Some(_)) => Some(Problem(format!(
-            "{whose}{} is not the version beside install-hooks (older or replaced): {fix}",
-            dest.display()
-        ))),
+        (None, _) => Some(Problem::new(
+            format!("{whose}{} is missing", dest.display()),
+            fix,
+        )),
+        (Some(false), Some(_)) => Some(Problem::new(
+            format!(
+                "{whose}{} is not the version beside install-hooks (older or replaced)",
+                dest.display()
+            ),
+            fix,
+        )),
         (Some(_), _) => {
             let executable = fs::metadata(dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-            (!executable).then(|| {
-                Problem(format!(
-                    "{whose}{} is not executable: {fix}",
-                    dest.display()
-                ))
-            })
+            (!executable)
+                .then(|| Problem::new(format!("{whose}{} is not executable", dest.display()), fix))
         }
     })
 }

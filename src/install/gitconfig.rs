@@ -113,3 +113,10 @@ pub(super) fn global_config_file(place: &Place) -> PathBuf {
         dot
     }
 }
+
+/// The permission bits of the config file at `path` (0644 when there is none yet).
+pub(super) fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).map_or(0o644, |m| {
+        std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
+    })
+}

@@ -31,40 +31,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::dispatch::{self, Handoff};
 use super::manifest::{self, Manifest};
-use super::{Error, FIX, Options, Problem, Report, clone, gitconfig, hooks, target};
+use super::{Error, FIX, Options, Problem, Report, clone, gitconfig, hooks, hookspath, target};
 use crate::git::Git;
-
-/// The hook names git runs that get a dispatcher (see githooks(5)).
-pub const DISPATCHED: [&str; 24] = [
-    "applypatch-msg",
-    "pre-applypatch",
-    "post-applypatch",
-    "pre-commit",
-    "pre-merge-commit",
-    "prepare-commit-msg",
-    "commit-msg",
-    "post-commit",
-    "pre-rebase",
-    "post-checkout",
-    "post-merge",
-    "post-rewrite",
-    "reference-transaction",
-    "post-index-change",
-    "pre-auto-gc",
-    "sendemail-validate",
-    "pre-receive",
-    "update",
-    "post-receive",
-    "post-update",
-    "p4-changelist",
-    "p4-prepare-changelist",
-    "p4-post-changelist",
-    "p4-pre-submit",
-];
-
-/// The line that marks a dispatcher as ours.
-const MARKER: &str = "# installed by mainstay (install-hooks --global)";
 
 /// Where `--global` installs.
 #[derive(Debug, Clone)]
@@ -101,9 +71,10 @@ impl Place {
     }
 }
 
-/// The global `core.hooksPath`, if set, as git uses it (`~/` expanded).
-pub fn hooks_path(git: &Git) -> Result<Option<String>, Error> {
-    Ok(git.config_get_path_in("--global", "core.hooksPath")?)
+/// The `core.hooksPath` git reads outside any repository (every scope, includes followed), as
+/// git uses it (`~/` expanded).
+pub fn hooks_path(git: &Git) -> Result<Option<PathBuf>, Error> {
+    Ok(hookspath::winner(git)?.map(|w| w.value))
 }
 
 /// `~/…` as git expands it in a path-typed value, for manifests from before the expanded path
@@ -113,6 +84,14 @@ fn expand_home(raw: &str, home: &Path) -> PathBuf {
         Some(rest) => home.join(rest),
         None => PathBuf::from(raw),
     }
+}
+
+/// Whether the machine-wide install is in place (not merely the exclude lines an uninstall kept).
+pub fn installed(place: &Place) -> bool {
+    manifest::load_manifest(&place.manifest_path())
+        .ok()
+        .flatten()
+        .is_some_and(|m| !m.hooks_dir.as_os_str().is_empty())
 }
 
 /// Installs, or brings the global installation up to date; a second run changes nothing.
@@ -133,7 +112,7 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         manifest.global_config = Some(gitconfig::global_config_file(place));
         manifest.global_config_existed =
             manifest.global_config.as_ref().is_some_and(|p| p.exists());
-        manifest.earlier_hooks = hooks_path(&git)?.map(PathBuf::from);
+        manifest.earlier_hooks = hooks_path(&git)?.filter(|p| p != hooks);
     } else if manifest.earlier_hooks.is_none() {
         manifest.earlier_hooks = manifest
             .config
@@ -146,11 +125,50 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     for name in super::EXECUTABLES {
         hooks::install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
     }
+    let config_file = manifest
+        .global_config
+        .clone()
+        .unwrap_or_else(|| gitconfig::global_config_file(place));
+    let config_before = gitconfig::read_config(&config_file)?;
+    let mut config_changed = false;
+    for (key, value) in wanted_config(hooks) {
+        if manifest::set_config(&git, "--global", &key, &value, &mut manifest)? {
+            report.changes.push(format!("set global git config {key}"));
+            config_changed = true;
+        }
+    }
+    // git reads the last value: one an include after ours sets would win, so ours goes last.
+    let includes = hookspath::includes(&git, &config_file, hooks)?;
+    if let Some(theirs) = includes.after.first() {
+        let mut text = gitconfig::read_config(&config_file)?;
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(format!("[core]\n\thooksPath = {}\n", hooks.display()).as_bytes());
+        super::write_atomic(&config_file, &text, gitconfig::mode_of(&config_file))?;
+        report.changes.push(format!(
+            "set core.hooksPath again at the end of {}: it includes {} after its own value, \
+             which sets core.hooksPath too and would win",
+            config_file.display(),
+            theirs.display()
+        ));
+        config_changed = true;
+    }
+    if config_changed {
+        gitconfig::keep_config_bytes(
+            place,
+            first,
+            &config_before,
+            &gitconfig::read_config(&config_file)?,
+        )?;
+    }
+    // Read again: an include that came after ours comes before it now.
+    manifest.ask_git = hookspath::includes(&git, &config_file, hooks)?.conditional_before;
     // Where the dispatchers hand on to: an earlier global hooks directory, or the clone's own.
     let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
-    for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
-        let hook = name.trim_end_matches(".local");
-        let text = dispatcher(hook, earlier.as_deref());
+    let handoff = handoff(&manifest, hooks, earlier.as_deref());
+    for name in dispatched() {
+        let text = dispatch::script(name, handoff);
         let dest = hooks.join(name);
         if crate::file::read_text(&dest, crate::file::SMALL)
             .ok()
@@ -170,25 +188,13 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         }
         report.changes.push(format!("installed {}", dest.display()));
     }
-    let config_file = manifest
-        .global_config
-        .clone()
-        .unwrap_or_else(|| gitconfig::global_config_file(place));
-    let config_before = gitconfig::read_config(&config_file)?;
-    let mut config_changed = false;
-    for (key, value) in wanted_config(hooks) {
-        if manifest::set_config(&git, "--global", &key, &value, &mut manifest)? {
-            report.changes.push(format!("set global git config {key}"));
-            config_changed = true;
-        }
-    }
-    if config_changed {
-        gitconfig::keep_config_bytes(
-            place,
-            first,
-            &config_before,
-            &gitconfig::read_config(&config_file)?,
-        )?;
+    if let Some(winner) = hookspath::winner(&git)?.filter(|w| w.value != *hooks) {
+        report.changes.push(format!(
+            "but git reads core.hooksPath={} from {}, so it does not run mainstay's hooks: \
+             see install-hooks --global --check",
+            winner.value.display(),
+            winner.set_in()
+        ));
     }
     // Status files appear in every work tree: ignored through the global excludes file.
     let excludes: Vec<String> = super::EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
@@ -219,28 +225,36 @@ fn excludes_file(place: &Place, git: &Git) -> Result<PathBuf, Error> {
 pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
     let mut problems = Vec::new();
     let hooks = &place.hooks;
+    let fix = format!("{FIX} --global");
+    let manifest = manifest::load_manifest(&place.manifest_path())?.unwrap_or_default();
+    if manifest.hooks_dir.as_os_str().is_empty() {
+        problems.push(Problem::new("mainstay is not installed machine-wide", &fix));
+        return Ok(problems);
+    }
     for name in super::EXECUTABLES {
         let source = options.source_dir.join(name);
         problems.extend(super::check::check_file(
             &hooks.join(name),
             &source,
             "",
-            FIX,
+            &fix,
         )?);
     }
-    let fix = format!("{FIX} --global");
-    for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
+    let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
+    let handoff = handoff(&manifest, hooks, earlier.as_deref());
+    for name in dispatched() {
         let dest = hooks.join(name);
         let text = crate::file::read_text(&dest, crate::file::SMALL)
             .ok()
             .flatten();
-        if !text.is_some_and(|t| t.contains(MARKER)) {
-            problems.push(Problem(format!(
-                "{} is missing or not ours: {fix}",
-                dest.display()
-            )));
+        if text.as_deref() != Some(dispatch::script(name, handoff).as_str()) {
+            problems.push(Problem::new(
+                format!("{} is missing, not ours or out of date", dest.display()),
+                &fix,
+            ));
         }
     }
+    problems.extend(reads_ours(place, &manifest)?);
     let git = place.git();
     let excludes = excludes_file(place, &git)?;
     let text = crate::file::read_text(&excludes, crate::file::SMALL)
@@ -249,17 +263,68 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
         .unwrap_or_default();
     for line in super::EXCLUDES {
         if !text.lines().any(|l| l.trim() == line) {
-            problems.push(Problem(format!(
-                "{} lacks `{line}`, so status files show as untracked: {fix}",
-                excludes.display()
-            )));
+            problems.push(Problem::new(
+                format!(
+                    "{} lacks `{line}`, so status files show as untracked",
+                    excludes.display()
+                ),
+                &fix,
+            ));
         }
     }
     for (key, value) in wanted_config(hooks) {
         if git.config_get_in("--global", &key)?.as_deref() != Some(value.as_str()) {
-            problems.push(Problem(format!(
-                "global git config {key} is not what install-hooks --global sets: {fix}"
-            )));
+            problems.push(Problem::new(
+                format!("global git config {key} is not what install-hooks --global sets"),
+                &fix,
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// Whether git, outside any repository, reads mainstay's `core.hooksPath`, and no include after
+/// it can set another one for some repositories.
+fn reads_ours(place: &Place, manifest: &Manifest) -> Result<Vec<Problem>, Error> {
+    let git = place.git();
+    let hooks = &place.hooks;
+    let fix = format!("{FIX} --global");
+    let mut problems = Vec::new();
+    match hookspath::winner(&git)? {
+        Some(w) if w.value == *hooks => {}
+        Some(w) if w.scope == "command" => problems.push(Problem::new(
+            format!(
+                "git reads core.hooksPath={} from {}, so it runs none of mainstay's hooks",
+                w.value.display(),
+                w.set_in()
+            ),
+            "unset it (git -c core.hooksPath, GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT)",
+        )),
+        Some(w) => problems.push(Problem::new(
+            format!(
+                "git reads core.hooksPath={} from {}, after mainstay's, so it runs none of \
+                 mainstay's hooks",
+                w.value.display(),
+                w.set_in()
+            ),
+            &fix,
+        )),
+        None => problems.push(Problem::new(
+            "no core.hooksPath is set, so git runs none of mainstay's machine-wide hooks",
+            &fix,
+        )),
+    }
+    if let Some(file) = &manifest.global_config {
+        for theirs in hookspath::includes(&git, file, hooks)?.after {
+            problems.push(Problem::new(
+                format!(
+                    "{} includes {} after mainstay's core.hooksPath, which sets its own: where it \
+                     applies, git runs none of mainstay's hooks",
+                    file.display(),
+                    theirs.display()
+                ),
+                &fix,
+            ));
         }
     }
     Ok(problems)
@@ -458,31 +523,17 @@ fn wanted_config(hooks: &Path) -> Vec<(String, String)> {
     wanted
 }
 
-/// A dispatcher for `hook`: runs the repository's own hook of that name (or the one in
-/// `earlier`, the global hooks directory that was set before), with the same arguments and
-/// stdin. It runs for every commit once installed, so the common case (a clone whose `.git` is a
-/// directory) costs two `test`s and no subshell; only a linked worktree, a submodule or a bare
-/// repository asks git for its common directory. (What git pays to start it at all is the
-/// larger part: see docs/measurements.md.)
-fn dispatcher(hook: &str, earlier: Option<&Path>) -> String {
-    let body = match earlier {
-        Some(dir) => {
-            let path = super::shell_quote(&dir.join(hook));
-            format!("[ -x {path} ] && exec {path} \"$@\"\nexit 0\n")
-        }
-        // A clone installed on its own keeps its project's hook as `pre-push.local`, and its
-        // `pre-push` is ours: run the project's, not ours twice.
-        None if hook == "pre-push" => "if [ -d .git ]; then d=.git; else d=$(git rev-parse --git-common-dir 2>/dev/null) || exit 0; fi\n\
-             h=$d/hooks/pre-push; [ -f \"$d/mainstay/install.json\" ] && h=$d/hooks/pre-push.local\n\
-             [ -x \"$h\" ] && exec \"$h\" \"$@\"\nexit 0\n"
-            .to_owned(),
-        // The common git dir: a clone's hooks are shared by its worktrees.
-        None => format!(
-            "[ -x .git/hooks/{hook} ] && exec .git/hooks/{hook} \"$@\"\n\
-             [ -d .git ] && exit 0\n\
-             d=$(git rev-parse --git-common-dir 2>/dev/null) && [ -x \"$d/hooks/{hook}\" ] && exec \"$d/hooks/{hook}\" \"$@\"\n\
-             exit 0\n"
-        ),
-    };
-    format!("#!/bin/sh\n{MARKER}: hands on to the repository's own `{hook}`\n{body}")
+/// Every name that gets a dispatcher: each hook git runs but `pre-push` (ours), and
+/// `pre-push.local`, which our `pre-push` runs first.
+fn dispatched() -> impl Iterator<Item = &'static str> {
+    dispatch::HOOKS.iter().copied().chain(["pre-push.local"])
+}
+
+/// What the dispatchers hand on to, as the manifest records it.
+fn handoff<'a>(manifest: &Manifest, hooks: &'a Path, earlier: Option<&'a Path>) -> Handoff<'a> {
+    match earlier {
+        _ if manifest.ask_git => Handoff::AskGit { ours: hooks },
+        Some(dir) => Handoff::Earlier(dir),
+        None => Handoff::Repository,
+    }
 }

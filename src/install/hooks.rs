@@ -53,7 +53,13 @@ pub(super) fn install_file(
         Some(true) if ours => return Ok(()),
         Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
         Some(_) => {
-            let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+            // git runs a hook only when it is executable: one that is not stays off, beside ours.
+            let suffix = if runnable(&dest) {
+                LOCAL_SUFFIX
+            } else {
+                OFF_SUFFIX
+            };
+            let local = hooks.join(format!("{name}{suffix}"));
             if present(&local) {
                 return Err(Error::BackupTaken { hook: dest, local });
             }
@@ -62,15 +68,24 @@ pub(super) fn install_file(
                 path: dest.clone(),
                 source,
             })?;
-            report.changes.push(format!(
-                "moved the existing {} to {} (it still runs, first)",
-                dest.display(),
-                local.display()
-            ));
+            report.changes.push(if suffix == LOCAL_SUFFIX {
+                format!(
+                    "moved the existing {} to {} (it still runs, first)",
+                    dest.display(),
+                    local.display()
+                )
+            } else {
+                format!(
+                    "moved the existing {} to {}: it is not executable, so git never ran it, and \
+                     it stays off",
+                    dest.display(),
+                    local.display()
+                )
+            });
             report.changes.push(format!("installed {}", dest.display()));
             manifest.files.push(InstalledFile {
                 name: name.to_owned(),
-                backup: Some(format!("{name}{LOCAL_SUFFIX}")),
+                backup: Some(format!("{name}{suffix}")),
                 dir: Some(hooks.to_owned()),
             });
         }
@@ -86,6 +101,15 @@ pub(super) fn install_file(
         }
     }
     write_atomic(&dest, &bytes, 0o755)
+}
+
+/// Where a hook that was there but not executable goes: off, as git left it, until uninstall.
+pub(super) const OFF_SUFFIX: &str = ".off";
+
+/// Whether git would run what is at `path`: executable, through a link as git follows it.
+pub(super) fn runnable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Whether anything is at `path`, a link (even a dangling one) included: never followed.

@@ -31,6 +31,10 @@ pub(super) struct Manifest {
     /// expanded); the dispatchers hand on to it.
     #[serde(default)]
     pub(super) earlier_hooks: Option<PathBuf>,
+    /// `--global`: an `[includeIf]` sets `core.hooksPath` for some repositories, so the
+    /// dispatchers ask git which one each repository ran before.
+    #[serde(default)]
+    pub(super) ask_git: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

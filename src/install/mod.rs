@@ -19,9 +19,11 @@ use crate::git;
 
 mod check;
 mod clone;
+mod dispatch;
 mod gitconfig;
 pub mod global;
 mod hooks;
+mod hookspath;
 mod manifest;
 mod registry;
 pub mod server;
@@ -83,20 +85,38 @@ pub struct Report {
     pub changes: Vec<String>,
 }
 
-/// One thing `--check` found wrong, with its fix.
+/// One thing `--check` found wrong, with the command or step that fixes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem(pub String);
+pub struct Problem {
+    what: String,
+    fix: String,
+}
 
-/// The fix for every problem `check` finds; each problem's text ends with it.
+/// The fix for most problems `check` finds: installing again repairs what install made.
 pub const FIX: &str = "run install-hooks";
 
 impl Problem {
-    /// What is wrong, without the fix that ends the text.
+    pub fn new(what: impl Into<String>, fix: impl Into<String>) -> Problem {
+        Problem {
+            what: what.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// What is wrong.
     pub fn what(&self) -> &str {
-        self.0
-            .strip_suffix(FIX)
-            .and_then(|rest| rest.strip_suffix(": "))
-            .unwrap_or(&self.0)
+        &self.what
+    }
+
+    /// What fixes it.
+    pub fn fix(&self) -> &str {
+        &self.fix
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.fix)
     }
 }
 

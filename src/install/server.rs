@@ -127,19 +127,23 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         problems.extend(super::check::check_file(&dest, &source, "", &fix)?);
     }
     if bare.paths.hooks != hooks {
-        problems.push(Problem(format!(
-            "git reads the hooks of {} from {} (a global core.hooksPath), not from {}, where \
-             pre-receive belongs, so no push is checked: {fix}",
-            bare.paths.common_dir.display(),
-            bare.paths.hooks.display(),
-            hooks.display()
-        )));
+        problems.push(Problem::new(
+            format!(
+                "git reads the hooks of {} from {} (a global core.hooksPath), not from {}, where \
+             pre-receive belongs, so no push is checked",
+                bare.paths.common_dir.display(),
+                bare.paths.hooks.display(),
+                hooks.display()
+            ),
+            &fix,
+        ));
     }
     // The remote's own settings, read by every push: say when they do not parse.
     if let Err(e) = crate::config::Config::load(&bare.paths.common_dir) {
-        problems.push(Problem(format!(
-            "{e}; every push is refused until it is fixed"
-        )));
+        problems.push(Problem::new(
+            format!("{e}; every push is refused until it is fixed"),
+            "fix it",
+        ));
     }
     Ok(problems)
 }

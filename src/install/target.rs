@@ -165,7 +165,7 @@ impl Target {
                 Ok(Some(text)) => text,
                 Ok(None) => continue,
                 Err(e) => {
-                    problems.push(Problem(format!("{e}: {FIX}")));
+                    problems.push(Problem::new(format!("{e}"), FIX));
                     continue;
                 }
             };
@@ -175,11 +175,11 @@ impl Target {
                     .config_get(&format!("merge.{driver}.driver"))?
                     .is_none()
                 {
-                    problems.push(Problem(format!(
+                    problems.push(Problem::new(format!(
                         "{} routes {pattern} to merge driver `{driver}`, which this clone does not \
-                         register, so git silently falls back to a line merge: {FIX}",
+                         register, so git silently falls back to a line merge",
                         path.display()
-                    )));
+                    ), FIX));
                 }
             }
         }
@@ -191,7 +191,10 @@ impl Target {
                 .iter()
                 .filter(|l| !have.contains(&l.as_str()))
             {
-                problems.push(Problem(format!("{} lacks `{line}`: {FIX}", path.display())));
+                problems.push(Problem::new(
+                    format!("{} lacks `{line}`", path.display()),
+                    FIX,
+                ));
             }
         }
         Ok(problems)
