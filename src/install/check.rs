@@ -39,6 +39,20 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         problems.extend(target.attribute_problems(false)?);
         return Ok(problems);
     }
+    if let (Some(place), Some(m)) = (global, &manifest)
+        && *hooks == place.hooks
+        && !m.files.is_empty()
+    {
+        problems.push(Problem::new(
+            format!(
+                "this clone has an install of its own from before the machine-wide one in {}, \
+                 which git runs instead",
+                place.hooks.display()
+            ),
+            "run install-hooks (it retires this clone's own; install-hooks --uninstall removes it)",
+        ));
+        return Ok(problems);
+    }
     let exclude = read_text(&target.exclude_path())
         .ok()
         .flatten()

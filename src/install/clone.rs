@@ -16,7 +16,15 @@ use super::{EXCLUDES, EXECUTABLES, Error, Options, Report, global, registry};
 pub fn install(options: &Options) -> Result<Report, Error> {
     let target = Target::open(options)?;
     if let Some(place) = target.covered_by(options) {
-        return install_covered(&target, place);
+        let mut report = Report::default();
+        // Installed on its own before the machine-wide install: retired, never left dormant.
+        if let Some(manifest) = target.load_manifest()? {
+            retire(&target, &manifest, &mut report)?;
+        }
+        report
+            .changes
+            .extend(install_covered(&target, place)?.changes);
+        return Ok(report);
     }
     let mut manifest = target.load_manifest()?.unwrap_or_default();
     let mut report = Report::default();
@@ -113,6 +121,11 @@ pub(super) fn install_covered(target: &Target, place: &global::Place) -> Result<
     Ok(report)
 }
 
+/// Whether git runs this clone's hooks from the machine-wide install.
+pub(super) fn covered(options: &Options) -> Result<bool, Error> {
+    Ok(Target::open(options)?.covered_by(options).is_some())
+}
+
 /// Undoes everything install recorded; the hooks that were there before come back.
 pub fn uninstall(options: &Options) -> Result<Report, Error> {
     let target = Target::open(options)?;
@@ -129,7 +142,7 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     };
     uninstall_files(&manifest, &manifest.files, &mut report)?;
     restore_config(&target.git, "--local", &manifest, &mut report)?;
-    remove_lines(&manifest.attributes, &mut report)?;
+    remove_attribute_lines(&target, &manifest, &mut report)?;
     // Status files still in the work tree would show up as untracked without these lines.
     let left = target.paths.worktree.as_deref().map_or(0, status_files_in);
     if left == 0 {
@@ -156,6 +169,58 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
         registry::remove(place, registry::Kind::Clone, worktree)?;
     }
     Ok(report)
+}
+
+/// Takes a per-clone install out of a clone the machine-wide install covers: its executables and
+/// config go (git runs the global ones), the routing lines stay (the project's, as in any
+/// covered clone), and so do the exclude lines while status files remain.
+fn retire(target: &Target, manifest: &Manifest, report: &mut Report) -> Result<(), Error> {
+    report.changes.push(
+        "retired this clone's own install (from before the machine-wide one, which covers it)"
+            .to_owned(),
+    );
+    uninstall_files(manifest, &manifest.files, report)?;
+    restore_config(&target.git, "--local", manifest, report)?;
+    let path = target.manifest_path();
+    let left = target.paths.worktree.as_deref().map_or(0, status_files_in);
+    if left == 0 {
+        remove_lines(&manifest.exclude, report)?;
+        fs::remove_file(&path).map_err(|source| Error::Io { path, source })
+    } else {
+        let rest = Manifest {
+            exclude: manifest.exclude.clone(),
+            ..Manifest::default()
+        };
+        save_manifest(&path, &rest)
+    }
+}
+
+/// Takes out the routing lines install added to `.gitattributes`, unless the file is committed:
+/// then they are the project's, which every clone routes its ledgers by, and stay.
+fn remove_attribute_lines(
+    target: &Target,
+    manifest: &Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let (Some(path), Some(worktree)) = (&manifest.attributes.path, &target.paths.worktree) else {
+        return Ok(());
+    };
+    let committed = crate::git::Git::new(worktree)
+        .output([
+            std::ffi::OsStr::new("ls-files"),
+            std::ffi::OsStr::new("--error-unmatch"),
+            std::ffi::OsStr::new("--"),
+            path.as_os_str(),
+        ])
+        .is_ok_and(|out| out.status.success());
+    if committed {
+        report.changes.push(format!(
+            "left the routing lines in {}: it is committed, so they are the project's",
+            path.display()
+        ));
+        return Ok(());
+    }
+    remove_lines(&manifest.attributes, report)
 }
 
 /// How many of the monitor's status files are in `worktree`.

@@ -22,6 +22,11 @@ pub fn upgrade(options: &Options) -> Result<Report, Error> {
                     .paths()
                     .is_ok_and(|p| crate::state::install_manifest(&p.common_dir).exists()) =>
             {
+                // One the machine-wide install covers is retired by `install-hooks` there, by
+                // choice, not by an upgrade.
+                if clone::covered(&at)? {
+                    continue;
+                }
                 clone::install(&at)
             }
             registry::Kind::Server if crate::state::install_manifest(&path).exists() => {
@@ -48,7 +53,8 @@ pub fn upgrade(options: &Options) -> Result<Report, Error> {
                 .push(format!("could not upgrade {}: {e}", path.display())),
         }
     }
-    if place.hooks.with_file_name("install.json").exists() {
+    // An uninstall that kept the exclude lines left a record, not an install: it stays undone.
+    if global::installed(place) {
         let changed = global::install(options, place)?;
         if !changed.changes.is_empty() {
             report.changes.push(format!(

@@ -659,3 +659,100 @@ fn a_hook_that_is_not_executable_stays_off() {
     assert_eq!(mode & 0o111, 0, "and still off");
     assert!(!work.join(".git/hooks/pre-push.off").exists());
 }
+
+/// `install-hooks --upgrade`, which must succeed; what it printed.
+fn upgrade(sb: &Sandbox) -> String {
+    let out = sb.run("install-hooks", sb.path(), &["--upgrade"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--upgrade", sb.path(), &out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_clone_installed_before_the_global_install_is_retired_by_one_command() {
+    // See: issue 24, --global that behaves.
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "early");
+    sb.install(&work);
+    sb.git(&work, &["add", ".gitattributes"]);
+    sb.git(&work, &["commit", "-q", "-m", "route the ledgers"]);
+    global_ok(&sb, &[]);
+    let said = upgrade(&sb);
+    assert!(!said.contains("upgraded"), "no phantom change: {said}");
+    let check = sb.run("install-hooks", &work, &["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("it retires this clone's own"),
+        "{}",
+        describe("--check", &work, &check)
+    );
+    let said = sb.install(&work);
+    assert!(said.contains("retired this clone's own install"), "{said}");
+    let check = sb.run("install-hooks", &work, &["--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        describe("--check", &work, &check)
+    );
+    assert!(!work.join(".git/hooks/pre-push").exists());
+    assert!(force_push_refused(&sb, "after-retire"));
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(out.status.success());
+    assert!(
+        work.join(".gitattributes").is_file(),
+        "the committed file stays"
+    );
+    assert_eq!(sb.git(&work, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn an_uninstall_of_a_clone_never_deletes_a_committed_gitattributes() {
+    // See: issue 24, nothing of ours deletes a committed file.
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    sb.git(&work, &["add", ".gitattributes"]);
+    sb.git(&work, &["commit", "-q", "-m", "route the ledgers"]);
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--uninstall", &work, &out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("it is committed"),
+        "{}",
+        describe("--uninstall", &work, &out)
+    );
+    assert_eq!(sb.git(&work, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_global_uninstall_stays_uninstalled_through_the_next_upgrade() {
+    // See: issue 24, an uninstall that kept the exclude lines is not undone by --upgrade.
+    let sb = Sandbox::new();
+    global_ok(&sb, &[]);
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "fresh");
+    let sha = sb.commit(&work, "a.txt", "1\n", "one");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    let log = sb.common_dir(&work).join("mainstay/post-push.log");
+    wait_until("post-push to start the monitor", || {
+        read(&log).contains(&format!("{sha} landed"))
+    });
+    wait_until("the monitor to end", || {
+        sb.run("mainstay", &work, &["status", &sha]).status.code() != Some(2)
+    });
+    let said = global_ok(&sb, &["--uninstall"]);
+    assert!(said.contains("kept the status-file lines"), "{said}");
+    let said = upgrade(&sb);
+    assert!(!said.contains("upgraded"), "{said}");
+    let out = sb.git_output(sb.path(), &["config", "--global", "core.hooksPath"]);
+    assert!(!out.status.success(), "core.hooksPath stays unset");
+    assert!(!hooks_dir(&sb).join("pre-push").exists());
+}
