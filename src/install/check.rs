@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::hooks::{HOOK_LIMIT, installed};
+use super::managers;
 use super::target::Target;
 use super::{EXCLUDES, EXECUTABLES, Error, FIX, Options, Problem, global, hookspath, read_text};
 use crate::config::Config;
@@ -106,7 +107,8 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             .map(|w| format!("worktree {}: ", w.display()))
             .unwrap_or_default();
         let source = options.source_dir.join(name);
-        problems.extend(check_file(&dest, &source, &whose, FIX)?);
+        // Under pre-commit's script, ours is the hook it runs first.
+        problems.extend(check_file(&managers::slot(&dest), &source, &whose, FIX)?);
     }
     for (key, value) in target.driver_config() {
         match target.git.config_get(&key)? {
@@ -184,6 +186,25 @@ pub(super) fn check_file(
             format!("{whose}{} is missing", dest.display()),
             fix,
         )),
+        (Some(false), Some(_)) if let Some(manager) = managers::whose(dest) => {
+            let parked = managers::parked(dest)
+                .find(|p| managers::is_native(p))
+                .map(|p| format!(", which keeps mainstay's at {}", p.display()))
+                .unwrap_or_default();
+            Some(Problem::new(
+                format!(
+                    "{whose}{} is {}'s script now (`{}` replaced mainstay's){parked}; git runs \
+                     mainstay there only through it, if at all",
+                    dest.display(),
+                    manager.name,
+                    manager.command
+                ),
+                format!(
+                    "{fix} (mainstay goes first again and {}'s hooks still run)",
+                    manager.name
+                ),
+            ))
+        }
         (Some(false), Some(_)) => Some(Problem::new(
             format!(
                 "{whose}{} is not the version beside install-hooks (older or replaced)",

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::manifest::{InstalledFile, Manifest};
-use super::{Error, Report, write_atomic};
+use super::{Error, Report, managers, write_atomic};
 use crate::file;
 use crate::pre_push::LOCAL_SUFFIX;
 
@@ -22,6 +22,10 @@ pub(super) fn install_file(
         path: source.clone(),
     })?;
     let dest = hooks.join(name);
+    let slot = managers::slot(&dest);
+    if slot != dest {
+        return install_parked(&bytes, hooks, name, &slot, manifest, report);
+    }
     let mut ours = manifest
         .files
         .iter()
@@ -29,6 +33,21 @@ pub(super) fn install_file(
     // Ours are executables; a script in our place is a hook manager's (lefthook, pre-commit,
     // husky) that overwrote ours: it is theirs, to keep running, not to replace.
     if ours && is_script(&dest) {
+        // The manager parked our copy (pre-commit's `.legacy`, lefthook's `.old`) and runs or
+        // keeps it: it is ours, and would run ours twice, or in a loop.
+        for parked in managers::parked(&dest) {
+            if managers::is_native(&parked) {
+                fs::remove_file(&parked).map_err(|source| Error::Io {
+                    path: parked.clone(),
+                    source,
+                })?;
+                report.changes.push(format!(
+                    "removed {}, mainstay's own copy, which {} had moved there",
+                    parked.display(),
+                    managers::whose(&dest).map_or("a hook manager", |m| m.name)
+                ));
+            }
+        }
         let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
         if !same_script(&dest, &local)? {
             if present(&local) {
@@ -103,6 +122,78 @@ pub(super) fn install_file(
     write_atomic(&dest, &bytes, 0o755)
 }
 
+/// Installs ours where the manager whose script holds the hook's name runs the hook it parked
+/// (pre-commit's migration mode runs `<hook>.legacy` first, with git's arguments and stdin): its
+/// script stays, so its own `install` finds itself and leaves ours be. A hook of someone else's
+/// parked there moves to `<hook>.local`, which ours runs first, as anywhere.
+fn install_parked(
+    bytes: &[u8],
+    hooks: &Path,
+    name: &str,
+    slot: &Path,
+    manifest: &mut Manifest,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+    let mut backup = None;
+    if present(slot) && !managers::is_native(slot) {
+        if present(&local) {
+            return Err(Error::BackupTaken {
+                hook: slot.to_owned(),
+                local,
+            });
+        }
+        fs::rename(slot, &local).map_err(|source| Error::Io {
+            path: slot.to_owned(),
+            source,
+        })?;
+        report.changes.push(format!(
+            "moved the existing {} to {} (it still runs, first)",
+            slot.display(),
+            local.display()
+        ));
+        backup = Some(format!("{name}{LOCAL_SUFFIX}"));
+    }
+    if installed(slot, bytes)? == Some(true) && backup.is_none() {
+        if !manifest
+            .files
+            .iter()
+            .any(|f| f.name == name && f.dir(manifest) == hooks)
+        {
+            manifest.files.push(InstalledFile {
+                name: name.to_owned(),
+                backup: present(&local).then(|| format!("{name}{LOCAL_SUFFIX}")),
+                dir: Some(hooks.to_owned()),
+            });
+            report.changes.push(format!("recorded {}", slot.display()));
+        }
+        return Ok(());
+    }
+    match manifest
+        .files
+        .iter_mut()
+        .find(|f| f.name == name && f.dir.as_deref().is_none_or(|d| d == hooks))
+    {
+        Some(file) => {
+            if backup.is_some() {
+                file.backup = backup;
+            }
+        }
+        None => manifest.files.push(InstalledFile {
+            name: name.to_owned(),
+            backup: backup.or_else(|| present(&local).then(|| format!("{name}{LOCAL_SUFFIX}"))),
+            dir: Some(hooks.to_owned()),
+        }),
+    }
+    report.changes.push(format!(
+        "installed {}, which {}'s {} runs first",
+        slot.display(),
+        managers::whose(&hooks.join(name)).map_or("the manager", |m| m.name),
+        hooks.join(name).display()
+    ));
+    write_atomic(slot, bytes, 0o755)
+}
+
 /// Where a hook that was there but not executable goes: off, as git left it, until uninstall.
 pub(super) const OFF_SUFFIX: &str = ".off";
 
@@ -169,23 +260,67 @@ pub(super) fn uninstall_files(
     files: &[InstalledFile],
     report: &mut Report,
 ) -> Result<(), Error> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
     for file in files {
         let hooks = file.dir(manifest);
         let dest = hooks.join(&file.name);
+        // Copies of ours a manager parked go in every case: nothing of ours stays.
+        for parked in managers::parked(&dest) {
+            if managers::is_native(&parked) {
+                fs::remove_file(&parked).map_err(io(&parked))?;
+                report.changes.push(format!("removed {}", parked.display()));
+            }
+        }
+        let local = file.backup.as_ref().map(|b| hooks.join(b));
+        // A manager that took our place since install keeps it: its hook is the user's latest
+        // choice. The hook ours had moved aside goes where that manager keeps the one it found.
+        if let Some(manager) = managers::whose(&dest) {
+            let Some(local) = local.filter(|l| present(l)) else {
+                continue;
+            };
+            match manager.parks_as {
+                Some(suffix) => {
+                    let parked = hooks.join(format!("{}{suffix}", file.name));
+                    if present(&parked) {
+                        return Err(Error::BackupTaken {
+                            hook: local,
+                            local: parked,
+                        });
+                    }
+                    fs::rename(&local, &parked).map_err(io(&local))?;
+                    report.changes.push(format!(
+                        "kept {}'s {} and moved the hook that was there before mainstay to {}, \
+                         where {} runs it",
+                        manager.name,
+                        dest.display(),
+                        parked.display(),
+                        manager.name
+                    ));
+                }
+                None if same_script(&dest, &local)? => {
+                    fs::remove_file(&local).map_err(io(&local))?;
+                    report.changes.push(format!("removed {}", local.display()));
+                }
+                None => report.changes.push(format!(
+                    "kept {}'s {}; {} is the hook that was there before mainstay",
+                    manager.name,
+                    dest.display(),
+                    local.display()
+                )),
+            }
+            continue;
+        }
         match fs::remove_file(&dest) {
             Ok(()) => report.changes.push(format!("removed {}", dest.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(Error::Io { path: dest, source }),
         }
-        if let Some(backup) = &file.backup {
-            let local = hooks.join(backup);
-            if present(&local) {
-                fs::rename(&local, &dest).map_err(|source| Error::Io {
-                    path: local.clone(),
-                    source,
-                })?;
-                report.changes.push(format!("restored {}", dest.display()));
-            }
+        if let Some(local) = local.filter(|l| present(l)) {
+            fs::rename(&local, &dest).map_err(io(&local))?;
+            report.changes.push(format!("restored {}", dest.display()));
         }
     }
     Ok(())

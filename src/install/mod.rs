@@ -24,6 +24,7 @@ mod gitconfig;
 pub mod global;
 mod hooks;
 mod hookspath;
+mod managers;
 mod manifest;
 mod registry;
 pub mod server;
