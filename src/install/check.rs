@@ -96,12 +96,39 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
                 .map(|name| (dir.join(name), *name, other)),
         );
     }
-    wanted.push((
-        target.driver_dir().join("merge-driver"),
-        "merge-driver",
-        None,
-    ));
+    // Under husky, the shared copies are what `.husky/pre-push` runs once husky rewrote `_`.
+    let husky = target.husky_dir();
+    let husky_line = husky.as_ref().is_some_and(|dir| {
+        read_text(&dir.join("pre-push"))
+            .ok()
+            .flatten()
+            .is_some_and(|t| t.lines().any(|l| l.trim() == super::clone::HUSKY_LINE))
+    });
+    let shared: &[&str] = if husky.is_some() {
+        &EXECUTABLES
+    } else {
+        &["merge-driver"]
+    };
+    for name in shared {
+        wanted.push((target.driver_dir().join(name), name, None));
+    }
+    if let Some(dir) = &husky
+        && !husky_line
+    {
+        problems.push(Problem::new(
+            format!(
+                "{} lacks the line that runs mainstay's pre-push, so the next `npm install` \
+                 (husky) leaves mainstay out",
+                dir.join("pre-push").display()
+            ),
+            FIX,
+        ));
+    }
     for (dest, name, worktree) in wanted {
+        // husky's own script, after `npm install`: it runs ours through `.husky/pre-push`.
+        if husky_line && managers::whose(&dest).is_some_and(|m| m.name == "husky") {
+            continue;
+        }
         // Each worktree reads its own hooks directory: name the one left unprotected.
         let whose = worktree
             .map(|w| format!("worktree {}: ", w.display()))

@@ -62,13 +62,31 @@ pub fn install(options: &Options) -> Result<Report, Error> {
             install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
         }
     }
-    install_file(
-        &options.source_dir,
-        &driver_dir,
-        "merge-driver",
-        &mut manifest,
-        &mut report,
-    )?;
+    // Under husky, the project's `.husky/pre-push` calls ours too: husky rewrites `.husky/_` on
+    // every `npm install`, and that line survives it (it does nothing where mainstay is absent).
+    let husky = target.husky_dir();
+    let shared: &[&str] = if husky.is_some() {
+        &EXECUTABLES
+    } else {
+        &["merge-driver"]
+    };
+    for name in shared {
+        install_file(
+            &options.source_dir,
+            &driver_dir,
+            name,
+            &mut manifest,
+            &mut report,
+        )?;
+    }
+    if let Some(dir) = husky {
+        add_first_line(
+            &dir.join("pre-push"),
+            HUSKY_LINE,
+            &mut manifest.husky,
+            &mut report,
+        )?;
+    }
     for (key, value) in target.driver_config() {
         if set_config(&target.git, "--local", &key, &value, &mut manifest)? {
             report.changes.push(format!("set git config {key}"));
@@ -121,6 +139,48 @@ pub(super) fn install_covered(target: &Target, place: &global::Place) -> Result<
     Ok(report)
 }
 
+/// The line the project's `.husky/pre-push` gets: runs this clone's mainstay `pre-push` with
+/// git's arguments and stdin, first; does nothing where mainstay is not installed, nor when ours
+/// already runs husky's hooks (as `pre-push.local`, in `MAINSTAY_LOCAL_HOOK`).
+pub(super) const HUSKY_LINE: &str = "[ -n \"$MAINSTAY_LOCAL_HOOK\" ] || { m=\"$(git rev-parse --git-common-dir)/mainstay/bin/pre-push\"; [ ! -x \"$m\" ] || \"$m\" \"$@\"; } || exit # mainstay (install-hooks)";
+
+/// Adds `line` to the script at `path` as its first command (after a `#!` line), where it gets
+/// the hook's stdin before anything else reads it.
+fn add_first_line(
+    path: &Path,
+    line: &str,
+    added: &mut AddedLines,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let existing = super::read_text(path)?;
+    let text = existing.clone().unwrap_or_default();
+    if text.lines().any(|l| l.trim() == line) {
+        return Ok(());
+    }
+    let at = if text.starts_with("#!") {
+        text.find('\n').map_or(text.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let mut out = text.clone();
+    if at == text.len() && !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+        added.newline_added = true;
+    }
+    let at = at.min(out.len());
+    out.insert_str(at, &format!("{line}\n"));
+    added.lines.push(line.to_owned());
+    added.created |= existing.is_none();
+    added.path = Some(path.to_owned());
+    super::write_atomic(path, out.as_bytes(), 0o644)?;
+    report.changes.push(format!(
+        "added a line to {} that runs mainstay's pre-push first (commit it: it survives husky's \
+         rewrite of .husky/_, and does nothing where mainstay is not installed)",
+        path.display()
+    ));
+    Ok(())
+}
+
 /// Whether git runs this clone's hooks from the machine-wide install.
 pub(super) fn covered(options: &Options) -> Result<bool, Error> {
     Ok(Target::open(options)?.covered_by(options).is_some())
@@ -142,7 +202,8 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     };
     uninstall_files(&manifest, &manifest.files, &mut report)?;
     restore_config(&target.git, "--local", &manifest, &mut report)?;
-    remove_attribute_lines(&target, &manifest, &mut report)?;
+    remove_project_lines(&target, &manifest.attributes, &mut report)?;
+    remove_project_lines(&target, &manifest.husky, &mut report)?;
     // Status files still in the work tree would show up as untracked without these lines.
     let left = target.paths.worktree.as_deref().map_or(0, status_files_in);
     if left == 0 {
@@ -195,14 +256,14 @@ fn retire(target: &Target, manifest: &Manifest, report: &mut Report) -> Result<(
     }
 }
 
-/// Takes out the routing lines install added to `.gitattributes`, unless the file is committed:
-/// then they are the project's, which every clone routes its ledgers by, and stay.
-fn remove_attribute_lines(
+/// Takes out the lines install added to a file of the project's (`.gitattributes`, husky's
+/// `.husky/pre-push`), unless the file is committed: then they are the project's, and stay.
+fn remove_project_lines(
     target: &Target,
-    manifest: &Manifest,
+    added: &AddedLines,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let (Some(path), Some(worktree)) = (&manifest.attributes.path, &target.paths.worktree) else {
+    let (Some(path), Some(worktree)) = (&added.path, &target.paths.worktree) else {
         return Ok(());
     };
     let committed = crate::git::Git::new(worktree)
@@ -215,12 +276,12 @@ fn remove_attribute_lines(
         .is_ok_and(|out| out.status.success());
     if committed {
         report.changes.push(format!(
-            "left the routing lines in {}: it is committed, so they are the project's",
+            "left the lines mainstay added to {}: it is committed, so they are the project's",
             path.display()
         ));
         return Ok(());
     }
-    remove_lines(&manifest.attributes, report)
+    remove_lines(added, report)
 }
 
 /// How many of the monitor's status files are in `worktree`.

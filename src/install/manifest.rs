@@ -22,6 +22,9 @@ pub(super) struct Manifest {
     pub(super) attributes: AddedLines,
     /// Lines added to `info/exclude`.
     pub(super) exclude: AddedLines,
+    /// The line added to husky's `.husky/pre-push`.
+    #[serde(default)]
+    pub(super) husky: AddedLines,
     /// `--global`: the global config file, and whether it existed before the first install.
     #[serde(default)]
     pub(super) global_config: Option<PathBuf>,

@@ -148,6 +148,17 @@ impl Target {
         Ok(dirs)
     }
 
+    /// husky's directory (`.husky`), when git reads this worktree's hooks from husky's `_` in it.
+    pub(super) fn husky_dir(&self) -> Option<PathBuf> {
+        let hooks = &self.paths.hooks;
+        let worktree = self.paths.worktree.as_ref()?;
+        (hooks.file_name()? == "_"
+            && hooks.join("h").is_file()
+            && committable(worktree, &self.paths.common_dir, hooks))
+        .then(|| hooks.parent().map(Path::to_owned))
+        .flatten()
+    }
+
     /// Where the merge driver lives, shared by every worktree: the drivers are registered in the
     /// clone's config, which all worktrees read.
     pub(super) fn driver_dir(&self) -> PathBuf {
