@@ -133,7 +133,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         let whose = worktree
             .map(|w| format!("worktree {}: ", w.display()))
             .unwrap_or_default();
-        let source = options.source_dir.join(name);
+        let source = options.source(name);
         // Under pre-commit's script, ours is the hook it runs first.
         problems.extend(check_file(&managers::slot(&dest), &source, &whose, FIX)?);
     }

@@ -59,7 +59,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
             source,
         })?;
         for name in EXECUTABLES {
-            install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+            install_file(options, hooks, name, &mut manifest, &mut report)?;
         }
     }
     // Under husky, the project's `.husky/pre-push` calls ours too: husky rewrites `.husky/_` on
@@ -71,13 +71,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
         &["merge-driver"]
     };
     for name in shared {
-        install_file(
-            &options.source_dir,
-            &driver_dir,
-            name,
-            &mut manifest,
-            &mut report,
-        )?;
+        install_file(options, &driver_dir, name, &mut manifest, &mut report)?;
     }
     if let Some(dir) = husky {
         add_first_line(

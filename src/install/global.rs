@@ -123,7 +123,7 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     }
     manifest.hooks_dir = hooks.clone();
     for name in super::EXECUTABLES {
-        hooks::install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+        hooks::install_file(options, hooks, name, &mut manifest, &mut report)?;
     }
     let config_file = manifest
         .global_config
@@ -232,7 +232,7 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
         return Ok(problems);
     }
     for name in super::EXECUTABLES {
-        let source = options.source_dir.join(name);
+        let source = options.source(name);
         problems.extend(super::check::check_file(
             &hooks.join(name),
             &source,

@@ -11,13 +11,13 @@ use crate::file;
 use crate::pre_push::LOCAL_SUFFIX;
 
 pub(super) fn install_file(
-    source_dir: &Path,
+    options: &super::Options,
     hooks: &Path,
     name: &str,
     manifest: &mut Manifest,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let source = source_dir.join(name);
+    let source = options.source(name);
     let bytes = fs::read(&source).map_err(|_| Error::MissingExecutable {
         path: source.clone(),
     })?;

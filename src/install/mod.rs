@@ -74,7 +74,8 @@ pub enum Error {
 pub struct Options {
     /// Any directory inside the repository.
     pub repo: PathBuf,
-    /// The directory holding the built executables (normally beside `install-hooks`).
+    /// The directory of `install-hooks` (or `mainstay`): where `mainstay` is, and where the hook
+    /// executables are looked for first (see [`executables_dir`]).
     pub source_dir: PathBuf,
     /// Where `--global` installs, so that a clone's check knows a global install covers it.
     pub global: Option<global::Place>,
@@ -121,6 +122,37 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// The executables a package keeps off `PATH`, in `<bin>/../libexec/mainstay`.
+const HOOK_EXECUTABLES: [&str; 4] = ["pre-push", "post-push", "merge-driver", "pre-receive"];
+
+/// The directory holding the hook executables for an `install-hooks` (or `mainstay`) in
+/// `beside`: next to it (the build directory, and the layout with every executable on `PATH`),
+/// else `<beside>/../libexec/mainstay` (the packages' layout, which puts only `mainstay` and
+/// `install-hooks` on `PATH`). Next to it wins when both hold them all, so a build run from its
+/// own directory never installs a package's copies; the set is never mixed from both. With
+/// neither complete, next to it, so an error names a path there.
+pub fn executables_dir(beside: &Path) -> PathBuf {
+    let holds = |dir: &Path| HOOK_EXECUTABLES.iter().all(|name| dir.join(name).is_file());
+    let libexec = beside.join("../libexec/mainstay");
+    if !holds(beside) && holds(&libexec) {
+        // Without `..`: the path goes into config (the merge driver's command) and messages.
+        return fs::canonicalize(&libexec).unwrap_or(libexec);
+    }
+    beside.to_owned()
+}
+
+impl Options {
+    /// The built executable `name` to install: a hook executable from [`executables_dir`],
+    /// `mainstay` from beside `install-hooks`, where every layout keeps it.
+    pub fn source(&self, name: &str) -> PathBuf {
+        if HOOK_EXECUTABLES.contains(&name) {
+            executables_dir(&self.source_dir).join(name)
+        } else {
+            self.source_dir.join(name)
+        }
+    }
+}
+
 /// Writes through a new file with a random name beside `path` and a rename (see [`crate::file`]),
 /// so a reader never sees a half-written hook or manifest and nothing is written through a link.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
@@ -152,6 +184,42 @@ fn shell_quote(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_executables_beside_install_hooks_first_then_in_libexec() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let bin = root.path().join("bin");
+        let libexec = root.path().join("libexec/mainstay");
+        let put = |dir: &Path| {
+            fs::create_dir_all(dir).expect("mkdir");
+            for name in HOOK_EXECUTABLES {
+                fs::write(dir.join(name), "x").expect("write");
+            }
+        };
+        fs::create_dir_all(&bin).expect("mkdir");
+        assert_eq!(
+            executables_dir(&bin),
+            bin,
+            "neither: beside, to name the missing one"
+        );
+        let options = Options {
+            repo: bin.clone(),
+            source_dir: bin.clone(),
+            global: None,
+        };
+        put(&libexec);
+        assert_eq!(
+            executables_dir(&bin),
+            fs::canonicalize(&libexec).expect("exists")
+        );
+        assert_eq!(options.source("mainstay"), bin.join("mainstay"));
+        assert_eq!(
+            options.source("pre-push").parent(),
+            fs::canonicalize(&libexec).ok().as_deref()
+        );
+        put(&bin);
+        assert_eq!(executables_dir(&bin), bin, "both: beside wins");
+    }
 
     #[test]
     fn quotes_paths_for_the_shell() {

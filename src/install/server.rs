@@ -78,13 +78,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
         .retain(|f| f.dir.as_deref().unwrap_or(&legacy) == hooks);
     manifest.hooks_dir = hooks.clone();
     for name in EXECUTABLES {
-        hooks::install_file(
-            &options.source_dir,
-            &hooks,
-            name,
-            &mut manifest,
-            &mut report,
-        )?;
+        hooks::install_file(options, &hooks, name, &mut manifest, &mut report)?;
     }
     if bare.paths.hooks != hooks {
         // A global (or system) core.hooksPath sends this repository's hooks to a directory all
@@ -123,7 +117,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let hooks = bare.hooks_dir()?;
     for name in EXECUTABLES {
         let dest = hooks.join(name);
-        let source = options.source_dir.join(name);
+        let source = options.source(name);
         problems.extend(super::check::check_file(&dest, &source, "", &fix)?);
     }
     if bare.paths.hooks != hooks {

@@ -471,3 +471,46 @@ fn husky_rewriting_its_hooks_on_npm_install_leaves_mainstay_running() {
     assert!(!work.join(".git/mainstay/bin/pre-push").exists());
     assert!(!work.join(".husky/_/pre-push.local").exists());
 }
+
+#[test]
+fn install_hooks_finds_the_hook_executables_in_the_packages_libexec() {
+    // See: issue 24, only `mainstay` and `install-hooks` on PATH.
+    let sb = Sandbox::new();
+    let prefix = sb.path().join("prefix");
+    let bin = prefix.join("bin");
+    let libexec = prefix.join("libexec/mainstay");
+    for (dir, names) in [
+        (&bin, &["install-hooks", "mainstay"][..]),
+        (
+            &libexec,
+            &["pre-push", "post-push", "merge-driver", "pre-receive"],
+        ),
+    ] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        for name in names {
+            std::fs::copy(crate::util::bin(name), dir.join(name)).expect("copy");
+        }
+    }
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let out = sb
+        .command(bin.join("install-hooks"), &work)
+        .output()
+        .expect("run install-hooks");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install-hooks", &work, &out)
+    );
+    let out = sb
+        .command(bin.join("install-hooks"), &work)
+        .arg("--check")
+        .output()
+        .expect("run install-hooks");
+    assert!(out.status.success(), "{}", describe("--check", &work, &out));
+    let sha = sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    wait_for_landing(&sb, &work, &sha);
+    let out = sb.git_output(&work, &["push", "-q", "origin", ":main"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to delete protected branch"));
+}
