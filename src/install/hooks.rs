@@ -48,7 +48,13 @@ pub(super) fn install_file(
                 ));
             }
         }
-        let local = hooks.join(format!("{name}{LOCAL_SUFFIX}"));
+        // Not executable, git would not run it: it stays off, as a shim git skips does.
+        let suffix = if runnable(&dest) {
+            LOCAL_SUFFIX
+        } else {
+            OFF_SUFFIX
+        };
+        let local = hooks.join(format!("{name}{suffix}"));
         if !same_script(&dest, &local)? {
             if present(&local) {
                 return Err(Error::BackupTaken { hook: dest, local });
@@ -57,13 +63,22 @@ pub(super) fn install_file(
                 path: dest.clone(),
                 source,
             })?;
-            report.changes.push(format!(
-                "moved {}, which replaced ours, to {} (it still runs, first)",
-                dest.display(),
-                local.display()
-            ));
+            report.changes.push(if suffix == LOCAL_SUFFIX {
+                format!(
+                    "moved {}, which replaced ours, to {} (it still runs, first)",
+                    dest.display(),
+                    local.display()
+                )
+            } else {
+                format!(
+                    "moved {}, which replaced ours but is not executable (git skipped it, and \
+                     every hook with it), to {}: it stays off",
+                    dest.display(),
+                    local.display()
+                )
+            });
             if let Some(file) = manifest.files.iter_mut().find(|f| f.name == name) {
-                file.backup = Some(format!("{name}{LOCAL_SUFFIX}"));
+                file.backup = Some(format!("{name}{suffix}"));
             }
         }
         ours = true;
@@ -71,6 +86,21 @@ pub(super) fn install_file(
     match installed(&dest, &bytes)? {
         Some(true) if ours => return Ok(()),
         Some(_) if ours => report.changes.push(format!("updated {}", dest.display())),
+        // Ours, unrecorded: an install stopped before writing its manifest. Moving it aside
+        // would make ours run itself as the project's hook.
+        Some(true) => {
+            let local = format!("{name}{LOCAL_SUFFIX}");
+            manifest.files.push(InstalledFile {
+                name: name.to_owned(),
+                backup: present(&hooks.join(&local)).then_some(local),
+                dir: Some(hooks.to_owned()),
+            });
+            report.changes.push(format!(
+                "recorded {}, installed by an install-hooks that stopped midway",
+                dest.display()
+            ));
+            return Ok(());
+        }
         Some(_) => {
             // git runs a hook only when it is executable: one that is not stays off, beside ours.
             let suffix = if runnable(&dest) {

@@ -514,3 +514,51 @@ fn install_hooks_finds_the_hook_executables_in_the_packages_libexec() {
     let out = sb.git_output(&work, &["push", "-q", "origin", ":main"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to delete protected branch"));
 }
+
+#[test]
+fn an_install_killed_midway_is_named_and_finished_by_the_next_one() {
+    // See: issue 24, a half-finished install leaves the clone protected or names the one fix.
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let ran = sb.path().join("own-ran");
+    let own = work.join(".git/hooks/pre-push");
+    write(
+        &own,
+        &format!("#!/bin/sh\necho ran >> '{}'\n", ran.display()),
+    );
+    std::fs::set_permissions(&own, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    sb.install(&work);
+    // Killed after pre-push went in, before the rest and the manifest.
+    let hooks = work.join(".git/hooks");
+    for name in ["post-push", "mainstay"] {
+        std::fs::remove_file(hooks.join(name)).expect("remove");
+    }
+    std::fs::remove_file(work.join(".git/mainstay/install.json")).expect("remove");
+    let out = check(&sb, &work);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("post-push is missing: run install-hooks"),
+        "{said}"
+    );
+    sb.install(&work);
+    let out = check(&sb, &work);
+    assert!(out.status.success(), "{}", describe("--check", &work, &out));
+    let sha = sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&ran), "ran\n", "the clone's own hook ran once");
+    wait_for_landing(&sb, &work, &sha);
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--uninstall", &work, &out)
+    );
+    assert!(
+        read(&own).contains("own-ran"),
+        "the clone's own hook is back"
+    );
+    assert!(!hooks.join("pre-push.local").exists());
+}

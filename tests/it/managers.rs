@@ -375,6 +375,43 @@ fn lefthook_installed_after_mainstay_and_again_is_found_fixed_and_leaves_no_old(
     m.uninstalls_cleanly();
 }
 
+#[test]
+fn a_managers_shim_that_is_not_executable_is_named_and_fixed() {
+    // See: issue 24, a manager's shim git skips takes mainstay out with it.
+    let bin = lefthook();
+    let mut m = managed(&[("lefthook.yml", LEFTHOOK_GATE)]);
+    m.env.push(("LEFTHOOK_BIN", bin.display().to_string()));
+    m.sb.install(&m.work);
+    let out = m.run(&bin, &["install"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("lefthook install", &m.work, &out)
+    );
+    let shim = m.work.join(".git/hooks/pre-push");
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    let out = m.sb.run("install-hooks", &m.work, &["--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("--check", &m.work, &out)
+    );
+    let said = m.sb.install(&m.work);
+    assert!(said.contains("it stays off"), "{said}");
+    m.checks_ok();
+    m.sb.git(&m.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    let out = m.git(&["push", "-q", "--force", "origin", "main"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to force-push"),
+        "{}",
+        describe("force push", &m.work, &out)
+    );
+    m.sb.git(&m.work, &["pull", "-q", "--ff-only"]);
+    m.uninstalls_cleanly();
+}
+
 /// tests/deps/pre-commit.sh, run with nothing but `bash` and the given stubs on PATH; returns its
 /// exit code, what it said and what `apt-get` was asked, one line per call.
 fn install_pre_commit(stubs: &[(&str, &str)]) -> (Option<i32>, String, String) {
