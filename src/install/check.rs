@@ -1,16 +1,14 @@
 //! `--check`: what is wrong with a clone's installation, each problem with its fix; it changes
 //! nothing.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::hooks::{HOOK_LIMIT, installed};
+use super::hooks;
 use super::managers;
+use super::place::Place;
 use super::target::Target;
 use super::{EXCLUDES, EXECUTABLES, Error, FIX, Options, Problem, global, hookspath, read_text};
 use crate::config::Config;
-use crate::file;
 
 /// Everything wrong with the installation, each with its fix; empty when all is well.
 pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
@@ -102,7 +100,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
         read_text(&dir.join("pre-push"))
             .ok()
             .flatten()
-            .is_some_and(|t| t.lines().any(|l| l.trim() == super::clone::HUSKY_LINE))
+            .is_some_and(|t| t.lines().any(|l| l.trim() == managers::HUSKY_LINE))
     });
     let shared: &[&str] = if husky.is_some() {
         &EXECUTABLES
@@ -135,7 +133,12 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
             .unwrap_or_default();
         let source = options.source(name);
         // Under pre-commit's script, ours is the hook it runs first.
-        problems.extend(check_file(&managers::slot(&dest), &source, &whose, FIX)?);
+        problems.extend(hooks::check_file(
+            &managers::slot(&dest),
+            &source,
+            &whose,
+            FIX,
+        )?);
     }
     for (key, value) in target.driver_config() {
         match target.git.config_get(&key)? {
@@ -153,7 +156,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
 }
 
 /// Why git does not run the machine-wide hooks in this clone, and the fix.
-fn not_read(target: &Target, place: &global::Place) -> Result<Problem, Error> {
+fn not_read(target: &Target, place: &Place) -> Result<Problem, Error> {
     let hooks = &target.paths.hooks;
     let winner = hookspath::winner(&target.git)?;
     Ok(match winner {
@@ -192,58 +195,6 @@ fn not_read(target: &Target, place: &global::Place) -> Result<Problem, Error> {
             ),
             format!("{FIX} --global"),
         ),
-    })
-}
-
-/// What is wrong with the installed copy `dest` of `source`, if anything; `whose` goes first
-/// (the worktree it belongs to).
-pub(super) fn check_file(
-    dest: &Path,
-    source: &Path,
-    whose: &str,
-    fix: &str,
-) -> Result<Option<Problem>, Error> {
-    let built = file::read(source, HOOK_LIMIT).ok().flatten();
-    let same = match &built {
-        Some(built) => installed(dest, built)?,
-        None => fs::symlink_metadata(dest).ok().map(|_| true),
-    };
-    Ok(match (same, built) {
-        (None, _) => Some(Problem::new(
-            format!("{whose}{} is missing", dest.display()),
-            fix,
-        )),
-        (Some(false), Some(_)) if let Some(manager) = managers::whose(dest) => {
-            let parked = managers::parked(dest)
-                .find(|p| managers::is_native(p))
-                .map(|p| format!(", which keeps mainstay's at {}", p.display()))
-                .unwrap_or_default();
-            Some(Problem::new(
-                format!(
-                    "{whose}{} is {}'s script now (`{}` replaced mainstay's){parked}; git runs \
-                     mainstay there only through it, if at all",
-                    dest.display(),
-                    manager.name,
-                    manager.command
-                ),
-                format!(
-                    "{fix} (mainstay goes first again and {}'s hooks still run)",
-                    manager.name
-                ),
-            ))
-        }
-        (Some(false), Some(_)) => Some(Problem::new(
-            format!(
-                "{whose}{} is not the version beside install-hooks (older or replaced)",
-                dest.display()
-            ),
-            fix,
-        )),
-        (Some(_), _) => {
-            let executable = fs::metadata(dest).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-            (!executable)
-                .then(|| Problem::new(format!("{whose}{} is not executable", dest.display()), fix))
-        }
     })
 }
 

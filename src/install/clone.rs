@@ -9,8 +9,9 @@ use super::manifest::{
     AddedLines, InstalledFile, Manifest, add_lines, remove_lines, restore_config, save_manifest,
     set_config,
 };
+use super::place::Place;
 use super::target::Target;
-use super::{EXCLUDES, EXECUTABLES, Error, Options, Report, global, registry};
+use super::{EXCLUDES, EXECUTABLES, Error, Options, Report, managers, registry, status_files_in};
 
 /// Installs, or brings an installation up to date. A second run reports no changes.
 pub fn install(options: &Options) -> Result<Report, Error> {
@@ -76,7 +77,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
     if let Some(dir) = husky {
         add_first_line(
             &dir.join("pre-push"),
-            HUSKY_LINE,
+            managers::HUSKY_LINE,
             &mut manifest.husky,
             &mut report,
         )?;
@@ -111,7 +112,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
 /// route the ledgers, which belong to the project and are committed. They are not recorded: a
 /// manifest here would tell the global `pre-push` dispatcher that the clone has an install of
 /// its own.
-pub(super) fn install_covered(target: &Target, place: &global::Place) -> Result<Report, Error> {
+pub(super) fn install_covered(target: &Target, place: &Place) -> Result<Report, Error> {
     let mut report = Report::default();
     report.changes.push(format!(
         "this clone is already covered by the machine-wide install in {} (install-hooks \
@@ -132,11 +133,6 @@ pub(super) fn install_covered(target: &Target, place: &global::Place) -> Result<
     }
     Ok(report)
 }
-
-/// The line the project's `.husky/pre-push` gets: runs this clone's mainstay `pre-push` with
-/// git's arguments and stdin, first; does nothing where mainstay is not installed, nor when ours
-/// already runs husky's hooks (as `pre-push.local`, in `MAINSTAY_LOCAL_HOOK`).
-pub(super) const HUSKY_LINE: &str = "[ -n \"$MAINSTAY_LOCAL_HOOK\" ] || { m=\"$(git rev-parse --git-common-dir)/mainstay/bin/pre-push\"; [ ! -x \"$m\" ] || \"$m\" \"$@\"; } || exit # mainstay (install-hooks)";
 
 /// Adds `line` to the script at `path` as its first command (after a `#!` line), where it gets
 /// the hook's stdin before anything else reads it.
@@ -276,19 +272,4 @@ fn remove_project_lines(
         return Ok(());
     }
     remove_lines(added, report)
-}
-
-/// How many of the monitor's status files are in `worktree`.
-pub(super) fn status_files_in(worktree: &Path) -> usize {
-    fs::read_dir(worktree).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(crate::deploy::files::sha7_of)
-                    .is_some()
-            })
-            .count()
-    })
 }

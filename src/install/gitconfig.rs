@@ -8,7 +8,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::global::Place;
+use super::place::Place;
 use crate::git::Git;
 
 /// The global config's bytes before the first install, and after the last change install made.
@@ -54,8 +54,8 @@ pub(super) fn keep_config_bytes(
             super::write_atomic(&after_path, after, 0o600)
         }
         None => {
-            super::global::remove_if_there(&before_path)?;
-            super::global::remove_if_there(&after_path)
+            super::remove_if_there(&before_path)?;
+            super::remove_if_there(&after_path)
         }
     }
 }

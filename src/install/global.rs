@@ -33,43 +33,10 @@ use std::path::{Path, PathBuf};
 
 use super::dispatch::{self, Handoff};
 use super::manifest::{self, Manifest};
-use super::{Error, FIX, Options, Problem, Report, clone, gitconfig, hooks, hookspath, target};
+use super::{Error, FIX, Options, Problem, Report, gitconfig, hooks, hookspath, target};
 use crate::git::Git;
 
-/// Where `--global` installs.
-#[derive(Debug, Clone)]
-pub struct Place {
-    /// The hooks directory the global `core.hooksPath` names.
-    pub hooks: PathBuf,
-    /// A directory to run `git config --global` in (the home directory).
-    pub home: PathBuf,
-    /// `$XDG_CONFIG_HOME`, or `~/.config`.
-    pub config_home: PathBuf,
-}
-
-impl Place {
-    /// `$XDG_CONFIG_HOME/mainstay/hooks`, else `$HOME/.config/mainstay/hooks`: from the values
-    /// of those variables, which the caller reads.
-    pub fn new(home: Option<PathBuf>, xdg_config_home: Option<PathBuf>) -> Option<Place> {
-        let home = home.filter(|h| h.is_absolute())?;
-        let config = xdg_config_home
-            .filter(|x| x.is_absolute())
-            .unwrap_or_else(|| home.join(".config"));
-        Some(Place {
-            hooks: config.join("mainstay").join("hooks"),
-            home,
-            config_home: config,
-        })
-    }
-
-    fn manifest_path(&self) -> PathBuf {
-        self.hooks.with_file_name("install.json")
-    }
-
-    fn git(&self) -> Git {
-        Git::new(&self.home)
-    }
-}
+pub use super::place::Place;
 
 /// The `core.hooksPath` git reads outside any repository (every scope, includes followed), as
 /// git uses it (`~/` expanded).
@@ -233,12 +200,7 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
     }
     for name in super::EXECUTABLES {
         let source = options.source(name);
-        problems.extend(super::check::check_file(
-            &hooks.join(name),
-            &source,
-            "",
-            &fix,
-        )?);
+        problems.extend(hooks::check_file(&hooks.join(name), &source, "", &fix)?);
     }
     let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
     let handoff = handoff(&manifest, hooks, earlier.as_deref());
@@ -354,7 +316,7 @@ pub fn uninstall(place: &Place) -> Result<Report, Error> {
     }
     hooks::uninstall_files(&manifest, &manifest.files, &mut report)?;
     for name in [gitconfig::BEFORE, gitconfig::AFTER] {
-        remove_if_there(&place.hooks.with_file_name(name))?;
+        super::remove_if_there(&place.hooks.with_file_name(name))?;
     }
     uninstall_excludes(place, &manifest, &mut report)?;
     Ok(report)
@@ -371,7 +333,7 @@ fn uninstall_excludes(
     let remaining: Vec<(PathBuf, usize)> = status_worktrees(place)?
         .into_iter()
         .map(|w| {
-            let n = clone::status_files_in(&w);
+            let n = super::status_files_in(&w);
             (w, n)
         })
         .filter(|(_, n)| *n > 0)
@@ -396,7 +358,7 @@ fn uninstall_excludes(
         return manifest::save_manifest(&path, &rest);
     }
     manifest::remove_lines(&manifest.exclude, report)?;
-    remove_if_there(&place.hooks.with_file_name(WORKTREES))?;
+    super::remove_if_there(&place.hooks.with_file_name(WORKTREES))?;
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
     for dir in [
         place.hooks.as_path(),
@@ -406,13 +368,6 @@ fn uninstall_excludes(
         let _ = fs::remove_dir(dir);
     }
     Ok(())
-}
-
-pub(super) fn remove_if_there(path: &Path) -> Result<(), Error> {
-    crate::file::remove_if_exists(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
 }
 
 /// The work trees `post-push` noted (see [`note_worktree`]) that still exist.

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::manifest::{InstalledFile, Manifest};
-use super::{Error, Report, managers, write_atomic};
+use super::{Error, Problem, Report, managers, write_atomic};
 use crate::file;
 use crate::pre_push::LOCAL_SUFFIX;
 
@@ -365,4 +365,56 @@ pub(super) fn is_script(path: &Path) -> bool {
             .and_then(|mut f| f.read_exact(&mut head))
             .is_ok()
         && head == *b"#!"
+}
+
+/// What is wrong with the installed copy `dest` of `source`, if anything; `whose` goes first
+/// (the worktree it belongs to).
+pub(super) fn check_file(
+    dest: &Path,
+    source: &Path,
+    whose: &str,
+    fix: &str,
+) -> Result<Option<Problem>, Error> {
+    let built = file::read(source, HOOK_LIMIT).ok().flatten();
+    let same = match &built {
+        Some(built) => installed(dest, built)?,
+        None => fs::symlink_metadata(dest).ok().map(|_| true),
+    };
+    Ok(match (same, built) {
+        (None, _) => Some(Problem::new(
+            format!("{whose}{} is missing", dest.display()),
+            fix,
+        )),
+        (Some(false), Some(_)) if let Some(manager) = managers::whose(dest) => {
+            let parked = managers::parked(dest)
+                .find(|p| managers::is_native(p))
+                .map(|p| format!(", which keeps mainstay's at {}", p.display()))
+                .unwrap_or_default();
+            Some(Problem::new(
+                format!(
+                    "{whose}{} is {}'s script now (`{}` replaced mainstay's){parked}; git runs \
+                     mainstay there only through it, if at all",
+                    dest.display(),
+                    manager.name,
+                    manager.command
+                ),
+                format!(
+                    "{fix} (mainstay goes first again and {}'s hooks still run)",
+                    manager.name
+                ),
+            ))
+        }
+        (Some(false), Some(_)) => Some(Problem::new(
+            format!(
+                "{whose}{} is not the version beside install-hooks (older or replaced)",
+                dest.display()
+            ),
+            fix,
+        )),
+        (Some(_), _) => {
+            let executable = runnable(dest);
+            (!executable)
+                .then(|| Problem::new(format!("{whose}{} is not executable", dest.display()), fix))
+        }
+    })
 }

@@ -97,3 +97,8 @@ fn is_mach_o(head: &[u8; 4]) -> bool {
         0xfeed_facf | 0xfeed_face | 0xcafe_babe
     )
 }
+
+/// The line the project's `.husky/pre-push` gets: runs this clone's mainstay `pre-push` with
+/// git's arguments and stdin, first; does nothing where mainstay is not installed, nor when ours
+/// already runs husky's hooks (as `pre-push.local`, in `MAINSTAY_LOCAL_HOOK`).
+pub const HUSKY_LINE: &str = "[ -n \"$MAINSTAY_LOCAL_HOOK\" ] || { m=\"$(git rev-parse --git-common-dir)/mainstay/bin/pre-push\"; [ ! -x \"$m\" ] || \"$m\" \"$@\"; } || exit # mainstay (install-hooks)";

@@ -26,6 +26,7 @@ mod hooks;
 mod hookspath;
 mod managers;
 mod manifest;
+mod place;
 mod registry;
 pub mod server;
 mod target;
@@ -78,7 +79,7 @@ pub struct Options {
     /// executables are looked for first (see [`executables_dir`]).
     pub source_dir: PathBuf,
     /// Where `--global` installs, so that a clone's check knows a global install covers it.
-    pub global: Option<global::Place>,
+    pub global: Option<place::Place>,
 }
 
 /// What a run changed, one line per change, for the user.
@@ -151,6 +152,28 @@ impl Options {
             self.source_dir.join(name)
         }
     }
+}
+
+/// How many of the monitor's status files are in `worktree`.
+fn status_files_in(worktree: &Path) -> usize {
+    fs::read_dir(worktree).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(crate::deploy::files::sha7_of)
+                    .is_some()
+            })
+            .count()
+    })
+}
+
+fn remove_if_there(path: &Path) -> Result<(), Error> {
+    file::remove_if_exists(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Writes through a new file with a random name beside `path` and a rename (see [`crate::file`]),

@@ -118,7 +118,7 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     for name in EXECUTABLES {
         let dest = hooks.join(name);
         let source = options.source(name);
-        problems.extend(super::check::check_file(&dest, &source, "", &fix)?);
+        problems.extend(super::hooks::check_file(&dest, &source, "", &fix)?);
     }
     if bare.paths.hooks != hooks {
         problems.push(Problem::new(

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::manifest::{self, Manifest};
-use super::{EXECUTABLES, Error, FIX, Options, Problem, global, read_text, shell_quote};
+use super::place::Place;
+use super::{EXECUTABLES, Error, FIX, Options, Problem, read_text, shell_quote};
 use crate::config::{Config, Section};
 use crate::file;
 use crate::git::{self, Git};
@@ -39,7 +40,7 @@ impl Target {
     }
 
     /// The machine-wide install, when git runs this clone's hooks from its directory.
-    pub(super) fn covered_by<'o>(&self, options: &'o Options) -> Option<&'o global::Place> {
+    pub(super) fn covered_by<'o>(&self, options: &'o Options) -> Option<&'o Place> {
         options
             .global
             .as_ref()
