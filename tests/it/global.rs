@@ -756,3 +756,40 @@ fn a_global_uninstall_stays_uninstalled_through_the_next_upgrade() {
     assert!(!out.status.success(), "core.hooksPath stays unset");
     assert!(!hooks_dir(&sb).join("pre-push").exists());
 }
+
+#[test]
+fn a_hooks_path_set_in_the_environment_is_named_by_check_and_doctor() {
+    // See: issue 22, where mainstay cannot be the one git reads, --check says so with the fix.
+    let sb = Sandbox::new();
+    global_ok(&sb, &[]);
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let other = sb.path().join("elsewhere");
+    let run = |program: &str, args: &[&str]| {
+        sb.command(crate::util::bin(program), &work)
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "core.hooksPath")
+            .env("GIT_CONFIG_VALUE_0", &other)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let out = run("install-hooks", &["--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        describe("--check", &work, &out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("GIT_CONFIG_* variable") && said.contains("unset it"),
+        "{said}"
+    );
+    let out = run("mainstay", &["doctor"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("unset it"),
+        "{}",
+        describe("doctor", &work, &out)
+    );
+}
