@@ -106,7 +106,7 @@ fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<ExitCode> {
 
 fn report_problems(problems: &[Problem], out: &mut impl Write) -> std::io::Result<ExitCode> {
     for problem in problems {
-        writeln!(out, "problem: {}", printable(&problem.0))?;
+        writeln!(out, "problem: {}", printable(&problem.to_string()))?;
     }
     if problems.is_empty() {
         writeln!(out, "ok: mainstay is installed and up to date")?;

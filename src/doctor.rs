@@ -247,7 +247,7 @@ fn installation(options: &Options) -> Vec<Check> {
         )],
         Ok(problems) => problems
             .iter()
-            .map(|p| Check::problem("install", p.what(), install::FIX))
+            .map(|p| Check::problem("install", p.what(), p.fix()))
             .collect(),
         Err(e) => vec![Check::problem(
             "install",

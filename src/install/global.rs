@@ -31,78 +31,17 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{Error, FIX, Manifest, Options, Problem, Report};
+use super::dispatch::{self, Handoff};
+use super::manifest::{self, Manifest};
+use super::{Error, FIX, Options, Problem, Report, gitconfig, hooks, hookspath, target};
 use crate::git::Git;
 
-/// The hook names git runs that get a dispatcher (see githooks(5)).
-pub const DISPATCHED: [&str; 24] = [
-    "applypatch-msg",
-    "pre-applypatch",
-    "post-applypatch",
-    "pre-commit",
-    "pre-merge-commit",
-    "prepare-commit-msg",
-    "commit-msg",
-    "post-commit",
-    "pre-rebase",
-    "post-checkout",
-    "post-merge",
-    "post-rewrite",
-    "reference-transaction",
-    "post-index-change",
-    "pre-auto-gc",
-    "sendemail-validate",
-    "pre-receive",
-    "update",
-    "post-receive",
-    "post-update",
-    "p4-changelist",
-    "p4-prepare-changelist",
-    "p4-post-changelist",
-    "p4-pre-submit",
-];
+pub use super::place::Place;
 
-/// The line that marks a dispatcher as ours.
-const MARKER: &str = "# installed by mainstay (install-hooks --global)";
-
-/// Where `--global` installs.
-#[derive(Debug, Clone)]
-pub struct Place {
-    /// The hooks directory the global `core.hooksPath` names.
-    pub hooks: PathBuf,
-    /// A directory to run `git config --global` in (the home directory).
-    pub home: PathBuf,
-    /// `$XDG_CONFIG_HOME`, or `~/.config`.
-    pub config_home: PathBuf,
-}
-
-impl Place {
-    /// `$XDG_CONFIG_HOME/mainstay/hooks`, else `$HOME/.config/mainstay/hooks`: from the values
-    /// of those variables, which the caller reads.
-    pub fn new(home: Option<PathBuf>, xdg_config_home: Option<PathBuf>) -> Option<Place> {
-        let home = home.filter(|h| h.is_absolute())?;
-        let config = xdg_config_home
-            .filter(|x| x.is_absolute())
-            .unwrap_or_else(|| home.join(".config"));
-        Some(Place {
-            hooks: config.join("mainstay").join("hooks"),
-            home,
-            config_home: config,
-        })
-    }
-
-    fn manifest_path(&self) -> PathBuf {
-        self.hooks.with_file_name("install.json")
-    }
-
-    fn git(&self) -> Git {
-        Git::new(&self.home)
-    }
-}
-
-/// The global `core.hooksPath`, if set, as git uses it (`~/` expanded).
-pub fn hooks_path(git: &Git) -> Result<Option<String>, Error> {
-    Ok(git.config_get_path_in("--global", "core.hooksPath")?)
+/// The `core.hooksPath` git reads outside any repository (every scope, includes followed), as
+/// git uses it (`~/` expanded).
+pub fn hooks_path(git: &Git) -> Result<Option<PathBuf>, Error> {
+    Ok(hookspath::winner(git)?.map(|w| w.value))
 }
 
 /// `~/…` as git expands it in a path-typed value, for manifests from before the expanded path
@@ -114,10 +53,18 @@ fn expand_home(raw: &str, home: &Path) -> PathBuf {
     }
 }
 
+/// Whether the machine-wide install is in place (not merely the exclude lines an uninstall kept).
+pub fn installed(place: &Place) -> bool {
+    manifest::load_manifest(&place.manifest_path())
+        .ok()
+        .flatten()
+        .is_some_and(|m| !m.hooks_dir.as_os_str().is_empty())
+}
+
 /// Installs, or brings the global installation up to date; a second run changes nothing.
 pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     let path = place.manifest_path();
-    let mut manifest = super::load_manifest(&path)?.unwrap_or_default();
+    let mut manifest = manifest::load_manifest(&path)?.unwrap_or_default();
     let mut report = Report::default();
     let git = place.git();
     let hooks = &place.hooks;
@@ -129,10 +76,10 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     if first {
         // The first run: remember where the global config lives, whether it existed, and where
         // git ran hooks from before.
-        manifest.global_config = Some(global_config_file(place));
+        manifest.global_config = Some(gitconfig::global_config_file(place));
         manifest.global_config_existed =
             manifest.global_config.as_ref().is_some_and(|p| p.exists());
-        manifest.earlier_hooks = hooks_path(&git)?.map(PathBuf::from);
+        manifest.earlier_hooks = hooks_path(&git)?.filter(|p| p != hooks);
     } else if manifest.earlier_hooks.is_none() {
         manifest.earlier_hooks = manifest
             .config
@@ -143,13 +90,52 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
     }
     manifest.hooks_dir = hooks.clone();
     for name in super::EXECUTABLES {
-        super::install_file(&options.source_dir, hooks, name, &mut manifest, &mut report)?;
+        hooks::install_file(options, hooks, name, &mut manifest, &mut report)?;
     }
+    let config_file = manifest
+        .global_config
+        .clone()
+        .unwrap_or_else(|| gitconfig::global_config_file(place));
+    let config_before = gitconfig::read_config(&config_file)?;
+    let mut config_changed = false;
+    for (key, value) in wanted_config(hooks) {
+        if manifest::set_config(&git, "--global", &key, &value, &mut manifest)? {
+            report.changes.push(format!("set global git config {key}"));
+            config_changed = true;
+        }
+    }
+    // git reads the last value: one an include after ours sets would win, so ours goes last.
+    let includes = hookspath::includes(&git, &config_file, hooks)?;
+    if let Some(theirs) = includes.after.first() {
+        let mut text = gitconfig::read_config(&config_file)?;
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(format!("[core]\n\thooksPath = {}\n", hooks.display()).as_bytes());
+        super::write_atomic(&config_file, &text, gitconfig::mode_of(&config_file))?;
+        report.changes.push(format!(
+            "set core.hooksPath again at the end of {}: it includes {} after its own value, \
+             which sets core.hooksPath too and would win",
+            config_file.display(),
+            theirs.display()
+        ));
+        config_changed = true;
+    }
+    if config_changed {
+        gitconfig::keep_config_bytes(
+            place,
+            first,
+            &config_before,
+            &gitconfig::read_config(&config_file)?,
+        )?;
+    }
+    // Read again: an include that came after ours comes before it now.
+    manifest.ask_git = hookspath::includes(&git, &config_file, hooks)?.conditional_before;
     // Where the dispatchers hand on to: an earlier global hooks directory, or the clone's own.
     let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
-    for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
-        let hook = name.trim_end_matches(".local");
-        let text = dispatcher(hook, earlier.as_deref());
+    let handoff = handoff(&manifest, hooks, earlier.as_deref());
+    for name in dispatched() {
+        let text = dispatch::script(name, handoff);
         let dest = hooks.join(name);
         if crate::file::read_text(&dest, crate::file::SMALL)
             .ok()
@@ -161,7 +147,7 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         }
         super::write_atomic(&dest, text.as_bytes(), 0o755)?;
         if !manifest.files.iter().any(|f| f.name == name) {
-            manifest.files.push(super::InstalledFile {
+            manifest.files.push(manifest::InstalledFile {
                 name: name.to_owned(),
                 backup: None,
                 dir: Some(hooks.clone()),
@@ -169,31 +155,24 @@ pub fn install(options: &Options, place: &Place) -> Result<Report, Error> {
         }
         report.changes.push(format!("installed {}", dest.display()));
     }
-    let config_file = manifest
-        .global_config
-        .clone()
-        .unwrap_or_else(|| global_config_file(place));
-    let config_before = read_config(&config_file)?;
-    let mut config_changed = false;
-    for (key, value) in wanted_config(hooks) {
-        if super::set_config(&git, "--global", &key, &value, &mut manifest)? {
-            report.changes.push(format!("set global git config {key}"));
-            config_changed = true;
-        }
-    }
-    if config_changed {
-        keep_config_bytes(place, first, &config_before, &read_config(&config_file)?)?;
+    if let Some(winner) = hookspath::winner(&git)?.filter(|w| w.value != *hooks) {
+        report.changes.push(format!(
+            "but git reads core.hooksPath={} from {}, so it does not run mainstay's hooks: \
+             see install-hooks --global --check",
+            winner.value.display(),
+            winner.set_in()
+        ));
     }
     // Status files appear in every work tree: ignored through the global excludes file.
     let excludes: Vec<String> = super::EXCLUDES.iter().map(|s| (*s).to_owned()).collect();
-    super::add_lines(
+    manifest::add_lines(
         &excludes_file(place, &git)?,
         &excludes,
         &mut manifest.exclude,
         &mut report,
     )?;
     if !report.changes.is_empty() {
-        super::save_manifest(&path, &manifest)?;
+        manifest::save_manifest(&path, &manifest)?;
     }
     Ok(report)
 }
@@ -213,23 +192,31 @@ fn excludes_file(place: &Place, git: &Git) -> Result<PathBuf, Error> {
 pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
     let mut problems = Vec::new();
     let hooks = &place.hooks;
-    for name in super::EXECUTABLES {
-        let source = options.source_dir.join(name);
-        problems.extend(super::check_file(&hooks.join(name), &source, "", FIX)?);
-    }
     let fix = format!("{FIX} --global");
-    for name in DISPATCHED.iter().copied().chain(["pre-push.local"]) {
+    let manifest = manifest::load_manifest(&place.manifest_path())?.unwrap_or_default();
+    if manifest.hooks_dir.as_os_str().is_empty() {
+        problems.push(Problem::new("mainstay is not installed machine-wide", &fix));
+        return Ok(problems);
+    }
+    for name in super::EXECUTABLES {
+        let source = options.source(name);
+        problems.extend(hooks::check_file(&hooks.join(name), &source, "", &fix)?);
+    }
+    let earlier = manifest.earlier_hooks.clone().filter(|p| p != hooks);
+    let handoff = handoff(&manifest, hooks, earlier.as_deref());
+    for name in dispatched() {
         let dest = hooks.join(name);
         let text = crate::file::read_text(&dest, crate::file::SMALL)
             .ok()
             .flatten();
-        if !text.is_some_and(|t| t.contains(MARKER)) {
-            problems.push(Problem(format!(
-                "{} is missing or not ours: {fix}",
-                dest.display()
-            )));
+        if text.as_deref() != Some(dispatch::script(name, handoff).as_str()) {
+            problems.push(Problem::new(
+                format!("{} is missing, not ours or out of date", dest.display()),
+                &fix,
+            ));
         }
     }
+    problems.extend(reads_ours(place, &manifest)?);
     let git = place.git();
     let excludes = excludes_file(place, &git)?;
     let text = crate::file::read_text(&excludes, crate::file::SMALL)
@@ -238,17 +225,68 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
         .unwrap_or_default();
     for line in super::EXCLUDES {
         if !text.lines().any(|l| l.trim() == line) {
-            problems.push(Problem(format!(
-                "{} lacks `{line}`, so status files show as untracked: {fix}",
-                excludes.display()
-            )));
+            problems.push(Problem::new(
+                format!(
+                    "{} lacks `{line}`, so status files show as untracked",
+                    excludes.display()
+                ),
+                &fix,
+            ));
         }
     }
     for (key, value) in wanted_config(hooks) {
         if git.config_get_in("--global", &key)?.as_deref() != Some(value.as_str()) {
-            problems.push(Problem(format!(
-                "global git config {key} is not what install-hooks --global sets: {fix}"
-            )));
+            problems.push(Problem::new(
+                format!("global git config {key} is not what install-hooks --global sets"),
+                &fix,
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// Whether git, outside any repository, reads mainstay's `core.hooksPath`, and no include after
+/// it can set another one for some repositories.
+fn reads_ours(place: &Place, manifest: &Manifest) -> Result<Vec<Problem>, Error> {
+    let git = place.git();
+    let hooks = &place.hooks;
+    let fix = format!("{FIX} --global");
+    let mut problems = Vec::new();
+    match hookspath::winner(&git)? {
+        Some(w) if w.value == *hooks => {}
+        Some(w) if w.scope == "command" => problems.push(Problem::new(
+            format!(
+                "git reads core.hooksPath={} from {}, so it runs none of mainstay's hooks",
+                w.value.display(),
+                w.set_in()
+            ),
+            "unset it (git -c core.hooksPath, GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT)",
+        )),
+        Some(w) => problems.push(Problem::new(
+            format!(
+                "git reads core.hooksPath={} from {}, after mainstay's, so it runs none of \
+                 mainstay's hooks",
+                w.value.display(),
+                w.set_in()
+            ),
+            &fix,
+        )),
+        None => problems.push(Problem::new(
+            "no core.hooksPath is set, so git runs none of mainstay's machine-wide hooks",
+            &fix,
+        )),
+    }
+    if let Some(file) = &manifest.global_config {
+        for theirs in hookspath::includes(&git, file, hooks)?.after {
+            problems.push(Problem::new(
+                format!(
+                    "{} includes {} after mainstay's core.hooksPath, which sets its own: where it \
+                     applies, git runs none of mainstay's hooks",
+                    file.display(),
+                    theirs.display()
+                ),
+                &fix,
+            ));
         }
     }
     Ok(problems)
@@ -258,7 +296,7 @@ pub fn check(options: &Options, place: &Place) -> Result<Vec<Problem>, Error> {
 pub fn uninstall(place: &Place) -> Result<Report, Error> {
     let mut report = Report::default();
     let path = place.manifest_path();
-    let Some(manifest): Option<Manifest> = super::load_manifest(&path)? else {
+    let Some(manifest): Option<Manifest> = manifest::load_manifest(&path)? else {
         return Ok(report);
     };
     if manifest.hooks_dir.as_os_str().is_empty() {
@@ -276,9 +314,9 @@ pub fn uninstall(place: &Place) -> Result<Report, Error> {
             source,
         })?;
     }
-    super::uninstall_files(&manifest, &manifest.files, &mut report)?;
-    for name in [BEFORE, AFTER] {
-        remove_if_there(&place.hooks.with_file_name(name))?;
+    hooks::uninstall_files(&manifest, &manifest.files, &mut report)?;
+    for name in [gitconfig::BEFORE, gitconfig::AFTER] {
+        super::remove_if_there(&place.hooks.with_file_name(name))?;
     }
     uninstall_excludes(place, &manifest, &mut report)?;
     Ok(report)
@@ -317,10 +355,10 @@ fn uninstall_excludes(
             exclude: manifest.exclude.clone(),
             ..Manifest::default()
         };
-        return super::save_manifest(&path, &rest);
+        return manifest::save_manifest(&path, &rest);
     }
-    super::remove_lines(&manifest.exclude, report)?;
-    remove_if_there(&place.hooks.with_file_name(WORKTREES))?;
+    manifest::remove_lines(&manifest.exclude, report)?;
+    super::remove_if_there(&place.hooks.with_file_name(WORKTREES))?;
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
     for dir in [
         place.hooks.as_path(),
@@ -330,13 +368,6 @@ fn uninstall_excludes(
         let _ = fs::remove_dir(dir);
     }
     Ok(())
-}
-
-fn remove_if_there(path: &Path) -> Result<(), Error> {
-    crate::file::remove_if_exists(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
 }
 
 /// The work trees `post-push` noted (see [`note_worktree`]) that still exist.
@@ -381,81 +412,6 @@ pub fn note_worktree(hooks: &Path, worktree: &Path) -> Result<(), Error> {
         .map_err(|source| Error::Io { path: file, source })
 }
 
-/// The global config's bytes before the first install, and after the last change install made.
-const BEFORE: &str = "gitconfig.before";
-const AFTER: &str = "gitconfig.after";
-
-fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(Error::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Keeps the global config's bytes as they were before mainstay's first change (`before`, on
-/// the first run; else the kept ones, with any edits made since carried over) and as this run
-/// left them (`after`).
-fn keep_config_bytes(
-    place: &Place,
-    first: bool,
-    now_before: &[u8],
-    after: &[u8],
-) -> Result<(), Error> {
-    let before_path = place.hooks.with_file_name(BEFORE);
-    let after_path = place.hooks.with_file_name(AFTER);
-    let kept = (!first)
-        .then(|| Some((fs::read(&before_path).ok()?, fs::read(&after_path).ok()?)))
-        .flatten();
-    let original = match kept {
-        None if first => Some(now_before.to_vec()),
-        // An install from before the bytes were kept: uninstall goes key by key.
-        None => None,
-        Some((original, last)) if last == now_before => Some(original),
-        // Edited since: the original, with those edits.
-        Some((original, last)) => revert(&last, now_before, &original),
-    };
-    match original {
-        Some(original) => {
-            super::write_atomic(&before_path, &original, 0o600)?;
-            super::write_atomic(&after_path, after, 0o600)
-        }
-        None => {
-            remove_if_there(&before_path)?;
-            remove_if_there(&after_path)
-        }
-    }
-}
-
-/// `current` with the change from `original` to `last` undone, by a three-way line merge; `None`
-/// when the lines that change touched were edited since (a conflict).
-fn revert<'a>(last: &'a [u8], current: &'a [u8], original: &'a [u8]) -> Option<Vec<u8>> {
-    use crate::ledger::lines::{self, Markers, split_lines};
-    let (base, ours, theirs) = (
-        split_lines(last),
-        split_lines(current),
-        split_lines(original),
-    );
-    let markers = Markers { size: 7, eol: "\n" };
-    let mut out = Vec::new();
-    // Lines added right beside mainstay's (`git config` appends a new section after the last
-    // one, which may be ours) stay, beside what comes back; any other edit there is a conflict.
-    let mut beside = |base: &[&'a [u8]], ours: &[&'a [u8]], theirs: &[&'a [u8]]| {
-        if ours.starts_with(base) {
-            Some([theirs, &ours[base.len()..]].concat())
-        } else if ours.ends_with(base) {
-            Some([&ours[..ours.len() - base.len()], theirs].concat())
-        } else {
-            None
-        }
-    };
-    let conflicts = lines::merge(&base, &ours, &theirs, markers, &mut beside, &mut out);
-    (conflicts == 0).then_some(out)
-}
-
 /// Puts the global config file back as it was before the first install: byte for byte when no
 /// one changed it since; else with mainstay's edits taken out and the others kept; else, where
 /// the very lines mainstay wrote were edited, key by key, leaving a key no longer set to
@@ -465,15 +421,15 @@ fn restore_global_config(
     manifest: &Manifest,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let kept = fs::read(place.hooks.with_file_name(BEFORE))
+    let kept = fs::read(place.hooks.with_file_name(gitconfig::BEFORE))
         .ok()
-        .zip(fs::read(place.hooks.with_file_name(AFTER)).ok());
+        .zip(fs::read(place.hooks.with_file_name(gitconfig::AFTER)).ok());
     if let (Some(file), Some((original, last))) = (&manifest.global_config, kept) {
-        let current = read_config(file)?;
+        let current = gitconfig::read_config(file)?;
         let restored = if current == last {
             Some(original)
         } else {
-            revert(&last, &current, &original)
+            gitconfig::revert(place, &last, &current, &original)
         };
         if let Some(bytes) = restored {
             let mode = fs::metadata(file).map_or(0o644, |m| {
@@ -511,54 +467,28 @@ fn restore_global_config(
         }
         still_ours.config.push(entry.clone());
     }
-    super::restore_config(&git, "--global", &still_ours, report)
-}
-
-/// The file `git config --global` writes: `~/.gitconfig`, or, when only that exists, the XDG
-/// one (`$XDG_CONFIG_HOME/git/config`).
-fn global_config_file(place: &Place) -> PathBuf {
-    let dot = place.home.join(".gitconfig");
-    let xdg = place.config_home.join("git").join("config");
-    if !dot.exists() && xdg.exists() {
-        xdg
-    } else {
-        dot
-    }
+    manifest::restore_config(&git, "--global", &still_ours, report)
 }
 
 /// The global config values install sets: `core.hooksPath` and the merge driver registrations,
 /// pointing at the global directory's driver.
 fn wanted_config(hooks: &Path) -> Vec<(String, String)> {
     let mut wanted = vec![("core.hooksPath".to_owned(), hooks.display().to_string())];
-    wanted.extend(super::driver_lines(&hooks.join("merge-driver")));
+    wanted.extend(target::driver_lines(&hooks.join("merge-driver")));
     wanted
 }
 
-/// A dispatcher for `hook`: runs the repository's own hook of that name (or the one in
-/// `earlier`, the global hooks directory that was set before), with the same arguments and
-/// stdin. It runs for every commit once installed, so the common case (a clone whose `.git` is a
-/// directory) costs two `test`s and no subshell; only a linked worktree, a submodule or a bare
-/// repository asks git for its common directory. (What git pays to start it at all is the
-/// larger part: see docs/measurements.md.)
-fn dispatcher(hook: &str, earlier: Option<&Path>) -> String {
-    let body = match earlier {
-        Some(dir) => {
-            let path = super::shell_quote(&dir.join(hook));
-            format!("[ -x {path} ] && exec {path} \"$@\"\nexit 0\n")
-        }
-        // A clone installed on its own keeps its project's hook as `pre-push.local`, and its
-        // `pre-push` is ours: run the project's, not ours twice.
-        None if hook == "pre-push" => "if [ -d .git ]; then d=.git; else d=$(git rev-parse --git-common-dir 2>/dev/null) || exit 0; fi\n\
-             h=$d/hooks/pre-push; [ -f \"$d/mainstay/install.json\" ] && h=$d/hooks/pre-push.local\n\
-             [ -x \"$h\" ] && exec \"$h\" \"$@\"\nexit 0\n"
-            .to_owned(),
-        // The common git dir: a clone's hooks are shared by its worktrees.
-        None => format!(
-            "[ -x .git/hooks/{hook} ] && exec .git/hooks/{hook} \"$@\"\n\
-             [ -d .git ] && exit 0\n\
-             d=$(git rev-parse --git-common-dir 2>/dev/null) && [ -x \"$d/hooks/{hook}\" ] && exec \"$d/hooks/{hook}\" \"$@\"\n\
-             exit 0\n"
-        ),
-    };
-    format!("#!/bin/sh\n{MARKER}: hands on to the repository's own `{hook}`\n{body}")
+/// Every name that gets a dispatcher: each hook git runs but `pre-push` (ours), and
+/// `pre-push.local`, which our `pre-push` runs first.
+fn dispatched() -> impl Iterator<Item = &'static str> {
+    dispatch::HOOKS.iter().copied().chain(["pre-push.local"])
+}
+
+/// What the dispatchers hand on to, as the manifest records it.
+fn handoff<'a>(manifest: &Manifest, hooks: &'a Path, earlier: Option<&'a Path>) -> Handoff<'a> {
+    match earlier {
+        _ if manifest.ask_git => Handoff::AskGit { ours: hooks },
+        Some(dir) => Handoff::Earlier(dir),
+        None => Handoff::Repository,
+    }
 }

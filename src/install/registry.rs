@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::global::Place;
+use super::place::Place;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -12,7 +12,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use super::{Error, FIX, Manifest, Options, Problem, Report};
+use super::manifest::{self, Manifest};
+use super::{Error, FIX, Options, Problem, Report, hooks};
 use crate::git::Git;
 
 /// The executables a remote gets.
@@ -55,7 +56,7 @@ impl Bare {
 /// Installs `pre-receive`, or brings it up to date; a second run reports no changes.
 pub fn install(options: &Options) -> Result<Report, Error> {
     let bare = open(options)?;
-    let mut manifest = super::load_manifest(&bare.manifest_path())?.unwrap_or_default();
+    let mut manifest = manifest::load_manifest(&bare.manifest_path())?.unwrap_or_default();
     let mut report = Report::default();
     let hooks = bare.hooks_dir()?;
     fs::create_dir_all(&hooks).map_err(|source| Error::Io {
@@ -64,32 +65,26 @@ pub fn install(options: &Options) -> Result<Report, Error> {
     })?;
     // An install made where git used to read hooks (a global directory, before the repository
     // got its own): moved here, and what it moved aside there put back.
-    let stale: Vec<super::InstalledFile> = manifest
+    let stale: Vec<manifest::InstalledFile> = manifest
         .files
         .iter()
         .filter(|f| f.dir(&manifest) != hooks)
         .cloned()
         .collect();
-    super::uninstall_files(&manifest, &stale, &mut report)?;
+    hooks::uninstall_files(&manifest, &stale, &mut report)?;
     let legacy = manifest.hooks_dir.clone();
     manifest
         .files
         .retain(|f| f.dir.as_deref().unwrap_or(&legacy) == hooks);
     manifest.hooks_dir = hooks.clone();
     for name in EXECUTABLES {
-        super::install_file(
-            &options.source_dir,
-            &hooks,
-            name,
-            &mut manifest,
-            &mut report,
-        )?;
+        hooks::install_file(options, &hooks, name, &mut manifest, &mut report)?;
     }
     if bare.paths.hooks != hooks {
         // A global (or system) core.hooksPath sends this repository's hooks to a directory all
         // repositories share: this one reads its own instead.
         let value = hooks.display().to_string();
-        if super::set_config(
+        if manifest::set_config(
             &bare.git,
             "--local",
             "core.hooksPath",
@@ -106,7 +101,7 @@ pub fn install(options: &Options) -> Result<Report, Error> {
         }
     }
     if !report.changes.is_empty() {
-        super::save_manifest(&bare.manifest_path(), &manifest)?;
+        manifest::save_manifest(&bare.manifest_path(), &manifest)?;
     }
     if let Some(place) = &options.global {
         super::registry::add(place, super::registry::Kind::Server, &bare.paths.common_dir)?;
@@ -122,23 +117,27 @@ pub fn check(options: &Options) -> Result<Vec<Problem>, Error> {
     let hooks = bare.hooks_dir()?;
     for name in EXECUTABLES {
         let dest = hooks.join(name);
-        let source = options.source_dir.join(name);
-        problems.extend(super::check_file(&dest, &source, "", &fix)?);
+        let source = options.source(name);
+        problems.extend(super::hooks::check_file(&dest, &source, "", &fix)?);
     }
     if bare.paths.hooks != hooks {
-        problems.push(Problem(format!(
-            "git reads the hooks of {} from {} (a global core.hooksPath), not from {}, where \
-             pre-receive belongs, so no push is checked: {fix}",
-            bare.paths.common_dir.display(),
-            bare.paths.hooks.display(),
-            hooks.display()
-        )));
+        problems.push(Problem::new(
+            format!(
+                "git reads the hooks of {} from {} (a global core.hooksPath), not from {}, where \
+             pre-receive belongs, so no push is checked",
+                bare.paths.common_dir.display(),
+                bare.paths.hooks.display(),
+                hooks.display()
+            ),
+            &fix,
+        ));
     }
     // The remote's own settings, read by every push: say when they do not parse.
     if let Err(e) = crate::config::Config::load(&bare.paths.common_dir) {
-        problems.push(Problem(format!(
-            "{e}; every push is refused until it is fixed"
-        )));
+        problems.push(Problem::new(
+            format!("{e}; every push is refused until it is fixed"),
+            "fix it",
+        ));
     }
     Ok(problems)
 }
@@ -149,11 +148,11 @@ pub fn uninstall(options: &Options) -> Result<Report, Error> {
     let bare = open(options)?;
     let mut report = Report::default();
     let path = bare.manifest_path();
-    let Some(manifest): Option<Manifest> = super::load_manifest(&path)? else {
+    let Some(manifest): Option<Manifest> = manifest::load_manifest(&path)? else {
         return Ok(report);
     };
-    super::uninstall_files(&manifest, &manifest.files, &mut report)?;
-    super::restore_config(&bare.git, "--local", &manifest, &mut report)?;
+    hooks::uninstall_files(&manifest, &manifest.files, &mut report)?;
+    manifest::restore_config(&bare.git, "--local", &manifest, &mut report)?;
     fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
     if let Some(place) = &options.global {
         super::registry::remove(place, super::registry::Kind::Server, &bare.paths.common_dir)?;

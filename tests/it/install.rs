@@ -391,3 +391,174 @@ fn executables_are_statically_linked() {
         );
     }
 }
+
+#[test]
+fn husky_rewriting_its_hooks_on_npm_install_leaves_mainstay_running() {
+    // See: issue 24, husky's `prepare` after install-hooks.
+    let husky = husky();
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    write(
+        &work.join("package.json"),
+        "{\"name\":\"app\",\"private\":true,\"scripts\":{\"prepare\":\"husky\"}}\n",
+    );
+    let run_husky = || {
+        let out = sb
+            .command("node", &work)
+            .arg(&husky)
+            .output()
+            .expect("run husky");
+        assert!(out.status.success(), "{}", describe("husky", &work, &out));
+    };
+    run_husky();
+    let marker = sb.path().join("husky-ran");
+    write(
+        &work.join(".husky/pre-push"),
+        &format!("echo \"husky pre-push $1\" >> '{}'\n", marker.display()),
+    );
+    let said = sb.install(&work);
+    assert!(
+        said.contains(".husky/pre-push that runs mainstay's pre-push first"),
+        "{said}"
+    );
+    // What `npm install` does through `prepare`: husky writes `.husky/_` again.
+    run_husky();
+    let out = check(&sb, &work);
+    assert!(out.status.success(), "{}", describe("--check", &work, &out));
+    let sha = sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(
+        read(&marker),
+        "husky pre-push origin\n",
+        "husky's hook ran once"
+    );
+    wait_for_landing(&sb, &work, &sha);
+    let out = sb.git_output(&work, &["push", "-q", "origin", ":main"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to delete protected branch"),
+        "{}",
+        describe("delete main", &work, &out)
+    );
+    // A teammate's clone without mainstay: the committed line does nothing, husky runs.
+    sb.git(
+        &work,
+        &["add", ".husky/pre-push", "package.json", ".gitattributes"],
+    );
+    sb.git(&work, &["commit", "-q", "-m", "husky and mainstay"]);
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    let mate = sb.clone_repo(&remote, "mate");
+    let out = sb
+        .command("node", &mate)
+        .arg(&husky)
+        .output()
+        .expect("husky");
+    assert!(out.status.success());
+    sb.commit(&mate, "m.txt", "m\n", "m");
+    let out = sb.git_output(&mate, &["push", "-q", "origin", "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("push without mainstay", &mate, &out)
+    );
+    // Uninstalling leaves the committed line (the project's) and nothing else of ours.
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--uninstall", &work, &out)
+    );
+    assert!(!work.join(".git/mainstay/bin/pre-push").exists());
+    assert!(!work.join(".husky/_/pre-push.local").exists());
+}
+
+#[test]
+fn install_hooks_finds_the_hook_executables_in_the_packages_libexec() {
+    // See: issue 24, only `mainstay` and `install-hooks` on PATH.
+    let sb = Sandbox::new();
+    let prefix = sb.path().join("prefix");
+    let bin = prefix.join("bin");
+    let libexec = prefix.join("libexec/mainstay");
+    for (dir, names) in [
+        (&bin, &["install-hooks", "mainstay"][..]),
+        (
+            &libexec,
+            &["pre-push", "post-push", "merge-driver", "pre-receive"],
+        ),
+    ] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        for name in names {
+            std::fs::copy(crate::util::bin(name), dir.join(name)).expect("copy");
+        }
+    }
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let out = sb
+        .command(bin.join("install-hooks"), &work)
+        .output()
+        .expect("run install-hooks");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("install-hooks", &work, &out)
+    );
+    let out = sb
+        .command(bin.join("install-hooks"), &work)
+        .arg("--check")
+        .output()
+        .expect("run install-hooks");
+    assert!(out.status.success(), "{}", describe("--check", &work, &out));
+    let sha = sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    wait_for_landing(&sb, &work, &sha);
+    let out = sb.git_output(&work, &["push", "-q", "origin", ":main"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to delete protected branch"));
+}
+
+#[test]
+fn an_install_killed_midway_is_named_and_finished_by_the_next_one() {
+    // See: issue 24, a half-finished install leaves the clone protected or names the one fix.
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    let ran = sb.path().join("own-ran");
+    let own = work.join(".git/hooks/pre-push");
+    write(
+        &own,
+        &format!("#!/bin/sh\necho ran >> '{}'\n", ran.display()),
+    );
+    std::fs::set_permissions(&own, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    sb.install(&work);
+    // Killed after pre-push went in, before the rest and the manifest.
+    let hooks = work.join(".git/hooks");
+    for name in ["post-push", "mainstay"] {
+        std::fs::remove_file(hooks.join(name)).expect("remove");
+    }
+    std::fs::remove_file(work.join(".git/mainstay/install.json")).expect("remove");
+    let out = check(&sb, &work);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("post-push is missing: run install-hooks"),
+        "{said}"
+    );
+    sb.install(&work);
+    let out = check(&sb, &work);
+    assert!(out.status.success(), "{}", describe("--check", &work, &out));
+    let sha = sb.commit(&work, "a.txt", "a\n", "a");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&ran), "ran\n", "the clone's own hook ran once");
+    wait_for_landing(&sb, &work, &sha);
+    let out = sb.run("install-hooks", &work, &["--uninstall"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("--uninstall", &work, &out)
+    );
+    assert!(
+        read(&own).contains("own-ran"),
+        "the clone's own hook is back"
+    );
+    assert!(!hooks.join("pre-push.local").exists());
+}
