@@ -9,7 +9,8 @@ With a baseline (another build's release directory, or a revision this script bu
 worktree of its own under target/), every push figure is also taken with that build, in the same
 run and alternating with the others, so two builds are compared on the same machine state.
 
-Prints, with medians over N runs:
+Prints, with medians over N runs (pushes also in CPU time: user and system of `git push` and
+every process it waited for, its hook included; the detached post-push is not waited for):
   - `git commit` with mainstay installed vs without (no hook of ours runs on commit), and with a
     `reference-transaction` hook that only returns (what a post-push built on it would cost);
   - `git push` of one commit to a local bare remote, with vs without, and with a pre-push hook
@@ -24,6 +25,7 @@ one without a hook, alternating, each push to a fresh copy of the remote.
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -51,6 +53,15 @@ def timed(args, cwd, environ, stdin=None):
     start = time.perf_counter_ns()
     run(args, cwd, environ, stdin)
     return (time.perf_counter_ns() - start) / 1e6
+
+
+def cpu_timed(args, cwd, environ):
+    """The CPU time (user and system, ms) of the command and every process it waited for: on a
+    shared machine it moves less than the wall clock when others load it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run(args, cwd, environ)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
 
 
 def build_baseline(rev):
@@ -148,6 +159,7 @@ def main():
             runs * 5, commit("plain"), commit("mainstay"), commit("reftx"))
 
         delays = {"mainstay": [], "baseline": []}
+        cpu = {name: [] for name in clones}
 
         def push(name):
             def one(i):
@@ -156,7 +168,9 @@ def main():
                 run(["git", "commit", "-q", "-am", f"p{i}"], work, environ)
                 sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, env=environ,
                                      check=True, capture_output=True, text=True).stdout.strip()
-                took = timed(["git", "push", "-q", "origin", "main"], work, environ)
+                start = time.perf_counter_ns()
+                cpu[name].append(cpu_timed(["git", "push", "-q", "origin", "main"], work, environ))
+                took = (time.perf_counter_ns() - start) / 1e6
                 exited = time.time()
                 if name in ("mainstay", "baseline"):
                     log = work / f".deployment-status-{sha[:7]}.log"
@@ -193,6 +207,13 @@ def main():
             b = p_base[0]
             print(f"{'  the baseline build':<44}{p_plain:>10.2f}{b:>10.2f}{b / p_plain:>8.3f}")
             print(f"{'  this build against the baseline':<44}{b:>10.2f}{p_ours:>10.2f}{p_ours / b:>8.3f}")
+        c = {name: statistics.median(v) for name, v in cpu.items() if v}
+        print(f"{'git push, CPU time (ms, median)':<44}{c['plain']:>10.2f}{c['mainstay']:>10.2f}{c['mainstay'] / c['plain']:>8.3f}")
+        print(f"{'  same, a pre-push that does nothing':<44}{c['plain']:>10.2f}{c['noop']:>10.2f}{c['noop'] / c['plain']:>8.3f}")
+        print(f"{'  mainstay against that no-op hook':<44}{c['noop']:>10.2f}{c['mainstay']:>10.2f}{c['mainstay'] / c['noop']:>8.3f}")
+        if baseline:
+            print(f"{'  the baseline build against the no-op hook':<44}{c['noop']:>10.2f}{c['baseline']:>10.2f}{c['baseline'] / c['noop']:>8.3f}")
+            print(f"{'  this build against the baseline':<44}{c['baseline']:>10.2f}{c['mainstay']:>10.2f}{c['mainstay'] / c['baseline']:>8.3f}")
         for name, label in (("mainstay", "push exit -> monitor's first log line (ms)"),
                             ("baseline", "  the baseline build (ms)")):
             if delays[name]:

@@ -139,14 +139,21 @@ pub fn handoff_marker(common_dir: &Path, pid: u32) -> PathBuf {
 pub fn claim_handoff(common_dir: &Path, pid: u32, sha: &str) -> bool {
     use std::io::Write;
     let path = handoff_marker(common_dir, pid);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+    };
+    // The directory is there after the first push: made only when it is not.
+    let created = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let _ = std::fs::create_dir_all(crate::state::dir(common_dir));
+            create()
+        }
+        other => other,
+    };
+    match created {
         Ok(mut file) => {
             let _ = file.write_all(sha.as_bytes());
             true

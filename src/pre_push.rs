@@ -102,22 +102,23 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     let alias = |name: &str| repo::config_string(&repo, &format!("alias.{name}"));
     // `git push --mirror` deletes every branch of the remote this clone lacks, and git does not
     // tell pre-push of those deletions: each protected one is judged as a deletion here, by the
-    // settings of the remote's copy of the deploy branch.
-    let deploy_tip = repo::resolve_ref(
-        &repo,
-        &post_push::tracking_ref(remote, &config.deploy.branch),
-    );
-    let mirror_settings = settings(deploy_tip).unwrap_or_default();
-    let lacking = protected_lacking_here(&repo, remote, &mirror_settings);
-    let mut process = None;
-    let mut mirror = false;
+    // settings of the remote's copy of the deploy branch. The push's own command line says
+    // whether it mirrors (it is read anyway for a push of the deploy branch), before any branch
+    // of the remote is looked up.
+    let process = crate::process::find_push_process(&alias);
+    let mirror = process.is_some_and(|p| p.mirror)
+        || repo::local_config_bool(&repo, &format!("remote.{remote}.mirror")) == Some(true);
+    let lacking = if mirror {
+        let deploy_tip = repo::resolve_ref(
+            &repo,
+            &post_push::tracking_ref(remote, &config.deploy.branch),
+        );
+        let mirror_settings = settings(deploy_tip).unwrap_or_default();
+        protected_lacking_here(&repo, remote, &mirror_settings)
+    } else {
+        Vec::new()
+    };
     if !lacking.is_empty() {
-        let found = crate::process::find_push_process(&alias);
-        mirror = found.is_some_and(|p| p.mirror)
-            || repo::local_config_bool(&repo, &format!("remote.{remote}.mirror")) == Some(true);
-        process = Some(found);
-    }
-    if mirror {
         updates.extend(lacking.iter().map(|(branch, id)| policy::Update {
             local_ref: "(mirror)".to_owned(),
             local: None,
@@ -137,7 +138,7 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
     let verdict = policy::check(&repo, &push);
     hook::report(&repo, || hook::user(&repo), &verdict, err)?;
     if !verdict.allowed() {
-        if mirror {
+        if !lacking.is_empty() {
             let names: Vec<String> = lacking.iter().map(|(b, _)| format!("`{b}`")).collect();
             let _ = writeln!(
                 err,
@@ -185,7 +186,6 @@ pub fn run(hook: &PrePush<'_>, err: &mut impl Write) -> Result<Outcome, Error> {
             .and_then(|mut f| f.write_all(line.as_bytes()));
         return Ok(Outcome::Allowed { followed: None });
     }
-    let process = process.unwrap_or_else(|| crate::process::find_push_process(&alias));
     if process.is_some_and(|p| p.dry_run) {
         return Ok(Outcome::Allowed { followed: None });
     }

@@ -44,6 +44,8 @@ pub struct Repo {
     /// [`BLOB_LIMIT_VAR`], else git's `core.bigFileThreshold` in the repository's own config,
     /// else [`BLOB_LIMIT`].
     blob_limit: u64,
+    /// The repository's own config file, as [`open`] read it.
+    local: LocalConfig,
 }
 
 impl Repo {
@@ -149,6 +151,11 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
             };
             (git_dir, workdir)
         }
+        // Where git runs a hook in a work tree, its top: the `.git` dir there is the repository,
+        // as discovery would find first (a `.git` file, a bare or a nested one go the long way).
+        None if at.work_tree.is_none() && dir.join(".git/HEAD").is_file() => {
+            (absolute(dir, dir.join(".git")), Some(dir.to_owned()))
+        }
         None => {
             let (path, _trust) = gix::discover::upwards(dir).map_err(|e| fail(e.to_string()))?;
             let (git_dir, workdir) = path.into_repository_and_work_tree_directories();
@@ -206,6 +213,7 @@ pub fn open(dir: &Path, at: &Location) -> Result<Repo, Error> {
         workdir,
         hash,
         blob_limit,
+        local,
     })
 }
 
@@ -550,11 +558,17 @@ pub fn refs_under(repo: &Repo, prefix: &str) -> Vec<(String, ObjectId)> {
 }
 
 /// A boolean of this clone's own configuration file (`<common dir>/config`, includes not
-/// followed): read directly, since a full configuration load costs more than the hook.
+/// followed), as [`open`] read it: a full configuration load costs more than the hook.
 pub fn local_config_bool(repo: &Repo, key: &str) -> Option<bool> {
-    let file = gix::config::File::from_path_no_includes(
-        repo.common_dir.join("config"),
-        gix::config::Source::Local,
+    // Most files never name the key: no parse for them.
+    let name = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    if !repo.local.text.to_ascii_lowercase().contains(&name) {
+        return None;
+    }
+    let file = gix::config::File::from_bytes_no_includes(
+        repo.local.text.as_bytes(),
+        gix::config::file::Metadata::from(gix::config::Source::Local),
+        Default::default(),
     )
     .ok()?;
     file.boolean(key).ok().flatten()
