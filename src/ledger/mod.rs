@@ -13,6 +13,7 @@
 mod align;
 mod fields;
 mod hash;
+mod headings;
 mod ids;
 pub(crate) mod lines;
 mod merge;
@@ -238,6 +239,8 @@ pub enum Fallback {
     NotText,
     /// The record merge's result failed the no-loss, no-duplicate check.
     Unverified,
+    /// The record merge left more in conflict than the line merge, whose result this is.
+    Wider,
 }
 
 /// The result of [`merge`].

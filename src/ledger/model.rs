@@ -13,6 +13,8 @@ use super::table::{cells, split_cells};
 #[derive(Debug)]
 pub(crate) struct Doc<'a> {
     pub(crate) root: Section<'a>,
+    /// A code fence is still open at the end of the file.
+    pub(crate) unclosed_fence: bool,
 }
 
 #[derive(Debug)]
@@ -82,6 +84,16 @@ impl<'a> Block<'a> {
     }
 }
 
+impl List<'_> {
+    /// A list with no items: the base of one added on both sides.
+    pub(crate) fn empty() -> Self {
+        List {
+            text: "",
+            items: Vec::new(),
+        }
+    }
+}
+
 impl<'a> Section<'a> {
     /// A section with nothing in it: the base of one added on both sides.
     pub(crate) fn empty(key: Key<'a>) -> Self {
@@ -114,7 +126,12 @@ impl<'a> Doc<'a> {
             ids,
         };
         let (root, _) = parser.section(0, false);
-        Doc { root }
+        let unclosed_fence =
+            parser.levels.last() == Some(&CODE) && !closes_fence(parser.line(parser.lines() - 1));
+        Doc {
+            root,
+            unclosed_fence,
+        }
     }
 
     /// The file again, assembled from the tree's leaves.
@@ -191,7 +208,7 @@ struct Parser<'a, 'o> {
     ids: &'o Recognisers,
 }
 
-const CODE: u8 = u8::MAX;
+pub(crate) const CODE: u8 = u8::MAX;
 
 impl<'a> Parser<'a, '_> {
     fn lines(&self) -> usize {
@@ -240,15 +257,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn heading_key(&self, line: &'a str) -> Key<'a> {
-        let text = line
-            .trim()
-            .trim_start_matches('#')
-            .trim_end_matches('#')
-            .trim();
-        match self.ids.any(text) {
-            Some(id) => Key::new(id, true),
-            None => Key::new(heading_text_key(text), false),
-        }
+        heading_key(line, self.ids)
     }
 
     fn blocks(&self, from: usize, to: usize) -> Vec<Block<'a>> {
@@ -260,7 +269,7 @@ impl<'a> Parser<'a, '_> {
                 None
             } else if self.is_table_start(i, to) {
                 Some(self.table(i, to))
-            } else if is_bullet(self.line(i)) {
+            } else if list_indent(self.line(i)).is_some() {
                 Some(self.list(i, to))
             } else {
                 None
@@ -332,7 +341,10 @@ impl<'a> Parser<'a, '_> {
         (Block::Table(table), end)
     }
 
+    /// A list at any indent: items are the bullets at its first item's indent (or less), each
+    /// owning the lines indented deeper (its sub-bullets and paragraphs), so they travel with it.
     fn list(&self, start: usize, to: usize) -> (Block<'a>, usize) {
+        let indent = list_indent(self.line(start)).expect("a list starts at a bullet");
         let mut items = Vec::new();
         let mut item_start = start;
         let mut i = start + 1;
@@ -342,7 +354,8 @@ impl<'a> Parser<'a, '_> {
             while next < to && is_blank(self.line(next)) {
                 next += 1;
             }
-            if next < to && is_indented(self.line(next)) && !self.is_heading(next) {
+            let nested = |line: &str| !is_blank(line) && indent_of(line) > indent;
+            if next < to && nested(self.line(next)) && !self.is_heading(next) {
                 i = next + 1;
                 continue;
             }
@@ -352,7 +365,7 @@ impl<'a> Parser<'a, '_> {
                 key,
             });
             // Blank lines before the next item are that item's: an appended item brings its own.
-            if next < to && self.levels[next] != CODE && is_bullet(self.line(next)) {
+            if next < to && self.levels[next] != CODE && list_indent(self.line(next)).is_some() {
                 item_start = i;
                 i = next + 1;
             } else {
@@ -377,8 +390,27 @@ impl<'a> Parser<'a, '_> {
     }
 }
 
+/// Whether a line (the last of a file) can be a closing fence: a run of backticks or tildes.
+fn closes_fence(line: &str) -> bool {
+    let rest = line.trim();
+    rest.len() >= 3 && (rest.bytes().all(|b| b == b'`') || rest.bytes().all(|b| b == b'~'))
+}
+
+/// A heading line's key: the first ID in it, else its text as [`heading_text_key`] has it.
+pub(crate) fn heading_key<'a>(line: &'a str, ids: &Recognisers) -> Key<'a> {
+    let text = line
+        .trim()
+        .trim_start_matches('#')
+        .trim_end_matches('#')
+        .trim();
+    match ids.any(text) {
+        Some(id) => Key::new(id, true),
+        None => Key::new(heading_text_key(text), false),
+    }
+}
+
 /// The heading level of each line (0 for none), with fenced code marked `CODE`.
-fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
+pub(crate) fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
     let mut fence: Option<(u8, usize)> = None;
     (0..starts.len() - 1)
         .map(|i| {
@@ -418,31 +450,88 @@ fn heading_level(line: &str) -> u8 {
     }
 }
 
-/// A heading's text as a key: parenthesised dates and counts, which agents rewrite, left out.
-fn heading_text_key(text: &str) -> String {
-    let mut key = String::with_capacity(text.len());
+/// A heading's text as a key: spelling that people and tools vary left out (brackets, case,
+/// spacing, a trailing `#` run), and so are parenthesised dates, counts and release states
+/// (`(2026-02-04)`, `(unreleased)`) and a trailing date (`- 2026-12-01`), which change when a
+/// release is re-dated or cut: `## [1.4.0] - 2026-12-01` and `## 1.4.0 (unreleased)` are one key.
+pub(crate) fn heading_text_key(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('(') {
         let Some(close) = rest[open..].find(')') else {
             break;
         };
         let inner = &rest[open..open + close + 1];
-        key.push_str(&rest[..open]);
-        if !inner.bytes().any(|b| b.is_ascii_digit()) {
-            key.push_str(inner);
+        kept.push_str(&rest[..open]);
+        if !inner.bytes().any(|b| b.is_ascii_digit()) && !is_release_state(inner) {
+            kept.push_str(inner);
         }
         rest = &rest[open + close + 1..];
     }
-    key.push_str(rest);
-    key.split_whitespace().collect::<Vec<_>>().join(" ")
+    kept.push_str(rest);
+    let lower = kept.replace(['[', ']'], " ").to_lowercase();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    while words.len() > 1 && words.last().is_some_and(|w| is_date_word(w)) {
+        words.pop();
+    }
+    words.join(" ")
+}
+
+/// A release state written in parentheses after a version, which a release replaces by a date.
+fn is_release_state(inner: &str) -> bool {
+    let inner = inner.trim_matches(['(', ')', ' ']).to_ascii_lowercase();
+    [
+        "unreleased",
+        "upcoming",
+        "not released",
+        "not yet released",
+        "tbd",
+        "tba",
+        "in progress",
+    ]
+    .contains(&inner.as_str())
+}
+
+/// A word of a trailing date or its separator: `2026-12-01`, `2026/12/01`, `december`, `1,`, `-`.
+fn is_date_word(word: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let year = word
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.iter().all(u8::is_ascii_digit))
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-/.,".contains(&b));
+    let day = word.ends_with(',')
+        && word.len() <= 3
+        && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit());
+    let month = word.len() >= 3
+        && MONTHS.iter().any(|m| word.starts_with(m))
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'.' || b == b',');
+    year || day || month || matches!(word, "-" | "\u{2013}" | "\u{2014}" | ":" | "|")
 }
 
 fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
 }
 
-fn is_indented(line: &str) -> bool {
-    line.starts_with([' ', '\t']) && !is_blank(line)
+/// Columns of leading whitespace, a tab counting four.
+fn indent_of(line: &str) -> usize {
+    line.bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .map(|b| if b == b'\t' { 4 } else { 1 })
+        .sum()
+}
+
+/// The indent of a bullet line that can start a list: up to three columns, as Markdown allows
+/// outside a list (four would be indented code).
+fn list_indent(line: &str) -> Option<usize> {
+    let indent = indent_of(line);
+    (indent <= 3 && is_bullet(line.trim_start_matches([' ', '\t']))).then_some(indent)
 }
 
 pub(crate) fn is_bullet(line: &str) -> bool {
@@ -532,8 +621,25 @@ mod tests {
     fn heading_keys_ignore_parenthesised_dates() {
         assert_eq!(
             heading_text_key("✅ Completed/Archived (2026-02-04)"),
-            "✅ Completed/Archived"
+            "✅ completed/archived"
         );
-        assert_eq!(heading_text_key("Notes (draft)"), "Notes (draft)");
+        assert_eq!(heading_text_key("Notes (draft)"), "notes (draft)");
+        for variant in [
+            "[Unreleased]",
+            "Unreleased  ",
+            "unreleased",
+            "[Unreleased] - 2026-12-01",
+        ] {
+            assert_eq!(heading_text_key(variant), "unreleased", "{variant}");
+        }
+        for variant in [
+            "0.8.21 (unreleased)",
+            "0.8.21 (2023-07-19)",
+            "[0.8.21] - 2023-07-19",
+        ] {
+            assert_eq!(heading_text_key(variant), "0.8.21", "{variant}");
+        }
+        assert_eq!(heading_text_key("v2.0 — December 1, 2026"), "v2.0");
+        assert_eq!(heading_text_key("2026"), "2026");
     }
 }
