@@ -157,6 +157,26 @@ pub(crate) fn merge(
     line
 }
 
+/// Whether `candidate`, a clean merge of the three made elsewhere (by `git merge-file`), may
+/// stand: no markers and no entry more often than on either side (see [`once`]).
+pub(crate) fn accepts(
+    [base, ours, theirs]: [&[u8]; 3],
+    candidate: &[u8],
+    options: &Options,
+    ids: &Recognisers,
+) -> bool {
+    let texts = (text(base), text(ours), text(theirs), text(candidate));
+    let (Some(base), Some(ours), Some(theirs), Some(candidate)) = texts else {
+        return false;
+    };
+    if has_markers(candidate) {
+        return false;
+    }
+    let sides = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+    let merged = Doc::parse(candidate, options, ids);
+    once(&sides, &merged) && rows_once(&sides, &merged)
+}
+
 /// How many lines of `text` stand in conflict, markers included.
 pub(crate) fn conflicted_lines(text: &[u8]) -> usize {
     let (mut inside, mut count) = (false, 0);
@@ -173,12 +193,15 @@ pub(crate) fn conflicted_lines(text: &[u8]) -> usize {
 }
 
 /// The post-merge check that catches an entry or a release section standing twice, wherever
-/// the copies stand: no list item, table row or versioned heading is in the result more often
-/// than on either side.
+/// the copies stand: no list item or table row is in the result more often than on either
+/// side within one release (the nearest heading that names a version), and no versioned
+/// heading (`## 1.1.0`) more often than on either side. Entries are told apart by release, not
+/// by place: the same credit line under two releases is two entries, a release section copied
+/// under another heading is one twice.
 fn once(sides: &[Doc; 3], merged: &Doc) -> bool {
-    let mut counts: Map<&str, [u32; 3]> = Map::default();
+    let mut counts: Map<(&str, &str), [u32; 3]> = Map::default();
     let mut repeated = false;
-    visit_entries(&merged.root, &mut |entry| {
+    visit_entries(&merged.root, "", &mut |entry| {
         let n = &mut counts.entry(entry).or_default()[2];
         *n += 1;
         repeated |= *n > 1;
@@ -188,8 +211,8 @@ fn once(sides: &[Doc; 3], merged: &Doc) -> bool {
     }
     counts.retain(|_, [.., out]| *out > 1);
     for (slot, doc) in [&sides[1], &sides[2]].into_iter().enumerate() {
-        visit_entries(&doc.root, &mut |entry| {
-            if let Some(n) = counts.get_mut(entry) {
+        visit_entries(&doc.root, "", &mut |entry| {
+            if let Some(n) = counts.get_mut(&entry) {
                 n[slot] += 1;
             }
         });
@@ -197,23 +220,36 @@ fn once(sides: &[Doc; 3], merged: &Doc) -> bool {
     counts.values().all(|[o, t, out]| out <= o.max(t))
 }
 
-/// Every entry of a section, as text: items and rows trimmed, and headings that name a
-/// version (a digit in their key), so that a release section standing twice is caught too.
-fn visit_entries<'d>(section: &'d Section, visit: &mut impl FnMut(&'d str)) {
-    if section.key.text.bytes().any(|b| b.is_ascii_digit()) {
-        visit(section.heading.trim());
-    }
+/// Every entry of a section as (its release, its text): items and rows trimmed, and headings
+/// that name a version (a digit in their key), so that a release standing twice is caught too.
+fn visit_entries<'d>(
+    section: &'d Section,
+    release: &'d str,
+    visit: &mut impl FnMut((&'d str, &'d str)),
+) {
+    let release = if section.key.text.bytes().any(|b| b.is_ascii_digit()) {
+        visit(("", &section.key.text));
+        &section.key.text
+    } else {
+        release
+    };
     for block in &section.blocks {
         match block {
-            Block::List(list) => list.items.iter().for_each(|i| visit(i.text.trim())),
-            Block::Table(table) => table.rows.iter().for_each(|r| visit(r.line.trim())),
+            Block::List(list) => list
+                .items
+                .iter()
+                .for_each(|i| visit((release, i.text.trim()))),
+            Block::Table(table) => table
+                .rows
+                .iter()
+                .for_each(|r| visit((release, r.line.trim()))),
             Block::Text(_) => {}
         }
     }
     section
         .children
         .iter()
-        .for_each(|c| visit_entries(c, visit));
+        .for_each(|c| visit_entries(c, release, visit));
 }
 
 fn clean(text: Vec<u8>) -> Outcome {

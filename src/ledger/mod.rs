@@ -312,6 +312,18 @@ impl Prepared {
         merge::merge(base, ours, theirs, context, &self.options, ids)
     }
 
+    /// Whether a clean merge of the three made by another tool (`git merge-file`) may stand in
+    /// place of a merge this one left in conflict: it holds no markers and no entry more often
+    /// than either side does.
+    pub fn accepts(&self, sides: [&[u8]; 3], candidate: &[u8], kind: Kind) -> bool {
+        merge::accepts(sides, candidate, &self.options, self.ids(kind))
+    }
+
+    /// How many lines of a merge result stand in conflict, markers included.
+    pub fn conflicted_lines(text: &[u8]) -> usize {
+        merge::conflicted_lines(text)
+    }
+
     /// Parses and renders `text` again; for checking that parsing loses nothing.
     #[doc(hidden)]
     pub fn round_trip(&self, text: &str, kind: Kind) -> String {
