@@ -10,7 +10,8 @@ file (and differently), the file at the merge base, at each parent and at the me
 - agrees: clean, and the same entries as the human's result (the same non-blank lines, each as
   often; placement aside);
 - lost: lines the human kept from a side that a clean result lacks;
-- duplicated: lines a clean result holds more often than the human's result and either side;
+- duplicated: lines a clean result holds more often than the human's result and either side
+  (sub-headings without a version aside: a fresh `Unreleased` opens its own `### Fixed`);
 - regressions: cases where git is clean and agrees with the human while a driver conflicts or
   duplicates (the target is 0).
 
@@ -89,7 +90,9 @@ def judge(result, clean, sides, human):
         for l in want
         if max(ours[l], theirs[l]) > base[l]
     )
-    duplicated = sum(max(0, got[l] - max(want[l], ours[l], theirs[l])) for l in got)
+    # A sub-heading (`### Fixed`) is no entry: a fresh `Unreleased` opens its own.
+    entry = lambda l: not l.startswith("#") or any(c.isdigit() for c in l)
+    duplicated = sum(max(0, got[l] - max(want[l], ours[l], theirs[l])) for l in got if entry(l))
     return {"clean": True, "agrees": got == want, "lost": lost, "duplicated": duplicated}
 
 

@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{Config, Section};
@@ -96,6 +97,7 @@ pub enum Exit {
 pub fn run(
     request: &Request,
     env: &Environment,
+    race: &Race,
     out: &mut impl Write,
     warnings: &mut impl Write,
 ) -> Result<Exit, Error> {
@@ -135,21 +137,17 @@ pub fn run(
         receiving: receiving_side(env),
         marker_size: request.marker_size,
     };
-    let Some((outcome, prepared, sides)) = within(env.budget, move || {
-        let outcome = prepared.merge(&base, &ours, &theirs, &context);
-        (outcome, prepared, [base, ours, theirs])
-    }) else {
-        let _ = writeln!(
-            warnings,
-            "merge-driver: {}: the record merge took longer than {}ms ({BUDGET_VAR}); merging \
-             line by line",
-            printable(request.path.as_deref().unwrap_or("the ledger")),
-            env.budget.as_millis()
-        );
-        line_merge(request, env, out)?;
-        // Never clean: a person looks at what the line merge made of it.
-        return Ok(Exit::Conflicts);
-    };
+    // On this thread: a thread of its own would get a fresh allocator arena, grown by hundreds
+    // of `mprotect` calls, which cost more than the merge's parsing. The budget is the
+    // watchdog's ([`Race`]).
+    let outcome = prepared.merge(&base, &ours, &theirs, &context);
+    if !race.merge_wins() {
+        // The watchdog is writing the line merge and ends the process.
+        loop {
+            std::thread::park();
+        }
+    }
+    let sides = [base, ours, theirs];
     let (text, conflicts) = if outcome.is_clean() {
         (outcome.text, outcome.conflicts)
     } else {
@@ -214,17 +212,49 @@ fn line_conflict() -> Conflict {
     }
 }
 
-/// Runs `work` on its own thread; `None` when it takes longer than `budget` (the thread is left
-/// behind, and ends with the process).
-fn within<T: Send + 'static>(
-    budget: Duration,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let (done, result) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    result.recv_timeout(budget).ok()
+/// Who finishes a run: the merge, or the watchdog once the time budget is spent. Exactly one
+/// of them wins, so the result file is written once.
+#[derive(Debug, Default)]
+pub struct Race(AtomicU8);
+
+const RUNNING: u8 = 0;
+const MERGED: u8 = 1;
+const TIMED_OUT: u8 = 2;
+
+impl Race {
+    /// The merge is done: whether it may write its result (the watchdog has not begun).
+    pub fn merge_wins(&self) -> bool {
+        self.0
+            .compare_exchange(RUNNING, MERGED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The budget is spent: whether the watchdog may write the line merge instead.
+    pub fn watchdog_wins(&self) -> bool {
+        self.0
+            .compare_exchange(RUNNING, TIMED_OUT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// What the watchdog does once it won the [`Race`]: `git merge-file`'s line merge in place of
+/// the record merge, never clean, and a line saying why.
+pub fn timed_out(
+    request: &Request,
+    env: &Environment,
+    out: &mut impl Write,
+    warnings: &mut impl Write,
+) -> Result<Exit, Error> {
+    let _ = writeln!(
+        warnings,
+        "merge-driver: {}: the record merge took longer than {}ms ({BUDGET_VAR}); merging line \
+         by line",
+        printable(request.path.as_deref().unwrap_or("the ledger")),
+        env.budget.as_millis()
+    );
+    line_merge(request, env, out)?;
+    // Never clean: a person looks at what the line merge made of it.
+    Ok(Exit::Conflicts)
 }
 
 /// `[ledgers.merge]` from `.mainstay.toml` at the top of the repository holding `dir` (or in

@@ -14,7 +14,7 @@
 use super::hash::Set;
 use super::ids::Recognisers;
 use super::lines::matches;
-use super::model::{CODE, heading_key, levels};
+use super::model::{CODE, Doc, Section, heading_key, levels};
 
 struct Heading {
     line: usize,
@@ -89,23 +89,28 @@ impl<'a> File<'a> {
 /// Lines `from..to` of one file replaced by `text`.
 type Edit = (usize, usize, String);
 
-/// Base, ours and theirs with the headings one side renamed or cut followed in the other two;
-/// `None` when no side did either.
-pub(crate) fn follow(texts: [&str; 3], ids: &Recognisers) -> Option<[String; 3]> {
-    let files = texts.map(|t| File::new(t, ids));
-    let same = |a: &File, b: &File| {
-        a.headings.len() == b.headings.len()
-            && a.headings
-                .iter()
-                .zip(&b.headings)
-                .all(|(x, y)| x.key == y.key && x.level == y.level)
-    };
-    if same(&files[0], &files[1]) && same(&files[0], &files[2]) {
+/// What [`follow`] found.
+pub(crate) enum Followed {
+    /// Base, ours and theirs with the headings one side renamed or cut followed in the others.
+    Rewritten([String; 3]),
+    /// Both sides renamed one heading, differently (`## HEAD` to `## 4.1.0` and to `## 4.1`):
+    /// each side's section would stand, the entries twice; a person decides.
+    Contested,
+}
+
+/// The headings one side renamed or cut, followed in the other two; `None` when no side did
+/// either.
+pub(crate) fn follow(texts: [&str; 3], docs: &[Doc; 3], ids: &Recognisers) -> Option<Followed> {
+    // Almost always no side touched a heading: the parsed trees tell at once.
+    if same_headings(&docs[0].root, &docs[1].root) && same_headings(&docs[0].root, &docs[2].root) {
         return None;
     }
+    let files = texts.map(|t| File::new(t, ids));
     let base_keys = files[0].keys();
     let maps = [1, 2].map(|s| matches(&base_keys, &files[s].keys()));
     let mut edits: [Vec<Edit>; 3] = Default::default();
+    // The new key each side gave a base heading it renamed.
+    let mut renamed_to: [Vec<(usize, &str)>; 2] = Default::default();
     for side in [1, 2] {
         let other = 3 - side;
         let (b, s, o) = (&files[0], &files[side], &files[other]);
@@ -132,9 +137,12 @@ pub(crate) fn follow(texts: [&str; 3], ids: &Recognisers) -> Option<[String; 3]>
             prev = (bm + 1, sm + 1);
         }
         for (bi, si) in renames {
-            let Some(oi) = to_other[bi] else { continue };
             let (bh, sh) = (&b.headings[bi], &s.headings[si]);
             let renamed = bh.key != sh.key;
+            if renamed && !bh.id && !sh.id {
+                renamed_to[side - 1].push((bi, sh.key.as_str()));
+            }
+            let Some(oi) = to_other[bi] else { continue };
             if (renamed && (bh.id || sh.id || o.has_key(&sh.key) || !carried(b, bi, s, si)))
                 || o.line(oi).trim_end() != b.line(bi).trim_end()
             {
@@ -154,6 +162,12 @@ pub(crate) fn follow(texts: [&str; 3], ids: &Recognisers) -> Option<[String; 3]>
             }
         }
     }
+    let contested = renamed_to[0]
+        .iter()
+        .any(|(bi, key)| renamed_to[1].iter().any(|(bj, k)| bi == bj && key != k));
+    if contested {
+        return Some(Followed::Contested);
+    }
     if edits.iter().all(Vec::is_empty) {
         return None;
     }
@@ -172,11 +186,23 @@ pub(crate) fn follow(texts: [&str; 3], ids: &Recognisers) -> Option<[String; 3]>
         }
         file.lines[at..].iter().for_each(|l| out[i].push_str(l));
     }
-    Some(out)
+    Some(Followed::Rewritten(out))
 }
 
 fn as_bytes<'a>(lines: &[&'a str]) -> Vec<&'a [u8]> {
     lines.iter().map(|l| l.as_bytes()).collect()
+}
+
+/// Whether two trees have the same headings: keys and levels, in order.
+fn same_headings(a: &Section, b: &Section) -> bool {
+    let level = |s: &Section| s.heading.bytes().take_while(|&c| c == b'#').count();
+    a.key == b.key
+        && level(a) == level(b)
+        && a.children.len() == b.children.len()
+        && a.children
+            .iter()
+            .zip(&b.children)
+            .all(|(x, y)| same_headings(x, y))
 }
 
 /// Whether most of base section `bi`'s lines are in the side's section `si`: what tells a

@@ -13,7 +13,7 @@ use std::hash::Hash;
 use super::align::{Triple, align};
 use super::fields;
 use super::hash::{Map, Set};
-use super::headings;
+use super::headings::{self, Followed};
 use super::ids::{Key, Recognisers};
 use super::lines::{self, Markers, end_line, split_lines};
 use super::model::{Block, Doc, List, Row, Section, Table};
@@ -77,7 +77,15 @@ pub(crate) fn merge(
             line
         };
     }
-    let renamed = headings::follow([base, ours, theirs], ids);
+    let renamed = match headings::follow([base, ours, theirs], &docs_in, ids) {
+        Some(Followed::Contested) => {
+            return line_merge_unless_duplicated(
+                base, ours, theirs, &docs_in, markers, options, ids,
+            );
+        }
+        Some(Followed::Rewritten(texts)) => Some(texts),
+        None => None,
+    };
     let renamed_docs;
     let (docs, [r_base, r_ours, r_theirs]) = match &renamed {
         Some(texts) => {
@@ -157,6 +165,32 @@ pub(crate) fn merge(
     line
 }
 
+/// The line merge, as when the record merge stepped aside: clean when it is clean and holds no
+/// entry twice.
+fn line_merge_unless_duplicated(
+    base: &str,
+    ours: &str,
+    theirs: &str,
+    docs: &[Doc; 3],
+    markers: Markers,
+    options: &Options,
+    ids: &Recognisers,
+) -> Outcome {
+    let line = fall_back(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        markers,
+        Fallback::Wider,
+    );
+    let fine = line.conflicts.is_empty()
+        && std::str::from_utf8(&line.text).is_ok_and(|text| {
+            let merged = Doc::parse(text, options, ids);
+            once(docs, &merged) && rows_once(docs, &merged)
+        });
+    if fine { clean(line.text) } else { line }
+}
+
 /// Whether `candidate`, a clean merge of the three made elsewhere (by `git merge-file`), may
 /// stand: no markers and no entry more often than on either side (see [`once`]).
 pub(crate) fn accepts(
@@ -194,62 +228,76 @@ pub(crate) fn conflicted_lines(text: &[u8]) -> usize {
 
 /// The post-merge check that catches an entry or a release section standing twice, wherever
 /// the copies stand: no list item or table row is in the result more often than on either
-/// side within one release (the nearest heading that names a version), and no versioned
-/// heading (`## 1.1.0`) more often than on either side. Entries are told apart by release, not
-/// by place: the same credit line under two releases is two entries, a release section copied
-/// under another heading is one twice.
+/// side within one release (the last heading above it that names a version), no versioned
+/// heading (`## 1.1.0`) more often than on either side, and no entry of a few words that stands
+/// before every release (under `Unreleased`, `Development`, `master`) more often than on either
+/// side anywhere. So the same credit line under two releases is two entries, but a release
+/// copied under another heading, or a pending entry one side moved into a release and the other
+/// kept, is one entry twice.
 fn once(sides: &[Doc; 3], merged: &Doc) -> bool {
-    let mut counts: Map<(&str, &str), [u32; 3]> = Map::default();
-    let mut repeated = false;
-    visit_entries(&merged.root, "", &mut |entry| {
-        let n = &mut counts.entry(entry).or_default()[2];
+    let mut by_release: Map<(&str, &str), [u32; 3]> = Map::default();
+    // Every copy of a text, and whether one of them is pending (before every release).
+    let mut by_text: Map<&str, ([u32; 3], bool)> = Map::default();
+    let mut suspect = false;
+    visit_entries(&merged.root, &mut "", &mut |(release, text)| {
+        let n = &mut by_release.entry((release, text)).or_default()[2];
         *n += 1;
-        repeated |= *n > 1;
+        suspect |= *n > 1;
+        let (n, pending) = by_text.entry(text).or_default();
+        n[2] += 1;
+        *pending |= release.is_empty() && text.split_whitespace().nth(3).is_some();
+        suspect |= n[2] > 1 && *pending;
     });
-    if !repeated {
+    if !suspect {
         return true;
     }
-    counts.retain(|_, [.., out]| *out > 1);
+    by_release.retain(|_, [.., out]| *out > 1);
+    by_text.retain(|_, ([.., out], pending)| *out > 1 && *pending);
     for (slot, doc) in [&sides[1], &sides[2]].into_iter().enumerate() {
-        visit_entries(&doc.root, "", &mut |entry| {
-            if let Some(n) = counts.get_mut(&entry) {
+        visit_entries(&doc.root, &mut "", &mut |entry| {
+            if let Some(n) = by_release.get_mut(&entry) {
+                n[slot] += 1;
+            }
+            if let Some((n, _)) = by_text.get_mut(entry.1) {
                 n[slot] += 1;
             }
         });
     }
-    counts.values().all(|[o, t, out]| out <= o.max(t))
+    by_release.values().all(|[o, t, out]| out <= o.max(t))
+        && by_text.values().all(|([o, t, out], _)| out <= o.max(t))
 }
 
 /// Every entry of a section as (its release, its text): items and rows trimmed, and headings
 /// that name a version (a digit in their key), so that a release standing twice is caught too.
+/// An entry's release is the last versioned heading above it in the file, whatever the levels:
+/// a sub-heading one side wrote a level too high does not take its entries out of the release.
 fn visit_entries<'d>(
     section: &'d Section,
-    release: &'d str,
+    release: &mut &'d str,
     visit: &mut impl FnMut((&'d str, &'d str)),
 ) {
-    let release = if section.key.text.bytes().any(|b| b.is_ascii_digit()) {
-        visit(("", &section.key.text));
-        &section.key.text
-    } else {
-        release
-    };
+    if section.key.text.bytes().any(|b| b.is_ascii_digit()) {
+        visit(("#", &section.key.text));
+        *release = &section.key.text;
+    }
     for block in &section.blocks {
         match block {
             Block::List(list) => list
                 .items
                 .iter()
                 .for_each(|i| visit((release, i.text.trim()))),
+            // Rows with an ID are counted file-wide by `rows_once`.
             Block::Table(table) => table
                 .rows
                 .iter()
+                .filter(|r| !r.key.id)
                 .for_each(|r| visit((release, r.line.trim()))),
             Block::Text(_) => {}
         }
     }
-    section
-        .children
-        .iter()
-        .for_each(|c| visit_entries(c, release, visit));
+    for child in &section.children {
+        visit_entries(child, release, visit);
+    }
 }
 
 fn clean(text: Vec<u8>) -> Outcome {

@@ -135,6 +135,7 @@ cases! {
     markdown_release_cut_while_another_adds: "markdown/release-cut-while-another-adds",
     markdown_release_redated_while_another_adds: "markdown/release-redated-while-another-adds",
     markdown_heading_renamed_while_another_adds: "markdown/heading-renamed-while-another-adds",
+    markdown_heading_rewritten_while_another_adds: "markdown/heading-rewritten-while-another-adds",
     markdown_heading_relevelled_while_another_adds:
         "markdown/heading-relevelled-while-another-adds",
     markdown_both_open_unreleased_after_a_release:
