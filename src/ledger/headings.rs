@@ -14,7 +14,7 @@
 use super::hash::Set;
 use super::ids::Recognisers;
 use super::lines::matches;
-use super::model::{CODE, Doc, Section, heading_key, levels};
+use super::model::{Doc, Section, heading_key, is_heading_level, levels};
 
 struct Heading {
     line: usize,
@@ -41,7 +41,7 @@ impl<'a> File<'a> {
         let headings = levels(text, &starts)
             .into_iter()
             .enumerate()
-            .filter(|&(_, level)| level != 0 && level != CODE)
+            .filter(|&(_, level)| is_heading_level(level))
             .map(|(line, level)| {
                 let key = heading_key(lines[line], ids);
                 Heading {
@@ -195,7 +195,11 @@ fn as_bytes<'a>(lines: &[&'a str]) -> Vec<&'a [u8]> {
 
 /// Whether two trees have the same headings: keys and levels, in order.
 fn same_headings(a: &Section, b: &Section) -> bool {
-    let level = |s: &Section| s.heading.bytes().take_while(|&c| c == b'#').count();
+    let level = |s: &Section| match s.heading.bytes().take_while(|&c| c == b'#').count() {
+        // Setext: the underline tells.
+        0 => usize::from(s.heading.contains("\n=")) + 2 * usize::from(s.heading.contains("\n-")),
+        n => n,
+    };
     a.key == b.key
         && level(a) == level(b)
         && a.children.len() == b.children.len()

@@ -209,6 +209,13 @@ struct Parser<'a, 'o> {
 }
 
 pub(crate) const CODE: u8 = u8::MAX;
+/// The underline of a setext heading (`Title` over `=====` or `-----`), part of the heading above.
+pub(crate) const UNDERLINE: u8 = u8::MAX - 1;
+
+/// Whether a line's level (from [`levels`]) makes it a heading.
+pub(crate) fn is_heading_level(level: u8) -> bool {
+    level != 0 && level != CODE && level != UNDERLINE
+}
 
 impl<'a> Parser<'a, '_> {
     fn lines(&self) -> usize {
@@ -224,12 +231,18 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn is_heading(&self, i: usize) -> bool {
-        self.levels[i] != 0 && self.levels[i] != CODE
+        is_heading_level(self.levels[i])
     }
 
     fn section(&self, start: usize, heading: bool) -> (Section<'a>, usize) {
         let level = if heading { self.levels[start] } else { 0 };
-        let body_start = if heading { start + 1 } else { start };
+        // A setext heading's underline is part of its heading.
+        let underlined = heading && self.levels.get(start + 1) == Some(&UNDERLINE);
+        let body_start = if heading {
+            start + 1 + usize::from(underlined)
+        } else {
+            start
+        };
         let mut end = body_start;
         while end < self.lines() && !self.is_heading(end) {
             end += 1;
@@ -243,7 +256,11 @@ impl<'a> Parser<'a, '_> {
             end = next;
         }
         number(&mut children, |c| &c.key, |c, n| c.key.nth = n);
-        let heading_line = if heading { self.line(start) } else { "" };
+        let heading_line = if heading {
+            self.span(start, body_start)
+        } else {
+            ""
+        };
         let section = Section {
             text: self.span(start, end),
             heading: heading_line,
@@ -398,6 +415,8 @@ fn closes_fence(line: &str) -> bool {
 
 /// A heading line's key: the first ID in it, else its text as [`heading_text_key`] has it.
 pub(crate) fn heading_key<'a>(line: &'a str, ids: &Recognisers) -> Key<'a> {
+    // A setext heading's text is its first line.
+    let line = line.split('\n').next().unwrap_or(line);
     let text = line
         .trim()
         .trim_start_matches('#')
@@ -412,7 +431,7 @@ pub(crate) fn heading_key<'a>(line: &'a str, ids: &Recognisers) -> Key<'a> {
 /// The heading level of each line (0 for none), with fenced code marked `CODE`.
 pub(crate) fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
     let mut fence: Option<(u8, usize)> = None;
-    (0..starts.len() - 1)
+    let mut levels: Vec<u8> = (0..starts.len() - 1)
         .map(|i| {
             let line = &src[starts[i]..starts[i + 1]];
             let indent = line.len() - line.trim_start_matches(' ').len();
@@ -437,7 +456,39 @@ pub(crate) fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
                 (None, None) => heading_level(line),
             }
         })
-        .collect()
+        .collect();
+    // Setext headings: a line of text right under a blank line (or the file's start), over a
+    // line of `=` (level 1) or `-` (level 2).
+    let line = |i: usize| &src[starts[i]..starts[i + 1]];
+    for i in 1..levels.len() {
+        let Some(level) = underline_level(line(i)) else {
+            continue;
+        };
+        let text = line(i - 1);
+        let opens = i == 1 || line(i - 2).trim().is_empty();
+        let plain = !text.trim().is_empty()
+            && !text.starts_with([' ', '\t', '|', '>'])
+            && strip_bullet(text).is_none();
+        if levels[i - 1] == 0 && levels[i] == 0 && opens && plain {
+            levels[i - 1] = level;
+            levels[i] = UNDERLINE;
+        }
+    }
+    levels
+}
+
+/// The level a setext underline gives the line above it: 1 for `===`, 2 for `---`.
+fn underline_level(line: &str) -> Option<u8> {
+    let rest = line.trim_end();
+    let indent = rest.len() - rest.trim_start_matches(' ').len();
+    let rest = &rest[indent..];
+    let level = match rest.as_bytes().first()? {
+        b'=' => 1,
+        b'-' => 2,
+        _ => return None,
+    };
+    (indent <= 3 && rest.len() >= 2 && rest.bytes().all(|b| b == rest.as_bytes()[0]))
+        .then_some(level)
 }
 
 fn heading_level(line: &str) -> u8 {
@@ -604,6 +655,16 @@ mod tests {
         let keys: Vec<_> = list.items.iter().map(|i| &*i.key.text).collect();
         assert_eq!(keys, ["CL-001", "CL-002"]);
         assert_eq!(list.items[1].text, "\n- [ ] **CL-002: b**\n");
+        assert_eq!(doc.render(), text);
+    }
+
+    #[test]
+    fn setext_headings_are_sections_and_rules_under_items_are_not() {
+        let text = "2.16.0\n------\n- Bootstrap 3\n\n2.15.0\n======\n\n- Retries\n---\n";
+        let doc = parse(text);
+        let keys: Vec<_> = doc.root.children.iter().map(|c| &*c.key.text).collect();
+        assert_eq!(keys, ["2.16.0", "2.15.0"]);
+        assert_eq!(doc.root.children[0].heading, "2.16.0\n------\n");
         assert_eq!(doc.render(), text);
     }
 
