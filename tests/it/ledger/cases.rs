@@ -152,6 +152,8 @@ cases! {
         "markdown/newest-first-with-blank-lines-between-entries",
     markdown_malformed_unclosed_code_fence: "markdown/malformed-unclosed-code-fence",
     markdown_malformed_table_inside_a_list: "markdown/malformed-table-inside-a-list",
+    markdown_real_keep_a_changelog_0a3033a75698: "markdown/real-keep-a-changelog-0a3033a75698",
+    markdown_real_keep_a_changelog_dc6384c994a3: "markdown/real-keep-a-changelog-dc6384c994a3",
     markdown_tick_a_todo_and_add_one: "markdown/tick-a-todo-and-add-one",
     markdown_edit_on_one_side_delete_on_the_other:
         "markdown/edit-on-one-side-delete-on-the-other",
