@@ -4,14 +4,14 @@
 //! remain (each one also appended to the conflict log under the git dir), 2 on bad arguments or
 //! unreadable files. `--stdout BASE OURS THEIRS` prints the merge instead, for trying it by hand.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Parser;
 use mainstay::ledger::Kind;
-use mainstay::merge_driver::{self as driver, Environment, Request};
+use mainstay::merge_driver::{self as driver, Environment, Race, Request};
 use mainstay::text::printable;
 
 /// Merge Markdown ledgers (roadmaps, session registries) entry by entry.
@@ -104,12 +104,41 @@ fn main() -> ExitCode {
         now: SystemTime::now(),
         budget: budget(),
     };
-    let mut stderr = std::io::stderr().lock();
-    match driver::run(&request, &env, &mut std::io::stdout().lock(), &mut stderr) {
-        Ok(exit) => ExitCode::from(exit as u8),
+    let race = Arc::new(Race::default());
+    {
+        // The watchdog: past the budget, the line merge instead, and the process ends with it.
+        let (race, request, env) = (Arc::clone(&race), request.clone(), env.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(env.budget);
+            if race.watchdog_wins() {
+                let code = finish(driver::timed_out(
+                    &request,
+                    &env,
+                    &mut std::io::stdout(),
+                    &mut std::io::stderr(),
+                ));
+                std::process::exit(code.into());
+            }
+        });
+    }
+    // Unlocked handles: the watchdog may need them while the merge runs.
+    let result = driver::run(
+        &request,
+        &env,
+        &race,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    ExitCode::from(finish(result))
+}
+
+/// The exit status of a run, saying why on stderr when it failed.
+fn finish(result: Result<driver::Exit, driver::Error>) -> u8 {
+    match result {
+        Ok(exit) => exit as u8,
         Err(err) => {
-            let _ = writeln!(stderr, "merge-driver: {}", printable(&err.to_string()));
-            ExitCode::from(EXIT_ERROR)
+            eprintln!("merge-driver: {}", printable(&err.to_string()));
+            EXIT_ERROR
         }
     }
 }

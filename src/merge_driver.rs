@@ -8,11 +8,12 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::config::{Config, Section};
 use crate::git::Git;
-use crate::ledger::{Conflict, Context, Kind, Options, Prepared, Side};
+use crate::ledger::{Conflict, Context, Kind, Options, Outcome, Prepared, Side};
 use crate::text::printable;
 
 /// What can stop the driver: unreadable or unwritable files, a failed `git`. Bad settings and
@@ -96,6 +97,7 @@ pub enum Exit {
 pub fn run(
     request: &Request,
     env: &Environment,
+    race: &Race,
     out: &mut impl Write,
     warnings: &mut impl Write,
 ) -> Result<Exit, Error> {
@@ -135,50 +137,124 @@ pub fn run(
         receiving: receiving_side(env),
         marker_size: request.marker_size,
     };
-    let Some(outcome) = within(env.budget, move || {
-        prepared.merge(&base, &ours, &theirs, &context)
-    }) else {
-        let _ = writeln!(
-            warnings,
-            "merge-driver: {}: the record merge took longer than {}ms ({BUDGET_VAR}); merging \
-             line by line",
-            printable(request.path.as_deref().unwrap_or("the ledger")),
-            env.budget.as_millis()
-        );
-        line_merge(request, env, out)?;
-        // Never clean: a person looks at what the line merge made of it.
-        return Ok(Exit::Conflicts);
+    // On this thread: a thread of its own would get a fresh allocator arena, grown by hundreds
+    // of `mprotect` calls, which cost more than the merge's parsing. The budget is the
+    // watchdog's ([`Race`]).
+    let outcome = prepared.merge(&base, &ours, &theirs, &context);
+    if !race.merge_wins() {
+        // The watchdog is writing the line merge and ends the process.
+        loop {
+            std::thread::park();
+        }
+    }
+    let sides = [base, ours, theirs];
+    let (text, conflicts) = if outcome.is_clean() {
+        (outcome.text, outcome.conflicts)
+    } else {
+        never_worse_than_git(request, env, &prepared, &sides, outcome)
     };
     if request.stdout {
-        write_stdout(out, &outcome.text)?;
+        write_stdout(out, &text)?;
     } else {
-        std::fs::write(&request.ours, &outcome.text).map_err(|source| Error::Write {
+        std::fs::write(&request.ours, &text).map_err(|source| Error::Write {
             path: request.ours.clone(),
             source,
         })?;
-        if let Err(err) = log_conflicts(request, env, &outcome.conflicts) {
+        if let Err(err) = log_conflicts(request, env, &conflicts) {
             // The merge itself is done and correct; a missing log line must not fail it.
             let _ = writeln!(warnings, "merge-driver: {}", printable(&err.to_string()));
         }
     }
-    Ok(if outcome.is_clean() {
+    Ok(if conflicts.is_empty() {
         Exit::Clean
     } else {
         Exit::Conflicts
     })
 }
 
-/// Runs `work` on its own thread; `None` when it takes longer than `budget` (the thread is left
-/// behind, and ends with the process).
-fn within<T: Send + 'static>(
-    budget: Duration,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let (done, result) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    result.recv_timeout(budget).ok()
+/// Where the record merge left a conflict, `git merge-file`'s own result when git merged the
+/// file cleanly (and holds no entry twice) or left less in conflict: the driver is never worse
+/// than the line merge it replaces. The result, and the conflicts left (none when clean).
+fn never_worse_than_git(
+    request: &Request,
+    env: &Environment,
+    prepared: &Prepared,
+    sides: &[Vec<u8>; 3],
+    outcome: Outcome,
+) -> (Vec<u8>, Vec<Conflict>) {
+    let mut conflicts = outcome.conflicts;
+    if conflicts.is_empty() {
+        // Stepped aside without markers (a result that failed the check): never clean.
+        conflicts.push(line_conflict());
+    }
+    let Ok(output) = merge_file(request, env, true) else {
+        return (outcome.text, conflicts);
+    };
+    let sides = [&sides[0][..], &sides[1][..], &sides[2][..]];
+    match output.status.code() {
+        Some(0) if prepared.accepts(sides, &output.stdout, request.kind) => {
+            (output.stdout, Vec::new())
+        }
+        Some(1..=127)
+            if Prepared::conflicted_lines(&output.stdout)
+                < Prepared::conflicted_lines(&outcome.text) =>
+        {
+            let n = output.status.code().map_or(1, |n| n as usize);
+            (output.stdout, (0..n).map(|_| line_conflict()).collect())
+        }
+        _ => (outcome.text, conflicts),
+    }
+}
+
+fn line_conflict() -> Conflict {
+    Conflict {
+        keys: vec!["(line merge)".to_owned()],
+    }
+}
+
+/// Who finishes a run: the merge, or the watchdog once the time budget is spent. Exactly one
+/// of them wins, so the result file is written once.
+#[derive(Debug, Default)]
+pub struct Race(AtomicU8);
+
+const RUNNING: u8 = 0;
+const MERGED: u8 = 1;
+const TIMED_OUT: u8 = 2;
+
+impl Race {
+    /// The merge is done: whether it may write its result (the watchdog has not begun).
+    pub fn merge_wins(&self) -> bool {
+        self.0
+            .compare_exchange(RUNNING, MERGED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The budget is spent: whether the watchdog may write the line merge instead.
+    pub fn watchdog_wins(&self) -> bool {
+        self.0
+            .compare_exchange(RUNNING, TIMED_OUT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// What the watchdog does once it won the [`Race`]: `git merge-file`'s line merge in place of
+/// the record merge, never clean, and a line saying why.
+pub fn timed_out(
+    request: &Request,
+    env: &Environment,
+    out: &mut impl Write,
+    warnings: &mut impl Write,
+) -> Result<Exit, Error> {
+    let _ = writeln!(
+        warnings,
+        "merge-driver: {}: the record merge took longer than {}ms ({BUDGET_VAR}); merging line \
+         by line",
+        printable(request.path.as_deref().unwrap_or("the ledger")),
+        env.budget.as_millis()
+    );
+    line_merge(request, env, out)?;
+    // Never clean: a person looks at what the line merge made of it.
+    Ok(Exit::Conflicts)
 }
 
 /// `[ledgers.merge]` from `.mainstay.toml` at the top of the repository holding `dir` (or in
@@ -214,15 +290,7 @@ fn receiving_side(env: &Environment) -> Side {
 /// Merges as git would without us, with `git merge-file`: the kill switch, and the fallback for
 /// bad settings. Doing nothing and succeeding, as the other hooks do when off, would drop a side.
 fn line_merge(request: &Request, env: &Environment, out: &mut impl Write) -> Result<Exit, Error> {
-    let mut args: Vec<OsString> = ["merge-file", "-L", "ours", "-L", "base", "-L", "theirs"]
-        .map(OsString::from)
-        .into();
-    args.push(format!("--marker-size={}", request.marker_size).into());
-    if request.stdout {
-        args.push("-p".into());
-    }
-    args.extend([&request.ours, &request.base, &request.theirs].map(|p| p.into()));
-    let output = Git::new(&env.dir).output(&args)?;
+    let output = merge_file(request, env, request.stdout)?;
     // `git merge-file` exits with the number of conflicts (at most 127), negative on errors.
     let exit = match output.status.code() {
         Some(0) => Exit::Clean,
@@ -236,6 +304,24 @@ fn line_merge(request: &Request, env: &Environment, out: &mut impl Write) -> Res
     };
     write_stdout(out, &output.stdout)?;
     Ok(exit)
+}
+
+/// Runs `git merge-file` on the request's files: printing the merge with `print`, else
+/// writing it to `%A`.
+fn merge_file(
+    request: &Request,
+    env: &Environment,
+    print: bool,
+) -> Result<std::process::Output, Error> {
+    let mut args: Vec<OsString> = ["merge-file", "-L", "ours", "-L", "base", "-L", "theirs"]
+        .map(OsString::from)
+        .into();
+    args.push(format!("--marker-size={}", request.marker_size).into());
+    if print {
+        args.push("-p".into());
+    }
+    args.extend([&request.ours, &request.base, &request.theirs].map(|p| p.into()));
+    Ok(Git::new(&env.dir).output(&args)?)
 }
 
 /// Writes the merge to stdout; a reader that closed the pipe early (`| head`) is no error.

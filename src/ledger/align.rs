@@ -19,11 +19,14 @@ pub(crate) struct Triple {
     pub(crate) theirs: Option<usize>,
 }
 
+/// With `newest_on_top`, keys the other side put above every entry both sides have go first: a
+/// file that takes new entries at the top has the later (incoming) ones above the earlier.
 pub(crate) fn align<K: Hash + Eq>(
     base: &[K],
     ours: &[K],
     theirs: &[K],
     receiving: Side,
+    newest_on_top: bool,
 ) -> Vec<Triple> {
     let (base_at, ours_at, theirs_at) = (by_key(base), by_key(ours), by_key(theirs));
     let (first, second) = match receiving {
@@ -49,6 +52,9 @@ pub(crate) fn align<K: Hash + Eq>(
         s
     };
     let mut slot = past_skeleton_only(0);
+    if newest_on_top && slot < skeleton.len() {
+        slot = 0;
+    }
     for key in other {
         match skeleton_at.get(key) {
             Some(&i) => slot = past_skeleton_only(i + 1),
@@ -81,7 +87,7 @@ mod tests {
     fn keys(base: &str, ours: &str, theirs: &str, receiving: Side) -> String {
         let split = |s: &str| s.chars().collect::<Vec<_>>();
         let (b, o, t) = (split(base), split(ours), split(theirs));
-        align(&b, &o, &t, receiving)
+        align(&b, &o, &t, receiving, false)
             .iter()
             .map(|tr| match (tr.ours, tr.theirs, tr.base) {
                 (Some(i), _, _) => o[i],
@@ -97,6 +103,17 @@ mod tests {
         assert_eq!(keys("ac", "axc", "ayc", Side::Ours), "axyc");
         assert_eq!(keys("ac", "axc", "ayc", Side::Theirs), "ayxc");
         assert_eq!(keys("a", "axz", "ay", Side::Ours), "axzy");
+    }
+
+    #[test]
+    fn newest_on_top_puts_the_incoming_additions_above() {
+        let split = |s: &str| s.chars().collect::<Vec<_>>();
+        let (b, o, t) = (split("ac"), split("xac"), split("yac"));
+        let order: String = align(&b, &o, &t, Side::Ours, true)
+            .iter()
+            .map(|tr| tr.ours.map_or_else(|| t[tr.theirs.unwrap()], |i| o[i]))
+            .collect();
+        assert_eq!(order, "yxac");
     }
 
     #[test]

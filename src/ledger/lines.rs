@@ -161,7 +161,7 @@ fn common_prefix_rev(a: &[&[u8]], b: &[&[u8]]) -> usize {
 }
 
 /// For each base line, the index of the side's line it is kept as, if kept.
-fn matches(base: &[&[u8]], side: &[&[u8]]) -> Vec<Option<usize>> {
+pub(crate) fn matches(base: &[&[u8]], side: &[&[u8]]) -> Vec<Option<usize>> {
     let mut input = InternedInput {
         before: Vec::new(),
         after: Vec::new(),
@@ -179,7 +179,7 @@ fn matches(base: &[&[u8]], side: &[&[u8]]) -> Vec<Option<usize>> {
         }
     };
     diff(
-        Algorithm::Histogram,
+        Algorithm::Myers,
         &input,
         |before: Range<u32>, after: Range<u32>| {
             keep(before.start as usize, &mut map, &mut b, &mut s);

@@ -13,6 +13,7 @@ use std::hash::Hash;
 use super::align::{Triple, align};
 use super::fields;
 use super::hash::{Map, Set};
+use super::headings::{self, Followed};
 use super::ids::{Key, Recognisers};
 use super::lines::{self, Markers, end_line, split_lines};
 use super::model::{Block, Doc, List, Row, Section, Table};
@@ -59,14 +60,52 @@ pub(crate) fn merge(
     if theirs == base {
         return clean(ours.as_bytes().to_vec());
     }
-    let parsed = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
-    let moves = moves::follow(&parsed, ours, theirs, markers);
+    let docs_in = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+    if docs_in.iter().any(|d| d.unclosed_fence) {
+        // A fence left open swallows every heading after it: what follows cannot be told
+        // apart as entries, so git's merge decides.
+        let line = fall_back(
+            base.as_bytes(),
+            ours.as_bytes(),
+            theirs.as_bytes(),
+            markers,
+            Fallback::Unverified,
+        );
+        return if line.conflicts.is_empty() {
+            clean(line.text)
+        } else {
+            line
+        };
+    }
+    let renamed = match headings::follow([base, ours, theirs], &docs_in, ids) {
+        Some(Followed::Contested) => {
+            return line_merge_unless_duplicated(
+                base, ours, theirs, &docs_in, markers, options, ids,
+            );
+        }
+        Some(Followed::Rewritten(texts)) => Some(texts),
+        None => None,
+    };
+    let renamed_docs;
+    let (docs, [r_base, r_ours, r_theirs]) = match &renamed {
+        Some(texts) => {
+            renamed_docs = texts.each_ref().map(|t| Doc::parse(t, options, ids));
+            (&renamed_docs, texts.each_ref().map(String::as_str))
+        }
+        None => (&docs_in, [base, ours, theirs]),
+    };
+    let moves = moves::follow(docs, r_ours, r_theirs, markers);
+    let moved;
     let docs = match &moves.rewritten {
-        Some([ours, theirs]) => [base, ours, theirs].map(|t| Doc::parse(t, options, ids)),
-        None => parsed,
+        Some([ours, theirs]) => {
+            moved = [r_base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+            &moved
+        }
+        None => docs,
     };
     let mut merger = Merger {
         options,
+        ids,
         pairs_edits: ids.pairs_edits,
         receiving: context.receiving,
         markers,
@@ -82,26 +121,182 @@ pub(crate) fn merge(
     conflicts.extend(moves.contested.iter().map(|id| Conflict {
         keys: vec![format!("{id} (moved by both sides)")],
     }));
-    if !conflicts.is_empty() {
+    let verified = conflicts.is_empty()
+        && std::str::from_utf8(&out).is_ok_and(|text| {
+            let merged = Doc::parse(text, options, ids);
+            !has_markers(text) && keeps_every_entry(docs, &merged) && once(&docs_in, &merged)
+        });
+    if verified {
+        return clean(out);
+    }
+    // Never worse than git: where the line merge is clean, or leaves less in conflict, its
+    // result stands.
+    let reason = if conflicts.is_empty() {
+        Fallback::Unverified
+    } else {
+        Fallback::Wider
+    };
+    let line = fall_back(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        markers,
+        reason,
+    );
+    // Unless git's clean result holds an entry twice (a row both sides moved, to two places).
+    let duplicates = |text: &[u8]| {
+        std::str::from_utf8(text).is_ok_and(|text| {
+            let merged = Doc::parse(text, options, ids);
+            !(once(&docs_in, &merged) && rows_once(&docs_in, &merged))
+        })
+    };
+    let line_clean = line.conflicts.is_empty();
+    if line_clean && !duplicates(&line.text) {
+        return clean(line.text);
+    }
+    let narrower = line_clean || conflicted_lines(&out) <= conflicted_lines(&line.text);
+    if reason == Fallback::Wider && narrower {
         return Outcome {
             text: out,
             conflicts,
             fallback: None,
         };
     }
-    let verified = std::str::from_utf8(&out).is_ok_and(|merged| {
-        !has_markers(merged) && keeps_every_entry(&docs, &Doc::parse(merged, options, ids))
+    line
+}
+
+/// The line merge, as when the record merge stepped aside: clean when it is clean and holds no
+/// entry twice.
+fn line_merge_unless_duplicated(
+    base: &str,
+    ours: &str,
+    theirs: &str,
+    docs: &[Doc; 3],
+    markers: Markers,
+    options: &Options,
+    ids: &Recognisers,
+) -> Outcome {
+    let line = fall_back(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        markers,
+        Fallback::Wider,
+    );
+    let fine = line.conflicts.is_empty()
+        && std::str::from_utf8(&line.text).is_ok_and(|text| {
+            let merged = Doc::parse(text, options, ids);
+            once(docs, &merged) && rows_once(docs, &merged)
+        });
+    if fine { clean(line.text) } else { line }
+}
+
+/// Whether `candidate`, a clean merge of the three made elsewhere (by `git merge-file`), may
+/// stand: no markers and no entry more often than on either side (see [`once`]).
+pub(crate) fn accepts(
+    [base, ours, theirs]: [&[u8]; 3],
+    candidate: &[u8],
+    options: &Options,
+    ids: &Recognisers,
+) -> bool {
+    let texts = (text(base), text(ours), text(theirs), text(candidate));
+    let (Some(base), Some(ours), Some(theirs), Some(candidate)) = texts else {
+        return false;
+    };
+    if has_markers(candidate) {
+        return false;
+    }
+    let sides = [base, ours, theirs].map(|t| Doc::parse(t, options, ids));
+    let merged = Doc::parse(candidate, options, ids);
+    once(&sides, &merged) && rows_once(&sides, &merged)
+}
+
+/// How many lines of `text` stand in conflict, markers included.
+pub(crate) fn conflicted_lines(text: &[u8]) -> usize {
+    let (mut inside, mut count) = (false, 0);
+    for line in text.split(|&b| b == b'\n') {
+        if line.starts_with(b"<<<<<<<") {
+            inside = true;
+        }
+        count += usize::from(inside);
+        if line.starts_with(b">>>>>>>") {
+            inside = false;
+        }
+    }
+    count
+}
+
+/// The post-merge check that catches an entry or a release section standing twice, wherever
+/// the copies stand: no list item or table row is in the result more often than on either
+/// side within one release (the last heading above it that names a version), no versioned
+/// heading (`## 1.1.0`) more often than on either side, and no entry of a few words that stands
+/// before every release (under `Unreleased`, `Development`, `master`) more often than on either
+/// side anywhere. So the same credit line under two releases is two entries, but a release
+/// copied under another heading, or a pending entry one side moved into a release and the other
+/// kept, is one entry twice.
+fn once(sides: &[Doc; 3], merged: &Doc) -> bool {
+    let mut by_release: Map<(&str, &str), [u32; 3]> = Map::default();
+    // Every copy of a text, and whether one of them is pending (before every release).
+    let mut by_text: Map<&str, ([u32; 3], bool)> = Map::default();
+    let mut suspect = false;
+    visit_entries(&merged.root, &mut "", &mut |(release, text)| {
+        let n = &mut by_release.entry((release, text)).or_default()[2];
+        *n += 1;
+        suspect |= *n > 1;
+        let (n, pending) = by_text.entry(text).or_default();
+        n[2] += 1;
+        *pending |= release.is_empty() && text.split_whitespace().nth(3).is_some();
+        suspect |= n[2] > 1 && *pending;
     });
-    if verified {
-        clean(out)
-    } else {
-        fall_back(
-            base.as_bytes(),
-            ours.as_bytes(),
-            theirs.as_bytes(),
-            markers,
-            Fallback::Unverified,
-        )
+    if !suspect {
+        return true;
+    }
+    by_release.retain(|_, [.., out]| *out > 1);
+    by_text.retain(|_, ([.., out], pending)| *out > 1 && *pending);
+    for (slot, doc) in [&sides[1], &sides[2]].into_iter().enumerate() {
+        visit_entries(&doc.root, &mut "", &mut |entry| {
+            if let Some(n) = by_release.get_mut(&entry) {
+                n[slot] += 1;
+            }
+            if let Some((n, _)) = by_text.get_mut(entry.1) {
+                n[slot] += 1;
+            }
+        });
+    }
+    by_release.values().all(|[o, t, out]| out <= o.max(t))
+        && by_text.values().all(|([o, t, out], _)| out <= o.max(t))
+}
+
+/// Every entry of a section as (its release, its text): items and rows trimmed, and headings
+/// that name a version (a digit in their key), so that a release standing twice is caught too.
+/// An entry's release is the last versioned heading above it in the file, whatever the levels:
+/// a sub-heading one side wrote a level too high does not take its entries out of the release.
+fn visit_entries<'d>(
+    section: &'d Section,
+    release: &mut &'d str,
+    visit: &mut impl FnMut((&'d str, &'d str)),
+) {
+    if section.key.text.bytes().any(|b| b.is_ascii_digit()) {
+        visit(("#", &section.key.text));
+        *release = &section.key.text;
+    }
+    for block in &section.blocks {
+        match block {
+            Block::List(list) => list
+                .items
+                .iter()
+                .for_each(|i| visit((release, i.text.trim()))),
+            // Rows with an ID are counted file-wide by `rows_once`.
+            Block::Table(table) => table
+                .rows
+                .iter()
+                .filter(|r| !r.key.id)
+                .for_each(|r| visit((release, r.line.trim()))),
+            Block::Text(_) => {}
+        }
+    }
+    for child in &section.children {
+        visit_entries(child, release, visit);
     }
 }
 
@@ -282,6 +477,8 @@ fn rows_once(docs: &[Doc; 3], merged: &Doc) -> bool {
 
 struct Merger<'o> {
     options: &'o Options,
+    /// For the sub-lists of items both sides changed, parsed when they are merged.
+    ids: &'o Recognisers,
     /// See [`super::Spec::pairs_edits`].
     pairs_edits: bool,
     receiving: Side,
@@ -337,6 +534,7 @@ impl Merger<'_> {
         if ours.text == theirs.text && !self.options.counters {
             return self.emit(ours.text);
         }
+        let (mark, before) = (self.out.len(), self.conflicts.len());
         let empty;
         let base = match base {
             Some(base) => base,
@@ -354,7 +552,8 @@ impl Merger<'_> {
             self.emit(theirs.heading);
         } else if ht == hb {
             self.emit(ours.heading);
-        } else if ho == ht {
+        } else if ho == ht || base.heading.is_empty() {
+            // Added on both sides under one key (`## Unreleased`, `## [Unreleased]`): one heading.
             self.emit(self.pick(self.receiving, ours.heading, theirs.heading));
         } else {
             self.conflict(
@@ -366,7 +565,26 @@ impl Merger<'_> {
         self.path.push(ours.key.to_string());
         self.body(base, ours, theirs);
         self.sections(&base.children, &ours.children, &theirs.children);
+        if self.conflicts.len() > before && !base.text.is_empty() {
+            self.narrow(mark, before, base.text, ours.text, theirs.text);
+        }
         self.path.pop();
+    }
+
+    /// Where the record merge left a region wider in conflict than git's line merge of it
+    /// would, git's result for that region replaces it.
+    fn narrow(&mut self, mark: usize, before: usize, base: &str, ours: &str, theirs: &str) {
+        let mut line = Vec::new();
+        let n = self.line_merge(base, ours, theirs, &mut line);
+        if conflicted_lines(&line) < conflicted_lines(&self.out[mark..]) {
+            self.out.truncate(mark);
+            self.conflicts.truncate(before);
+            end_line(&mut self.out, self.markers.eol);
+            self.out.extend_from_slice(&line);
+            for _ in 0..n {
+                self.record("(lines)");
+            }
+        }
     }
 
     fn body(&mut self, base: &Section, ours: &Section, theirs: &Section) {
@@ -374,6 +592,9 @@ impl Merger<'_> {
             self.emit(theirs.body);
         } else if theirs.body == base.body || (ours.body == theirs.body && !self.options.counters) {
             self.emit(ours.body);
+        } else if [base, ours, theirs].iter().any(|s| malformed(&s.blocks)) {
+            // Entries that cannot be told apart for sure: git's merge of that body.
+            self.lines("(body)", base.body, ours.body, theirs.body);
         } else {
             self.blocks(&base.blocks, &ours.blocks, &theirs.blocks);
         }
@@ -387,7 +608,7 @@ impl Merger<'_> {
             base: b,
             ours: o,
             theirs: t,
-        } in align(&kb, &ko, &kt, self.receiving)
+        } in align(&kb, &ko, &kt, self.receiving, false)
         {
             let (b, o, t) = (
                 b.map(|i| &base[i]),
@@ -396,7 +617,7 @@ impl Merger<'_> {
             );
             match (b, o, t) {
                 (Some(b), Some(o), Some(t)) => self.block(b, o, t),
-                (None, Some(o), Some(t)) => self.lines("(text)", "", o.text(), t.text()),
+                (None, Some(o), Some(t)) => self.both_added(o, t),
                 (None, Some(added), None) | (None, None, Some(added)) => self.emit(added.text()),
                 (Some(b), Some(o), None) if o.text() != b.text() => {
                     self.conflict("(deleted by theirs)", o.text(), "");
@@ -406,6 +627,16 @@ impl Merger<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A block both sides added at one place: a list or table of both sides' entries.
+    fn both_added(&mut self, ours: &Block, theirs: &Block) {
+        match (ours, theirs) {
+            _ if ours.text() == theirs.text() => self.emit(ours.text()),
+            (Block::List(o), Block::List(t)) => self.list(&List::empty(), o, t),
+            (Block::Table(o), Block::Table(t)) => self.table(&o.empty(), o, t),
+            _ => self.lines("(text)", "", ours.text(), theirs.text()),
         }
     }
 
@@ -425,7 +656,23 @@ impl Merger<'_> {
     }
 
     /// Line-merges prose; field lines both sides bumped resolve by the fields rule.
-    fn lines<'l>(&mut self, key: &str, base: &'l str, ours: &'l str, theirs: &'l str) {
+    fn lines(&mut self, key: &str, base: &str, ours: &str, theirs: &str) {
+        let mut out = std::mem::take(&mut self.out);
+        let n = self.line_merge(base, ours, theirs, &mut out);
+        self.out = out;
+        for _ in 0..n {
+            self.record(key);
+        }
+    }
+
+    /// The line merge of three texts into `out`; how many conflicts it left.
+    fn line_merge<'l>(
+        &self,
+        base: &'l str,
+        ours: &'l str,
+        theirs: &'l str,
+        out: &mut Vec<u8>,
+    ) -> usize {
         let (b, o, t) = (
             split_lines(base.as_bytes()),
             split_lines(ours.as_bytes()),
@@ -435,10 +682,7 @@ impl Merger<'_> {
         let mut resolve = |b: &[&'l [u8]], o: &[&'l [u8]], t: &[&'l [u8]]| {
             resolve_fields(options, receiving, b, o, t)
         };
-        let n = lines::merge(&b, &o, &t, self.markers, &mut resolve, &mut self.out);
-        for _ in 0..n {
-            self.record(key);
-        }
+        lines::merge(&b, &o, &t, self.markers, &mut resolve, out)
     }
 
     fn sections(&mut self, base: &[Section], ours: &[Section], theirs: &[Section]) {
@@ -451,6 +695,7 @@ impl Merger<'_> {
             &section_keys(ours),
             &section_keys(theirs),
             self.receiving,
+            false,
         ) {
             let (b, o, t) = (
                 b.map(|i| &base[i]),
@@ -488,31 +733,83 @@ impl Merger<'_> {
             pair_edits(&kb, &mut ko);
             pair_edits(&kb, &mut kt);
         }
+        // The file's own spacing: entries separated by blank lines (rails style) get them.
+        let style = match self.pick(self.receiving, ours, theirs) {
+            list if list.items.len() >= 2 => list,
+            _ => self.pick(self.receiving, theirs, ours),
+        };
+        let spaced =
+            style.items.len() >= 2 && style.items[1..].iter().all(|i| starts_blank(i.text));
+        let mut first = true;
         for Triple {
             base: b,
             ours: o,
             theirs: t,
-        } in align(&kb, &ko, &kt, self.receiving)
+        } in align(&kb, &ko, &kt, self.receiving, true)
         {
             let b = b.map(|i| &base.items[i]);
             let o = o.map(|i| &ours.items[i]);
             let t = t.map(|i| &theirs.items[i]);
-            match (b, o, t) {
+            let (text, merged) = match (b, o, t) {
                 (b, Some(o), Some(t)) => {
                     let b_text = b.map_or("", |b| b.text);
                     if o.text == b_text || o.text == t.text {
-                        self.emit(t.text);
+                        (t.text, None)
                     } else if t.text == b_text {
-                        self.emit(o.text);
+                        (o.text, None)
                     } else {
-                        self.lines(&o.key.to_string(), b_text, o.text, t.text);
+                        (o.text, Some((&o.key, b_text, t.text)))
                     }
                 }
-                (None, Some(only), None) | (None, None, Some(only)) => self.emit(only.text),
-                (Some(b), Some(o), None) if o.text != b.text => self.conflict(&o.key, o.text, ""),
-                (Some(b), None, Some(t)) if t.text != b.text => self.conflict(&t.key, "", t.text),
-                _ => {}
+                (None, Some(only), None) | (None, None, Some(only)) => (only.text, None),
+                (Some(b), Some(o), None) if o.text != b.text => {
+                    self.conflict(&o.key, o.text, "");
+                    continue;
+                }
+                (Some(b), None, Some(t)) if t.text != b.text => {
+                    self.conflict(&t.key, "", t.text);
+                    continue;
+                }
+                _ => continue,
+            };
+            if spaced && !first && !starts_blank(text) {
+                end_line(&mut self.out, self.markers.eol);
+                self.out.extend_from_slice(self.markers.eol.as_bytes());
             }
+            first = false;
+            match merged {
+                None => self.emit(text),
+                Some((key, b_text, t_text)) => self.item(key, b_text, text, t_text),
+            }
+        }
+    }
+
+    /// An item both sides changed: its bullet line by the three-way rule and its nested lines
+    /// (sub-bullets, paragraphs) merged as blocks of their own, so two sides adding sub-bullets
+    /// to one entry both keep theirs.
+    fn item(&mut self, key: &Key, base: &str, ours: &str, theirs: &str) {
+        let ([hb, nb], [ho, no], [ht, nt]) =
+            (split_item(base), split_item(ours), split_item(theirs));
+        let head = if ho == hb {
+            Some(ht)
+        } else if ht == hb || ho == ht {
+            Some(ho)
+        } else {
+            None
+        };
+        match head {
+            Some(head) if !no.is_empty() || !nt.is_empty() => {
+                self.emit(head);
+                let docs = [nb, no, nt].map(|t| Doc::parse(t, self.options, self.ids));
+                self.path.push(key.to_string());
+                self.blocks(
+                    &docs[0].root.blocks,
+                    &docs[1].root.blocks,
+                    &docs[2].root.blocks,
+                );
+                self.path.pop();
+            }
+            _ => self.lines(&key.to_string(), base, ours, theirs),
         }
     }
 
@@ -532,6 +829,7 @@ impl Merger<'_> {
             &row_keys(ours),
             &row_keys(theirs),
             self.receiving,
+            false,
         ) {
             let b = b.map(|i| &base.rows[i]);
             let o = o.map(|i| &ours.rows[i]);
@@ -731,6 +1029,35 @@ fn block_keys<'b>(blocks: &'b [Block]) -> Vec<(u8, &'b [&'b str], usize)> {
 
 fn section_keys<'s>(sections: &'s [Section]) -> Vec<&'s Key<'s>> {
     sections.iter().map(|s| &s.key).collect()
+}
+
+/// A body whose blocks run into each other: a table right under a bullet line, which a reader
+/// takes for part of that item.
+fn malformed(blocks: &[Block]) -> bool {
+    blocks.windows(2).any(|w| match w {
+        [Block::List(list), Block::Table(_)] => {
+            !list.text.ends_with("\n\n") && !list.text.ends_with("\n\r\n")
+        }
+        _ => false,
+    })
+}
+
+/// An item's head (the blank lines before it and its bullet line) and its nested lines.
+fn split_item(text: &str) -> [&str; 2] {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        at += line.len();
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    [&text[..at], &text[at..]]
+}
+
+fn starts_blank(text: &str) -> bool {
+    text.split_inclusive('\n')
+        .next()
+        .is_some_and(|l| l.trim().is_empty())
 }
 
 fn item_keys<'s>(list: &'s List) -> Vec<&'s Key<'s>> {

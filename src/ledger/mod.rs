@@ -13,6 +13,7 @@
 mod align;
 mod fields;
 mod hash;
+mod headings;
 mod ids;
 pub(crate) mod lines;
 mod merge;
@@ -238,6 +239,8 @@ pub enum Fallback {
     NotText,
     /// The record merge's result failed the no-loss, no-duplicate check.
     Unverified,
+    /// The record merge left more in conflict than the line merge, whose result this is.
+    Wider,
 }
 
 /// The result of [`merge`].
@@ -307,6 +310,18 @@ impl Prepared {
     pub fn merge(&self, base: &[u8], ours: &[u8], theirs: &[u8], context: &Context) -> Outcome {
         let ids = self.ids(context.kind);
         merge::merge(base, ours, theirs, context, &self.options, ids)
+    }
+
+    /// Whether a clean merge of the three made by another tool (`git merge-file`) may stand in
+    /// place of a merge this one left in conflict: it holds no markers and no entry more often
+    /// than either side does.
+    pub fn accepts(&self, sides: [&[u8]; 3], candidate: &[u8], kind: Kind) -> bool {
+        merge::accepts(sides, candidate, &self.options, self.ids(kind))
+    }
+
+    /// How many lines of a merge result stand in conflict, markers included.
+    pub fn conflicted_lines(text: &[u8]) -> usize {
+        merge::conflicted_lines(text)
     }
 
     /// Parses and renders `text` again; for checking that parsing loses nothing.

@@ -13,6 +13,8 @@ use super::table::{cells, split_cells};
 #[derive(Debug)]
 pub(crate) struct Doc<'a> {
     pub(crate) root: Section<'a>,
+    /// A code fence is still open at the end of the file.
+    pub(crate) unclosed_fence: bool,
 }
 
 #[derive(Debug)]
@@ -82,6 +84,16 @@ impl<'a> Block<'a> {
     }
 }
 
+impl List<'_> {
+    /// A list with no items: the base of one added on both sides.
+    pub(crate) fn empty() -> Self {
+        List {
+            text: "",
+            items: Vec::new(),
+        }
+    }
+}
+
 impl<'a> Section<'a> {
     /// A section with nothing in it: the base of one added on both sides.
     pub(crate) fn empty(key: Key<'a>) -> Self {
@@ -114,7 +126,12 @@ impl<'a> Doc<'a> {
             ids,
         };
         let (root, _) = parser.section(0, false);
-        Doc { root }
+        let unclosed_fence =
+            parser.levels.last() == Some(&CODE) && !closes_fence(parser.line(parser.lines() - 1));
+        Doc {
+            root,
+            unclosed_fence,
+        }
     }
 
     /// The file again, assembled from the tree's leaves.
@@ -191,7 +208,14 @@ struct Parser<'a, 'o> {
     ids: &'o Recognisers,
 }
 
-const CODE: u8 = u8::MAX;
+pub(crate) const CODE: u8 = u8::MAX;
+/// The underline of a setext heading (`Title` over `=====` or `-----`), part of the heading above.
+pub(crate) const UNDERLINE: u8 = u8::MAX - 1;
+
+/// Whether a line's level (from [`levels`]) makes it a heading.
+pub(crate) fn is_heading_level(level: u8) -> bool {
+    level != 0 && level != CODE && level != UNDERLINE
+}
 
 impl<'a> Parser<'a, '_> {
     fn lines(&self) -> usize {
@@ -207,12 +231,18 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn is_heading(&self, i: usize) -> bool {
-        self.levels[i] != 0 && self.levels[i] != CODE
+        is_heading_level(self.levels[i])
     }
 
     fn section(&self, start: usize, heading: bool) -> (Section<'a>, usize) {
         let level = if heading { self.levels[start] } else { 0 };
-        let body_start = if heading { start + 1 } else { start };
+        // A setext heading's underline is part of its heading.
+        let underlined = heading && self.levels.get(start + 1) == Some(&UNDERLINE);
+        let body_start = if heading {
+            start + 1 + usize::from(underlined)
+        } else {
+            start
+        };
         let mut end = body_start;
         while end < self.lines() && !self.is_heading(end) {
             end += 1;
@@ -226,7 +256,11 @@ impl<'a> Parser<'a, '_> {
             end = next;
         }
         number(&mut children, |c| &c.key, |c, n| c.key.nth = n);
-        let heading_line = if heading { self.line(start) } else { "" };
+        let heading_line = if heading {
+            self.span(start, body_start)
+        } else {
+            ""
+        };
         let section = Section {
             text: self.span(start, end),
             heading: heading_line,
@@ -240,15 +274,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn heading_key(&self, line: &'a str) -> Key<'a> {
-        let text = line
-            .trim()
-            .trim_start_matches('#')
-            .trim_end_matches('#')
-            .trim();
-        match self.ids.any(text) {
-            Some(id) => Key::new(id, true),
-            None => Key::new(heading_text_key(text), false),
-        }
+        heading_key(line, self.ids)
     }
 
     fn blocks(&self, from: usize, to: usize) -> Vec<Block<'a>> {
@@ -260,7 +286,7 @@ impl<'a> Parser<'a, '_> {
                 None
             } else if self.is_table_start(i, to) {
                 Some(self.table(i, to))
-            } else if is_bullet(self.line(i)) {
+            } else if list_indent(self.line(i)).is_some() {
                 Some(self.list(i, to))
             } else {
                 None
@@ -332,7 +358,10 @@ impl<'a> Parser<'a, '_> {
         (Block::Table(table), end)
     }
 
+    /// A list at any indent: items are the bullets at its first item's indent (or less), each
+    /// owning the lines indented deeper (its sub-bullets and paragraphs), so they travel with it.
     fn list(&self, start: usize, to: usize) -> (Block<'a>, usize) {
+        let indent = list_indent(self.line(start)).expect("a list starts at a bullet");
         let mut items = Vec::new();
         let mut item_start = start;
         let mut i = start + 1;
@@ -342,7 +371,8 @@ impl<'a> Parser<'a, '_> {
             while next < to && is_blank(self.line(next)) {
                 next += 1;
             }
-            if next < to && is_indented(self.line(next)) && !self.is_heading(next) {
+            let nested = |line: &str| !is_blank(line) && indent_of(line) > indent;
+            if next < to && nested(self.line(next)) && !self.is_heading(next) {
                 i = next + 1;
                 continue;
             }
@@ -352,7 +382,7 @@ impl<'a> Parser<'a, '_> {
                 key,
             });
             // Blank lines before the next item are that item's: an appended item brings its own.
-            if next < to && self.levels[next] != CODE && is_bullet(self.line(next)) {
+            if next < to && self.levels[next] != CODE && list_indent(self.line(next)).is_some() {
                 item_start = i;
                 i = next + 1;
             } else {
@@ -377,10 +407,31 @@ impl<'a> Parser<'a, '_> {
     }
 }
 
+/// Whether a line (the last of a file) can be a closing fence: a run of backticks or tildes.
+fn closes_fence(line: &str) -> bool {
+    let rest = line.trim();
+    rest.len() >= 3 && (rest.bytes().all(|b| b == b'`') || rest.bytes().all(|b| b == b'~'))
+}
+
+/// A heading line's key: the first ID in it, else its text as [`heading_text_key`] has it.
+pub(crate) fn heading_key<'a>(line: &'a str, ids: &Recognisers) -> Key<'a> {
+    // A setext heading's text is its first line.
+    let line = line.split('\n').next().unwrap_or(line);
+    let text = line
+        .trim()
+        .trim_start_matches('#')
+        .trim_end_matches('#')
+        .trim();
+    match ids.any(text) {
+        Some(id) => Key::new(id, true),
+        None => Key::new(heading_text_key(text), false),
+    }
+}
+
 /// The heading level of each line (0 for none), with fenced code marked `CODE`.
-fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
+pub(crate) fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
     let mut fence: Option<(u8, usize)> = None;
-    (0..starts.len() - 1)
+    let mut levels: Vec<u8> = (0..starts.len() - 1)
         .map(|i| {
             let line = &src[starts[i]..starts[i + 1]];
             let indent = line.len() - line.trim_start_matches(' ').len();
@@ -405,7 +456,39 @@ fn levels(src: &str, starts: &[usize]) -> Vec<u8> {
                 (None, None) => heading_level(line),
             }
         })
-        .collect()
+        .collect();
+    // Setext headings: a line of text right under a blank line (or the file's start), over a
+    // line of `=` (level 1) or `-` (level 2).
+    let line = |i: usize| &src[starts[i]..starts[i + 1]];
+    for i in 1..levels.len() {
+        let Some(level) = underline_level(line(i)) else {
+            continue;
+        };
+        let text = line(i - 1);
+        let opens = i == 1 || line(i - 2).trim().is_empty();
+        let plain = !text.trim().is_empty()
+            && !text.starts_with([' ', '\t', '|', '>'])
+            && strip_bullet(text).is_none();
+        if levels[i - 1] == 0 && levels[i] == 0 && opens && plain {
+            levels[i - 1] = level;
+            levels[i] = UNDERLINE;
+        }
+    }
+    levels
+}
+
+/// The level a setext underline gives the line above it: 1 for `===`, 2 for `---`.
+fn underline_level(line: &str) -> Option<u8> {
+    let rest = line.trim_end();
+    let indent = rest.len() - rest.trim_start_matches(' ').len();
+    let rest = &rest[indent..];
+    let level = match rest.as_bytes().first()? {
+        b'=' => 1,
+        b'-' => 2,
+        _ => return None,
+    };
+    (indent <= 3 && rest.len() >= 2 && rest.bytes().all(|b| b == rest.as_bytes()[0]))
+        .then_some(level)
 }
 
 fn heading_level(line: &str) -> u8 {
@@ -418,31 +501,88 @@ fn heading_level(line: &str) -> u8 {
     }
 }
 
-/// A heading's text as a key: parenthesised dates and counts, which agents rewrite, left out.
-fn heading_text_key(text: &str) -> String {
-    let mut key = String::with_capacity(text.len());
+/// A heading's text as a key: spelling that people and tools vary left out (brackets, case,
+/// spacing, a trailing `#` run), and so are parenthesised dates, counts and release states
+/// (`(2026-02-04)`, `(unreleased)`) and a trailing date (`- 2026-12-01`), which change when a
+/// release is re-dated or cut: `## [1.4.0] - 2026-12-01` and `## 1.4.0 (unreleased)` are one key.
+pub(crate) fn heading_text_key(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('(') {
         let Some(close) = rest[open..].find(')') else {
             break;
         };
         let inner = &rest[open..open + close + 1];
-        key.push_str(&rest[..open]);
-        if !inner.bytes().any(|b| b.is_ascii_digit()) {
-            key.push_str(inner);
+        kept.push_str(&rest[..open]);
+        if !inner.bytes().any(|b| b.is_ascii_digit()) && !is_release_state(inner) {
+            kept.push_str(inner);
         }
         rest = &rest[open + close + 1..];
     }
-    key.push_str(rest);
-    key.split_whitespace().collect::<Vec<_>>().join(" ")
+    kept.push_str(rest);
+    let lower = kept.replace(['[', ']'], " ").to_lowercase();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    while words.len() > 1 && words.last().is_some_and(|w| is_date_word(w)) {
+        words.pop();
+    }
+    words.join(" ")
+}
+
+/// A release state written in parentheses after a version, which a release replaces by a date.
+fn is_release_state(inner: &str) -> bool {
+    let inner = inner.trim_matches(['(', ')', ' ']).to_ascii_lowercase();
+    [
+        "unreleased",
+        "upcoming",
+        "not released",
+        "not yet released",
+        "tbd",
+        "tba",
+        "in progress",
+    ]
+    .contains(&inner.as_str())
+}
+
+/// A word of a trailing date or its separator: `2026-12-01`, `2026/12/01`, `december`, `1,`, `-`.
+fn is_date_word(word: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let year = word
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.iter().all(u8::is_ascii_digit))
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-/.,".contains(&b));
+    let day = word.ends_with(',')
+        && word.len() <= 3
+        && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit());
+    let month = word.len() >= 3
+        && MONTHS.iter().any(|m| word.starts_with(m))
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'.' || b == b',');
+    year || day || month || matches!(word, "-" | "\u{2013}" | "\u{2014}" | ":" | "|")
 }
 
 fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
 }
 
-fn is_indented(line: &str) -> bool {
-    line.starts_with([' ', '\t']) && !is_blank(line)
+/// Columns of leading whitespace, a tab counting four.
+fn indent_of(line: &str) -> usize {
+    line.bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .map(|b| if b == b'\t' { 4 } else { 1 })
+        .sum()
+}
+
+/// The indent of a bullet line that can start a list: up to three columns, as Markdown allows
+/// outside a list (four would be indented code).
+fn list_indent(line: &str) -> Option<usize> {
+    let indent = indent_of(line);
+    (indent <= 3 && is_bullet(line.trim_start_matches([' ', '\t']))).then_some(indent)
 }
 
 pub(crate) fn is_bullet(line: &str) -> bool {
@@ -519,6 +659,16 @@ mod tests {
     }
 
     #[test]
+    fn setext_headings_are_sections_and_rules_under_items_are_not() {
+        let text = "2.16.0\n------\n- Bootstrap 3\n\n2.15.0\n======\n\n- Retries\n---\n";
+        let doc = parse(text);
+        let keys: Vec<_> = doc.root.children.iter().map(|c| &*c.key.text).collect();
+        assert_eq!(keys, ["2.16.0", "2.15.0"]);
+        assert_eq!(doc.root.children[0].heading, "2.16.0\n------\n");
+        assert_eq!(doc.render(), text);
+    }
+
+    #[test]
     fn rows_are_keyed_by_id_and_repeats_by_order() {
         let doc = parse("| Task | x |\n|---|---|\n| ST-005 | a |\n| TOTAL | 1 |\n| TOTAL | 2 |\n");
         let Block::Table(table) = &doc.root.blocks[0] else {
@@ -532,8 +682,25 @@ mod tests {
     fn heading_keys_ignore_parenthesised_dates() {
         assert_eq!(
             heading_text_key("✅ Completed/Archived (2026-02-04)"),
-            "✅ Completed/Archived"
+            "✅ completed/archived"
         );
-        assert_eq!(heading_text_key("Notes (draft)"), "Notes (draft)");
+        assert_eq!(heading_text_key("Notes (draft)"), "notes (draft)");
+        for variant in [
+            "[Unreleased]",
+            "Unreleased  ",
+            "unreleased",
+            "[Unreleased] - 2026-12-01",
+        ] {
+            assert_eq!(heading_text_key(variant), "unreleased", "{variant}");
+        }
+        for variant in [
+            "0.8.21 (unreleased)",
+            "0.8.21 (2023-07-19)",
+            "[0.8.21] - 2023-07-19",
+        ] {
+            assert_eq!(heading_text_key(variant), "0.8.21", "{variant}");
+        }
+        assert_eq!(heading_text_key("v2.0 — December 1, 2026"), "v2.0");
+        assert_eq!(heading_text_key("2026"), "2026");
     }
 }

@@ -15,6 +15,21 @@ pub(crate) struct Table<'a> {
     pub(crate) rows: Vec<Row<'a>>,
 }
 
+impl<'a> Table<'a> {
+    /// This table's header with no rows: the base of a table added on both sides.
+    pub(crate) fn empty(&self) -> Self {
+        Table {
+            text: "",
+            header: Header {
+                line: self.header.line,
+                cells: self.header.cells.clone(),
+            },
+            separator: self.separator,
+            rows: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Header<'a> {
     pub(crate) line: &'a str,

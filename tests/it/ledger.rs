@@ -5,3 +5,4 @@ mod git;
 mod props;
 mod roundtrip;
 mod safety;
+mod swarm;

@@ -132,7 +132,28 @@ cases! {
     sessions_pull_and_pull_rebase: "sessions/pull-and-pull-rebase",
     markdown_both_add_under_one_heading: "markdown/both-add-under-one-heading",
     markdown_both_edit_one_entry: "markdown/both-edit-one-entry",
-    markdown_cut_a_release_while_another_adds: "markdown/cut-a-release-while-another-adds",
+    markdown_release_cut_while_another_adds: "markdown/release-cut-while-another-adds",
+    markdown_release_redated_while_another_adds: "markdown/release-redated-while-another-adds",
+    markdown_heading_renamed_while_another_adds: "markdown/heading-renamed-while-another-adds",
+    markdown_heading_rewritten_while_another_adds: "markdown/heading-rewritten-while-another-adds",
+    markdown_heading_relevelled_while_another_adds:
+        "markdown/heading-relevelled-while-another-adds",
+    markdown_both_open_unreleased_after_a_release:
+        "markdown/both-open-unreleased-after-a-release",
+    markdown_heading_spelling_variants_are_one_section:
+        "markdown/heading-spelling-variants-are-one-section",
+    markdown_heading_level_fixed_on_a_section_both_added:
+        "markdown/heading-level-fixed-on-a-section-both-added",
+    markdown_nested_bullets_are_entries: "markdown/nested-bullets-are-entries",
+    markdown_formatting_pass_plus_an_addition: "markdown/formatting-pass-plus-an-addition",
+    markdown_formatting_pass_to_atx_headings_plus_an_addition:
+        "markdown/formatting-pass-to-atx-headings-plus-an-addition",
+    markdown_newest_first_with_blank_lines_between_entries:
+        "markdown/newest-first-with-blank-lines-between-entries",
+    markdown_malformed_unclosed_code_fence: "markdown/malformed-unclosed-code-fence",
+    markdown_malformed_table_inside_a_list: "markdown/malformed-table-inside-a-list",
+    markdown_real_keep_a_changelog_0a3033a75698: "markdown/real-keep-a-changelog-0a3033a75698",
+    markdown_real_keep_a_changelog_dc6384c994a3: "markdown/real-keep-a-changelog-dc6384c994a3",
     markdown_tick_a_todo_and_add_one: "markdown/tick-a-todo-and-add-one",
     markdown_edit_on_one_side_delete_on_the_other:
         "markdown/edit-on-one-side-delete-on-the-other",
