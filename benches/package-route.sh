@@ -22,16 +22,6 @@ git config --global init.defaultBranch main
 
 now() { date +%s%N; }
 
-# While install-hooks looks for the hooks only beside itself, they are linked there from the
-# packages' libexec/mainstay/.
-bridge() {
-    local dir; dir="$(dirname "$1")"
-    [ -e "$dir/pre-push" ] && return
-    for hook in pre-push post-push merge-driver pre-receive; do
-        ln -s "$dir/../libexec/mainstay/$hook" "$dir/$hook"
-    done
-}
-
 # project NAME: a remote with one commit and a fresh clone of it; prints the clone's path.
 project() {
     git init -q --bare "$work/$1.git"
@@ -56,7 +46,6 @@ for run in $(seq "${RUNS:-3}"); do
     cd "$repo"
     echo '{"name": "app", "version": "1.0.0", "private": true}' > package.json
     npm install --offline --no-audit --no-fund --silent --cache "$work/npm-cache$run" "$platform" "$dist/mainstay-hooks-$version.tgz"
-    bridge "$(readlink -f node_modules/mainstay-hooks-linux-*/bin/install-hooks)"
     PATH="$repo/node_modules/.bin:$PATH" install-hooks >/dev/null
     refused
     npm_ms+=" $(( ($(now) - start) / 1000000 ))"
@@ -66,7 +55,6 @@ for run in $(seq "${RUNS:-3}"); do
     cd "$repo"
     python3 -m venv "$work/venv$run"
     "$work/venv$run/bin/python" -m pip install --quiet --no-index --no-deps --disable-pip-version-check "$wheel"
-    bridge "$work/venv$run/bin/install-hooks"
     PATH="$work/venv$run/bin:$PATH" install-hooks >/dev/null
     refused
     pip_ms+=" $(( ($(now) - start) / 1000000 ))"

@@ -77,12 +77,7 @@ pub struct Environment {
     pub budget: Duration,
 }
 
-/// How long a record merge may take: real ledgers merge in milliseconds, so only a file made to
-/// be slow comes near it.
-pub const BUDGET: Duration = Duration::from_secs(10);
-
-/// The environment variable that sets [`Environment::budget`].
-pub const BUDGET_VAR: &str = "MAINSTAY_MERGE_BUDGET";
+pub use crate::ledger::{BUDGET, BUDGET_VAR};
 
 /// The exit statuses of a finished run, as git reads them; errors exit 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

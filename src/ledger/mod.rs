@@ -10,6 +10,13 @@
 //! The contract the merge driver builds on: a clean [`Outcome`] has no conflict markers and holds
 //! every entry either side added or kept exactly once; anything else is a conflict for a person.
 
+/// How long a record merge may take: real ledgers merge in milliseconds, so only a file made to
+/// be slow comes near it. Here, below the driver, so that `mainstay push` can hand what is left
+/// of its own budget to every driver call without depending on the driver.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The environment variable that sets the driver's budget.
+pub const BUDGET_VAR: &str = "MAINSTAY_MERGE_BUDGET";
 mod align;
 mod fields;
 mod hash;

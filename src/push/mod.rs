@@ -10,6 +10,7 @@
 //! to the conflict log.
 
 mod carry;
+mod objects;
 mod pacing;
 mod park;
 mod queue;

@@ -29,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 
 use crate::git::{self, Git};
+use crate::policy;
 use crate::text::sha7;
 
 /// Where parked changes live on the remote.
@@ -235,6 +236,29 @@ pub(super) struct Chains {
     pub configuration: Vec<(String, String)>,
 }
 
+/// The ids of `chains` any commit of which changes configuration
+/// ([`policy::configuration::is`]), asked of git in one process.
+pub(super) fn configuration_changes(
+    git: &Git,
+    chains: &[Chain],
+    hooks_path: Option<&str>,
+) -> Result<HashSet<String>, git::Error> {
+    let owner: HashMap<&str, &str> = chains
+        .iter()
+        .flat_map(|c| {
+            c.commits
+                .iter()
+                .map(|commit| (commit.as_str(), c.id.as_str()))
+        })
+        .collect();
+    let commits: Vec<&str> = owner.keys().copied().collect();
+    let touched = policy::configuration::touched(git, &commits, hooks_path)?;
+    Ok(touched
+        .into_iter()
+        .filter_map(|(commit, _)| owner.get(commit.as_str()).map(|id| (*id).to_owned()))
+        .collect())
+}
+
 /// Sorts the parked changes `parked` by whether they can land on `upstream`; `hooks_path` is the
 /// clone's `core.hooksPath`, whose files are configuration too.
 pub(super) fn chains(
@@ -279,7 +303,7 @@ pub(super) fn chains(
             Walk::Cut | Walk::NotAChain => sorted.not_chains.push((id.clone(), tip.clone())),
         }
     }
-    let configuration = super::carry::configuration_changes(git, &sorted.carriable, hooks_path)?;
+    let configuration = configuration_changes(git, &sorted.carriable, hooks_path)?;
     let (changes, carriable) = std::mem::take(&mut sorted.carriable)
         .into_iter()
         .partition(|c| configuration.contains(&c.id));
@@ -542,13 +566,13 @@ fn holds(git: &Git, own: &str, landed: &str) -> Result<bool, git::Error> {
     let (Some(own_parent), Some(landed_parent)) = (parents.next(), parents.next()) else {
         return Ok(false);
     };
-    let Some(tree) = super::carry::merge(
+    let Some(tree) = super::objects::merge(
         git,
         own_parent,
         landed_parent,
         own,
         own,
-        crate::merge_driver::BUDGET,
+        crate::ledger::BUDGET,
     )?
     else {
         return Ok(false);

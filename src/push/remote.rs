@@ -235,11 +235,8 @@ pub(super) fn rebase(
         Some(after) => args.extend(["--onto", upstream, after]),
         None => args.push(upstream),
     }
-    let budget = format!(
-        "{}ms",
-        left.min(crate::merge_driver::BUDGET).as_millis().max(1)
-    );
-    let output = git.output_with(&args, &[(crate::merge_driver::BUDGET_VAR, &budget)])?;
+    let budget = format!("{}ms", left.min(crate::ledger::BUDGET).as_millis().max(1));
+    let output = git.output_with(&args, &[(crate::ledger::BUDGET_VAR, &budget)])?;
     if output.status.success() {
         return Ok(());
     }

@@ -11,10 +11,6 @@ use std::sync::OnceLock;
 
 use crate::util::{Sandbox, bin, describe, write};
 
-/// install-hooks finds the hook executables in `<its dir>/../libexec/mainstay/`, where the
-/// packages put them. While it still looks only beside itself, [`bridge`] links them there.
-const INSTALL_HOOKS_FINDS_LIBEXEC: bool = false;
-
 /// The Rust target of this machine, as `packaging/targets` names it.
 fn target() -> String {
     match std::env::consts::OS {
@@ -155,24 +151,6 @@ fn ok(sb: &Sandbox, dir: &Path, path: &str, program: &str, args: &[&str]) -> Str
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Links the hook executables beside `install_hooks` while it does not yet read
-/// `../libexec/mainstay/` (see [`INSTALL_HOOKS_FINDS_LIBEXEC`]).
-fn bridge(install_hooks: &Path) {
-    let dir = install_hooks.parent().expect("a directory");
-    let libexec = dir.join("../libexec/mainstay");
-    assert!(
-        libexec.join("pre-push").is_file(),
-        "the hooks are in {}",
-        libexec.display()
-    );
-    if INSTALL_HOOKS_FINDS_LIBEXEC {
-        return;
-    }
-    for hook in ["pre-push", "post-push", "merge-driver", "pre-receive"] {
-        std::os::unix::fs::symlink(libexec.join(hook), dir.join(hook)).expect("link a hook");
-    }
-}
-
 /// Sets `repo` up with the installed `install-hooks` alone on `path`, then checks that a force
 /// push of `main` is refused and an ordinary push goes through.
 fn protects(sb: &Sandbox, repo: &Path, remote: &Path, path: &str) {
@@ -233,7 +211,6 @@ fn the_npm_package_installs_offline_without_rust_and_protects_main() {
             main.to_str().expect("utf-8"),
         ],
     );
-    let installed = repo.join("node_modules/mainstay-hooks-linux-x64/bin");
     let mut on_path: Vec<String> = std::fs::read_dir(repo.join("node_modules/.bin"))
         .expect("read .bin")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -260,7 +237,6 @@ fn the_npm_package_installs_offline_without_rust_and_protects_main() {
             "{page}"
         );
     }
-    bridge(&installed.join("install-hooks"));
     protects(&sb, &repo, &remote, &path);
 }
 
@@ -357,7 +333,6 @@ fn the_wheel_installs_into_a_fresh_venv_without_rust_and_protects_main() {
     let path = path_of(&[&bin_dir, &tools]);
     let version = ok(&sb, &repo, &path, "mainstay", &["--version"]);
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
-    bridge(&bin_dir.join("install-hooks"));
     protects(&sb, &repo, &remote, &path);
 }
 
@@ -427,15 +402,6 @@ fn the_prepare_script_sets_a_clone_up_where_mainstay_is_installed_and_is_silent_
     });
     write(&with.join("package.json"), &package_json(&deps.to_string()));
     let path = path_of(&[&with.join("node_modules/.bin"), &tools]);
-    if !INSTALL_HOOKS_FINDS_LIBEXEC {
-        let out = npm_install(&sb, &with, &path, &["--ignore-scripts"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            describe("npm install", &with, &out)
-        );
-        bridge(&with.join("node_modules/mainstay-hooks-linux-x64/bin/install-hooks"));
-    }
     let out = npm_install(&sb, &with, &path, &[]);
     assert!(
         out.status.success(),
