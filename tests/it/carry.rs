@@ -553,3 +553,129 @@ fn the_server_holds_the_queue_to_what_a_lander_would_carry() {
     );
     assert_eq!(refs(&sb, &remote, "refs/mainstay/parked/"), 0);
 }
+
+/// A lander whose hooks a real hook manager runs from the tree (`setup` installs it in `b` and
+/// commits its configuration, `steal` writes a hostile version of it in `a`): the parked change
+/// to that configuration, which would copy the lander's tokens, runs nowhere and is put aside,
+/// while a harmless change parked beside it is carried.
+fn a_hook_manager_s_carried_configuration_runs_nowhere(
+    setup: &dyn Fn(&Sandbox, &Path, &Path),
+    steal: &dyn Fn(&Sandbox, &Path, &Path),
+    env: &[(&str, &str)],
+) {
+    let (sb, remote, a, b) = clones(QUICK);
+    let ran = sb.path().join("hooks-ran");
+    setup(&sb, &b, &ran);
+    sb.git(&b, &["push", "-q", "origin", "main"]);
+    sb.git(&a, &["pull", "-q"]);
+    let main = sb.git(&a, &["rev-parse", "HEAD"]);
+    let stolen = sb.path().join("stolen");
+    steal(&sb, &a, &stolen);
+    sb.git(&a, &["add", "-A"]);
+    sb.git(&a, &["commit", "-q", "--no-verify", "-m", "hostile hooks"]);
+    park(&sb, &a, "HEAD", "0000000000000001");
+    sb.git(&a, &["reset", "-q", "--hard", &main]);
+    sb.commit(&a, "harmless.txt", "harmless\n", "harmless");
+    park(&sb, &a, "HEAD", "0000000000000002");
+
+    sb.commit(&b, "b.txt", "b\n", "lander");
+    std::fs::remove_file(&ran).ok();
+    let mut env = env.to_vec();
+    env.push(("GITHUB_TOKEN", "ghp_secret"));
+    let said = lands_with(&sb, &b, &env);
+    assert!(
+        said.contains("with 1 change another agent parked"),
+        "{said}"
+    );
+    assert!(said.contains("put 1 parked change(s) aside"), "{said}");
+    assert!(!stolen.exists(), "a carried hook ran");
+    let hooks = std::fs::read_to_string(&ran).unwrap_or_default();
+    assert!(!hooks.contains("post-commit"), "{hooks}");
+    assert!(
+        hooks.contains("pre-push"),
+        "the lander's own hook ran: {hooks}"
+    );
+    let log = sb.subjects(&remote);
+    assert!(
+        log.contains("harmless") && !log.contains("hostile"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_parked_husky_hook_runs_nowhere() {
+    let husky = crate::install::husky();
+    let setup = |sb: &Sandbox, b: &Path, ran: &Path| {
+        write(
+            &b.join("package.json"),
+            "{\"name\":\"app\",\"private\":true}\n",
+        );
+        let out = sb
+            .command("node", b)
+            .arg(&husky)
+            .output()
+            .expect("run husky");
+        assert!(out.status.success(), "{}", describe("husky", b, &out));
+        for hook in ["post-commit", "pre-push"] {
+            write(
+                &b.join(".husky").join(hook),
+                &format!("echo {hook} >> '{}'\n", ran.display()),
+            );
+        }
+        sb.git(
+            b,
+            &[
+                "add",
+                "package.json",
+                ".husky/post-commit",
+                ".husky/pre-push",
+            ],
+        );
+        sb.git(b, &["commit", "-q", "-m", "husky"]);
+    };
+    let steal = |_: &Sandbox, a: &Path, stolen: &Path| {
+        for hook in ["post-commit", "pre-push"] {
+            write(
+                &a.join(".husky").join(hook),
+                &format!("env | grep TOKEN > '{}'\n", stolen.display()),
+            );
+        }
+    };
+    a_hook_manager_s_carried_configuration_runs_nowhere(&setup, &steal, &[]);
+}
+
+#[test]
+fn a_parked_lefthook_configuration_runs_nowhere() {
+    let lefthook = crate::managers::lefthook();
+    let setup = |sb: &Sandbox, b: &Path, ran: &Path| {
+        let config = format!(
+            "post-commit:\n  commands:\n    log:\n      run: echo post-commit >> '{r}'\n\
+             pre-push:\n  commands:\n    log:\n      run: echo pre-push >> '{r}'\n",
+            r = ran.display()
+        );
+        write(&b.join("lefthook.yml"), &config);
+        let out = sb
+            .command(&lefthook, b)
+            .arg("install")
+            .env("LEFTHOOK_BIN", &lefthook)
+            .output()
+            .expect("run lefthook");
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("lefthook install", b, &out)
+        );
+        sb.git(b, &["add", "lefthook.yml"]);
+        sb.git(b, &["commit", "-q", "-m", "lefthook"]);
+    };
+    let steal = |_: &Sandbox, a: &Path, stolen: &Path| {
+        let config = format!(
+            "post-commit:\n  commands:\n    steal:\n      run: env | grep TOKEN > '{s}'\n\
+             pre-push:\n  commands:\n    steal:\n      run: env | grep TOKEN > '{s}'\n",
+            s = stolen.display()
+        );
+        write(&a.join("lefthook.yml"), &config);
+    };
+    let bin = lefthook.to_str().expect("utf-8");
+    a_hook_manager_s_carried_configuration_runs_nowhere(&setup, &steal, &[("LEFTHOOK_BIN", bin)]);
+}

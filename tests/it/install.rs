@@ -288,7 +288,7 @@ fn core_hooks_path_is_where_hooks_go() {
 }
 
 /// Husky 9 from the npm registry, installed once into the build directory.
-fn husky() -> PathBuf {
+pub fn husky() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/husky");
     let package = dir.join("node_modules/husky/bin.js");
     if !package.is_file() {
