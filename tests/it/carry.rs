@@ -5,11 +5,9 @@
 //! See: the issue on `mainstay push` as a protocol you can trust.
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use crate::util::{Sandbox, bin, describe, write};
+use crate::util::{Sandbox, bin, describe, killed_when, write};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -261,30 +259,19 @@ fn hundreds_of_carried_commits_land_once_each_in_order() {
 fn parked_and_killed(sb: &Sandbox, dir: &Path, leader_from: &Path) -> String {
     let main = sb.git(leader_from, &["rev-parse", "origin/main"]);
     park(sb, leader_from, &main, "0000000000000000");
-    let mut run = sb
-        .command(bin("mainstay"), dir)
-        .arg("push")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("spawn mainstay push");
-    let started = Instant::now();
-    let parked = loop {
+    let mut run = sb.command(bin("mainstay"), dir);
+    run.arg("push");
+    let mut parked = String::new();
+    killed_when(run, "the run to park", || {
         let listed = sb.git(dir, &["ls-remote", "origin", "refs/mainstay/parked/main/*"]);
-        if let Some(line) = listed.lines().find(|l| !l.ends_with("/0000000000000000")) {
-            break line.split('\t').next().expect("sha").to_owned();
+        match listed.lines().find(|l| !l.ends_with("/0000000000000000")) {
+            Some(line) => {
+                parked = line.split('\t').next().expect("sha").to_owned();
+                true
+            }
+            None => false,
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "never parked");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let group = format!("-{}", run.id());
-    let killed = std::process::Command::new("kill")
-        .args(["-9", "--", &group])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = run.wait();
+    });
     // The leader goes: nobody waits on it.
     sb.git(
         leader_from,
@@ -362,6 +349,29 @@ fn look_alikes(sb: &Sandbox, dir: &Path, parked: &str, onto: &str) -> String {
     sb.git(dir, &["rev-parse", "HEAD"])
 }
 
+/// A victim parked and killed, and an attacker's look-alikes of its parked change: the sandbox,
+/// the remote, the attacker's and the victim's clones, the victim's parked ref and the forgery.
+fn forgery() -> (Sandbox, PathBuf, PathBuf, PathBuf, String, String) {
+    let (sb, remote, a, b) = clones(PATIENT);
+    victim_works(&sb, &b);
+    let parked = parked_and_killed(&sb, &b, &a);
+    let main = sb.git(&a, &["rev-parse", "origin/main"]);
+    let forged = look_alikes(&sb, &a, &parked, &main);
+    let listed = sb.git(&b, &["ls-remote", "origin", "refs/mainstay/parked/main/*"]);
+    let name = listed
+        .split('\t')
+        .nth(1)
+        .expect("the victim's parked ref")
+        .to_owned();
+    (sb, remote, a, b, name, forged)
+}
+
+/// The attacker writes `forged` over the parked ref `name`.
+fn overwrite(sb: &Sandbox, a: &Path, name: &str, forged: &str) {
+    let spec = format!("+{forged}:{name}");
+    sb.git(a, &["push", "-q", "--no-verify", "origin", &spec]);
+}
+
 /// The victim's change: the first line of the notes.
 fn victim_works(sb: &Sandbox, dir: &Path) {
     let notes = format!("victim\n{}", "line\n".repeat(9));
@@ -377,22 +387,12 @@ const PATIENT: &str = "[sync]\nbackoff = \"1s\"\nbudget = \"60s\"\n";
 
 #[test]
 fn a_look_alike_pushed_to_the_branch_is_not_taken_for_the_victim_s_change() {
-    let (sb, remote, a, b) = clones(PATIENT);
-    victim_works(&sb, &b);
-    let parked = parked_and_killed(&sb, &b, &a);
+    let (sb, remote, a, b, name, forged) = forgery();
     // The attacker lands look-alikes on the branch and deletes the victim's parked ref.
-    let main = sb.git(&a, &["rev-parse", "origin/main"]);
-    let forged = look_alikes(&sb, &a, &parked, &main);
     sb.git(
         &a,
         &["push", "-q", "origin", &format!("{forged}:refs/heads/main")],
     );
-    let victim_ref = sb.git(&b, &["ls-remote", "origin", "refs/mainstay/parked/main/*"]);
-    let name = victim_ref
-        .split('\t')
-        .nth(1)
-        .expect("the victim's parked ref")
-        .to_owned();
     sb.git(&a, &["push", "-q", "origin", "--delete", &name]);
 
     let said = sb.lands(&b);
@@ -403,29 +403,10 @@ fn a_look_alike_pushed_to_the_branch_is_not_taken_for_the_victim_s_change() {
 
 #[test]
 fn a_look_alike_written_over_the_victim_s_parked_ref_is_not_taken_for_its_change() {
-    let (sb, remote, a, b) = clones(PATIENT);
-    let c = sb.clone_repo(&remote, "c");
-    victim_works(&sb, &b);
-    let parked = parked_and_killed(&sb, &b, &a);
-    let main = sb.git(&a, &["rev-parse", "origin/main"]);
-    let forged = look_alikes(&sb, &a, &parked, &main);
-    let victim_ref = sb.git(&b, &["ls-remote", "origin", "refs/mainstay/parked/main/*"]);
-    let name = victim_ref
-        .split('\t')
-        .nth(1)
-        .expect("the victim's parked ref")
-        .to_owned();
-    sb.git(
-        &a,
-        &[
-            "push",
-            "-q",
-            "--no-verify",
-            "origin",
-            &format!("+{forged}:{name}"),
-        ],
-    );
+    let (sb, remote, a, b, name, forged) = forgery();
+    overwrite(&sb, &a, &name, &forged);
     // An honest lander carries the forgery.
+    let c = sb.clone_repo(&remote, "c");
     sb.commit(&c, "c.txt", "c\n", "honest lander");
     let said = sb.lands(&c);
     assert!(
@@ -446,27 +427,8 @@ fn a_look_alike_written_over_the_victim_s_parked_ref_is_not_taken_for_its_change
 
 #[test]
 fn a_parked_ref_under_ones_id_that_one_did_not_park_is_left_alone() {
-    let (sb, remote, a, b) = clones(PATIENT);
-    victim_works(&sb, &b);
-    let parked = parked_and_killed(&sb, &b, &a);
-    let main = sb.git(&a, &["rev-parse", "origin/main"]);
-    let forged = look_alikes(&sb, &a, &parked, &main);
-    let victim_ref = sb.git(&b, &["ls-remote", "origin", "refs/mainstay/parked/main/*"]);
-    let name = victim_ref
-        .split('\t')
-        .nth(1)
-        .expect("the victim's parked ref")
-        .to_owned();
-    sb.git(
-        &a,
-        &[
-            "push",
-            "-q",
-            "--no-verify",
-            "origin",
-            &format!("+{forged}:{name}"),
-        ],
-    );
+    let (sb, remote, a, b, name, forged) = forgery();
+    overwrite(&sb, &a, &name, &forged);
 
     let said = sb.lands(&b);
     assert!(said.contains("which this worktree did not park"), "{said}");

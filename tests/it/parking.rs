@@ -1,12 +1,10 @@
 //! `mainstay push` among parked changes other agents left: stale, hostile, look-alike, or half
 //! carried by a run that was killed. Real clones of a real bare remote.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, Instant};
 
-use crate::util::{Sandbox, bin, describe, write};
+use crate::util::{Sandbox, bin, describe, killed_when, write};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -215,27 +213,10 @@ fn killed_while_carrying() -> (Sandbox, PathBuf, PathBuf, String) {
     );
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
-    let mut run = sb
-        .command(bin("mainstay"), &b)
-        .arg("push")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("spawn mainstay push");
-    let started = Instant::now();
-    while !started_hook.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "never carried");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // The whole group: the run, its git push and the hook.
-    let group = format!("-{}", run.id());
-    let killed = std::process::Command::new("kill")
-        .args(["-9", "--", &group])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = run.wait();
+    let mut run = sb.command(bin("mainstay"), &b);
+    run.arg("push");
+    // The whole group is killed: the run, its git push and the hook.
+    killed_when(run, "the landing push's hook", || started_hook.exists());
     std::fs::remove_file(&hook).expect("remove the hook");
     (sb, remote, b, before)
 }

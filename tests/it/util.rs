@@ -255,3 +255,23 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Runs `cmd` in a process group of its own and kills the whole group (the command, the git it
+/// runs, their hooks) once `done` says so.
+pub fn killed_when(mut cmd: Command, what: &str, mut done: impl FnMut() -> bool) {
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn the command to kill");
+    wait_until(what, &mut done);
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-9", "--", &group])
+        .status()
+        .expect("kill");
+    assert!(killed.success(), "killed {what}");
+    let _ = child.wait();
+}
