@@ -194,15 +194,20 @@ impl Git {
         S: AsRef<OsStr>,
     {
         let args: Vec<_> = args.into_iter().collect();
-        let output = self.output(&args)?;
+        Ok(self.succeeded(&args)?.stdout)
+    }
+
+    /// Runs git and requires success: its output, or an error that explains itself.
+    fn succeeded<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Output, Error> {
+        let output = self.output(args)?;
         if !output.status.success() {
             return Err(Error::Failed {
-                command: command_line(&args),
+                command: command_line(args),
                 status: output.status,
                 stderr: trimmed(&output.stderr),
             });
         }
-        Ok(output.stdout)
+        Ok(output)
     }
 
     /// Runs git, requires success, and returns stdout without its trailing newline.
@@ -212,14 +217,7 @@ impl Git {
         S: AsRef<OsStr>,
     {
         let args: Vec<_> = args.into_iter().collect();
-        let output = self.output(&args)?;
-        if !output.status.success() {
-            return Err(Error::Failed {
-                command: command_line(&args),
-                status: output.status,
-                stderr: trimmed(&output.stderr),
-            });
-        }
+        let output = self.succeeded(&args)?;
         let mut stdout = String::from_utf8(output.stdout).map_err(|_| Error::NotUtf8 {
             command: command_line(&args),
         })?;

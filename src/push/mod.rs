@@ -565,21 +565,8 @@ impl Run<'_> {
                 return Ok(outcome);
             }
             losses += 1;
-            let next = round::after_loss(
-                self.attempts,
-                self.settings.retries,
-                losses,
-                self.clock.elapsed(),
-                self.settings.budget,
-                self.settings.backoff,
-                self.jitter,
-            );
-            match next {
-                round::AfterLoss::Retry(pause) => {
-                    self.clock.sleep(pause);
-                    self.waited += pause;
-                }
-                round::AfterLoss::GiveUp => return self.give_up(out),
+            if !self.back_off(losses) {
+                return self.give_up(out);
             }
         }
     }
@@ -1028,6 +1015,27 @@ impl Run<'_> {
         }
     }
 
+    /// The back-off step after the `losses`-th lost race in a row: sleeps, or says to give up.
+    fn back_off(&mut self, losses: u32) -> bool {
+        let next = round::after_loss(
+            self.attempts,
+            self.settings.retries,
+            losses,
+            self.clock.elapsed(),
+            self.settings.budget,
+            self.settings.backoff,
+            self.jitter,
+        );
+        match next {
+            round::AfterLoss::Retry(pause) => {
+                self.clock.sleep(pause);
+                self.waited += pause;
+                true
+            }
+            round::AfterLoss::GiveUp => false,
+        }
+    }
+
     /// What is left of the budget.
     fn left(&self) -> Duration {
         self.settings.budget.saturating_sub(self.clock.elapsed())
@@ -1137,21 +1145,8 @@ impl Run<'_> {
                 Pushed::NoAtomic => {}
             }
             losses += 1;
-            let next = round::after_loss(
-                self.attempts,
-                self.settings.retries,
-                losses,
-                self.clock.elapsed(),
-                self.settings.budget,
-                self.settings.backoff,
-                self.jitter,
-            );
-            match next {
-                round::AfterLoss::Retry(pause) => {
-                    self.clock.sleep(pause);
-                    self.waited += pause;
-                }
-                round::AfterLoss::GiveUp => return self.give_up(out),
+            if !self.back_off(losses) {
+                return self.give_up(out);
             }
         }
     }
