@@ -648,3 +648,39 @@ fn an_app_serving_a_later_commit_that_contains_this_one_makes_it_live() {
     write(&other.repo.join(".mainstay.toml"), &config);
     assert_eq!(other.run(), "timeout");
 }
+
+/// See: issue 23: a committed `version_url` answering a fresh random sha on every request made
+/// each monitor fetch the deploy remote on every poll.
+#[test]
+fn an_app_answering_a_fresh_commit_each_time_costs_one_fetch_per_monitor() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let server = Server::start(move |_| {
+        let n = counted.fetch_add(1, Ordering::SeqCst) as u64;
+        let commit = format!("{:040x}", u128::from(n + 1) * 0x9e37_79b9_7f4a_7c15);
+        Reply::json(200, format!(r#"{{"commit":"{commit}"}}"#))
+    });
+    let config = format!(
+        "{}\n[deploy.app]\nversion_url = \"{}\"\n",
+        FAST.replace("max_wait = \"20s\"", "max_wait = \"2s\""),
+        server.url("/health")
+    );
+    let deploy = Deploy::new(&config);
+    let fetches = deploy.sandbox.path().join("fetches");
+    let here = deploy.repo.display().to_string();
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["remote", "add", "origin", &here]);
+    deploy.sandbox.git(
+        &deploy.repo,
+        &[
+            "config",
+            "remote.origin.uploadpack",
+            &format!("echo x >> '{}'; false", fetches.display()),
+        ],
+    );
+    assert_eq!(deploy.run(), "timeout");
+    assert!(calls.load(Ordering::SeqCst) >= 5, "polled several times");
+    let fetched = std::fs::read_to_string(&fetches).unwrap_or_default();
+    assert_eq!(fetched.lines().count(), 1, "{fetched:?}");
+}

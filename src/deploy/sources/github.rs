@@ -8,15 +8,15 @@
 //! which GitHub's filter does not take, is matched by prefix among the newest deployments. Its
 //! statuses (`…/deployments/{id}/statuses`, newest first) decide. `queued`,
 //! `pending` and `in_progress` are phases; `success` is live; `failure` and `error` are failed,
-//! with the status's description and log URL. `inactive` is superseded, except for a skipped
-//! duplicate build: GitHub itself marks a deployment inactive only when a newer one in its
-//! environment succeeds, and only if it had succeeded, so an `inactive` on a deployment that
-//! never succeeded was posted by the platform, which skipped the build (Vercel's "Skipped – Not
-//! affected"): the environment still serves an earlier deployment of the same content, and that
-//! is live; unless a newer deployment of the environment came after it (a platform may mark a
-//! cancelled build inactive too), which then counts as its replacement. A replaced deployment
-//! whose replacement contains this commit is followed into it, and this commit is live through
-//! it; else it is superseded.
+//! with the status's description and log URL, except a cancellation (`error` "Canceled…", a
+//! newer push replaced the build). `inactive` is superseded, except for a skipped duplicate
+//! build: GitHub itself marks a deployment inactive only when a newer one in its environment
+//! succeeds, and only if it had succeeded, so an `inactive` on a deployment that never succeeded
+//! was posted by the platform, which skipped the build (Vercel's "Skipped – Not affected"): the
+//! environment still serves an earlier deployment of the same content, and that is live. A
+//! commit with no deployment of its own, or whose own was cancelled, replaced or skipped before
+//! a newer one came, is live through a newer deployment of the environment that contains it
+//! ([`super::newer`]); else superseded by the newer one.
 //!
 //! Every request after the first to a URL is conditional (`if-none-match` with the last `etag`):
 //! GitHub answers `304 Not Modified` without counting it against the rate limit, and the cached
@@ -43,6 +43,7 @@ use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span, Starter, StarterContext, same_commit,
 };
+use super::newer::{Deploys, Listed, Newer, State};
 use crate::deploy::http::{self, Bearer, Client};
 use crate::deploy::secrets::{Secrets, Var};
 
@@ -62,6 +63,12 @@ const API_VERSION: &str = "2022-11-28";
 
 /// Deployments whose statuses the schedule's history reads: one request each, the first time.
 const HISTORY_DEPLOYMENTS: usize = 10;
+
+/// Deployments asked for when looking for this commit's own.
+const LISTED: u32 = 100;
+
+/// The environment's newest deployments asked for when looking for a newer one containing it.
+const NEWER_LISTED: u32 = 20;
 
 /// Past deployments remembered between runs, the newest by id: many runs' history, a small file.
 const REMEMBERED: usize = 200;
@@ -643,8 +650,10 @@ enum Target {
 pub struct GitHub {
     api: Api,
     target: Target,
-    /// The deployment followed, once found; a newer one after a superseding deployment.
-    followed: Option<Deployment>,
+    /// This commit's own deployment, once found.
+    own: Option<Deployment>,
+    /// Live via a newer deployment; none for `doctor`, which follows nothing.
+    newer: Option<Newer>,
     /// The environment's listing the history read, so the first poll may find the deployment
     /// in it without a request.
     prefetched: Option<Vec<Deployment>>,
@@ -867,7 +876,8 @@ impl GitHub {
                 secondary: 0,
             },
             target,
-            followed: None,
+            own: None,
+            newer: None,
             prefetched: None,
             seen_in: HashMap::new(),
             refused: None,
@@ -877,7 +887,8 @@ impl GitHub {
     }
 
     /// Remembers ended deployments between runs, in `worktree`'s git common dir.
-    fn remembering(mut self, worktree: &Path, secrets: &Secrets) -> GitHub {
+    fn remembering(mut self, worktree: &Path, secrets: &Secrets, newer: Newer) -> GitHub {
+        self.newer = Some(newer);
         let repo = http::redact(&self.api.url(""));
         self.memory = Some(Memory::new(worktree, repo, secrets));
         self
@@ -890,73 +901,20 @@ impl GitHub {
         cx: &PollContext<'_>,
     ) -> Result<Observation, Error> {
         // What the history read just before is fresh for the first poll only.
-        let mut read = std::mem::take(&mut self.statuses_read);
-        let deployment = match &self.followed {
-            Some(deployment) => deployment.clone(),
-            None => {
-                let ours = |d: &Deployment| {
-                    same_commit(&d.sha, sha) && environment.matches(&d.environment)
-                };
-                let prefetched = self
-                    .prefetched
-                    .take()
-                    .and_then(|list| list.into_iter().find(ours));
-                let found = match prefetched {
-                    Some(found) => Some(found),
-                    None => self.list_for(sha, cx)?.into_iter().find(ours),
-                };
-                let Some(found) = found else {
-                    return Ok(Observation::Unseen("not listed yet".to_owned()));
-                };
-                self.followed = Some(found.clone());
-                found
-            }
+        let read = std::mem::take(&mut self.statuses_read);
+        let mut newer = self.newer.take();
+        let mut target = Environment {
+            github: self,
+            environment,
+            read,
+            listed: HashMap::new(),
         };
-        let statuses = match read.remove(&deployment.id) {
-            Some(statuses) => statuses,
-            None => self.api.statuses(deployment.id, cx)?,
+        let decided = match newer.as_mut() {
+            Some(newer) => newer.decide(sha, &mut target, cx),
+            None => Err(Error::Fatal("github: opened without git".to_owned())),
         };
-        let reading = read_statuses(deployment.id, &statuses);
-        if matches!(reading, Reading::Live { .. } | Reading::Failed { .. }) {
-            self.remember(&deployment, &statuses);
-        }
-        // A newer deployment followed in place of this commit's own: live through it.
-        let live = |details| {
-            if same_commit(&deployment.sha, sha) {
-                Observation::Live { details }
-            } else {
-                Observation::LiveThrough {
-                    commit: deployment.sha.trim().to_ascii_lowercase(),
-                    details,
-                }
-            }
-        };
-        Ok(match reading {
-            Reading::Phase(phase) => Observation::Pending(phase),
-            Reading::Live { details } => live(details),
-            Reading::Failed { reason, details } => Observation::Failed { reason, details },
-            // Inactive without a success: a skipped duplicate build, unless a newer deployment
-            // came after it (a platform may also mark a cancelled build inactive).
-            Reading::Skipped { details } => match self.newer(&deployment, cx)? {
-                Some(newer) => {
-                    let why = format!(
-                        "deployment {} is inactive without a success; ",
-                        deployment.id
-                    );
-                    self.replaced_by(sha, &why, newer, cx)
-                }
-                None => live(details),
-            },
-            Reading::Replaced => match self.newer(&deployment, cx)? {
-                Some(newer) => self.replaced_by(sha, "", newer, cx),
-                None => Observation::Superseded {
-                    reason: format!(
-                        "deployment {} is inactive: a newer deployment replaced it",
-                        deployment.id
-                    ),
-                },
-            },
-        })
+        self.newer = newer;
+        decided
     }
 
     /// The deployments `sha` may be among, newest first. By `sha=` alone, the environment
@@ -965,47 +923,7 @@ impl GitHub {
     /// full ids): then the newest deployments of every environment, matched by prefix.
     fn list_for(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
         let full = matches!(sha.len(), 40 | 64).then_some(sha);
-        self.api.deployments(full, None, 100, cx)
-    }
-
-    /// The newest deployment of `deployment`'s environment created after it, if any.
-    fn newer(
-        &mut self,
-        deployment: &Deployment,
-        cx: &PollContext<'_>,
-    ) -> Result<Option<Deployment>, Error> {
-        // The environment as GitHub spells it, so its own filter is right here.
-        let listed = self
-            .api
-            .deployments(None, Some(&deployment.environment), 10, cx)?;
-        Ok(listed.into_iter().find(|d| d.id > deployment.id))
-    }
-
-    /// This commit's deployment is inactive and `newer` came after it: followed when its commit
-    /// contains this one (this commit goes live through it); else this one is superseded. `why`
-    /// begins the message.
-    fn replaced_by(
-        &mut self,
-        sha: &str,
-        why: &str,
-        newer: Deployment,
-        cx: &PollContext<'_>,
-    ) -> Observation {
-        let (id, short) = (newer.id, crate::deploy::sha7(&newer.sha).to_owned());
-        if (cx.contains)(sha, &newer.sha) {
-            self.followed = Some(newer);
-            Observation::Pending(format!(
-                "{why}superseded by deployment {id} of {short}, which contains this commit; \
-                 following it"
-            ))
-        } else {
-            Observation::Superseded {
-                reason: format!(
-                    "{why}superseded by deployment {id} of {short}, which does not contain \
-                     this commit"
-                ),
-            }
-        }
+        self.api.deployments(full, None, LISTED, cx)
     }
 
     fn poll_contexts(
@@ -1208,6 +1126,107 @@ impl GitHub {
     }
 }
 
+/// The followed environment's deployments, as [`Newer::decide`] reads them.
+struct Environment<'a> {
+    github: &'a mut GitHub,
+    environment: &'a Pattern,
+    /// Statuses the history read, by deployment id.
+    read: HashMap<u64, Vec<DeploymentStatus>>,
+    /// The deployments listed this poll, by id.
+    listed: HashMap<String, Deployment>,
+}
+
+impl Environment<'_> {
+    fn listed(&mut self, deployment: Deployment) -> Listed {
+        let listed = Listed {
+            id: deployment.id.to_string(),
+            commit: deployment.sha.clone(),
+        };
+        self.listed.insert(listed.id.clone(), deployment);
+        listed
+    }
+}
+
+impl Deploys for Environment<'_> {
+    fn own(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Option<Listed>, Error> {
+        if let Some(own) = self.github.own.clone() {
+            return Ok(Some(self.listed(own)));
+        }
+        let environment = self.environment;
+        let ours = |d: &Deployment| same_commit(&d.sha, sha) && environment.matches(&d.environment);
+        let prefetched = self
+            .github
+            .prefetched
+            .take()
+            .and_then(|list| list.into_iter().find(ours));
+        let found = match prefetched {
+            Some(found) => Some(found),
+            None => self.github.list_for(sha, cx)?.into_iter().find(ours),
+        };
+        self.github.own = found.clone();
+        Ok(found.map(|d| self.listed(d)))
+    }
+
+    fn newer(&mut self, own: Option<&Listed>, cx: &PollContext<'_>) -> Result<Vec<Listed>, Error> {
+        let own = own.and_then(|o| self.listed.get(&o.id)).cloned();
+        // The environment as GitHub spells it (its filter is case-sensitive): the own
+        // deployment's, else the platform's spelling once seen, else the setting.
+        let filter = match &own {
+            Some(own) => Some(own.environment.clone()),
+            None => self.environment.exact().map(|name| {
+                self.github
+                    .memory
+                    .as_mut()
+                    .and_then(|m| m.spelling(name))
+                    .unwrap_or_else(|| name.to_owned())
+            }),
+        };
+        let listed = self
+            .github
+            .api
+            .deployments(None, filter.as_deref(), NEWER_LISTED, cx)?;
+        let environment = self.environment;
+        Ok(listed
+            .into_iter()
+            .filter(|d| environment.matches(&d.environment))
+            .filter(|d| own.as_ref().is_none_or(|own| d.id > own.id))
+            .map(|d| self.listed(d))
+            .collect())
+    }
+
+    fn state(&mut self, d: &Listed, own: bool, cx: &PollContext<'_>) -> Result<State, Error> {
+        let Some(deployment) = self.listed.get(&d.id).cloned() else {
+            return Ok(State::Pending("not listed".to_owned()));
+        };
+        let statuses = match self.read.remove(&deployment.id) {
+            Some(statuses) => statuses,
+            None => self.github.api.statuses(deployment.id, cx)?,
+        };
+        let reading = read_statuses(deployment.id, &statuses);
+        if own && matches!(reading, Reading::Live { .. } | Reading::Failed { .. }) {
+            self.github.remember(&deployment, &statuses);
+        }
+        let id = deployment.id;
+        Ok(match reading {
+            Reading::Phase(phase) => State::Pending(phase),
+            Reading::Live { details } => State::Live(details),
+            // Vercel, and GitHub Actions' concurrency groups: `error` "Canceled…" when a newer
+            // push replaced the build.
+            Reading::Failed { reason, .. } if reason.to_ascii_lowercase().starts_with("cancel") => {
+                State::Cancelled(format!("deployment {id} was canceled ({reason}); "))
+            }
+            Reading::Failed { reason, details } => State::Failed { reason, details },
+            Reading::Replaced => State::Replaced(String::new()),
+            // Inactive without a success: a skipped duplicate build, unless a newer deployment
+            // came after it (a platform may also mark a cancelled build inactive).
+            Reading::Skipped { details } => State::Skipped {
+                why: format!("deployment {id} is inactive without a success; "),
+                details,
+            },
+        })
+    }
+}
+
 impl Source for GitHub {
     fn name(&self) -> &'static str {
         KIND.name()
@@ -1279,7 +1298,8 @@ impl Configured for Settings {
         let token = Settings::token(setup)?;
         let repo = self.repo(setup)?;
         let source = GitHub::new(self, repo, token, setup.client.clone())?;
-        Ok(Box::new(source.remembering(setup.worktree, setup.secrets)))
+        let source = source.remembering(setup.worktree, setup.secrets, Newer::new(setup));
+        Ok(Box::new(source))
     }
 
     fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {

@@ -25,6 +25,7 @@ pub mod digitalocean;
 pub mod github;
 pub mod kind;
 pub mod mysql;
+pub mod newer;
 
 pub use kind::*;
 
