@@ -57,7 +57,35 @@ pub struct Response {
     pub ratelimit_reset: Option<u64>,
     /// `etag`, for a conditional request (`if-none-match`) next time.
     pub etag: Option<String>,
+    /// Every header, names lowercased (`link`, `location`, `next-range`).
+    pub headers: Vec<(String, String)>,
 }
+
+impl Response {
+    /// The first header named `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `rel="next"` URL of a `Link` header (RFC 8288), as GitHub and Netlify paginate.
+    pub fn next_link(&self) -> Option<String> {
+        let link = self.header("link")?;
+        link.split(',').find_map(|part| {
+            let (url, params) = part.split_once(';')?;
+            let next = params
+                .split(';')
+                .any(|p| p.trim().eq_ignore_ascii_case("rel=\"next\"") || p.trim() == "rel=next");
+            let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+            next.then(|| url.to_owned())
+        })
+    }
+}
+
+/// Redirects followed at most.
+const MAX_REDIRECTS: u32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -179,6 +207,34 @@ impl Client {
         bearer: Option<Bearer<'_>>,
         headers: &[(&str, &str)],
     ) -> Result<Response, Error> {
+        let mut url = url.to_owned();
+        let mut bearer = bearer;
+        for _ in 0..MAX_REDIRECTS {
+            let response = self.get_once(&url, bearer, headers)?;
+            let Some(location) = response
+                .header("location")
+                .filter(|_| matches!(response.status, 301 | 302 | 303 | 307 | 308))
+            else {
+                return Ok(response);
+            };
+            let next = resolve(&url, location);
+            // The token follows a redirect only to the same API address (a renamed or
+            // transferred repository); never to another host, port or scheme.
+            if bearer.is_some() && authority(&next) != authority(&url) {
+                bearer = None;
+            }
+            url = next;
+        }
+        self.get_once(&url, bearer, headers)
+    }
+
+    /// One GET, no redirect followed.
+    fn get_once(
+        &self,
+        url: &str,
+        bearer: Option<Bearer<'_>>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, Error> {
         let mut request = self.agent.get(url);
         if !headers
             .iter()
@@ -194,7 +250,12 @@ impl Client {
             request = request.header("authorization", format!("Bearer {}", bearer.token));
         }
         let limit = self.limit(url)?;
-        let request = request.config().timeout_global(Some(limit)).build();
+        let request = request
+            .config()
+            .timeout_global(Some(limit))
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build();
         self.within(limit).finish(url, request.call())
     }
 
@@ -238,6 +299,16 @@ impl Client {
             number("ratelimit-remaining").or_else(|| number("x-ratelimit-remaining"));
         let ratelimit_reset = number("ratelimit-reset").or_else(|| number("x-ratelimit-reset"));
         let etag = text("etag").filter(|e| !e.is_empty());
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    n.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.trim().to_owned(),
+                ))
+            })
+            .collect();
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -252,6 +323,7 @@ impl Client {
             ratelimit_remaining,
             ratelimit_reset,
             etag,
+            headers,
         })
     }
 
@@ -274,6 +346,38 @@ impl Client {
                 message: other.to_string(),
             },
         }
+    }
+}
+
+/// `scheme://host:port` of a URL, lowercased, the port made explicit.
+fn authority(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].to_ascii_lowercase();
+    let (host, port) = split_port(&authority);
+    let port = port.unwrap_or(if scheme == "https" { "443" } else { "80" });
+    Some(format!("{scheme}://{host}:{port}"))
+}
+
+/// A `Location` against the URL it answered: absolute, or a path on the same address.
+fn resolve(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_owned();
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return location.to_owned();
+    };
+    let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if location.starts_with('/') {
+        format!("{scheme}://{host}{location}")
+    } else {
+        let dir = &rest[..rest.rfind('/').map_or(rest.len(), |i| i + 1)];
+        let dir = if dir.contains('/') {
+            dir.to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        format!("{scheme}://{dir}{location}")
     }
 }
 

@@ -101,13 +101,14 @@ impl Kind for GitHubKind {
         Starter {
             found: vec![format!("the deploy remote is on GitHub: {repo}")],
             snippet: Some(format!(
-                "# Deployments GitHub hears of (Vercel, Netlify, Render, GitHub Actions...); the \
+                "# Deployments GitHub hears of (GitHub Actions environments, Railway, ...); the \
                  token is\n\
-                 # GITHUB_TOKEN in the environment, never here.\n\
+                 # GITHUB_TOKEN in the environment, never here. Netlify, Render, Vercel and \
+                 Heroku have\n\
+                 # sections of their own (docs/monitor.md).\n\
                  # [deploy.github]\n\
                  # repo = \"{repo}\"\n\
-                 # environment = \"{environment}\"\n",
-                environment = clone.environment.unwrap_or("Production")
+                 # environment = \"production\"   # the name your workflow's `environment:` gives\n"
             )),
             next: Some("export GITHUB_TOKEN (read access to deployments)".to_owned()),
         }
@@ -1479,7 +1480,8 @@ mod tests {
             KIND.starter(&StarterContext {
                 worktree: &worktree,
                 remote_url: Some(url),
-                environment: None,
+                remotes: &[],
+                scripts: &[],
             })
         };
         for url in [
