@@ -324,7 +324,7 @@ def main():
         # Every time is scaled, the machine's one-second floor between polls too.
         environ.update(MAINSTAY_POLL_FLOOR=ms(args.scale))
         if args.source == "github":
-            environ.update(GITHUB_TOKEN=TOKEN, MAINSTAY_API_HOSTS=f"127.0.0.1:{port}")
+            environ.update(GITHUB_TOKEN=TOKEN, MAINSTAY_API_HOSTS=f"http://127.0.0.1:{port}")
         runs = []
         for schedule in ("fixed", "history"):
             for i, seconds in enumerate(ends):

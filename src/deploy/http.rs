@@ -4,7 +4,8 @@
 //! It is also the one place that decides where a token may go. The settings that name an API's
 //! address are committed, so any agent can change them; a token therefore goes only to its API's
 //! own host over https, or to a host the environment names in `MAINSTAY_API_HOSTS`
-//! (comma-separated `host[:port]`; without a port, any port of that host). Every request with a
+//! (comma-separated `host[:port]`, over https; `http://host[:port]` allows plain http too;
+//! without a port, any port of that host). Every request with a
 //! [`Bearer`] is checked here, whoever sends it.
 
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ pub enum Error {
     #[error("{url}: {message}")]
     Other { url: String, message: String },
     #[error(
-        "{url}: not sent: the token goes only to https://{home} or to a host named in {API_HOSTS_VAR}"
+        "{url}: not sent: the token goes only to https://{home} or to a host named in {API_HOSTS_VAR} (over https, unless the entry names http://)"
     )]
     Untrusted { url: String, home: &'static str },
 }
@@ -169,8 +170,16 @@ impl Client {
             return Ok(());
         }
         let named = self.token_hosts.iter().any(|entry| {
+            // Over https only, unless the entry itself names `http://` (a local stand-in).
+            let (plain, entry) = match entry.split_once("://") {
+                Some(("http", rest)) => (true, rest),
+                Some(("https", rest)) => (false, rest),
+                Some(_) => return false,
+                None => (false, entry.as_str()),
+            };
+            let entry = entry.trim_end_matches('/');
             let (h, p) = split_port(entry);
-            h == host && p.is_none_or(|p| p == port)
+            (scheme == "https" || plain) && h == host && p.is_none_or(|p| p == port)
         });
         if named { Ok(()) } else { Err(untrusted()) }
     }
@@ -439,9 +448,15 @@ mod tests {
         ] {
             assert!(client.may_send(bad, home).is_err(), "{bad}");
         }
-        let client = client.trusting(api_hosts(Some("127.0.0.1:18081, ghe.corp ,[::1]:9")));
+        let client = client.trusting(api_hosts(Some(
+            "http://127.0.0.1:18081, ghe.corp ,http://[::1]:9, proxy.corp:8080",
+        )));
         assert!(client.may_send("http://127.0.0.1:18081/v2", home).is_ok());
         assert!(client.may_send("http://127.0.0.1:18082/v2", home).is_err());
+        // Named without `http://`: the token goes over https only, on any port given.
+        assert!(client.may_send("http://ghe.corp/api/v3", home).is_err());
+        assert!(client.may_send("http://proxy.corp:8080/", home).is_err());
+        assert!(client.may_send("https://proxy.corp:8080/", home).is_ok());
         assert!(
             client
                 .may_send("https://ghe.corp:8443/api/v3", home)
@@ -454,7 +469,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "http://evil:18081/v2: not sent: the token goes only to https://api.digitalocean.com \
-             or to a host named in MAINSTAY_API_HOSTS"
+             or to a host named in MAINSTAY_API_HOSTS (over https, unless the entry names http://)"
         );
     }
 

@@ -1096,3 +1096,62 @@ fn a_failed_build_of_its_own_is_failed_whatever_came_later() {
     assert!(out.status.success());
     assert_eq!(deploy.result(), "failed", "{}", deploy.log());
 }
+
+/// See: issue 23: listings stopped at the newest 100, so on a busy repository (previews) the
+/// production environment was missing from `doctor` and from `status <short sha>`.
+#[test]
+fn doctor_and_a_short_sha_read_past_the_newest_hundred() {
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    let sha = deploy.sha.clone();
+    github.deploy(
+        1,
+        &sha,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("success", ""))],
+    );
+    for id in 2..=130 {
+        github.deploy(
+            id,
+            &"9".repeat(40),
+            PREVIEW,
+            ms(0),
+            vec![(ms(0), status("success", ""))],
+        );
+    }
+    let out = deploy.command(&["doctor"]).output().expect("doctor");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "environment \"{PRODUCTION}\" is among the 130 most recent"
+        )),
+        "{said}"
+    );
+    let out = deploy.status(&[&sha[..7]]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("status <short sha>", &deploy.repo, &out)
+    );
+}
+
+/// `Production*` in a monorepo matches every project's production environment: doctor names
+/// the candidates instead of letting whichever is listed first decide.
+#[test]
+fn doctor_names_the_candidates_a_glob_matches() {
+    let github = GitHub::start();
+    let deploy = Deploy::new(&github.config(FAST, "").replace(PRODUCTION, "Production*"))
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    let sha = deploy.sha.clone();
+    github.deploy(1, &sha, "Production – web", ms(0), vec![]);
+    github.deploy(2, &sha, "Production – docs", ms(0), vec![]);
+    let out = deploy.command(&["doctor"]).output().expect("doctor");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("matches 2 environments: \"Production – docs\", \"Production – web\""),
+        "{said}"
+    );
+}

@@ -64,6 +64,9 @@ const API_VERSION: &str = "2022-11-28";
 /// Deployments whose statuses the schedule's history reads: one request each, the first time.
 const HISTORY_DEPLOYMENTS: usize = 10;
 
+/// Pages of a hundred deployments read at most where the answer may be past the first.
+const PAGES: usize = 5;
+
 /// Deployments asked for when looking for this commit's own.
 const LISTED: u32 = 100;
 
@@ -452,8 +455,10 @@ struct Api {
     token_var: &'static str,
     base: String,
     repo: String,
-    /// The last `etag` and answer per URL, for conditional requests.
-    cache: HashMap<String, (String, String)>,
+    /// The last `etag`, answer and next page per URL, for conditional requests.
+    cache: HashMap<String, (String, String, Option<String>)>,
+    /// The last answer's next page (`Link: <…>; rel="next"`).
+    next: Option<String>,
     /// No request before this time (on the clock), and why.
     held: Option<(Duration, String)>,
     /// Secondary rate limits met in a row without `retry-after`: each waits twice as long.
@@ -488,13 +493,18 @@ impl Api {
             }
             self.held = None;
         }
-        let url = self.url(rest);
+        // A `Link` header's next page is absolute, on the same API (checked by the caller).
+        let url = if rest.contains("://") {
+            rest.to_owned()
+        } else {
+            self.url(rest)
+        };
         let shown = http::redact(&url);
         let attempts = if cx.once { 1 } else { 3 };
         let mut last = String::new();
         for attempt in 0..attempts {
             let pause = Duration::from_millis(250) * 2u32.pow(attempt);
-            let etag = self.cache.get(&url).map(|(etag, _)| etag.clone());
+            let etag = self.cache.get(&url).map(|(etag, _, _)| etag.clone());
             let mut headers = vec![
                 ("accept", "application/vnd.github+json"),
                 ("x-github-api-version", API_VERSION),
@@ -556,13 +566,18 @@ impl Api {
             }
             match status {
                 200 => {
+                    self.next = response.next_link();
                     if let Some(etag) = response.etag {
-                        self.cache.insert(url, (etag, response.body.clone()));
+                        let kept = (etag, response.body.clone(), self.next.clone());
+                        self.cache.insert(url, kept);
                     }
                     return Ok(response.body);
                 }
                 304 => match self.cache.get(&url) {
-                    Some((_, body)) => return Ok(body.clone()),
+                    Some((_, body, next)) => {
+                        self.next = next.clone();
+                        return Ok(body.clone());
+                    }
                     None => {
                         return Err(Error::Transient(format!(
                             "github: {shown}: HTTP 304 to a request that was not conditional"
@@ -634,6 +649,26 @@ impl Api {
             query.push_str(&format!("&environment={}", encode(environment)));
         }
         self.json(&query, cx)
+    }
+
+    /// [`Api::deployments`], following `Link` for at most [`PAGES`] pages: where the answer may
+    /// be past the newest hundred (a busy repository's previews).
+    fn deployments_paged(
+        &mut self,
+        sha: Option<&str>,
+        environment: Option<&str>,
+        cx: &PollContext<'_>,
+    ) -> Result<Vec<Deployment>, Error> {
+        let mut listed = self.deployments(sha, environment, 100, cx)?;
+        let base = self.url("/");
+        for _ in 1..PAGES {
+            let Some(next) = self.next.take().filter(|n| n.starts_with(&base)) else {
+                break;
+            };
+            let page: Vec<Deployment> = self.json(&next, cx)?;
+            listed.extend(page);
+        }
+        Ok(listed)
     }
 
     fn statuses(&mut self, id: u64, cx: &PollContext<'_>) -> Result<Vec<DeploymentStatus>, Error> {
@@ -873,6 +908,7 @@ impl GitHub {
                 base: settings.api_base.trim().to_owned(),
                 repo,
                 cache: HashMap::new(),
+                next: None,
                 held: None,
                 secondary: 0,
             },
@@ -923,8 +959,10 @@ impl GitHub {
     /// commit has a handful of deployments. A short sha GitHub's filter never matches (it takes
     /// full ids): then the newest deployments of every environment, matched by prefix.
     fn list_for(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
-        let full = matches!(sha.len(), 40 | 64).then_some(sha);
-        self.api.deployments(full, None, LISTED, cx)
+        match sha.len() {
+            40 | 64 => self.api.deployments(Some(sha), None, LISTED, cx),
+            _ => self.api.deployments_paged(None, None, cx),
+        }
     }
 
     fn poll_contexts(
@@ -1045,7 +1083,11 @@ impl GitHub {
                 .and_then(|m| m.spelling(name))
                 .unwrap_or_else(|| name.to_owned())
         });
-        let listed = match self.api.deployments(None, filter.as_deref(), per_page, cx) {
+        let listed = match per_page {
+            100 => self.api.deployments_paged(None, filter.as_deref(), cx),
+            _ => self.api.deployments(None, filter.as_deref(), per_page, cx),
+        };
+        let listed = match listed {
             Ok(listed) => listed,
             Err(e) if e.is_fatal() && since.is_none() => {
                 let said = e.to_string();
@@ -1064,7 +1106,7 @@ impl GitHub {
             // None under this spelling: perhaps the platform spells it otherwise.
             listed = self
                 .api
-                .deployments(None, None, 100, cx)?
+                .deployments_paged(None, None, cx)?
                 .into_iter()
                 .filter(|d| environment.matches(&d.environment))
                 .collect();
@@ -1385,7 +1427,7 @@ fn doctor(settings: &Settings, setup: &Setup<'_>) -> Vec<Check> {
     let Target::Deployments(environment) = source.target.clone() else {
         return vec![found];
     };
-    let seen = match source.api.deployments(None, None, 100, &cx) {
+    let seen = match source.api.deployments_paged(None, None, &cx) {
         Ok(listed) => listed,
         Err(e) => {
             return vec![
@@ -1401,7 +1443,25 @@ fn doctor(settings: &Settings, setup: &Setup<'_>) -> Vec<Check> {
         }
     }
     let wanted = &environment.0;
-    let check = if names.iter().any(|n| environment.matches(n)) {
+    let matching: Vec<String> = names
+        .iter()
+        .filter(|n| environment.matches(n))
+        .map(|n| format!("{n:?}"))
+        .collect();
+    let check = if matching.len() > 1 {
+        // A monorepo: `Production*` matches `Production – web` and `Production – docs`, and
+        // whichever is listed first would decide.
+        Check::problem(
+            NAME,
+            format!(
+                "environment {wanted:?} matches {} environments: {}",
+                matching.len(),
+                matching.join(", ")
+            ),
+            "set environment in [deploy.github] to exactly one of them (on Vercel, follow the \
+             project with [deploy.vercel] instead)",
+        )
+    } else if !matching.is_empty() {
         Check::ok(
             NAME,
             format!(
@@ -1609,7 +1669,7 @@ mod tests {
             403,
             r#"{"message":"You have exceeded a secondary rate limit."}"#,
         );
-        let client = Client::new(Duration::from_secs(5)).trusting(vec![addr.clone()]);
+        let client = Client::new(Duration::from_secs(5)).trusting(vec![format!("http://{addr}")]);
         let mut api = Api {
             client,
             token: "t0ken".to_owned(),
@@ -1617,6 +1677,7 @@ mod tests {
             base: format!("http://{addr}"),
             repo: "acme/web".to_owned(),
             cache: HashMap::new(),
+            next: None,
             held: None,
             secondary: 0,
         };
