@@ -239,6 +239,8 @@ pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std:
     let exit = report.exit_code();
     if json {
         let mut value = serde_json::to_value(report).map_err(std::io::Error::other)?;
+        // JSON escapes C0 but passes C1 and bidi controls through: every string is cleaned.
+        printable_json(&mut value);
         value["exit_code"] = exit.into();
         return writeln!(out, "{value}");
     }
@@ -259,6 +261,27 @@ pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std:
         }
     }
     Ok(())
+}
+
+/// Every string in `value`, keys included, made [`printable`].
+fn printable_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let std::borrow::Cow::Owned(clean) = printable(text) {
+                *text = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(printable_json),
+        Value::Object(map) => {
+            let taken = std::mem::take(map);
+            for (key, mut item) in taken {
+                printable_json(&mut item);
+                map.insert(printable(&key).into_owned(), item);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A revision to a sha; a hex id git does not know (not fetched here) is taken as given.

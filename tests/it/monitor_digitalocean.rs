@@ -561,3 +561,27 @@ fn a_static_site_deployment_not_caused_by_a_push_is_found() {
     let deploy = configure(shell, &server);
     assert_eq!(deploy.run(), "success");
 }
+
+/// See: issue 23: `status --json` printed C1 control characters (U+009B) raw; bidirectional
+/// overrides reorder what a terminal shows.
+#[test]
+fn no_control_or_bidi_character_reaches_status_output() {
+    let shell = Deploy::new("");
+    let failed = format!(
+        r#"{{"deployments":[{{"id":"d-1","phase":"ERROR","cause_details":{{"git_push":{{"commit_sha":"{}"}}}},
+        "progress":{{"steps":[{{"name":"build","status":"ERROR",
+        "reason":{{"code":"X","message":"bad \u009b31m red \u202e txt.exe \u2066 \u001b[2J"}}}}]}}}}]}}"#,
+        shell.sha
+    );
+    let server = api(vec![Reply::json(200, failed)], no_other);
+    let deploy = configure(shell, &server);
+    assert_eq!(deploy.run(), "failed");
+    for args in [&["--json"][..], &[][..]] {
+        let out = deploy.status(args);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("red"), "{said}");
+        for bad in ['\u{9b}', '\u{202e}', '\u{2066}', '\u{1b}'] {
+            assert!(!said.contains(bad), "{args:?}: {bad:?} in {said:?}");
+        }
+    }
+}
