@@ -341,3 +341,95 @@ fn doctor_follows_each_platform_s_pagination() {
         );
     }
 }
+
+/// A clock the test and the stand-in share: time moves only when the monitor's loop sleeps.
+struct Shared(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl mainstay::clock::Clock for Shared {
+    fn elapsed(&self) -> Duration {
+        Duration::from_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+    fn wall(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_secs(1_796_000_000) + self.elapsed()
+    }
+    fn sleep(&self, duration: Duration) {
+        self.0.fetch_add(
+            duration.as_millis() as u64,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+}
+
+/// The deployment is created 90 s after the push (a queue on the platform), then builds for
+/// two and a half minutes: followed on the real schedule (5 s, then 15 s) through the clock
+/// seam, no second of it slept.
+#[test]
+fn a_deployment_created_ninety_seconds_after_the_push_is_waited_for() {
+    use mainstay::deploy::{Settings, follow, schedule::Schedule, sources};
+    let platform = Platform::start(Dialect::Render);
+    let ms_now = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = ms_now.clone();
+    platform.clock(move || Duration::from_millis(seen.load(std::sync::atomic::Ordering::SeqCst)));
+    let deploy = Deploy::new("");
+    platform.deploy(
+        "dep-1",
+        "srv-web",
+        &deploy.sha,
+        Duration::from_secs(90),
+        &[
+            (0, "created"),
+            (10_000, "build_in_progress"),
+            (150_000, "live"),
+        ],
+    );
+    // `[deploy]`'s own keys, then its source's section as `[deploy]` sees it.
+    let text = format!(
+        "schedule = \"fixed\"\n{}",
+        platform
+            .section("srv-web")
+            .replace("[deploy.render]", "[render]")
+    );
+    let settings: Settings = toml::from_str(&text).expect("[deploy] settings");
+    let host = platform.server.host();
+    let secrets = sources::secrets_from_pairs(&[
+        ("RENDER_API_KEY", TOKEN),
+        ("MAINSTAY_API_HOSTS", host.as_str()),
+    ]);
+    let setup = sources::Setup::new(&settings, &secrets, &deploy.repo, Duration::from_secs(5));
+    let (mut opened, problems) = sources::open(&settings, &setup);
+    assert!(problems.is_empty(), "{problems:?}");
+    let clock = Shared(ms_now);
+    let cx = sources::PollContext {
+        clock: &clock,
+        contains: &|_, _| false,
+        once: false,
+    };
+    struct Quiet;
+    impl follow::Progress for Quiet {
+        fn say(&mut self, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let schedule = Schedule::choose(&settings, &[]);
+    let followed =
+        follow::follow(&mut opened, &deploy.sha, &schedule, &cx, &mut Quiet).expect("follows");
+    assert!(
+        matches!(
+            followed.decision,
+            follow::Decision::Live {
+                source: "render",
+                ..
+            }
+        ),
+        "{followed:?}"
+    );
+    let at = followed.at.as_secs();
+    assert!((240..=256).contains(&at), "live at {at} s on the clock");
+    assert!(followed.phases.iter().any(|p| p.phase == "not listed yet"));
+    assert!(
+        followed
+            .phases
+            .iter()
+            .any(|p| p.phase == "build_in_progress")
+    );
+}
