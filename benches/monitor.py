@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 """The deployment monitor on a scripted four-minute deployment: fixed schedule vs history.
 
-Usage: python3 benches/monitor.py [--runs N] [--seed S] [--scale F] [--source app|github]
+Usage: python3 benches/monitor.py [--runs N] [--seed S] [--scale F]
+                                  [--source app|github|netlify|render|vercel|heroku]
        (builds the release `mainstay` first; about five minutes at --scale 1)
+
+With --source netlify, render, vercel or heroku the local server plays that platform's own API
+(its listing path, its JSON, its words for a phase and for live, its pagination headers left
+out: one page holds everything): each run's target lists the pushed sha's deployment from the
+start, in its first phase, then building at a tenth of the way, then live at the scripted end,
+behind 20 past deployments of other commits (the history), every answer with a weak `etag`.
 
 With --source github the local server plays GitHub's REST API instead of the app: each run's
 repository `acme/<run>` has a deployment of the pushed sha in environment `Production`, listed
@@ -145,6 +152,84 @@ def github_past(name, past):
     PAST[name] = deployments
 
 
+# The platforms' own APIs: per dialect, the listing of a run's target, newest first.
+WORDS = {"netlify": ("enqueued", "building", "ready"), "render": ("created", "build_in_progress", "live"),
+         "vercel": ("QUEUED", "BUILDING", "READY"), "heroku": ("pending", "pending", "succeeded")}
+TOKENS = {"netlify": "NETLIFY_AUTH_TOKEN", "render": "RENDER_API_KEY", "vercel": "VERCEL_TOKEN",
+          "heroku": "HEROKU_API_KEY"}
+DIALECT = {}
+
+
+def platform_item(dialect, ident, sha, state, start, end):
+    if dialect == "netlify":
+        return {"id": ident, "state": state, "context": "production", "commit_ref": sha,
+                "created_at": iso(start), "published_at": iso(end) if end else None}
+    if dialect == "render":
+        return {"deploy": {"id": ident, "status": state, "commit": {"id": sha},
+                           "createdAt": iso(start), "finishedAt": iso(end) if end else None},
+                "cursor": ident}
+    if dialect == "vercel":
+        return {"uid": ident, "state": state, "readyState": state, "target": "production",
+                "created": round(start * 1000), "ready": round(end * 1000) if end else None,
+                "meta": {"githubCommitSha": sha}}
+    return {"id": ident, "status": state, "source_blob": {"version": sha},
+            "created_at": iso(start), "updated_at": iso(end if end else start)}
+
+
+class Hosted(BaseHTTPRequestHandler):
+    """Netlify's, Render's, Vercel's or Heroku's deployment listing, etag and 304."""
+
+    def do_GET(self):
+        dialect = DIALECT["name"]
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        run = {"netlify": parts[4] if len(parts) > 4 else None,
+               "render": parts[3].removeprefix("srv-") if len(parts) > 3 else None,
+               "vercel": params.get("projectId"),
+               "heroku": parts[2] if len(parts) > 2 else None}[dialect]
+        if run not in SCRIPT:
+            return GitHub.answer(self, 404, '{"message":"Not Found"}')
+        if self.headers.get("authorization") != f"Bearer {TOKEN}" or not self.headers.get("user-agent"):
+            return GitHub.answer(self, 401, '{"message":"Unauthorized"}')
+        REQUESTS.setdefault(run, []).append(None)
+        now = time.time()
+        first, building, live = WORDS[dialect]
+        items = []
+        for o in OWN.get(run, []):
+            state = live if now >= o["end"] else building if now >= o["start"] + (o["end"] - o["start"]) / 10 else first
+            items.append(platform_item(dialect, f"own{o['id']}", o["sha"], state, o["start"],
+                                       o["end"] if now >= o["end"] else None))
+        items += PAST.get(run, [])
+        body = json.dumps({"deployments": items} if dialect == "vercel" else items)
+        etag = 'W/"' + hashlib.sha1(body.encode()).hexdigest() + '"'
+        if self.headers.get("if-none-match") == etag:
+            REQUESTS[run][-1] = 304
+            return GitHub.answer(self, 304, "", etag)
+        REQUESTS[run][-1] = 200
+        return GitHub.answer(self, 200, body, etag)
+
+    def log_message(self, *args):
+        pass
+
+
+def hosted_past(dialect, name, past):
+    """20 finished deployments of other commits, newest first, that took `past` seconds."""
+    items = []
+    for i, seconds in enumerate(past):
+        created = 1_700_000_000 - 3600 * (i + 1)
+        items.append(platform_item(dialect, f"p{i + 1}", f"{i + 1:040x}", WORDS[dialect][2],
+                                   created, created + seconds))
+    PAST[name] = items
+
+
+def hosted_section(dialect, name, port):
+    key = {"netlify": "site_id", "render": "service_id", "vercel": "project", "heroku": "app"}[dialect]
+    # Render's service ids are `srv-…`.
+    target = f"srv-{name}" if dialect == "render" else name
+    return f"[deploy.{dialect}]\n{key} = \"{target}\"\napi_base = \"http://127.0.0.1:{port}\"\n"
+
+
 class App(BaseHTTPRequestHandler):
     def do_GET(self):
         parts = self.path.split("/")
@@ -188,7 +273,8 @@ def history(seed, count=20):
 
 
 def env(home):
-    drop = ("GIT_", "GITHUB_", "GH_", "MAINSTAY", "DB_", "DIGITALOCEAN")
+    drop = ("GIT_", "GITHUB_", "GH_", "MAINSTAY", "DB_", "DIGITALOCEAN", "NETLIFY_", "RENDER_",
+            "VERCEL_", "HEROKU_")
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(drop) and "proxy" not in k.lower()}
     clean.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1")
@@ -226,7 +312,12 @@ def prepare(base, name, schedule, past, scale, port, environ, source):
            "[deploy.github]\n"
            f'repo = "acme/{name}"\n'
            'environment = "Production"\n'
-           f'api_base = "http://127.0.0.1:{port}"\n'))
+           f'api_base = "http://127.0.0.1:{port}"\n'
+           if source == "github" else hosted_section(source, name, port)))
+    if source in WORDS:
+        if schedule == "history":
+            hosted_past(source, name, [seconds * scale for seconds in past])
+        return repo, sha
     if source == "github":
         if schedule == "history":
             github_past(name, [seconds * scale for seconds in past])
@@ -275,7 +366,7 @@ def summary(rows, source):
     polls = [r["polls"] for r in rows]
     delays = [r["delay"] for r in rows]
     api = {}
-    if source == "github":
+    if source != "app":
         requests = [r["requests"] for r in rows]
         counted = [r["requests"] - r["not_modified"] for r in rows]
         api = {
@@ -301,8 +392,9 @@ def main():
     parser.add_argument("--seed", type=int, default=1, help="seed of the drawn history")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="time scale (0.05 checks the script in seconds; figures need 1)")
-    parser.add_argument("--source", choices=("app", "github"), default="app",
-                        help="what the local server plays: the app, or GitHub's API")
+    parser.add_argument("--source", choices=("app", "github", *WORDS), default="app",
+                        help="what the local server plays: the app, GitHub's API, or a "
+                             "platform's own")
     args = parser.parse_args()
     if not os.access(TIME, os.X_OK):
         raise SystemExit(f"{TIME} is missing: apt-get install time (GNU time reads the peak RSS)")
@@ -311,7 +403,9 @@ def main():
     mainstay = RELEASE / "mainstay"
     quantile = truncated()
     ends = [LOW, HIGH] + [quantile((i + 0.5) / args.runs) for i in range(args.runs)]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), App if args.source == "app" else GitHub)
+    DIALECT["name"] = args.source
+    handler = {"app": App, "github": GitHub}.get(args.source, Hosted)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     with tempfile.TemporaryDirectory(prefix="mainstay-monitor-bench-") as tmp:
@@ -324,7 +418,10 @@ def main():
         # Every time is scaled, the machine's one-second floor between polls too.
         environ.update(MAINSTAY_POLL_FLOOR=ms(args.scale))
         if args.source == "github":
-            environ.update(GITHUB_TOKEN=TOKEN, MAINSTAY_API_HOSTS=f"127.0.0.1:{port}")
+            environ.update(GITHUB_TOKEN=TOKEN, MAINSTAY_API_HOSTS=f"http://127.0.0.1:{port}")
+        if args.source in WORDS:
+            environ[TOKENS[args.source]] = TOKEN
+            environ.update(MAINSTAY_API_HOSTS=f"http://127.0.0.1:{port}")
         runs = []
         for schedule in ("fixed", "history"):
             for i, seconds in enumerate(ends):

@@ -148,7 +148,10 @@ fn create_temp_beside(path: &Path, mode: u32) -> io::Result<(PathBuf, File)> {
     let state = RandomState::new();
     for attempt in 0u32..16 {
         let tag = state.hash_one((std::process::id(), attempt));
-        let temp_name = format!(".{name}.{tag:016x}.tmp");
+        // One leading dot only: a hidden file's temp keeps its prefix, so an exclude pattern
+        // of the file (`.deployment-status-*`) covers its temp too.
+        let dot = if name.starts_with('.') { "" } else { "." };
+        let temp_name = format!("{dot}{name}.{tag:016x}.tmp");
         let temp = dir.map_or_else(|| PathBuf::from(&temp_name), |d| d.join(&temp_name));
         match OpenOptions::new()
             .write(true)

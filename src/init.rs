@@ -76,10 +76,13 @@ pub fn run(worktree: &Path) -> Result<Outcome, Error> {
             platform.name, platform.follow
         ));
     }
+    let scripts: Vec<&'static str> = platforms.iter().map(|(_, p)| p.command).collect();
+    let remotes = remote_urls(&git);
     let clone = StarterContext {
         worktree,
         remote_url: url.as_deref(),
-        environment: platforms.iter().find_map(|(_, p)| p.environment),
+        remotes: &remotes,
+        scripts: &scripts,
     };
     let starters: Vec<Starter> = KINDS.iter().map(|kind| kind.starter(&clone)).collect();
     // The kinds this clone shows signs of first, then those offered to any clone.
@@ -109,40 +112,51 @@ pub fn run(worktree: &Path) -> Result<Outcome, Error> {
     Ok(Outcome { path, found, next })
 }
 
+/// Every remote's URL, from this clone's own config.
+fn remote_urls(git: &Git) -> Vec<String> {
+    git.output(["config", "--get-regexp", r"^remote\..*\.url$"])
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|line| line.split_once(' ').map(|(_, url)| url.trim().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A deploy platform a `package.json` script may name, and how its deployments are followed.
 struct Platform {
     /// The command the script runs.
     command: &'static str,
     name: &'static str,
+    /// Which section follows it; a section named here is one its kind's starter writes.
     follow: &'static str,
-    /// Its production environment's name in GitHub's deployments, when it reports there.
-    environment: Option<&'static str>,
 }
 
+/// A script's deploy bypasses the platforms' Git integrations: no GitHub deployment comes of
+/// it, so the platform's own section (or the app) follows it.
 const PLATFORMS: [Platform; 4] = [
     Platform {
         command: "vercel",
         name: "Vercel",
-        follow: "it reports its deployments to GitHub ([deploy.github], environment \"Production\")",
-        environment: Some("Production"),
+        follow: "its own API follows it by project ([deploy.vercel] below)",
     },
     Platform {
         command: "netlify",
         name: "Netlify",
-        follow: "it reports its deployments to GitHub ([deploy.github], environment \"production\")",
-        environment: Some("production"),
+        follow: "its own API follows it by site ([deploy.netlify] below)",
     },
     Platform {
         command: "wrangler",
         name: "Cloudflare (wrangler)",
         follow: "nothing reports a script's deploy; let the app report its commit ([deploy.app])",
-        environment: None,
     },
     Platform {
         command: "fly",
         name: "Fly.io",
         follow: "Fly reports no deployments; let the app report its commit ([deploy.app])",
-        environment: None,
     },
 ];
 

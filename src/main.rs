@@ -14,7 +14,7 @@ use mainstay::deploy::{self, sources};
 use mainstay::doctor;
 use mainstay::git::Git;
 use mainstay::text::printable;
-use mainstay::time::{parse_duration, show};
+use mainstay::time::parse_duration;
 
 /// Keeps a shared main safe: push policy, deploy monitor, ledger merges.
 #[derive(Parser)]
@@ -372,54 +372,27 @@ fn monitor(worktree: &Path, args: &MonitorArgs) -> anyhow::Result<Exit> {
 }
 
 fn status(worktree: &Path, args: &StatusArgs) -> anyhow::Result<Exit> {
-    let sha = status::resolve(worktree, &args.rev)?;
-    let clock = SystemClock::new();
+    let options = status::Options {
+        rev: args.rev.clone(),
+        wait: args.wait.map(Duration::from_secs),
+        json: args.json,
+    };
     let mut progress = std::io::stderr();
     let live = progress.is_terminal() && !args.json && args.wait.is_some();
-    let mut tick = |r: &status::Report| {
-        if live {
-            let elapsed = show(mainstay::clock::Clock::elapsed(&clock));
-            let line = printable(&status::summary(r)).into_owned();
-            let _ = write!(progress, "\r\x1b[K{line} ({elapsed})");
-            let _ = progress.flush();
-        }
-    };
-    let mut report = status::inquire(worktree, &sha)?;
-    if report.state == status::State::NotFound {
-        // Nothing here may be because the monitor could not read its settings: say so.
-        let config = Config::load_only(worktree, &[Section::Deploy, Section::Alerts])?;
-        // No monitor ran here (another clone pushed): the sources can still answer.
-        let secrets = sources::secrets_from_env();
-        let contains = deploy::git_contains(worktree);
-        let cx = status::AskContext {
-            worktree,
-            secrets: &secrets,
-            clock: &clock,
-            contains: &contains,
-        };
-        let wait = args.wait.map(Duration::from_secs);
-        // `None`: no source is configured, so nothing can ever answer (a monitor started now
-        // would follow nothing either): not found, at once, however long `--wait` allows.
-        if let Some(mut asked) = status::ask(&sha, &config.deploy, &cx, wait, &mut tick)? {
-            // What was not read here still says why no monitor's answer was found.
-            asked.ignored = std::mem::take(&mut report.ignored);
-            report = asked;
-        }
-    } else if let Some(secs) = args.wait {
-        report = status::wait(worktree, &sha, Duration::from_secs(secs), &clock, &mut tick)?;
-    }
-    if live {
-        let _ = write!(progress, "\r\x1b[K");
-    }
-    let exit = match report.exit_code() {
+    let live: Option<&mut dyn Write> = if live { Some(&mut progress) } else { None };
+    let code = status::run(
+        worktree,
+        &options,
+        &SystemClock::new(),
+        &mut std::io::stdout().lock(),
+        live,
+    )?;
+    Ok(match code {
         0 => Exit::Success,
         1 => Exit::NotSuccess,
         2 => Exit::InProgress,
         _ => Exit::NotFound,
-    };
-    // The exit code is the answer: a reader that went away does not change it.
-    let _ = status::write(&mut std::io::stdout().lock(), &report, args.json);
-    Ok(exit)
+    })
 }
 
 fn worktree() -> anyhow::Result<PathBuf> {

@@ -4,21 +4,28 @@
 
 use std::borrow::Cow;
 
-/// `text` without control characters (ESC sequences, carriage returns, bells); a tab becomes a
-/// space. What a terminal or a log line shows can then only be the text itself.
+/// `text` without control characters (ESC sequences, carriage returns, bells; C0 and C1) and
+/// bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069, which reorder what a
+/// terminal shows); a tab becomes a space. What a terminal or a log line shows can then only be
+/// the text itself.
 pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(
         text.chars()
             .filter_map(|c| match c {
                 '\t' => Some(' '),
-                c if c.is_control() => None,
+                c if c.is_control() || is_bidi_control(c) => None,
                 c => Some(c),
             })
             .collect(),
     )
+}
+
+/// The embedding, override and isolate controls of Unicode's bidirectional algorithm.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with the user and password taken out of every URL in it

@@ -111,6 +111,28 @@ pub fn tracked(worktree: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, crate
         .collect())
 }
 
+/// Refuses to write a status file (`.deployment-*`) that git tracks: checked again at every
+/// write, since a commit may add one while a monitor runs (the check at start is not enough).
+pub fn refuse_tracked(path: &Path) -> io::Result<()> {
+    let status_file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(".deployment-"));
+    let Some(dir) = path.parent().filter(|_| status_file) else {
+        return Ok(());
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let tracked = tracked(dir, &[path.to_owned()]).map_err(io::Error::other)?;
+    match tracked.first() {
+        None => Ok(()),
+        Some(path) => Err(io::Error::other(Unsafe::Tracked { path: path.clone() })),
+    }
+}
+
 /// Every status file in the work tree's root that git tracks, in one `git ls-files`.
 pub fn tracked_all(worktree: &Path) -> Result<Vec<PathBuf>, crate::git::Error> {
     // `glob`: the `*` stays within the root, where status files live.
@@ -128,13 +150,16 @@ pub fn tracked_all(worktree: &Path) -> Result<Vec<PathBuf>, crate::git::Error> {
         .collect())
 }
 
-/// Replaces `path` with `content` through [`crate::file::write_atomic`].
+/// Replaces `path` with `content` through [`crate::file::write_atomic`]; a status file only
+/// while git does not track it ([`refuse_tracked`]).
 pub fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
+    refuse_tracked(path)?;
     crate::file::write_atomic(path, content, 0o644)
 }
 
-/// Appends one line to the file, in one write.
+/// Appends one line to the file, in one write, while git does not track it.
 pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    refuse_tracked(path)?;
     let mut file = crate::file::open_append(path)?;
     file.write_all(format!("{line}\n").as_bytes())
 }
@@ -181,6 +206,7 @@ impl<'a, W: Write> Log<'a, W> {
             stamped.push_str(&crate::text::printable(line));
             stamped.push('\n');
         }
+        refuse_tracked(&self.path)?;
         let file = match &mut self.file {
             Some(file) => file,
             None => self.file.insert(crate::file::open_append(&self.path)?),
@@ -202,6 +228,13 @@ mod tests {
     #[test]
     fn appends_whole_lines_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Status files are written in a work tree, which is asked whether git tracks them.
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(init.success());
         let path = log_path(dir.path(), "abcdef0123");
         append_line(&path, "one").expect("append");
         write_atomic(&result_path(dir.path(), "abcdef0123"), b"success\n").expect("write");
@@ -212,6 +245,7 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name())
+            .filter(|n| n != ".git")
             .collect();
         assert_eq!(names, [".deployment-status-abcdef0.log"]);
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::record::{self, Phase};
 use super::schedule::{self, Schedule};
-use super::sources::{Observation, Past, PollContext, Source, Span};
+use super::sources::{self, Observation, Past, PollContext, Source, Span};
 use crate::time::show;
 
 /// What following the sources decided, before readiness.
@@ -79,6 +79,13 @@ pub trait Progress {
     fn phases(&mut self, _phases: &[Phase]) -> std::io::Result<()> {
         Ok(())
     }
+    /// What `source` answered this poll, for a caller that reports each round itself.
+    fn answered(&mut self, _source: &'static str, _answer: &Result<Observation, sources::Error>) {}
+    /// Asked after each round without a decision; false ends following there (`status --wait`
+    /// stops when the monitor of this clone's push has started, and reads its files instead).
+    fn keep_going(&mut self) -> bool {
+        true
+    }
 }
 
 /// Polls `sources` on `schedule` until one of them decides or the schedule runs out. Says each
@@ -128,7 +135,9 @@ pub fn follow(
                 at,
                 last_pending,
             };
-            let news = match source.poll(sha, cx) {
+            let answer = source.poll(sha, cx);
+            progress.answered(name, &answer);
+            let news = match answer {
                 // Not seen yet is a phase too while following: right after a push it is one.
                 Ok(Observation::Pending(phase) | Observation::Unseen(phase)) => {
                     if !phases.iter().any(|p| p.source == name && p.phase == phase) {
@@ -215,7 +224,11 @@ pub fn follow(
                 last_pending,
             });
         }
-        match schedule.next(planned).filter(|_| !out_of_time()) {
+        let stopped = !progress.keep_going();
+        match schedule
+            .next(planned)
+            .filter(|_| !out_of_time() && !stopped)
+        {
             Some(next) => planned = next,
             None => {
                 return Ok(timeout(
@@ -260,7 +273,7 @@ fn timeout(
 mod tests {
     use super::*;
     use crate::clock::{Clock, SimClock};
-    use crate::deploy::sources::{self, Observation};
+    use crate::deploy::sources::Observation;
 
     /// A source whose every answer takes `takes` on the clock, and is never a verdict.
     struct Slow {

@@ -4,7 +4,8 @@
 //! It is also the one place that decides where a token may go. The settings that name an API's
 //! address are committed, so any agent can change them; a token therefore goes only to its API's
 //! own host over https, or to a host the environment names in `MAINSTAY_API_HOSTS`
-//! (comma-separated `host[:port]`; without a port, any port of that host). Every request with a
+//! (comma-separated `host[:port]`, over https; `http://host[:port]` allows plain http too;
+//! without a port, any port of that host). Every request with a
 //! [`Bearer`] is checked here, whoever sends it.
 
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ pub enum Error {
     #[error("{url}: {message}")]
     Other { url: String, message: String },
     #[error(
-        "{url}: not sent: the token goes only to https://{home} or to a host named in {API_HOSTS_VAR}"
+        "{url}: not sent: the token goes only to https://{home} or to a host named in {API_HOSTS_VAR} (over https, unless the entry names http://)"
     )]
     Untrusted { url: String, home: &'static str },
 }
@@ -57,7 +58,35 @@ pub struct Response {
     pub ratelimit_reset: Option<u64>,
     /// `etag`, for a conditional request (`if-none-match`) next time.
     pub etag: Option<String>,
+    /// Every header, names lowercased (`link`, `location`, `next-range`).
+    pub headers: Vec<(String, String)>,
 }
+
+impl Response {
+    /// The first header named `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `rel="next"` URL of a `Link` header (RFC 8288), as GitHub and Netlify paginate.
+    pub fn next_link(&self) -> Option<String> {
+        let link = self.header("link")?;
+        link.split(',').find_map(|part| {
+            let (url, params) = part.split_once(';')?;
+            let next = params
+                .split(';')
+                .any(|p| p.trim().eq_ignore_ascii_case("rel=\"next\"") || p.trim() == "rel=next");
+            let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+            next.then(|| url.to_owned())
+        })
+    }
+}
+
+/// Redirects followed at most.
+const MAX_REDIRECTS: u32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -141,8 +170,16 @@ impl Client {
             return Ok(());
         }
         let named = self.token_hosts.iter().any(|entry| {
+            // Over https only, unless the entry itself names `http://` (a local stand-in).
+            let (plain, entry) = match entry.split_once("://") {
+                Some(("http", rest)) => (true, rest),
+                Some(("https", rest)) => (false, rest),
+                Some(_) => return false,
+                None => (false, entry.as_str()),
+            };
+            let entry = entry.trim_end_matches('/');
             let (h, p) = split_port(entry);
-            h == host && p.is_none_or(|p| p == port)
+            (scheme == "https" || plain) && h == host && p.is_none_or(|p| p == port)
         });
         if named { Ok(()) } else { Err(untrusted()) }
     }
@@ -179,6 +216,34 @@ impl Client {
         bearer: Option<Bearer<'_>>,
         headers: &[(&str, &str)],
     ) -> Result<Response, Error> {
+        let mut url = url.to_owned();
+        let mut bearer = bearer;
+        for _ in 0..MAX_REDIRECTS {
+            let response = self.get_once(&url, bearer, headers)?;
+            let Some(location) = response
+                .header("location")
+                .filter(|_| matches!(response.status, 301 | 302 | 303 | 307 | 308))
+            else {
+                return Ok(response);
+            };
+            let next = resolve(&url, location);
+            // The token follows a redirect only to the same API address (a renamed or
+            // transferred repository); never to another host, port or scheme.
+            if bearer.is_some() && authority(&next) != authority(&url) {
+                bearer = None;
+            }
+            url = next;
+        }
+        self.get_once(&url, bearer, headers)
+    }
+
+    /// One GET, no redirect followed.
+    fn get_once(
+        &self,
+        url: &str,
+        bearer: Option<Bearer<'_>>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, Error> {
         let mut request = self.agent.get(url);
         if !headers
             .iter()
@@ -194,7 +259,12 @@ impl Client {
             request = request.header("authorization", format!("Bearer {}", bearer.token));
         }
         let limit = self.limit(url)?;
-        let request = request.config().timeout_global(Some(limit)).build();
+        let request = request
+            .config()
+            .timeout_global(Some(limit))
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build();
         self.within(limit).finish(url, request.call())
     }
 
@@ -238,6 +308,16 @@ impl Client {
             number("ratelimit-remaining").or_else(|| number("x-ratelimit-remaining"));
         let ratelimit_reset = number("ratelimit-reset").or_else(|| number("x-ratelimit-reset"));
         let etag = text("etag").filter(|e| !e.is_empty());
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    n.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.trim().to_owned(),
+                ))
+            })
+            .collect();
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -252,6 +332,7 @@ impl Client {
             ratelimit_remaining,
             ratelimit_reset,
             etag,
+            headers,
         })
     }
 
@@ -274,6 +355,38 @@ impl Client {
                 message: other.to_string(),
             },
         }
+    }
+}
+
+/// `scheme://host:port` of a URL, lowercased, the port made explicit.
+fn authority(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].to_ascii_lowercase();
+    let (host, port) = split_port(&authority);
+    let port = port.unwrap_or(if scheme == "https" { "443" } else { "80" });
+    Some(format!("{scheme}://{host}:{port}"))
+}
+
+/// A `Location` against the URL it answered: absolute, or a path on the same address.
+fn resolve(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_owned();
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return location.to_owned();
+    };
+    let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if location.starts_with('/') {
+        format!("{scheme}://{host}{location}")
+    } else {
+        let dir = &rest[..rest.rfind('/').map_or(rest.len(), |i| i + 1)];
+        let dir = if dir.contains('/') {
+            dir.to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        format!("{scheme}://{dir}{location}")
     }
 }
 
@@ -335,9 +448,15 @@ mod tests {
         ] {
             assert!(client.may_send(bad, home).is_err(), "{bad}");
         }
-        let client = client.trusting(api_hosts(Some("127.0.0.1:18081, ghe.corp ,[::1]:9")));
+        let client = client.trusting(api_hosts(Some(
+            "http://127.0.0.1:18081, ghe.corp ,http://[::1]:9, proxy.corp:8080",
+        )));
         assert!(client.may_send("http://127.0.0.1:18081/v2", home).is_ok());
         assert!(client.may_send("http://127.0.0.1:18082/v2", home).is_err());
+        // Named without `http://`: the token goes over https only, on any port given.
+        assert!(client.may_send("http://ghe.corp/api/v3", home).is_err());
+        assert!(client.may_send("http://proxy.corp:8080/", home).is_err());
+        assert!(client.may_send("https://proxy.corp:8080/", home).is_ok());
         assert!(
             client
                 .may_send("https://ghe.corp:8443/api/v3", home)
@@ -350,7 +469,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "http://evil:18081/v2: not sent: the token goes only to https://api.digitalocean.com \
-             or to a host named in MAINSTAY_API_HOSTS"
+             or to a host named in MAINSTAY_API_HOSTS (over https, unless the entry names http://)"
         );
     }
 

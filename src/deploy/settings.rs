@@ -22,8 +22,9 @@ pub const MAX_WAIT_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
 pub struct Settings {
     /// The branch whose pushes are deployed and followed.
     pub branch: String,
-    /// The remote deploys come from: only pushes of `branch` to it (by name, or by its URL) are
-    /// followed, not those to a fork, a mirror or a backup.
+    /// The remote deploys come from, by name: only pushes of `branch` to it (by name, or by its
+    /// configured URL) are followed, not those to a fork, a mirror or a backup. Never a URL: the
+    /// file is committed, and git would fetch from it with this clone's credentials.
     pub remote: String,
     /// Give up (verdict `timeout`) this long after the monitor started.
     #[serde(deserialize_with = "duration")]
@@ -78,8 +79,11 @@ impl Settings {
         if self.branch.is_empty() || self.branch.contains(char::is_whitespace) {
             return invalid("branch", "must be a branch name");
         }
-        if self.remote.is_empty() || self.remote.contains(char::is_whitespace) {
-            return invalid("remote", "must be a remote's name");
+        if !is_remote_name(&self.remote) {
+            return invalid(
+                "remote",
+                "must be the name of a remote of this clone (`origin`), never a URL or a path",
+            );
         }
         for (key, value) in [
             ("max_wait", self.max_wait),
@@ -128,5 +132,37 @@ impl Settings {
     /// `[deploy.<name>]`, when the file has it.
     pub fn section(&self, name: &str) -> Option<&toml::Value> {
         self.sources.get(name)
+    }
+}
+
+/// A name git could give a remote, and nothing that reads as a URL or a path (`https://…`,
+/// `git@host:x`, `/srv/x`, `../x`) or as an option.
+pub fn is_remote_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(['-', '.', '/'])
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || ":\\*?[^~".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_remote_is_a_name_never_a_url_or_a_path() {
+        for good in ["origin", "deploy", "team/upstream"] {
+            assert!(super::is_remote_name(good), "{good}");
+        }
+        for bad in [
+            "https://evil.example/x.git",
+            "git@evil.example:x",
+            "/srv/x",
+            "../x",
+            "-u",
+            "",
+            "a b",
+            "ext::sh",
+        ] {
+            assert!(!super::is_remote_name(bad), "{bad}");
+        }
     }
 }

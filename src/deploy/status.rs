@@ -18,7 +18,7 @@ use super::record::{Record, Verdict};
 use super::schedule::Schedule;
 use super::secrets::Secrets;
 use super::settings::Settings;
-use super::sources::{self, Observation, PollContext, Setup, Source};
+use super::sources::{self, Observation, PollContext, Setup};
 use crate::clock::Clock;
 use crate::text::printable;
 use crate::time::show;
@@ -36,6 +36,8 @@ pub enum Error {
     NoSuchCommit { rev: String, worktree: PathBuf },
     #[error(transparent)]
     Git(#[from] crate::git::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
     #[error("cannot remove {}: {source}", path.display())]
     Remove {
         path: PathBuf,
@@ -239,6 +241,8 @@ pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std:
     let exit = report.exit_code();
     if json {
         let mut value = serde_json::to_value(report).map_err(std::io::Error::other)?;
+        // JSON escapes C0 but passes C1 and bidi controls through: every string is cleaned.
+        printable_json(&mut value);
         value["exit_code"] = exit.into();
         return writeln!(out, "{value}");
     }
@@ -259,6 +263,27 @@ pub fn write(out: &mut impl std::io::Write, report: &Report, json: bool) -> std:
         }
     }
     Ok(())
+}
+
+/// Every string in `value`, keys included, made [`printable`].
+fn printable_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let std::borrow::Cow::Owned(clean) = printable(text) {
+                *text = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(printable_json),
+        Value::Object(map) => {
+            let taken = std::mem::take(map);
+            for (key, mut item) in taken {
+                printable_json(&mut item);
+                map.insert(printable(&key).into_owned(), item);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A revision to a sha; a hex id git does not know (not fetched here) is taken as given.
@@ -286,6 +311,160 @@ pub fn resolve(worktree: &Path, rev: &str) -> Result<String, Error> {
     Err(missing())
 }
 
+/// What `mainstay status` is asked.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A full or short sha, or any revision.
+    pub rev: String,
+    /// Wait for a verdict up to this long.
+    pub wait: Option<Duration>,
+    /// Print the report as JSON.
+    pub json: bool,
+}
+
+/// How long `status --wait` in the clone that pushed waits for its monitor to start before it
+/// asks the sources itself.
+pub const MONITOR_START: Duration = Duration::from_secs(15);
+
+/// `mainstay status` end to end: the status files of the sha, else (no monitor here) the
+/// sources; with `wait`, followed until a verdict. In the clone that has just pushed the sha,
+/// `--wait` waits for the monitor about to start and reads its files. `live`, when given, gets
+/// a line rewritten after each look (a terminal). Returns the exit code (0/1/2/3).
+pub fn run(
+    worktree: &Path,
+    options: &Options,
+    clock: &dyn Clock,
+    out: &mut impl std::io::Write,
+    mut live: Option<&mut dyn std::io::Write>,
+) -> Result<u8, Error> {
+    let sha = resolve(worktree, &options.rev)?;
+    let mut tick = |r: &Report| {
+        if let Some(live) = live.as_mut() {
+            let elapsed = show(clock.elapsed());
+            let line = printable(&summary(r)).into_owned();
+            let _ = write!(live, "\r\x1b[K{line} ({elapsed})");
+            let _ = live.flush();
+        }
+    };
+    let mut report = inquire(worktree, &sha)?;
+    let start = clock.elapsed();
+    let left = |clock: &dyn Clock| {
+        options
+            .wait
+            .map(|w| w.saturating_sub(clock.elapsed() - start))
+    };
+    if report.state == State::NotFound {
+        // Nothing here may be because the monitor could not read its settings: say so.
+        let config = crate::config::Config::load_only(
+            worktree,
+            &[
+                crate::config::Section::Deploy,
+                crate::config::Section::Alerts,
+            ],
+        )?;
+        if let Some(wait) = options.wait
+            && pushed_here(worktree, &config.deploy, &sha, clock.wall())
+        {
+            report = wait_for_monitor(worktree, &sha, wait.min(MONITOR_START), clock, &mut tick)?;
+        }
+        if report.state != State::NotFound {
+            let limit = left(clock).unwrap_or_default();
+            report = wait(worktree, &sha, limit, clock, &mut tick)?;
+        } else {
+            // No monitor ran here (another clone pushed): the sources can still answer.
+            let secrets = sources::secrets_from_env();
+            let contains = super::git_contains(worktree);
+            let cx = AskContext {
+                worktree,
+                secrets: &secrets,
+                clock,
+                contains: &contains,
+            };
+            // `None`: no source is configured, so nothing can ever answer (a monitor started now
+            // would follow nothing either): not found, at once, however long `--wait` allows.
+            match ask(&sha, &config.deploy, &cx, left(clock), &mut tick)? {
+                Some(Answer::Sources(mut asked)) => {
+                    // What was not read here still says why no monitor's answer was found.
+                    asked.ignored = std::mem::take(&mut report.ignored);
+                    report = *asked;
+                }
+                Some(Answer::MonitorStarted) => {
+                    let limit = left(clock).unwrap_or_default();
+                    report = wait(worktree, &sha, limit, clock, &mut tick)?;
+                }
+                None => {}
+            }
+        }
+    } else if let Some(limit) = left(clock) {
+        report = wait(worktree, &sha, limit, clock, &mut tick)?;
+    }
+    if let Some(live) = live.as_mut() {
+        let _ = write!(live, "\r\x1b[K");
+    }
+    // The exit code is the answer: a reader that went away does not change it.
+    let _ = write(out, &report, options.json);
+    Ok(report.exit_code())
+}
+
+/// True when this clone pushed `sha` to the deploy branch a moment ago: the remote-tracking
+/// ref's reflog has it as `update by push` within [`MONITOR_START`] and a minute. Its
+/// post-push is then about to start the monitor.
+fn pushed_here(worktree: &Path, settings: &Settings, sha: &str, now: SystemTime) -> bool {
+    let tracking = format!("refs/remotes/{}/{}", settings.remote, settings.branch);
+    let Ok(out) = crate::git::Git::new(worktree).output([
+        "reflog",
+        "show",
+        "--date=unix",
+        "--format=%H %gd %gs",
+        "-n",
+        "5",
+        &tracking,
+        "--",
+    ]) else {
+        return false;
+    };
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&out.stdout).lines().any(|line| {
+        let mut words = line.splitn(3, ' ');
+        let (Some(commit), Some(selector), Some(subject)) =
+            (words.next(), words.next(), words.next())
+        else {
+            return false;
+        };
+        let at = selector
+            .rsplit_once("@{")
+            .and_then(|(_, t)| t.strip_suffix('}'))
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        sources::same_commit(commit, sha)
+            && subject.starts_with("update by push")
+            && at
+                .is_some_and(|at| now.saturating_sub(at) <= MONITOR_START + Duration::from_secs(60))
+    })
+}
+
+/// Looks at the status files until the monitor's appear or `limit` passes.
+fn wait_for_monitor(
+    worktree: &Path,
+    sha: &str,
+    limit: Duration,
+    clock: &dyn Clock,
+    tick: &mut dyn FnMut(&Report),
+) -> Result<Report, Error> {
+    let appeared = |report: &Report, _: Duration| report.state != State::NotFound;
+    watch(
+        worktree,
+        sha,
+        limit,
+        clock,
+        tick,
+        Duration::from_millis(100),
+        appeared,
+    )
+}
+
 /// Inquires until the state is final or `limit` has passed, calling `tick` after each look.
 ///
 /// A dead monitor counts as final only after a grace period: `post-push` creates the log a
@@ -298,23 +477,46 @@ pub fn wait(
     tick: &mut dyn FnMut(&Report),
 ) -> Result<Report, Error> {
     const GRACE: Duration = Duration::from_secs(2);
-    const EVERY: Duration = Duration::from_millis(200);
-    let start = clock.elapsed();
     let mut died_since = None;
-    loop {
-        let report = inquire(worktree, sha)?;
-        tick(&report);
-        let now = clock.elapsed();
+    let done = |report: &Report, now: Duration| {
         let dead_long_enough = if report.state == State::Died {
             now - *died_since.get_or_insert(now) >= GRACE
         } else {
             died_since = None;
             false
         };
-        if report.state.is_final() || dead_long_enough || now - start >= limit {
+        report.state.is_final() || dead_long_enough
+    };
+    watch(
+        worktree,
+        sha,
+        limit,
+        clock,
+        tick,
+        Duration::from_millis(200),
+        done,
+    )
+}
+
+/// Inquires every `every` until `done` (given the report and the clock) or `limit` has passed.
+fn watch(
+    worktree: &Path,
+    sha: &str,
+    limit: Duration,
+    clock: &dyn Clock,
+    tick: &mut dyn FnMut(&Report),
+    every: Duration,
+    mut done: impl FnMut(&Report, Duration) -> bool,
+) -> Result<Report, Error> {
+    let start = clock.elapsed();
+    loop {
+        let report = inquire(worktree, sha)?;
+        tick(&report);
+        let now = clock.elapsed();
+        if done(&report, now) || now - start >= limit {
             return Ok(report);
         }
-        clock.sleep(EVERY.min(limit - (now - start)));
+        clock.sleep(every.min(limit - (now - start)));
     }
 }
 
@@ -327,18 +529,26 @@ pub struct AskContext<'a> {
     pub contains: &'a dyn Fn(&str, &str) -> bool,
 }
 
+/// What [`ask`] found: the sources' answer, or that a monitor of this clone started meanwhile.
+pub enum Answer {
+    Sources(Box<Report>),
+    MonitorStarted,
+}
+
 /// Where the deployment of `sha` stands according to the sources `[deploy]` configures: for a
 /// clone where no monitor followed it. Without `wait`, each source is asked once, a request at a
-/// time within `request_timeout`, without retries; with it, they are followed on the monitor's
-/// schedule for up to that long, `tick` called after each round. `None` when no source is
-/// configured. Nothing is written and no alert is sent: the pushing clone's monitor does that.
+/// time within `request_timeout`, without retries; with it, they are followed by the monitor's
+/// own loop ([`super::follow::follow`]) on its schedule for up to that long, `tick` called
+/// after each round, until a monitor of this sha starts here (then [`Answer::MonitorStarted`]).
+/// `None` when no source is configured. Nothing is written and no alert is sent: the pushing
+/// clone's monitor does that.
 pub fn ask(
     sha: &str,
     settings: &Settings,
     cx: &AskContext<'_>,
     wait: Option<Duration>,
     tick: &mut dyn FnMut(&Report),
-) -> Result<Option<Report>, Error> {
+) -> Result<Option<Answer>, Error> {
     let mut setup = Setup::new(settings, cx.secrets, cx.worktree, settings.request_timeout);
     if let Some(limit) = wait {
         // `--wait` is a bound on the clock: no request outlives it.
@@ -359,20 +569,73 @@ pub fn ask(
         contains: cx.contains,
         once: wait.is_none(),
     };
-    let schedule = wait.map(|limit| {
-        let past = super::follow::history(&mut sources, settings, cx.worktree, &poll_cx);
-        // Only the schedule polls: the machine's floor and `--wait` bound it.
-        let (mut bounded, _) = settings.floored(cx.secrets.poll_floor());
-        bounded.max_wait = limit;
-        Schedule::choose(&bounded, &past)
-    });
-    let start = cx.clock.elapsed();
-    let mut planned = Duration::ZERO;
-    loop {
-        let (state, asked) = round(&mut sources, sha, &poll_cx, &unasked);
-        let scrub = |text: &str| cx.secrets.scrub(text);
-        let report = Report {
-            sha: sha.to_owned(),
+    let mut heard = Heard {
+        sha,
+        worktree: cx.worktree,
+        secrets: cx.secrets,
+        unasked: &unasked,
+        answers: Vec::new(),
+        tick,
+        monitor_started: false,
+    };
+    let Some(limit) = wait else {
+        for source in &mut sources {
+            let answer = source.poll(sha, &poll_cx);
+            let definitive = matches!(
+                answer,
+                Ok(Observation::Live { .. }
+                    | Observation::LiveThrough { .. }
+                    | Observation::Failed { .. }
+                    | Observation::Superseded { .. })
+            );
+            heard.answers.push((source.name(), answer));
+            if definitive {
+                break;
+            }
+        }
+        let report = heard.report();
+        (heard.tick)(&report);
+        return Ok(Some(Answer::Sources(Box::new(report))));
+    };
+    let past = super::follow::history(&mut sources, settings, cx.worktree, &poll_cx);
+    // Only the schedule polls: the machine's floor and `--wait` bound it.
+    let (mut bounded, _) = settings.floored(cx.secrets.poll_floor());
+    bounded.max_wait = limit;
+    let schedule = Schedule::choose(&bounded, &past);
+    super::follow::follow(&mut sources, sha, &schedule, &poll_cx, &mut heard).map_err(
+        |source| Error::Read {
+            path: cx.worktree.to_owned(),
+            source,
+        },
+    )?;
+    if heard.monitor_started {
+        return Ok(Some(Answer::MonitorStarted));
+    }
+    let report = heard.report();
+    (heard.tick)(&report);
+    Ok(Some(Answer::Sources(Box::new(report))))
+}
+
+/// What the sources answered in the latest round, as [`ask`] hears it while following.
+struct Heard<'a, 't> {
+    sha: &'a str,
+    worktree: &'a Path,
+    secrets: &'a Secrets,
+    unasked: &'a [String],
+    /// Each source's latest answer, in the order they are asked.
+    answers: Vec<(&'static str, Result<Observation, sources::Error>)>,
+    tick: &'t mut dyn FnMut(&Report),
+    monitor_started: bool,
+}
+
+impl Heard<'_, '_> {
+    /// The first definitive answer, else a deployment under way, else nobody knows the sha
+    /// (each source's word, and why any could not be asked).
+    fn report(&self) -> Report {
+        let (state, asked) = classify(&self.answers, self.unasked);
+        let scrub = |text: &str| self.secrets.scrub(text);
+        Report {
+            sha: self.sha.to_owned(),
             state,
             record: None,
             log_tail: Vec::new(),
@@ -382,72 +645,74 @@ pub fn ask(
                 details: asked.details.iter().map(|d| scrub(d)).collect(),
             }),
             ignored: Vec::new(),
-        };
-        tick(&report);
-        let waited = cx.clock.elapsed() - start;
-        let next = schedule.as_ref().and_then(|s| s.next(planned));
-        let next = next.filter(|_| wait.is_some_and(|limit| waited < limit));
-        let Some(next) = next.filter(|_| !state.is_final() && !sources.is_empty()) else {
-            return Ok(Some(report));
-        };
-        planned = next;
-        if planned > waited {
-            cx.clock.sleep(planned - waited);
         }
     }
 }
 
-/// Asks every source once: the first definitive answer wins, then a deployment under way, else
-/// nobody knows the sha (each source's word, and why any could not be asked). A source that
-/// fails for good is not asked again.
-fn round(
-    sources: &mut Vec<Box<dyn Source>>,
-    sha: &str,
-    cx: &PollContext<'_>,
+impl super::follow::Progress for Heard<'_, '_> {
+    fn say(&mut self, _text: &str) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn answered(&mut self, source: &'static str, answer: &Result<Observation, sources::Error>) {
+        let kept = match answer {
+            Ok(observation) => Ok(observation.clone()),
+            Err(e) if e.is_fatal() => Err(sources::Error::Fatal(e.to_string())),
+            Err(e) => Err(sources::Error::Transient(e.to_string())),
+        };
+        match self.answers.iter_mut().find(|(name, _)| *name == source) {
+            Some(slot) => slot.1 = kept,
+            None => self.answers.push((source, kept)),
+        }
+    }
+
+    fn keep_going(&mut self) -> bool {
+        let report = self.report();
+        (self.tick)(&report);
+        // The monitor this clone's push started: its files answer from now on.
+        let started = inquire(self.worktree, self.sha).is_ok_and(|r| r.state != State::NotFound);
+        self.monitor_started = started;
+        !started
+    }
+}
+
+/// The state and the answer of a round of `answers`.
+fn classify(
+    answers: &[(&'static str, Result<Observation, sources::Error>)],
     unasked: &[String],
 ) -> (State, Asked) {
     let mut words: Vec<String> = Vec::new();
     let mut under_way: Option<(&'static str, String)> = None;
-    let mut dropped = Vec::new();
-    for (index, source) in sources.iter_mut().enumerate() {
-        let name = source.name();
-        let decided = |verdict, said: String, details| {
+    for (name, answer) in answers {
+        let decided = |verdict, said: String, details: &[String]| {
             let asked = Asked {
-                source: Some(name),
+                source: Some(*name),
                 said,
-                details,
+                details: details.to_vec(),
             };
             (State::Done(verdict), asked)
         };
-        match source.poll(sha, cx) {
+        match answer {
             Ok(Observation::Live { details }) => {
                 return decided(Verdict::Success, "live".to_owned(), details);
             }
             Ok(Observation::LiveThrough { commit, details }) => {
-                let via = format!("live via {}", files::sha7(&commit));
+                let via = format!("live via {}", files::sha7(commit));
                 return decided(Verdict::Success, via, details);
             }
             Ok(Observation::Failed { reason, details }) => {
-                return decided(Verdict::Failed, reason, details);
+                return decided(Verdict::Failed, reason.clone(), details);
             }
             Ok(Observation::Superseded { reason }) => {
-                return decided(Verdict::Superseded, reason, Vec::new());
+                return decided(Verdict::Superseded, reason.clone(), &[]);
             }
             Ok(Observation::Pending(phase)) => {
                 words.push(format!("{name}: {phase}"));
-                under_way.get_or_insert((name, phase));
+                under_way.get_or_insert((name, phase.clone()));
             }
             Ok(Observation::Unseen(what)) => words.push(format!("{name}: {what}")),
-            Err(e) => {
-                words.push(e.to_string());
-                if e.is_fatal() {
-                    dropped.push(index);
-                }
-            }
+            Err(e) => words.push(e.to_string()),
         }
-    }
-    for index in dropped.into_iter().rev() {
-        sources.remove(index);
     }
     match under_way {
         Some((name, phase)) => (

@@ -288,10 +288,14 @@ ok      app          http://127.0.0.1:<port>/version answers with commit <sha>
 ok      readiness    http://127.0.0.1:<port>/ready answers HTTP 200
 ok      mysql        127.0.0.1:<port>: table `deployments` has every configured column
 ok      digitalocean app app-1 (sample-app) exists and DIGITALOCEAN_TOKEN is accepted
+skip    netlify      no [deploy.netlify]
+skip    render       no [deploy.render]
+skip    vercel       no [deploy.vercel]
+skip    heroku       no [deploy.heroku]
 ok      github       repository acme/web found and GITHUB_TOKEN is accepted
 ok      github       environment \"Production – web\" is among the 2 most recent deployments'
 ok      webhook      MAINSTAY_WEBHOOK_URL is set: an http URL on 127.0.0.1 (not contacted)
-doctor: all 11 checks ok
+doctor: all 15 checks ok (4 skipped)
 "
     );
     assert_eq!(doctor.output.stderr, b"", "{}", doctor.describe());

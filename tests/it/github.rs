@@ -242,18 +242,53 @@ fn answer(state: &mut State, r: &Request) -> Reply {
             .map(|(_, v)| v.as_str())
     };
     let per_page: usize = param("per_page").and_then(|p| p.parse().ok()).unwrap_or(30);
+    let page: usize = param("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let mut link = None;
     let body = match parts.as_slice() {
         [] => json!({"id": 1, "name": "web", "full_name": REPO, "private": true,
                      "default_branch": "main"}),
         ["deployments"] => {
-            let listed: Vec<Value> = state
+            let matching: Vec<&Deployment> = state
                 .deployments
                 .iter()
                 .rev()
                 .filter(|d| d.appears <= elapsed)
                 .filter(|d| param("sha").is_none_or(|s| s == d.sha))
                 .filter(|d| param("environment").is_none_or(|e| e == d.environment))
+                .collect();
+            if page * per_page < matching.len() {
+                // GitHub's pagination: the same query with the next page, absolute.
+                let others: Vec<String> = params
+                    .iter()
+                    .filter(|(k, _)| k != "page")
+                    .map(|(k, v)| {
+                        let v: String = v
+                            .bytes()
+                            .map(|b| match b {
+                                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                                    char::from(b).to_string()
+                                }
+                                _ => format!("%{b:02X}"),
+                            })
+                            .collect();
+                        format!("{k}={v}")
+                    })
+                    .collect();
+                link = Some(format!(
+                    "<http://{}{}?{}&page={}>; rel=\"next\"",
+                    r.header("host").unwrap_or(""),
+                    r.path(),
+                    others.join("&"),
+                    page + 1
+                ));
+            }
+            let listed: Vec<Value> = matching
+                .into_iter()
+                .skip((page - 1) * per_page)
                 .take(per_page)
                 .map(|d| {
                     json!({
@@ -338,7 +373,8 @@ fn answer(state: &mut State, r: &Request) -> Reply {
         }
         _ => return not_found(),
     };
-    let reply = Reply::conditional(r, 200, Vec::new(), body.to_string());
+    let headers = link.map(|l| vec![("link", l)]).unwrap_or_default();
+    let reply = Reply::conditional(r, 200, headers, body.to_string());
     // A 304 does not count against the primary rate limit.
     let counted = matches!(&reply, Reply::Full(200, _, _));
     if counted {

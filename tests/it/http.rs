@@ -112,9 +112,10 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
-    /// `127.0.0.1:<port>`, as `MAINSTAY_API_HOSTS` names a host a token may be sent to.
+    /// `http://127.0.0.1:<port>`, as `MAINSTAY_API_HOSTS` names a host a token may be sent to
+    /// over plain http (an entry without `http://` gets it over https only).
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        format!("http://{}", self.addr)
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -224,4 +225,41 @@ pub fn refused_url(path: &str) -> String {
     let addr = listener.local_addr().expect("local address");
     drop(listener);
     format!("http://{addr}{path}")
+}
+
+/// See: issue 23: GitHub answers 301 for a renamed or transferred repository, and the token was
+/// dropped on every redirect. It is kept to the same address, and never sent to another.
+#[test]
+fn a_redirect_keeps_the_token_to_the_same_api_and_drops_it_elsewhere() {
+    use mainstay::deploy::http::{Bearer, Client, api_hosts};
+    let elsewhere = Server::start(|_| Reply::json(200, "{}"));
+    let far = elsewhere.url("/x");
+    let api = Server::start(move |r| match r.path() {
+        "/repos/old/name" => Reply::Full(
+            301,
+            vec![("location", "/repositories/1".to_owned())],
+            String::new(),
+        ),
+        "/away" => Reply::Full(302, vec![("location", far.clone())], String::new()),
+        _ => Reply::json(200, "{}"),
+    });
+    let hosts = format!("{},{}", api.host(), elsewhere.host());
+    let client = Client::new(Duration::from_secs(2)).trusting(api_hosts(Some(&hosts)));
+    let bearer = Bearer {
+        token: "s3cret",
+        home: "api.github.com",
+    };
+    let answer = client
+        .get(&api.url("/repos/old/name"), Some(bearer))
+        .expect("answers");
+    assert_eq!(answer.status, 200);
+    let followed = api.requests();
+    assert_eq!(followed[1].path(), "/repositories/1");
+    assert_eq!(followed[1].header("authorization"), Some("Bearer s3cret"));
+    let answer = client
+        .get(&api.url("/away"), Some(bearer))
+        .expect("answers");
+    assert_eq!(answer.status, 200);
+    assert_eq!(elsewhere.requests().len(), 1);
+    assert_eq!(elsewhere.requests()[0].header("authorization"), None);
 }

@@ -648,3 +648,133 @@ fn an_app_serving_a_later_commit_that_contains_this_one_makes_it_live() {
     write(&other.repo.join(".mainstay.toml"), &config);
     assert_eq!(other.run(), "timeout");
 }
+
+/// See: issue 23: a committed `version_url` answering a fresh random sha on every request made
+/// each monitor fetch the deploy remote on every poll.
+#[test]
+fn an_app_answering_a_fresh_commit_each_time_costs_one_fetch_per_monitor() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let server = Server::start(move |_| {
+        let n = counted.fetch_add(1, Ordering::SeqCst) as u64;
+        let commit = format!("{:040x}", u128::from(n + 1) * 0x9e37_79b9_7f4a_7c15);
+        Reply::json(200, format!(r#"{{"commit":"{commit}"}}"#))
+    });
+    let config = format!(
+        "{}\n[deploy.app]\nversion_url = \"{}\"\n",
+        FAST.replace("max_wait = \"20s\"", "max_wait = \"2s\""),
+        server.url("/health")
+    );
+    let deploy = Deploy::new(&config);
+    let fetches = deploy.sandbox.path().join("fetches");
+    let here = deploy.repo.display().to_string();
+    deploy
+        .sandbox
+        .git(&deploy.repo, &["remote", "add", "origin", &here]);
+    deploy.sandbox.git(
+        &deploy.repo,
+        &[
+            "config",
+            "remote.origin.uploadpack",
+            &format!("echo x >> '{}'; false", fetches.display()),
+        ],
+    );
+    assert_eq!(deploy.run(), "timeout");
+    assert!(calls.load(Ordering::SeqCst) >= 5, "polled several times");
+    let fetched = std::fs::read_to_string(&fetches).unwrap_or_default();
+    assert_eq!(fetched.lines().count(), 1, "{fetched:?}");
+}
+
+/// An app whose `/health` reports a fresh commit on every request: a new phase each poll, so
+/// the monitor rewrites its record (through temp files) all the time.
+fn restless_app() -> Server {
+    let calls = Arc::new(AtomicUsize::new(0));
+    Server::start(move |_| {
+        let n = calls.fetch_add(1, Ordering::SeqCst) as u64;
+        Reply::json(200, format!(r#"{{"commit":"{:040x}"}}"#, u128::from(n) + 7))
+    })
+}
+
+fn short_run(app: &Server) -> Deploy {
+    let config = format!(
+        "{}\n[deploy.app]\nversion_url = \"{}\"\n",
+        FAST.replace("max_wait = \"20s\"", "max_wait = \"3s\""),
+        app.url("/health")
+    );
+    let deploy = Deploy::new(&config);
+    // What install-hooks puts in the clone's exclude file.
+    write(
+        &deploy.repo.join(".git/info/exclude"),
+        ".deployment-status-*\n.deployment-monitor-*\n",
+    );
+    deploy
+}
+
+/// See: issue 21 item 7: a temp file named `..deployment-status-<sha7>.json.<random>.tmp` was
+/// not covered by the exclude pattern, and `git add -A` staged it.
+#[test]
+fn git_add_all_never_stages_a_file_of_the_monitor_while_it_writes() {
+    let app = restless_app();
+    let deploy = short_run(&app);
+    let sha = deploy.sha.clone();
+    let running = deploy.spawn_monitor(&sha);
+    let mut rounds = 0;
+    let mut staged_ever = Vec::new();
+    while !deploy
+        .repo
+        .join(format!(".deployment-status-{}.result", &sha[..7]))
+        .exists()
+    {
+        deploy.sandbox.git(&deploy.repo, &["add", "-A"]);
+        let staged = deploy
+            .sandbox
+            .git(&deploy.repo, &["diff", "--cached", "--name-only"]);
+        staged_ever.extend(
+            staged
+                .lines()
+                .filter(|l| l.contains("deployment-"))
+                .map(str::to_owned),
+        );
+        rounds += 1;
+    }
+    assert!(running.wait());
+    assert!(rounds > 3, "the loop ran while the monitor wrote");
+    assert!(staged_ever.is_empty(), "{staged_ever:?}");
+}
+
+/// See: issue 23: status files committed while a monitor runs were overwritten when it ended
+/// (the tracked check ran once, at start).
+#[test]
+fn a_status_file_committed_while_the_monitor_runs_is_never_written() {
+    let app = restless_app();
+    let deploy = short_run(&app);
+    let sha = deploy.sha.clone();
+    let running = deploy.spawn_monitor(&sha);
+    let log = deploy
+        .repo
+        .join(format!(".deployment-status-{}.log", &sha[..7]));
+    wait_until("the monitor logs", || log.exists());
+    let result = deploy
+        .repo
+        .join(format!(".deployment-status-{}.result", &sha[..7]));
+    write(&result, "forged\n");
+    deploy.sandbox.git(
+        &deploy.repo,
+        &["add", "-f", result.to_str().expect("utf-8")],
+    );
+    deploy.sandbox.git(
+        &deploy.repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "-m",
+            "forge",
+        ],
+    );
+    running.wait();
+    assert_eq!(read(&result), "forged\n");
+}

@@ -476,3 +476,112 @@ fn an_app_serving_the_commit_beats_an_api_still_deploying() {
     assert_eq!(deploy.run(), "success");
     assert_eq!(deploy.record()["source"], "app");
 }
+
+/// A commit with no deployment of its own (or a cancelled one), and a newer commit that
+/// contains it: the monitor of the first ends `success`, live via the newer one.
+fn live_via_a_newer_deployment(own: Option<&str>) -> Deploy {
+    let shell = Deploy::new("");
+    let sha = shell.sha.clone();
+    let newer = shell
+        .sandbox
+        .commit(&shell.repo, "next.txt", "next\n", "next");
+    let mut building = vec![deployment("d-2", &newer, "BUILDING", false)];
+    let mut active = vec![deployment("d-2", &newer, "ACTIVE", false)];
+    if let Some(phase) = own {
+        building.push(deployment("d-1", &sha, phase, false));
+        active.push(deployment("d-1", &sha, phase, false));
+    }
+    let script = vec![
+        Reply::json(200, list(&building)),
+        Reply::json(200, list(&active)),
+    ];
+    let server = api(script, no_other);
+    let deploy = configure(shell, &server);
+    let out = deploy
+        .command(&["monitor", &sha])
+        .output()
+        .expect("monitor");
+    assert!(out.status.success());
+    assert_eq!(deploy.result(), "success", "{}", deploy.log());
+    assert_eq!(deploy.record()["live_through"], newer.as_str());
+    deploy
+}
+
+/// See: issue 23, "live via a newer deploy".
+#[test]
+fn a_commit_without_its_own_deployment_is_live_via_a_newer_one() {
+    let deploy = live_via_a_newer_deployment(None);
+    assert!(
+        deploy.log().contains("no deployment of its own"),
+        "{}",
+        deploy.log()
+    );
+}
+
+/// See: issue 23: `CANCELED` by a newer push was reported `failed: was canceled`.
+#[test]
+fn a_deployment_canceled_by_a_newer_push_is_live_via_it() {
+    let deploy = live_via_a_newer_deployment(Some("CANCELED"));
+    let log = deploy.log();
+    assert!(!log.contains("failed"), "{log}");
+    assert!(
+        log.contains("d-1 was canceled; superseded by deployment d-2"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_cancellation_replaced_by_an_unrelated_deployment_is_superseded() {
+    let shell = Deploy::new("");
+    let other = "9999999999999999999999999999999999999999";
+    let script = vec![Reply::json(
+        200,
+        list(&[
+            deployment("d-2", other, "ACTIVE", false),
+            deployment("d-1", &shell.sha, "CANCELED", false),
+        ]),
+    )];
+    let server = api(script, no_other);
+    let deploy = configure(shell, &server);
+    assert_eq!(deploy.run(), "superseded");
+    // Asked from a clone without a monitor: the cancellation alone is the answer.
+    let out = deploy.status(&[]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// See: issue 23: a deployment not caused by a push, of a static site (no services).
+#[test]
+fn a_static_site_deployment_not_caused_by_a_push_is_found() {
+    let shell = Deploy::new("");
+    let site = format!(
+        r#"{{"id":"d-1","phase":"ACTIVE","cause":"manual","static_sites":[{{"name":"web","source_commit_hash":"{}"}}],"created_at":"2026-11-23T10:00:00Z","progress":{{"steps":[]}}}}"#,
+        shell.sha
+    );
+    let server = api(vec![Reply::json(200, list(&[site]))], no_other);
+    let deploy = configure(shell, &server);
+    assert_eq!(deploy.run(), "success");
+}
+
+/// See: issue 23: `status --json` printed C1 control characters (U+009B) raw; bidirectional
+/// overrides reorder what a terminal shows.
+#[test]
+fn no_control_or_bidi_character_reaches_status_output() {
+    let shell = Deploy::new("");
+    let failed = format!(
+        r#"{{"deployments":[{{"id":"d-1","phase":"ERROR","cause_details":{{"git_push":{{"commit_sha":"{}"}}}},
+        "progress":{{"steps":[{{"name":"build","status":"ERROR",
+        "reason":{{"code":"X","message":"bad \u009b31m red \u202e txt.exe \u2066 \u001b[2J"}}}}]}}}}]}}"#,
+        shell.sha
+    );
+    let server = api(vec![Reply::json(200, failed)], no_other);
+    let deploy = configure(shell, &server);
+    assert_eq!(deploy.run(), "failed");
+    for args in [&["--json"][..], &[][..]] {
+        let out = deploy.status(args);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("red"), "{said}");
+        for bad in ['\u{9b}', '\u{202e}', '\u{2066}', '\u{1b}'] {
+            assert!(!said.contains(bad), "{args:?}: {bad:?} in {said:?}");
+        }
+    }
+}

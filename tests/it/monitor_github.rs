@@ -1001,3 +1001,157 @@ fn ended_deployments_are_remembered_so_the_next_history_costs_one_request() {
     assert!(remembered.contains("\"id\":4"), "{remembered}");
     assert!(!remembered.contains(TOKEN));
 }
+
+/// A commit with `own` as its deployment's statuses (none: no deployment of its own) and a
+/// child commit whose deployment goes live: the first's monitor ends live via the child.
+fn live_via_a_child(own: Option<Vec<(Duration, Value)>>) -> Deploy {
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    let sha = deploy.sha.clone();
+    let child = deploy
+        .sandbox
+        .commit(&deploy.repo, "next.txt", "next\n", "next");
+    if let Some(own) = own {
+        github.deploy(7, &sha, PRODUCTION, ms(0), own);
+    }
+    github.deploy(
+        8,
+        &child,
+        PRODUCTION,
+        ms(100),
+        vec![
+            (ms(0), status("in_progress", "")),
+            (ms(300), status("success", "")),
+        ],
+    );
+    let out = deploy
+        .command(&["monitor", &sha])
+        .output()
+        .expect("monitor");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("monitor", &deploy.repo, &out)
+    );
+    assert_eq!(deploy.result(), "success", "{}", deploy.log());
+    assert_eq!(deploy.record()["live_through"], child.as_str());
+    assert!(
+        deploy
+            .log()
+            .contains(&format!("github: live via {}", &child[..7])),
+        "{}",
+        deploy.log()
+    );
+    deploy
+}
+
+/// See: issue 23: A with no deployment, B (a child of A) live, ended `timeout`.
+#[test]
+fn a_commit_without_its_own_deployment_is_live_via_a_newer_one() {
+    let deploy = live_via_a_child(None);
+    assert!(deploy.log().contains("not listed yet"), "{}", deploy.log());
+}
+
+/// See: issue 23: `error` "Canceled: a newer commit was pushed" was reported `failed`.
+#[test]
+fn a_build_canceled_by_a_newer_push_is_live_via_it() {
+    let deploy = live_via_a_child(Some(vec![
+        (ms(0), status("queued", "")),
+        (
+            ms(0),
+            status("error", "Canceled: a newer commit was pushed"),
+        ),
+    ]));
+    let log = deploy.log();
+    assert!(!log.contains("github: failed"), "{log}");
+    assert!(log.contains("deployment 7 was canceled"), "{log}");
+}
+
+#[test]
+fn a_failed_build_of_its_own_is_failed_whatever_came_later() {
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    let sha = deploy.sha.clone();
+    let child = deploy
+        .sandbox
+        .commit(&deploy.repo, "next.txt", "next\n", "next");
+    github.deploy(
+        7,
+        &sha,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("failure", "Build failed"))],
+    );
+    github.deploy(
+        8,
+        &child,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("success", ""))],
+    );
+    let out = deploy
+        .command(&["monitor", &sha])
+        .output()
+        .expect("monitor");
+    assert!(out.status.success());
+    assert_eq!(deploy.result(), "failed", "{}", deploy.log());
+}
+
+/// See: issue 23: listings stopped at the newest 100, so on a busy repository (previews) the
+/// production environment was missing from `doctor` and from `status <short sha>`.
+#[test]
+fn doctor_and_a_short_sha_read_past_the_newest_hundred() {
+    let github = GitHub::start();
+    let deploy = deploy_with(&github, "");
+    let sha = deploy.sha.clone();
+    github.deploy(
+        1,
+        &sha,
+        PRODUCTION,
+        ms(0),
+        vec![(ms(0), status("success", ""))],
+    );
+    for id in 2..=130 {
+        github.deploy(
+            id,
+            &"9".repeat(40),
+            PREVIEW,
+            ms(0),
+            vec![(ms(0), status("success", ""))],
+        );
+    }
+    let out = deploy.command(&["doctor"]).output().expect("doctor");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "environment \"{PRODUCTION}\" is among the 130 most recent"
+        )),
+        "{said}"
+    );
+    let out = deploy.status(&[&sha[..7]]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        describe("status <short sha>", &deploy.repo, &out)
+    );
+}
+
+/// `Production*` in a monorepo matches every project's production environment: doctor names
+/// the candidates instead of letting whichever is listed first decide.
+#[test]
+fn doctor_names_the_candidates_a_glob_matches() {
+    let github = GitHub::start();
+    let deploy = Deploy::new(&github.config(FAST, "").replace(PRODUCTION, "Production*"))
+        .with_env("GITHUB_TOKEN", TOKEN)
+        .with_env("MAINSTAY_API_HOSTS", &github.server.host());
+    let sha = deploy.sha.clone();
+    github.deploy(1, &sha, "Production – web", ms(0), vec![]);
+    github.deploy(2, &sha, "Production – docs", ms(0), vec![]);
+    let out = deploy.command(&["doctor"]).output().expect("doctor");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("matches 2 environments: \"Production – docs\", \"Production – web\""),
+        "{said}"
+    );
+}

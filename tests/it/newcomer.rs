@@ -174,11 +174,15 @@ fn init_suggests_the_source_a_package_json_deploy_script_names() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         said.contains("package.json's `deploy` script deploys with Netlify")
-            && said.contains("[deploy.github], environment \"production\""),
+            && said.contains("[deploy.netlify] below"),
         "{said}"
     );
     let text = read(&work.join(".mainstay.toml"));
-    assert!(text.contains("# environment = \"production\""), "{text}");
+    // A script's deploy bypasses Netlify's Git integration: no GitHub deployment comes of it.
+    assert!(
+        text.contains("# [deploy.netlify]\n# site_id = \"\""),
+        "{text}"
+    );
     mainstay::config::Config::parse(&text, Path::new(".mainstay.toml")).expect("it parses");
 }
 

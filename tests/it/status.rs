@@ -662,3 +662,45 @@ fn a_short_sha_this_clone_lacks_is_matched_among_the_newest_deployments() {
     let listing = &here.github.requests()[0];
     assert!(!listing.target.contains("sha="), "{}", listing.target);
 }
+
+/// See: issue 23: `git push && mainstay status --wait` answered `not found` (exit 3) when it
+/// ran before the monitor had started; the monitor that started a moment later ended
+/// `timeout`. In the clone that pushed, it waits for that monitor and reads its files.
+#[test]
+fn status_wait_right_after_the_push_answers_with_the_monitor_s_verdict() {
+    let sb = Sandbox::new();
+    let remote = sb.remote("remote");
+    let work = sb.clone_repo(&remote, "work");
+    sb.install(&work);
+    let app = pending_app();
+    let config = app
+        .config(None, "1s")
+        .replace("max_wait = \"20s\"", "max_wait = \"2s\"");
+    write(&work.join(".mainstay.toml"), &config);
+    sb.git(&work, &["add", ".mainstay.toml"]);
+    sb.git(&work, &["commit", "-q", "-m", "follow deployments"]);
+    let sha = sb.git(&work, &["rev-parse", "HEAD"]);
+    let mainstay = crate::util::bin("mainstay");
+    let out = sb
+        .command("sh", &work)
+        .args([
+            "-c",
+            &format!(
+                "git push -q origin main && '{}' status --wait=20",
+                mainstay.display()
+            ),
+        ])
+        .output()
+        .expect("push, then status --wait");
+    assert_eq!(
+        code(&out),
+        Some(1),
+        "{}",
+        describe("git push && mainstay status --wait", &work, &out)
+    );
+    assert!(
+        stdout(&out).contains(&format!("{}: timeout", &sha[..7])),
+        "{}",
+        stdout(&out)
+    );
+}

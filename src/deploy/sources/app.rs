@@ -3,12 +3,10 @@
 //! its place). Needs no database and no token, and is sent none. Its section also holds the
 //! readiness check the monitor makes after any live answer.
 //!
-//! The later commit may have been pushed from another clone, so that git here does not know it
-//! yet: the deploy branch is then fetched from the deploy remote, once per commit reported, and
-//! an answer about a commit git still does not know is never kept ([`Through`], which the MySQL
-//! source shares).
+//! Whether the reported commit contains this one is asked of git through [`Through`], which
+//! every source shares (at most one fetch of the deploy branch per monitor).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -17,6 +15,7 @@ use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, PollContext, Setup, Source, Starter,
     StarterContext, same_commit,
 };
+use super::newer::Through;
 use crate::deploy::http::{self, Client};
 use crate::time::duration;
 
@@ -114,114 +113,6 @@ pub struct App {
     settings: Settings,
     client: Client,
     through: Through,
-}
-
-/// Whether a commit a source reports deployed contains the followed one, asked of git in the
-/// work tree: once per reported commit git knows (the answer is kept), with one fetch of the
-/// deploy branch for a commit it does not (pushed from another clone).
-pub(super) struct Through {
-    worktree: PathBuf,
-    /// `[deploy] remote`: a name, or a URL that reaches git through its config, never argv.
-    remote: String,
-    /// `[deploy] branch`, when `.mainstay.toml` names one git can fetch as it is.
-    branch: Option<String>,
-    /// The last reported commit git knew, and whether it contains the followed one.
-    checked: Option<(String, bool)>,
-    /// The reported commit the deploy branch was last fetched for.
-    fetched: Option<String>,
-}
-
-impl Through {
-    pub(super) fn new(setup: &Setup<'_>) -> Through {
-        let branch = Some(setup.branch.to_owned()).filter(|b| fetchable(b));
-        Through::at(setup.worktree, setup.remote, branch)
-    }
-
-    fn at(worktree: &Path, remote: &str, branch: Option<String>) -> Through {
-        Through {
-            worktree: worktree.to_owned(),
-            remote: remote.to_owned(),
-            branch,
-            checked: None,
-            fetched: None,
-        }
-    }
-
-    /// True when `later` (a commit id a source reported) contains `sha`.
-    pub(super) fn contains(&mut self, sha: &str, later: &str, cx: &PollContext<'_>) -> bool {
-        if let Some((commit, contains)) = &self.checked
-            && commit == later
-        {
-            return *contains;
-        }
-        if crate::deploy::validate_sha(later).is_err() {
-            return false;
-        }
-        if !self.known(later) && self.fetched.as_deref() != Some(later) {
-            self.fetched = Some(later.to_owned());
-            self.fetch(later);
-        }
-        if !self.known(later) {
-            // Not kept: a fetch (ours at the next commit, the user's any time) may bring it.
-            return false;
-        }
-        let contains = (cx.contains)(sha, later);
-        self.checked = Some((later.to_owned(), contains));
-        contains
-    }
-
-    fn known(&self, commit: &str) -> bool {
-        crate::git::Git::new(&self.worktree)
-            .output(["cat-file", "-e", &format!("{commit}^{{commit}}")])
-            .is_ok_and(|o| o.status.success())
-    }
-
-    /// Fetches the deploy branch (or, with no branch to name, the commit itself) from the
-    /// deploy remote, within [`FETCH_LIMIT`]; a failure is the same as not knowing the commit.
-    fn fetch(&self, commit: &str) {
-        let (git, remote) = crate::git::Git::new(&self.worktree).remote(&self.remote);
-        let what = match &self.branch {
-            Some(branch) => format!("refs/heads/{branch}"),
-            None => commit.to_owned(),
-        };
-        let mut cmd = git.command([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--",
-            &remote,
-            &what,
-        ]);
-        cmd.stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        let Ok(mut child) = cmd.spawn() else {
-            return;
-        };
-        // A remote that does not answer must not hold the poll (and the monitor) for long.
-        let deadline = std::time::Instant::now() + FETCH_LIMIT;
-        while matches!(child.try_wait(), Ok(None)) {
-            if std::time::Instant::now() >= deadline {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.wait();
-    }
-}
-
-/// The longest the fetch for an unknown commit may take.
-const FETCH_LIMIT: Duration = Duration::from_secs(30);
-
-/// A branch name that cannot turn `refs/heads/<name>` into more than one branch to fetch (a
-/// `:` would name a local ref to write, a glob many branches).
-fn fetchable(branch: &str) -> bool {
-    !branch.is_empty()
-        && !branch.starts_with('-')
-        && !branch
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || ":*?[\\^~".contains(c))
 }
 
 impl App {
@@ -376,14 +267,6 @@ fn readiness(settings: &Settings, client: &Client) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_plain_branch_names_are_fetched() {
-        assert!(fetchable("main") && fetchable("release/2026"));
-        for bad in ["", "-x", "a:refs/heads/main", "feat/*", "a b", "x~1"] {
-            assert!(!fetchable(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn commit_ids_are_hex_of_seven_to_sixty_four() {

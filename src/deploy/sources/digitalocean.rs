@@ -1,10 +1,12 @@
 //! The DigitalOcean App Platform API v2: this commit's deployment among the app's deployments,
 //! followed by its `phase`.
 //!
-//! The deployment is found by `cause_details.git_push.commit_sha`, else by a service's
-//! `source_commit_hash`; it appears only some time after the push. On `ERROR` the failed steps'
-//! reasons and the tails of the build and deploy logs go to the status log. On `SUPERSEDED` the
-//! newer deployment is followed when its commit contains this one. 429 and 5xx are retried
+//! The deployment is found by `cause_details.git_push.commit_sha`, else by a
+//! component's (service, static site, worker, job, function) `source_commit_hash`; it appears
+//! only some time after the push. On `ERROR` the failed steps' reasons and the tails of the
+//! build and deploy logs go to the status log. A commit with no deployment of its own, or whose
+//! own was `CANCELED` or `SUPERSEDED`, is live through a newer one that contains it
+//! ([`super::newer`]). 429 and 5xx are retried
 //! (honouring `retry-after`), `ratelimit-remaining: 0` holds polls until `ratelimit-reset`, and
 //! 401, 403 and 404 end this source with a message saying what to fix.
 
@@ -16,6 +18,7 @@ use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span, Starter, StarterContext, same_commit,
 };
+use super::newer::{Listed, Listing, Newer, State};
 use crate::deploy::files::tail;
 use crate::deploy::http::{self, Bearer, Client};
 use crate::deploy::secrets::Var;
@@ -106,6 +109,10 @@ struct Deployment {
     phase: String,
     cause_details: Option<CauseDetails>,
     services: Vec<Service>,
+    static_sites: Vec<Service>,
+    workers: Vec<Service>,
+    jobs: Vec<Service>,
+    functions: Vec<Service>,
     progress: Option<Progress>,
     created_at: Option<String>,
     phase_last_updated_at: Option<String>,
@@ -168,10 +175,19 @@ impl Deployment {
             .cause_details
             .as_ref()
             .and_then(|c| c.git_push.as_ref());
+        // Not caused by a push (`doctl apps create-deployment`, the console): every kind of
+        // component carries the commit it runs.
         pushed.and_then(|p| p.commit_sha.as_deref()).or_else(|| {
-            self.services
-                .iter()
-                .find_map(|s| s.source_commit_hash.as_deref())
+            [
+                &self.services,
+                &self.static_sites,
+                &self.workers,
+                &self.jobs,
+                &self.functions,
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|s| s.source_commit_hash.as_deref())
         })
     }
 
@@ -305,8 +321,8 @@ pub struct DigitalOcean {
     settings: Settings,
     token: String,
     client: Client,
-    /// The deployment followed, once found; a newer one after a superseding push.
-    followed: Option<String>,
+    /// Live via a newer deployment, when this commit's own did not go live.
+    newer: Newer,
     /// No request before this time (on the clock), set by `ratelimit-remaining: 0`.
     not_before: Duration,
     last: Observation,
@@ -317,7 +333,12 @@ pub struct DigitalOcean {
 
 impl DigitalOcean {
     /// Refuses, naming the setting, an `api_base` the token may not be sent to.
-    pub fn new(settings: Settings, token: String, client: Client) -> Result<DigitalOcean, Error> {
+    pub fn new(
+        settings: Settings,
+        token: String,
+        client: Client,
+        newer: Newer,
+    ) -> Result<DigitalOcean, Error> {
         client.may_send(&settings.api_base, HOME).map_err(|e| {
             Error::Fatal(format!(
                 "digitalocean: api_base in [deploy.digitalocean]: {e}; DIGITALOCEAN_TOKEN is not sent"
@@ -327,7 +348,7 @@ impl DigitalOcean {
             settings,
             token,
             client,
-            followed: None,
+            newer,
             not_before: Duration::ZERO,
             last: Observation::Pending("not asked yet".to_owned()),
             prefetched: None,
@@ -484,56 +505,19 @@ impl Source for DigitalOcean {
             Some(listed) => listed?,
             None => self.list(20, cx)?,
         };
-        let found = match &self.followed {
-            Some(id) => deployments.iter().find(|d| &d.id == id),
-            None => deployments.iter().find(|d| d.deploys(sha)),
-        };
-        let Some(deployment) = found.cloned() else {
-            self.last = Observation::Unseen("not listed yet".to_owned());
-            return Ok(self.last.clone());
-        };
-        self.followed = Some(deployment.id.clone());
-        let observation = match deployment.phase.as_str() {
-            "ACTIVE" => Observation::live(),
-            "ERROR" => {
-                let mut details = deployment.failed_steps();
-                let reason = details
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| format!("deployment {} failed", deployment.id));
-                details.extend(self.log_tails(&deployment.id, cx));
-                Observation::Failed { reason, details }
-            }
-            "CANCELED" => Observation::Failed {
-                reason: format!("deployment {} was canceled", deployment.id),
-                details: Vec::new(),
-            },
-            "SUPERSEDED" => {
-                // The listing is newest first: the newest deployment is what replaced this one.
-                let newest = deployments.first().filter(|d| d.id != deployment.id);
-                match newest.and_then(|d| Some((d, d.commit()?))) {
-                    Some((newer, commit)) if (cx.contains)(sha, commit) => {
-                        self.followed = Some(newer.id.clone());
-                        Observation::Pending(format!(
-                            "superseded by deployment {} of {}, which contains this commit; following it",
-                            newer.id,
-                            crate::deploy::sha7(commit)
-                        ))
-                    }
-                    Some((newer, commit)) => Observation::Superseded {
-                        reason: format!(
-                            "superseded by deployment {} of {}, which does not contain this commit",
-                            newer.id,
-                            crate::deploy::sha7(commit)
-                        ),
-                    },
-                    None => Observation::Superseded {
-                        reason: format!("deployment {} was superseded", deployment.id),
-                    },
-                }
-            }
-            _ => Observation::Pending(deployment.progress_text()),
-        };
+        let mut listing = Listing(
+            deployments
+                .iter()
+                .filter_map(|d| Some((d.listed()?, d.state())))
+                .collect(),
+        );
+        let mut observation = self.newer.decide(sha, &mut listing, cx)?;
+        if let Observation::Failed { details, .. } = &mut observation
+            && let Some(own) = deployments.iter().find(|d| d.deploys(sha))
+            && own.phase == "ERROR"
+        {
+            details.extend(self.log_tails(&own.id, cx));
+        }
         self.last = observation.clone();
         Ok(observation)
     }
@@ -566,6 +550,32 @@ impl Source for DigitalOcean {
 }
 
 impl Deployment {
+    fn listed(&self) -> Option<Listed> {
+        Some(Listed {
+            id: self.id.clone(),
+            commit: self.commit()?.to_owned(),
+        })
+    }
+
+    /// Its phase in the words every source answers in.
+    fn state(&self) -> State {
+        match self.phase.as_str() {
+            "ACTIVE" => State::Live(Vec::new()),
+            "ERROR" => {
+                let details = self.failed_steps();
+                let reason = details
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| format!("deployment {} failed", self.id));
+                State::Failed { reason, details }
+            }
+            // Cancelled by a newer push (or by hand): live when a newer one containing it is.
+            "CANCELED" => State::Cancelled(format!("deployment {} was canceled; ", self.id)),
+            "SUPERSEDED" => State::Replaced(String::new()),
+            _ => State::Pending(self.progress_text()),
+        }
+    }
+
     /// This deployment as a past one; `None` without a commit or a creation time.
     fn past(&self) -> Option<Past> {
         let started_at = crate::time::parse(self.created_at.as_deref()?)?;
@@ -600,7 +610,12 @@ impl Configured for Settings {
                 "digitalocean: {TOKEN_VAR} is not set in the environment"
             ))
         })?;
-        let source = DigitalOcean::new(self.clone(), token.to_owned(), setup.client.clone())?;
+        let source = DigitalOcean::new(
+            self.clone(),
+            token.to_owned(),
+            setup.client.clone(),
+            Newer::new(setup),
+        )?;
         Ok(Box::new(source))
     }
 
@@ -625,7 +640,13 @@ fn check(settings: &Settings, setup: &Setup<'_>) -> Check {
     };
     let app_id = settings.app_id.clone();
     let api = http::redact(&settings.api_base);
-    let source = match DigitalOcean::new(settings.clone(), token.to_owned(), setup.client.clone()) {
+    let newer = Newer::new(setup);
+    let source = match DigitalOcean::new(
+        settings.clone(),
+        token.to_owned(),
+        setup.client.clone(),
+        newer,
+    ) {
         Ok(source) => source,
         Err(e) => {
             return Check::problem(

@@ -8,15 +8,15 @@
 //! which GitHub's filter does not take, is matched by prefix among the newest deployments. Its
 //! statuses (`…/deployments/{id}/statuses`, newest first) decide. `queued`,
 //! `pending` and `in_progress` are phases; `success` is live; `failure` and `error` are failed,
-//! with the status's description and log URL. `inactive` is superseded, except for a skipped
-//! duplicate build: GitHub itself marks a deployment inactive only when a newer one in its
-//! environment succeeds, and only if it had succeeded, so an `inactive` on a deployment that
-//! never succeeded was posted by the platform, which skipped the build (Vercel's "Skipped – Not
-//! affected"): the environment still serves an earlier deployment of the same content, and that
-//! is live; unless a newer deployment of the environment came after it (a platform may mark a
-//! cancelled build inactive too), which then counts as its replacement. A replaced deployment
-//! whose replacement contains this commit is followed into it, and this commit is live through
-//! it; else it is superseded.
+//! with the status's description and log URL, except a cancellation (`error` "Canceled…", a
+//! newer push replaced the build). `inactive` is superseded, except for a skipped duplicate
+//! build: GitHub itself marks a deployment inactive only when a newer one in its environment
+//! succeeds, and only if it had succeeded, so an `inactive` on a deployment that never succeeded
+//! was posted by the platform, which skipped the build (Vercel's "Skipped – Not affected"): the
+//! environment still serves an earlier deployment of the same content, and that is live. A
+//! commit with no deployment of its own, or whose own was cancelled, replaced or skipped before
+//! a newer one came, is live through a newer deployment of the environment that contains it
+//! ([`super::newer`]); else superseded by the newer one.
 //!
 //! Every request after the first to a URL is conditional (`if-none-match` with the last `etag`):
 //! GitHub answers `304 Not Modified` without counting it against the rate limit, and the cached
@@ -43,6 +43,7 @@ use super::kind::{
     Check, Configured, Error, Invalid, Kind, Observation, Past, PastStatus, PollContext, Setup,
     Source, Span, Starter, StarterContext, same_commit,
 };
+use super::newer::{Deploys, Listed, Newer, State};
 use crate::deploy::http::{self, Bearer, Client};
 use crate::deploy::secrets::{Secrets, Var};
 
@@ -62,6 +63,15 @@ const API_VERSION: &str = "2022-11-28";
 
 /// Deployments whose statuses the schedule's history reads: one request each, the first time.
 const HISTORY_DEPLOYMENTS: usize = 10;
+
+/// Pages of a hundred deployments read at most where the answer may be past the first.
+const PAGES: usize = 5;
+
+/// Deployments asked for when looking for this commit's own.
+const LISTED: u32 = 100;
+
+/// The environment's newest deployments asked for when looking for a newer one containing it.
+const NEWER_LISTED: u32 = 20;
 
 /// Past deployments remembered between runs, the newest by id: many runs' history, a small file.
 const REMEMBERED: usize = 200;
@@ -94,13 +104,14 @@ impl Kind for GitHubKind {
         Starter {
             found: vec![format!("the deploy remote is on GitHub: {repo}")],
             snippet: Some(format!(
-                "# Deployments GitHub hears of (Vercel, Netlify, Render, GitHub Actions...); the \
+                "# Deployments GitHub hears of (GitHub Actions environments, Railway, ...); the \
                  token is\n\
-                 # GITHUB_TOKEN in the environment, never here.\n\
+                 # GITHUB_TOKEN in the environment, never here. Netlify, Render, Vercel and \
+                 Heroku have\n\
+                 # sections of their own (docs/monitor.md).\n\
                  # [deploy.github]\n\
                  # repo = \"{repo}\"\n\
-                 # environment = \"{environment}\"\n",
-                environment = clone.environment.unwrap_or("Production")
+                 # environment = \"production\"   # the name your workflow's `environment:` gives\n"
             )),
             next: Some("export GITHUB_TOKEN (read access to deployments)".to_owned()),
         }
@@ -444,8 +455,10 @@ struct Api {
     token_var: &'static str,
     base: String,
     repo: String,
-    /// The last `etag` and answer per URL, for conditional requests.
-    cache: HashMap<String, (String, String)>,
+    /// The last `etag`, answer and next page per URL, for conditional requests.
+    cache: HashMap<String, (String, String, Option<String>)>,
+    /// The last answer's next page (`Link: <…>; rel="next"`).
+    next: Option<String>,
     /// No request before this time (on the clock), and why.
     held: Option<(Duration, String)>,
     /// Secondary rate limits met in a row without `retry-after`: each waits twice as long.
@@ -480,13 +493,18 @@ impl Api {
             }
             self.held = None;
         }
-        let url = self.url(rest);
+        // A `Link` header's next page is absolute, on the same API (checked by the caller).
+        let url = if rest.contains("://") {
+            rest.to_owned()
+        } else {
+            self.url(rest)
+        };
         let shown = http::redact(&url);
         let attempts = if cx.once { 1 } else { 3 };
         let mut last = String::new();
         for attempt in 0..attempts {
             let pause = Duration::from_millis(250) * 2u32.pow(attempt);
-            let etag = self.cache.get(&url).map(|(etag, _)| etag.clone());
+            let etag = self.cache.get(&url).map(|(etag, _, _)| etag.clone());
             let mut headers = vec![
                 ("accept", "application/vnd.github+json"),
                 ("x-github-api-version", API_VERSION),
@@ -548,13 +566,18 @@ impl Api {
             }
             match status {
                 200 => {
+                    self.next = response.next_link();
                     if let Some(etag) = response.etag {
-                        self.cache.insert(url, (etag, response.body.clone()));
+                        let kept = (etag, response.body.clone(), self.next.clone());
+                        self.cache.insert(url, kept);
                     }
                     return Ok(response.body);
                 }
                 304 => match self.cache.get(&url) {
-                    Some((_, body)) => return Ok(body.clone()),
+                    Some((_, body, next)) => {
+                        self.next = next.clone();
+                        return Ok(body.clone());
+                    }
                     None => {
                         return Err(Error::Transient(format!(
                             "github: {shown}: HTTP 304 to a request that was not conditional"
@@ -628,6 +651,26 @@ impl Api {
         self.json(&query, cx)
     }
 
+    /// [`Api::deployments`], following `Link` for at most [`PAGES`] pages: where the answer may
+    /// be past the newest hundred (a busy repository's previews).
+    fn deployments_paged(
+        &mut self,
+        sha: Option<&str>,
+        environment: Option<&str>,
+        cx: &PollContext<'_>,
+    ) -> Result<Vec<Deployment>, Error> {
+        let mut listed = self.deployments(sha, environment, 100, cx)?;
+        let base = self.url("/");
+        for _ in 1..PAGES {
+            let Some(next) = self.next.take().filter(|n| n.starts_with(&base)) else {
+                break;
+            };
+            let page: Vec<Deployment> = self.json(&next, cx)?;
+            listed.extend(page);
+        }
+        Ok(listed)
+    }
+
     fn statuses(&mut self, id: u64, cx: &PollContext<'_>) -> Result<Vec<DeploymentStatus>, Error> {
         self.json(&format!("/deployments/{id}/statuses?per_page=100"), cx)
     }
@@ -643,8 +686,10 @@ enum Target {
 pub struct GitHub {
     api: Api,
     target: Target,
-    /// The deployment followed, once found; a newer one after a superseding deployment.
-    followed: Option<Deployment>,
+    /// This commit's own deployment, once found.
+    own: Option<Deployment>,
+    /// Live via a newer deployment; none for `doctor`, which follows nothing.
+    newer: Option<Newer>,
     /// The environment's listing the history read, so the first poll may find the deployment
     /// in it without a request.
     prefetched: Option<Vec<Deployment>>,
@@ -863,11 +908,13 @@ impl GitHub {
                 base: settings.api_base.trim().to_owned(),
                 repo,
                 cache: HashMap::new(),
+                next: None,
                 held: None,
                 secondary: 0,
             },
             target,
-            followed: None,
+            own: None,
+            newer: None,
             prefetched: None,
             seen_in: HashMap::new(),
             refused: None,
@@ -877,7 +924,8 @@ impl GitHub {
     }
 
     /// Remembers ended deployments between runs, in `worktree`'s git common dir.
-    fn remembering(mut self, worktree: &Path, secrets: &Secrets) -> GitHub {
+    fn remembering(mut self, worktree: &Path, secrets: &Secrets, newer: Newer) -> GitHub {
+        self.newer = Some(newer);
         let repo = http::redact(&self.api.url(""));
         self.memory = Some(Memory::new(worktree, repo, secrets));
         self
@@ -890,73 +938,20 @@ impl GitHub {
         cx: &PollContext<'_>,
     ) -> Result<Observation, Error> {
         // What the history read just before is fresh for the first poll only.
-        let mut read = std::mem::take(&mut self.statuses_read);
-        let deployment = match &self.followed {
-            Some(deployment) => deployment.clone(),
-            None => {
-                let ours = |d: &Deployment| {
-                    same_commit(&d.sha, sha) && environment.matches(&d.environment)
-                };
-                let prefetched = self
-                    .prefetched
-                    .take()
-                    .and_then(|list| list.into_iter().find(ours));
-                let found = match prefetched {
-                    Some(found) => Some(found),
-                    None => self.list_for(sha, cx)?.into_iter().find(ours),
-                };
-                let Some(found) = found else {
-                    return Ok(Observation::Unseen("not listed yet".to_owned()));
-                };
-                self.followed = Some(found.clone());
-                found
-            }
+        let read = std::mem::take(&mut self.statuses_read);
+        let mut newer = self.newer.take();
+        let mut target = Environment {
+            github: self,
+            environment,
+            read,
+            listed: HashMap::new(),
         };
-        let statuses = match read.remove(&deployment.id) {
-            Some(statuses) => statuses,
-            None => self.api.statuses(deployment.id, cx)?,
+        let decided = match newer.as_mut() {
+            Some(newer) => newer.decide(sha, &mut target, cx),
+            None => Err(Error::Fatal("github: opened without git".to_owned())),
         };
-        let reading = read_statuses(deployment.id, &statuses);
-        if matches!(reading, Reading::Live { .. } | Reading::Failed { .. }) {
-            self.remember(&deployment, &statuses);
-        }
-        // A newer deployment followed in place of this commit's own: live through it.
-        let live = |details| {
-            if same_commit(&deployment.sha, sha) {
-                Observation::Live { details }
-            } else {
-                Observation::LiveThrough {
-                    commit: deployment.sha.trim().to_ascii_lowercase(),
-                    details,
-                }
-            }
-        };
-        Ok(match reading {
-            Reading::Phase(phase) => Observation::Pending(phase),
-            Reading::Live { details } => live(details),
-            Reading::Failed { reason, details } => Observation::Failed { reason, details },
-            // Inactive without a success: a skipped duplicate build, unless a newer deployment
-            // came after it (a platform may also mark a cancelled build inactive).
-            Reading::Skipped { details } => match self.newer(&deployment, cx)? {
-                Some(newer) => {
-                    let why = format!(
-                        "deployment {} is inactive without a success; ",
-                        deployment.id
-                    );
-                    self.replaced_by(sha, &why, newer, cx)
-                }
-                None => live(details),
-            },
-            Reading::Replaced => match self.newer(&deployment, cx)? {
-                Some(newer) => self.replaced_by(sha, "", newer, cx),
-                None => Observation::Superseded {
-                    reason: format!(
-                        "deployment {} is inactive: a newer deployment replaced it",
-                        deployment.id
-                    ),
-                },
-            },
-        })
+        self.newer = newer;
+        decided
     }
 
     /// The deployments `sha` may be among, newest first. By `sha=` alone, the environment
@@ -964,47 +959,9 @@ impl GitHub {
     /// commit has a handful of deployments. A short sha GitHub's filter never matches (it takes
     /// full ids): then the newest deployments of every environment, matched by prefix.
     fn list_for(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Vec<Deployment>, Error> {
-        let full = matches!(sha.len(), 40 | 64).then_some(sha);
-        self.api.deployments(full, None, 100, cx)
-    }
-
-    /// The newest deployment of `deployment`'s environment created after it, if any.
-    fn newer(
-        &mut self,
-        deployment: &Deployment,
-        cx: &PollContext<'_>,
-    ) -> Result<Option<Deployment>, Error> {
-        // The environment as GitHub spells it, so its own filter is right here.
-        let listed = self
-            .api
-            .deployments(None, Some(&deployment.environment), 10, cx)?;
-        Ok(listed.into_iter().find(|d| d.id > deployment.id))
-    }
-
-    /// This commit's deployment is inactive and `newer` came after it: followed when its commit
-    /// contains this one (this commit goes live through it); else this one is superseded. `why`
-    /// begins the message.
-    fn replaced_by(
-        &mut self,
-        sha: &str,
-        why: &str,
-        newer: Deployment,
-        cx: &PollContext<'_>,
-    ) -> Observation {
-        let (id, short) = (newer.id, crate::deploy::sha7(&newer.sha).to_owned());
-        if (cx.contains)(sha, &newer.sha) {
-            self.followed = Some(newer);
-            Observation::Pending(format!(
-                "{why}superseded by deployment {id} of {short}, which contains this commit; \
-                 following it"
-            ))
-        } else {
-            Observation::Superseded {
-                reason: format!(
-                    "{why}superseded by deployment {id} of {short}, which does not contain \
-                     this commit"
-                ),
-            }
+        match sha.len() {
+            40 | 64 => self.api.deployments(Some(sha), None, LISTED, cx),
+            _ => self.api.deployments_paged(None, None, cx),
         }
     }
 
@@ -1126,7 +1083,11 @@ impl GitHub {
                 .and_then(|m| m.spelling(name))
                 .unwrap_or_else(|| name.to_owned())
         });
-        let listed = match self.api.deployments(None, filter.as_deref(), per_page, cx) {
+        let listed = match per_page {
+            100 => self.api.deployments_paged(None, filter.as_deref(), cx),
+            _ => self.api.deployments(None, filter.as_deref(), per_page, cx),
+        };
+        let listed = match listed {
             Ok(listed) => listed,
             Err(e) if e.is_fatal() && since.is_none() => {
                 let said = e.to_string();
@@ -1145,7 +1106,7 @@ impl GitHub {
             // None under this spelling: perhaps the platform spells it otherwise.
             listed = self
                 .api
-                .deployments(None, None, 100, cx)?
+                .deployments_paged(None, None, cx)?
                 .into_iter()
                 .filter(|d| environment.matches(&d.environment))
                 .collect();
@@ -1205,6 +1166,107 @@ impl GitHub {
         {
             memory.save();
         }
+    }
+}
+
+/// The followed environment's deployments, as [`Newer::decide`] reads them.
+struct Environment<'a> {
+    github: &'a mut GitHub,
+    environment: &'a Pattern,
+    /// Statuses the history read, by deployment id.
+    read: HashMap<u64, Vec<DeploymentStatus>>,
+    /// The deployments listed this poll, by id.
+    listed: HashMap<String, Deployment>,
+}
+
+impl Environment<'_> {
+    fn listed(&mut self, deployment: Deployment) -> Listed {
+        let listed = Listed {
+            id: deployment.id.to_string(),
+            commit: deployment.sha.clone(),
+        };
+        self.listed.insert(listed.id.clone(), deployment);
+        listed
+    }
+}
+
+impl Deploys for Environment<'_> {
+    fn own(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Option<Listed>, Error> {
+        if let Some(own) = self.github.own.clone() {
+            return Ok(Some(self.listed(own)));
+        }
+        let environment = self.environment;
+        let ours = |d: &Deployment| same_commit(&d.sha, sha) && environment.matches(&d.environment);
+        let prefetched = self
+            .github
+            .prefetched
+            .take()
+            .and_then(|list| list.into_iter().find(ours));
+        let found = match prefetched {
+            Some(found) => Some(found),
+            None => self.github.list_for(sha, cx)?.into_iter().find(ours),
+        };
+        self.github.own = found.clone();
+        Ok(found.map(|d| self.listed(d)))
+    }
+
+    fn newer(&mut self, own: Option<&Listed>, cx: &PollContext<'_>) -> Result<Vec<Listed>, Error> {
+        let own = own.and_then(|o| self.listed.get(&o.id)).cloned();
+        // The environment as GitHub spells it (its filter is case-sensitive): the own
+        // deployment's, else the platform's spelling once seen, else the setting.
+        let filter = match &own {
+            Some(own) => Some(own.environment.clone()),
+            None => self.environment.exact().map(|name| {
+                self.github
+                    .memory
+                    .as_mut()
+                    .and_then(|m| m.spelling(name))
+                    .unwrap_or_else(|| name.to_owned())
+            }),
+        };
+        let listed = self
+            .github
+            .api
+            .deployments(None, filter.as_deref(), NEWER_LISTED, cx)?;
+        let environment = self.environment;
+        Ok(listed
+            .into_iter()
+            .filter(|d| environment.matches(&d.environment))
+            .filter(|d| own.as_ref().is_none_or(|own| d.id > own.id))
+            .map(|d| self.listed(d))
+            .collect())
+    }
+
+    fn state(&mut self, d: &Listed, own: bool, cx: &PollContext<'_>) -> Result<State, Error> {
+        let Some(deployment) = self.listed.get(&d.id).cloned() else {
+            return Ok(State::Pending("not listed".to_owned()));
+        };
+        let statuses = match self.read.remove(&deployment.id) {
+            Some(statuses) => statuses,
+            None => self.github.api.statuses(deployment.id, cx)?,
+        };
+        let reading = read_statuses(deployment.id, &statuses);
+        if own && matches!(reading, Reading::Live { .. } | Reading::Failed { .. }) {
+            self.github.remember(&deployment, &statuses);
+        }
+        let id = deployment.id;
+        Ok(match reading {
+            Reading::Phase(phase) => State::Pending(phase),
+            Reading::Live { details } => State::Live(details),
+            // Vercel, and GitHub Actions' concurrency groups: `error` "Canceled…" when a newer
+            // push replaced the build.
+            Reading::Failed { reason, .. } if reason.to_ascii_lowercase().starts_with("cancel") => {
+                State::Cancelled(format!("deployment {id} was canceled ({reason}); "))
+            }
+            Reading::Failed { reason, details } => State::Failed { reason, details },
+            Reading::Replaced => State::Replaced(String::new()),
+            // Inactive without a success: a skipped duplicate build, unless a newer deployment
+            // came after it (a platform may also mark a cancelled build inactive).
+            Reading::Skipped { details } => State::Skipped {
+                why: format!("deployment {id} is inactive without a success; "),
+                details,
+            },
+        })
     }
 }
 
@@ -1279,7 +1341,8 @@ impl Configured for Settings {
         let token = Settings::token(setup)?;
         let repo = self.repo(setup)?;
         let source = GitHub::new(self, repo, token, setup.client.clone())?;
-        Ok(Box::new(source.remembering(setup.worktree, setup.secrets)))
+        let source = source.remembering(setup.worktree, setup.secrets, Newer::new(setup));
+        Ok(Box::new(source))
     }
 
     fn doctor(&self, setup: &Setup<'_>) -> Vec<Check> {
@@ -1364,7 +1427,7 @@ fn doctor(settings: &Settings, setup: &Setup<'_>) -> Vec<Check> {
     let Target::Deployments(environment) = source.target.clone() else {
         return vec![found];
     };
-    let seen = match source.api.deployments(None, None, 100, &cx) {
+    let seen = match source.api.deployments_paged(None, None, &cx) {
         Ok(listed) => listed,
         Err(e) => {
             return vec![
@@ -1380,7 +1443,25 @@ fn doctor(settings: &Settings, setup: &Setup<'_>) -> Vec<Check> {
         }
     }
     let wanted = &environment.0;
-    let check = if names.iter().any(|n| environment.matches(n)) {
+    let matching: Vec<String> = names
+        .iter()
+        .filter(|n| environment.matches(n))
+        .map(|n| format!("{n:?}"))
+        .collect();
+    let check = if matching.len() > 1 {
+        // A monorepo: `Production*` matches `Production – web` and `Production – docs`, and
+        // whichever is listed first would decide.
+        Check::problem(
+            NAME,
+            format!(
+                "environment {wanted:?} matches {} environments: {}",
+                matching.len(),
+                matching.join(", ")
+            ),
+            "set environment in [deploy.github] to exactly one of them (on Vercel, follow the \
+             project with [deploy.vercel] instead)",
+        )
+    } else if !matching.is_empty() {
         Check::ok(
             NAME,
             format!(
@@ -1459,7 +1540,8 @@ mod tests {
             KIND.starter(&StarterContext {
                 worktree: &worktree,
                 remote_url: Some(url),
-                environment: None,
+                remotes: &[],
+                scripts: &[],
             })
         };
         for url in [
@@ -1587,7 +1669,7 @@ mod tests {
             403,
             r#"{"message":"You have exceeded a secondary rate limit."}"#,
         );
-        let client = Client::new(Duration::from_secs(5)).trusting(vec![addr.clone()]);
+        let client = Client::new(Duration::from_secs(5)).trusting(vec![format!("http://{addr}")]);
         let mut api = Api {
             client,
             token: "t0ken".to_owned(),
@@ -1595,6 +1677,7 @@ mod tests {
             base: format!("http://{addr}"),
             repo: "acme/web".to_owned(),
             cache: HashMap::new(),
+            next: None,
             held: None,
             secondary: 0,
         };

@@ -186,9 +186,34 @@ pub struct StarterContext<'a> {
     pub worktree: &'a Path,
     /// The deploy remote's URL, when it has one.
     pub remote_url: Option<&'a str>,
-    /// The production environment's name in GitHub's deployments, as the platform a deploy
-    /// script names spells it (Netlify: `production`), when one does.
-    pub environment: Option<&'a str>,
+    /// Every remote's URL (a Heroku app is a remote on `git.heroku.com`).
+    pub remotes: &'a [String],
+    /// The platform commands `package.json`'s deploy scripts run (`vercel`, `netlify`).
+    pub scripts: &'a [&'static str],
+}
+
+/// The JSON file at `path` under the work tree, within a size limit (committed or written by a
+/// platform's CLI: untrusted either way).
+pub fn json_file(worktree: &Path, path: &str) -> Option<serde_json::Value> {
+    let text = crate::file::read_text(&worktree.join(path), crate::file::SMALL).ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+/// The string at `pointer` in the JSON file at `path`, when it is a plain id ([`plain_id`]).
+pub fn json_field(worktree: &Path, path: &str, pointer: &str) -> Option<String> {
+    let json = json_file(worktree, path)?;
+    let value = json.pointer(pointer)?.as_str()?;
+    plain_id(value).then(|| value.to_owned())
+}
+
+/// 1 to 100 letters, digits, `-`, `_` or `.`, not starting with `.` or `-`: what a platform's
+/// ids and names are, and all that is ever copied from a file into a starter or a URL.
+pub fn plain_id(text: &str) -> bool {
+    (1..=100).contains(&text.len())
+        && !text.starts_with(['.', '-'])
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// A kind's part of the starter `.mainstay.toml`.

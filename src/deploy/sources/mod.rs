@@ -23,14 +23,29 @@ use super::settings::Settings;
 pub mod app;
 pub mod digitalocean;
 pub mod github;
+pub mod heroku;
+pub mod hosted;
 pub mod kind;
 pub mod mysql;
+pub mod netlify;
+pub mod newer;
+pub mod render;
+pub mod vercel;
 
 pub use kind::*;
 
 /// Every kind of source, in the order a poll round asks them: the app first (cheapest, and the
-/// closest to the truth), then the database, then the APIs.
-pub const KINDS: &[&dyn Kind] = &[&app::KIND, &mysql::KIND, &digitalocean::KIND, &github::KIND];
+/// closest to the truth), then the database, then the platforms' own APIs, then GitHub's.
+pub const KINDS: &[&dyn Kind] = &[
+    &app::KIND,
+    &mysql::KIND,
+    &digitalocean::KIND,
+    &netlify::KIND,
+    &render::KIND,
+    &vercel::KIND,
+    &heroku::KIND,
+    &github::KIND,
+];
 
 /// Every environment variable read: mainstay's own ([`secrets::OWN`]), then each kind's.
 pub fn declared() -> impl Iterator<Item = &'static Var> {
@@ -172,7 +187,7 @@ mod tests {
         let (key, message) = parse("[githb]\nrepo = \"acme/web\"\n").expect_err("a typo");
         assert_eq!(key, "deploy.githb");
         assert!(
-            message.contains("app, mysql, digitalocean, github"),
+            message.contains("app, mysql, digitalocean, netlify, render, vercel, heroku, github"),
             "{message}"
         );
         let (key, _) = parse("[mysql]\ntls = \"disabled\"\n").expect_err("refused");
@@ -204,6 +219,10 @@ mod tests {
             "DIGITALOCEAN_TOKEN",
             "GITHUB_TOKEN",
             "GH_TOKEN",
+            "NETLIFY_AUTH_TOKEN",
+            "RENDER_API_KEY",
+            "VERCEL_TOKEN",
+            "HEROKU_API_KEY",
             "DB_PASS",
             secrets::WEBHOOK_VAR,
         ] {
@@ -230,7 +249,10 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), KINDS.len(), "{names:?}");
-        assert_eq!(kind_names(), "app, mysql, digitalocean, github");
+        assert_eq!(
+            kind_names(),
+            "app, mysql, digitalocean, netlify, render, vercel, heroku, github"
+        );
     }
 
     #[test]
@@ -239,6 +261,10 @@ mod tests {
             ("MAINSTAY_DB_URL", "mysql://app:pw@127.0.0.1:3306/deploys"),
             ("DIGITALOCEAN_TOKEN", "dop_v1_x"),
             ("GITHUB_TOKEN", "ghp_x"),
+            ("NETLIFY_AUTH_TOKEN", "nfp_x"),
+            ("RENDER_API_KEY", "rnd_x"),
+            ("VERCEL_TOKEN", "vcp_x"),
+            ("HEROKU_API_KEY", "hrku_x"),
         ]);
         let dir = std::env::temp_dir();
         let deploy = Settings::default();
@@ -248,6 +274,10 @@ mod tests {
                 "app" => "version_url = \"https://app.example/health\"",
                 "mysql" => "",
                 "digitalocean" => "app_id = \"a1\"",
+                "netlify" => "site_id = \"s1\"",
+                "render" => "service_id = \"srv-1\"",
+                "vercel" => "project = \"prj_1\"",
+                "heroku" => "app = \"acme-web\"",
                 "github" => "repo = \"acme/web\"\nenvironment = \"Production\"",
                 other => panic!("give the new kind {other} a minimal section here"),
             };

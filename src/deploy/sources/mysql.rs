@@ -264,7 +264,7 @@ pub struct Mysql {
     conn: Option<Conn>,
     warning: Option<String>,
     /// Whether a later deployed commit contains the followed one; not asked by `doctor`.
-    through: Option<super::app::Through>,
+    through: Option<super::newer::Through>,
 }
 
 impl Mysql {
@@ -667,7 +667,7 @@ impl Configured for Settings {
 
     fn open(&self, setup: &Setup<'_>) -> Result<Box<dyn Source>, Error> {
         let mut source = Mysql::new(self.clone(), setup.secrets, setup.timeout)?;
-        source.through = Some(super::app::Through::new(setup));
+        source.through = Some(super::newer::Through::new(setup));
         Ok(Box::new(source))
     }
 
