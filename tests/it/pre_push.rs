@@ -260,8 +260,9 @@ fn the_projects_own_pre_push_still_runs_and_can_block() {
     assert_eq!(read(&marker).lines().count(), 2);
 }
 
-/// A hook git ignores (not executable) stays off once `install-hooks` has moved it aside, though
-/// it starts with `#!/bin/sh`. See: issue 22, item 3.
+/// A hook git ignores (not executable) stays off once `install-hooks` has moved it aside
+/// (`pre-push.off`), and a `pre-push.local` that is not executable is not run either, though it
+/// starts with `#!/bin/sh`. See: issue 22, item 3.
 #[test]
 fn a_switched_off_project_hook_stays_off() {
     let sb = Sandbox::new();
@@ -280,12 +281,23 @@ fn a_switched_off_project_hook_stays_off() {
     sb.git(&work, &["push", "-q", "origin", "main"]);
     assert_eq!(read(&marker), "");
     sb.install(&work);
-    assert!(work.join(".git/hooks/pre-push.local").is_file());
     sb.commit(&work, "b.txt", "b\n", "b");
     sb.git(&work, &["push", "-q", "origin", "main"]);
     assert_eq!(read(&marker), "", "the hook git ignored was run");
-    // Switched back on, it runs, and blocks.
+    // Put where mainstay hands on to, still not executable: still off.
     let local = work.join(".git/hooks/pre-push.local");
+    let off = work.join(".git/hooks/pre-push.off");
+    assert!(
+        off.is_file(),
+        "install-hooks keeps the switched-off hook as pre-push.off"
+    );
+    std::fs::rename(&off, &local).expect("move the hook");
+    std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    sb.commit(&work, "b2.txt", "b\n", "b2");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    assert_eq!(read(&marker), "", "a non-executable pre-push.local was run");
+    // Switched back on, it runs, and blocks.
     std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     sb.commit(&work, "c.txt", "c\n", "c");
