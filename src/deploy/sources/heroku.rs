@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::hosted::{self, Deploy, Hosted, Page, Platform, Request};
+use super::hosted::{self, Deploy, Facts, Hosted, Page, Platform, Request};
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Setup, Source, Starter, StarterContext,
 };
@@ -27,9 +27,17 @@ pub const TOKEN_VAR: &str = "HEROKU_API_KEY";
 
 const HOME: &str = "api.heroku.com";
 
+const FACTS: Facts = Facts {
+    name: "heroku",
+    home: HOME,
+    token_var: TOKEN_VAR,
+    token_needs: "an API key with access to the app (`heroku auth:token`)",
+    setting: "app in [deploy.heroku]",
+};
+
 impl Kind for HerokuKind {
     fn name(&self) -> &'static str {
-        "heroku"
+        FACTS.name
     }
 
     fn vars(&self) -> &'static [Var] {
@@ -138,26 +146,14 @@ impl Build {
 }
 
 impl Platform for Settings {
-    fn name(&self) -> &'static str {
-        KIND.name()
-    }
-    fn home(&self) -> &'static str {
-        HOME
-    }
-    fn token_var(&self) -> &'static str {
-        TOKEN_VAR
-    }
-    fn token_needs(&self) -> &'static str {
-        "an API key with access to the app (`heroku auth:token`)"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn base(&self) -> &str {
         &self.api_base
     }
     fn target(&self) -> String {
         format!("app {}", self.app.trim())
-    }
-    fn setting(&self) -> &'static str {
-        "app in [deploy.heroku]"
     }
     fn headers(&self) -> Vec<(&'static str, String)> {
         vec![(

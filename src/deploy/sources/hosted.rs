@@ -69,20 +69,12 @@ impl Request {
 /// A platform's API, as this module uses it. Its settings are committed: every URL it builds
 /// from them goes through [`Client::may_send`] before a token does.
 pub trait Platform: Send + Sync + fmt::Debug + Clone + 'static {
-    /// The kind's name: `netlify`, `render`, `vercel`, `heroku`.
-    fn name(&self) -> &'static str;
-    /// The API's own host, where the token goes without `MAINSTAY_API_HOSTS`.
-    fn home(&self) -> &'static str;
-    /// The environment variable holding the token.
-    fn token_var(&self) -> &'static str;
-    /// What the token needs, for messages: `a personal access token`.
-    fn token_needs(&self) -> &'static str;
+    /// What is fixed about the platform: its name, host, token and setting.
+    fn facts(&self) -> &'static Facts;
     /// The `api_base` setting.
     fn base(&self) -> &str;
     /// The target, for messages: `site 3f2a…`.
     fn target(&self) -> String;
-    /// What to correct when the API has no such target: `site_id in [deploy.netlify]`.
-    fn setting(&self) -> &'static str;
     /// Headers every request carries (`accept` with the API version).
     fn headers(&self) -> Vec<(&'static str, String)> {
         Vec::new()
@@ -91,6 +83,21 @@ pub trait Platform: Send + Sync + fmt::Debug + Clone + 'static {
     fn first(&self, per_page: u32) -> Request;
     /// Reads one page of the listing (`per_page` asked), and how to ask for the next.
     fn page(&self, response: &Response, asked: &Request, per_page: u32) -> Result<Page, String>;
+}
+
+/// What is fixed about a platform, one constant per source.
+#[derive(Debug)]
+pub struct Facts {
+    /// The kind's name: `netlify`, `render`, `vercel`, `heroku`.
+    pub name: &'static str,
+    /// The API's own host, where the token goes without `MAINSTAY_API_HOSTS`.
+    pub home: &'static str,
+    /// The environment variable holding the token.
+    pub token_var: &'static str,
+    /// What the token needs, for messages: `a personal access token`.
+    pub token_needs: &'static str,
+    /// What to correct when the API has no such target: `site_id in [deploy.netlify]`.
+    pub setting: &'static str,
 }
 
 /// The `api_base` default of a platform whose API lives at `https://{home}`.
@@ -112,13 +119,13 @@ struct Api<P: Platform> {
 impl<P: Platform> Api<P> {
     fn new(platform: P, token: String, client: Client) -> Result<Api<P>, Error> {
         client
-            .may_send(platform.base(), platform.home())
+            .may_send(platform.base(), platform.facts().home)
             .map_err(|e| {
                 Error::Fatal(format!(
                     "{}: api_base in [deploy.{}]: {e}; {} is not sent",
-                    platform.name(),
-                    platform.name(),
-                    platform.token_var()
+                    platform.facts().name,
+                    platform.facts().name,
+                    platform.facts().token_var
                 ))
             })?;
         Ok(Api {
@@ -132,7 +139,7 @@ impl<P: Platform> Api<P> {
 
     /// One GET with retries; the answer (a 304 read from the kept one).
     fn get(&mut self, request: &Request, cx: &PollContext<'_>) -> Result<Response, Error> {
-        let name = self.platform.name();
+        let name = self.platform.facts().name;
         if let Some((until, why)) = &self.held {
             if cx.clock.elapsed() < *until {
                 return Err(Error::Transient(why.clone()));
@@ -154,7 +161,7 @@ impl<P: Platform> Api<P> {
                 headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
             let bearer = Bearer {
                 token: &self.token,
-                home: self.platform.home(),
+                home: self.platform.facts().home,
             };
             let mut response = match self.client.get_with(url, Some(bearer), &borrowed) {
                 Ok(response) => response,
@@ -231,17 +238,17 @@ impl<P: Platform> Api<P> {
         match status {
             401 | 403 => Error::Fatal(format!(
                 "{}: {shown}: HTTP {status}: {} is refused (needs {})",
-                p.name(),
-                p.token_var(),
-                p.token_needs()
+                p.facts().name,
+                p.facts().token_var,
+                p.facts().token_needs
             )),
             404 => Error::Fatal(format!(
                 "{}: {shown}: HTTP 404: no {}; check {}",
-                p.name(),
+                p.facts().name,
                 p.target(),
-                p.setting()
+                p.facts().setting
             )),
-            _ => Error::Transient(format!("{}: {shown}: HTTP {status}", p.name())),
+            _ => Error::Transient(format!("{}: {shown}: HTTP {status}", p.facts().name)),
         }
     }
 
@@ -269,7 +276,7 @@ impl<P: Platform> Api<P> {
                 Some(next)
                     if self
                         .client
-                        .may_send(&next.url, self.platform.home())
+                        .may_send(&next.url, self.platform.facts().home)
                         .is_ok() =>
                 {
                     request = next;
@@ -302,11 +309,11 @@ impl<P: Platform> Hosted<P> {
 }
 
 fn api<P: Platform>(platform: P, setup: &Setup<'_>) -> Result<Api<P>, Error> {
-    let var = platform.token_var();
+    let var = platform.facts().token_var;
     let token = setup.secrets.get(var).ok_or_else(|| {
         Error::Fatal(format!(
             "{}: {var} is not set in the environment",
-            platform.name()
+            platform.facts().name
         ))
     })?;
     Api::new(platform, token.to_owned(), setup.client.clone())
@@ -314,7 +321,7 @@ fn api<P: Platform>(platform: P, setup: &Setup<'_>) -> Result<Api<P>, Error> {
 
 impl<P: Platform> Source for Hosted<P> {
     fn name(&self) -> &'static str {
-        self.api.platform.name()
+        self.api.platform.facts().name
     }
 
     fn poll(&mut self, sha: &str, cx: &PollContext<'_>) -> Result<Observation, Error> {
@@ -374,11 +381,11 @@ fn past_of(d: &Deploy) -> Option<Past> {
 /// `doctor`'s check of a platform: the token is accepted and the target exists (its listing
 /// answers), and how many of its recent deployments name a commit.
 pub fn doctor<P: Platform>(platform: P, setup: &Setup<'_>) -> Vec<Check> {
-    let name = platform.name();
-    let var = platform.token_var();
-    let needs = platform.token_needs();
+    let name = platform.facts().name;
+    let var = platform.facts().token_var;
+    let needs = platform.facts().token_needs;
     let target = platform.target();
-    let setting = platform.setting();
+    let setting = platform.facts().setting;
     let mut api = match api(platform, setup) {
         Ok(api) => api,
         Err(e) if setup.secrets.get(var).is_none() => {

@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use super::hosted::{self, Deploy, Hosted, Page, Platform, Request};
+use super::hosted::{self, Deploy, Facts, Hosted, Page, Platform, Request};
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Setup, Source, Starter, StarterContext,
 };
@@ -29,9 +29,17 @@ pub const TOKEN_VAR: &str = "NETLIFY_AUTH_TOKEN";
 
 const HOME: &str = "api.netlify.com";
 
+const FACTS: Facts = Facts {
+    name: "netlify",
+    home: HOME,
+    token_var: TOKEN_VAR,
+    token_needs: "a Netlify personal access token with access to the site",
+    setting: "site_id in [deploy.netlify]",
+};
+
 impl Kind for NetlifyKind {
     fn name(&self) -> &'static str {
-        "netlify"
+        FACTS.name
     }
 
     fn vars(&self) -> &'static [Var] {
@@ -162,26 +170,14 @@ impl NetlifyDeploy {
 }
 
 impl Platform for Settings {
-    fn name(&self) -> &'static str {
-        KIND.name()
-    }
-    fn home(&self) -> &'static str {
-        HOME
-    }
-    fn token_var(&self) -> &'static str {
-        TOKEN_VAR
-    }
-    fn token_needs(&self) -> &'static str {
-        "a Netlify personal access token with access to the site"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn base(&self) -> &str {
         &self.api_base
     }
     fn target(&self) -> String {
         format!("site {}", self.site_id.trim())
-    }
-    fn setting(&self) -> &'static str {
-        "site_id in [deploy.netlify]"
     }
 
     fn first(&self, per_page: u32) -> Request {

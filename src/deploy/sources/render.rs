@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::hosted::{self, Deploy, Hosted, Page, Platform, Request};
+use super::hosted::{self, Deploy, Facts, Hosted, Page, Platform, Request};
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Setup, Source, Starter, StarterContext,
 };
@@ -27,9 +27,17 @@ pub const TOKEN_VAR: &str = "RENDER_API_KEY";
 
 const HOME: &str = "api.render.com";
 
+const FACTS: Facts = Facts {
+    name: "render",
+    home: HOME,
+    token_var: TOKEN_VAR,
+    token_needs: "a Render API key of the service's workspace",
+    setting: "service_id in [deploy.render]",
+};
+
 impl Kind for RenderKind {
     fn name(&self) -> &'static str {
-        "render"
+        FACTS.name
     }
 
     fn vars(&self) -> &'static [Var] {
@@ -125,26 +133,14 @@ impl RenderDeploy {
 }
 
 impl Platform for Settings {
-    fn name(&self) -> &'static str {
-        KIND.name()
-    }
-    fn home(&self) -> &'static str {
-        HOME
-    }
-    fn token_var(&self) -> &'static str {
-        TOKEN_VAR
-    }
-    fn token_needs(&self) -> &'static str {
-        "a Render API key of the service's workspace"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn base(&self) -> &str {
         &self.api_base
     }
     fn target(&self) -> String {
         format!("service {}", self.service_id.trim())
-    }
-    fn setting(&self) -> &'static str {
-        "service_id in [deploy.render]"
     }
 
     fn first(&self, per_page: u32) -> Request {

@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::hosted::{self, Deploy, Hosted, Page, Platform, Request};
+use super::hosted::{self, Deploy, Facts, Hosted, Page, Platform, Request};
 use super::kind::{
     Check, Configured, Error, Invalid, Kind, Setup, Source, Starter, StarterContext,
 };
@@ -30,9 +30,17 @@ pub const TOKEN_VAR: &str = "VERCEL_TOKEN";
 
 const HOME: &str = "api.vercel.com";
 
+const FACTS: Facts = Facts {
+    name: "vercel",
+    home: HOME,
+    token_var: TOKEN_VAR,
+    token_needs: "a Vercel access token with access to the project's team",
+    setting: "project and team_id in [deploy.vercel]",
+};
+
 impl Kind for VercelKind {
     fn name(&self) -> &'static str {
-        "vercel"
+        FACTS.name
     }
 
     fn vars(&self) -> &'static [Var] {
@@ -216,26 +224,14 @@ impl VercelDeploy {
 }
 
 impl Platform for Settings {
-    fn name(&self) -> &'static str {
-        KIND.name()
-    }
-    fn home(&self) -> &'static str {
-        HOME
-    }
-    fn token_var(&self) -> &'static str {
-        TOKEN_VAR
-    }
-    fn token_needs(&self) -> &'static str {
-        "a Vercel access token with access to the project's team"
+    fn facts(&self) -> &'static Facts {
+        &FACTS
     }
     fn base(&self) -> &str {
         &self.api_base
     }
     fn target(&self) -> String {
         format!("project {}", self.project.trim())
-    }
-    fn setting(&self) -> &'static str {
-        "project and team_id in [deploy.vercel]"
     }
 
     fn first(&self, per_page: u32) -> Request {
