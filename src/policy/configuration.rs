@@ -87,10 +87,11 @@ pub fn touched(
         ],
         input.as_bytes(),
     )?;
+    let asked: std::collections::HashSet<&str> = commits.iter().copied().collect();
     let mut current: Option<&str> = None;
     for word in listed.split('\0') {
         let word = word.trim_start_matches('\n');
-        if let Some(commit) = commits.iter().find(|c| **c == word) {
+        if let Some(commit) = asked.get(word) {
             current = Some(commit);
         } else if let Some(commit) = current
             && !word.is_empty()

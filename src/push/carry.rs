@@ -67,7 +67,7 @@ pub(super) fn pick(
         if total > MAX_CARRIED {
             break;
         }
-        match put(git, &picked.tip, &chain.commits, context)? {
+        match put(git, &picked.tip, &chain, context)? {
             Put::Done(tip) => {
                 picked.tip = tip;
                 picked.carried.push(chain);
@@ -86,19 +86,15 @@ enum Put {
 }
 
 /// `commits` (oldest first, a linear chain) made again on `onto`, each as its own change.
-fn put(
-    git: &Git,
-    onto: &str,
-    commits: &[String],
-    context: &Context<'_>,
-) -> Result<Put, git::Error> {
+fn put(git: &Git, onto: &str, chain: &Chain, context: &Context<'_>) -> Result<Put, git::Error> {
     let mut tip = onto.to_owned();
-    for commit in commits {
+    // A linear chain: each commit's parent is the one before it, the first one's its base.
+    let parents = std::iter::once(&chain.base).chain(&chain.commits);
+    for (commit, parent) in chain.commits.iter().zip(parents) {
         let Some(left) = (context.remaining)() else {
             return Ok(Put::OutOfTime);
         };
-        let parent = git.run(["rev-parse", &format!("{commit}^")])?;
-        let Some(tree) = objects::merge(git, &parent, &tip, commit, context.attributes_from, left)?
+        let Some(tree) = objects::merge(git, parent, &tip, commit, context.attributes_from, left)?
         else {
             return Ok(Put::Conflict);
         };

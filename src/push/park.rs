@@ -216,6 +216,8 @@ fn random() -> String {
 pub(super) struct Chain {
     pub id: String,
     pub tip: String,
+    /// The commit of the branch it stands on: the parent of its first commit.
+    pub base: String,
     /// Oldest first.
     pub commits: Vec<String>,
     /// How many commits of the branch its base is behind the branch's tip.
@@ -232,7 +234,7 @@ pub(super) struct Chains {
     /// land, or sharing a commit with an earlier chain.
     pub not_chains: Vec<(String, String)>,
     /// `(id, sha)` of those that change configuration or code that runs
-    /// ([`super::carry::is_configuration`]): their owners land them themselves.
+    /// ([`policy::configuration::is`]): their owners land them themselves.
     pub configuration: Vec<(String, String)>,
 }
 
@@ -291,11 +293,16 @@ pub(super) fn chains(
             walked = walk(&parse_parents(&own), tip, &behind, &taken);
         }
         match walked {
-            Walk::Chain { commits, behind } => {
+            Walk::Chain {
+                base,
+                commits,
+                behind,
+            } => {
                 taken.extend(commits.iter().cloned());
                 sorted.carriable.push(Chain {
                     id: id.clone(),
                     tip: tip.clone(),
+                    base,
                     commits,
                     behind,
                 });
@@ -347,6 +354,7 @@ fn parse_parents(listed: &str) -> HashMap<&str, Vec<&str>> {
 enum Walk {
     /// Oldest first, and how far behind the branch's tip its base is.
     Chain {
+        base: String,
         commits: Vec<String>,
         behind: usize,
     },
@@ -378,7 +386,11 @@ fn walk(
         Some(_) if commits.is_empty() => Walk::NotAChain,
         Some(&behind) => {
             commits.reverse();
-            Walk::Chain { commits, behind }
+            Walk::Chain {
+                base: at.to_owned(),
+                commits,
+                behind,
+            }
         }
         // A commit the listing left out, or a base off the branch's window.
         None => Walk::Cut,
